@@ -1,0 +1,252 @@
+"""The data that flows from intake to the validators.
+
+A `Submission` is what one mail (or archive, or folder) carried, read and probed; a
+`Dossier` is a unit's submissions merged (RULES.md "Resubmissions") with every file
+attributed to a nominee or project. Validators see only the `Dossier`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FileKind(StrEnum):
+    """What a file is for the call, decided from its content (and its name where content is ambiguous)."""
+
+    REGISTER_STARS = "register_stars"  # 附表2
+    REGISTER_PROJECTS = "register_projects"  # 附表4
+    STAR_FORM = "star_form"  # 附表1
+    PROJECT_FORM = "project_form"  # 附表3
+    SUMMARY = "summary"  # 工作总结
+    PHOTO = "photo"
+    VIDEO = "video"
+    DOCUMENT = "document"  # a readable document that is none of the above
+    OTHER = "other"
+
+
+class FileProblem(Model):
+    """Something intake could not do with a file; becomes a file-level finding (code + params)."""
+
+    code: str  # FILE_UNREADABLE, FILE_UNSUPPORTED, ARCHIVE_ENCRYPTED, ARCHIVE_REJECTED
+    path: str
+    reason: str  # a short Chinese explanation for the message ("文件已损坏", "解压后超过 8 GiB" ...)
+    params: dict[str, Any] = Field(default_factory=dict)
+    submission: int = 0
+
+
+class PhotoInfo(Model):
+    format: str  # JPEG, PNG, HEIF, ... (Pillow's name; the real format, not the extension)
+    width: int  # after EXIF rotation
+    height: int
+    exif_orientation: int | None = None
+    colour: bool  # False for greyscale (mode L/1, or RGB whose channels are equal)
+
+
+class VideoInfo(Model):
+    container: str  # "mp4", "mov", "avi", "mkv", "flv", "webm", ... ("mp4" only for an MP4 brand)
+    major_brand: str | None = None
+    format_name: str  # ffprobe's format_name
+    has_video: bool
+    has_audio: bool
+    codec: str | None = None  # h264, hevc, mpeg4, ...
+    width: int | None = None  # displayed (after rotation)
+    height: int | None = None
+    rotation: int = 0
+    fps: float | None = None  # average frame rate
+    variable_frame_rate: bool = False
+    duration: float | None = None  # seconds
+
+
+class PackageFile(Model):
+    """One file of a submission, after unpacking: where it came from and what it is."""
+
+    path: str  # logical path: attachment name, then the path inside archives ("材料.zip/延边州/金哲洙/照片1.jpg")
+    local: Path  # where its bytes are on disk
+    size: int
+    sniffed: str  # real type from content: "zip", "rar", "7z", "xlsx", "xls", "docx", "doc", "wps", "pdf", "jpeg", ...
+    submission: int = 0
+    kind: FileKind = FileKind.OTHER
+    photo: PhotoInfo | None = None
+    video: VideoInfo | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+class YearMonth(Model):
+    year: int
+    month: int | None = None  # None when only a year was given
+
+    def first_day(self) -> dt.date:
+        return dt.date(self.year, self.month or 1, 1)
+
+    def __str__(self) -> str:
+        return f"{self.year}年{self.month}月" if self.month else f"{self.year}年"
+
+
+class StarFields(Model):
+    """A person's fields as 附表1 or a row of 附表2 gives them; keys are the field keys of forms/fields.py."""
+
+    name: str | None = None
+    gender: str | None = None
+    birth: str | None = None  # as written
+    birth_parsed: YearMonth | None = None
+    ethnicity: str | None = None
+    politics: str | None = None
+    education: str | None = None
+    id_number: str | None = None
+    employer_title: str | None = None
+    group: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    postcode: str | None = None
+    honours: str | None = None
+    story: str | None = None
+    intro: str | None = None  # 事迹简介 (register)
+    opinion: str | None = None
+    remarks: str | None = None  # 备注 (register)
+    unit_line: str | None = None  # the "推荐单位（盖章）：…" line of the form, if any
+
+
+class ProjectFields(Model):
+    name: str | None = None
+    organizer: str | None = None  # 申报单位（举办主体）
+    leader: str | None = None
+    phone: str | None = None
+    founded: str | None = None  # as written
+    founded_parsed: YearMonth | None = None
+    people_per_year: str | None = None  # as written ("约3000人")
+    people_per_year_n: int | None = None
+    participations_per_year: str | None = None
+    participations_per_year_n: int | None = None
+    category: str | None = None
+    online: str | None = None
+    activities: str | None = None
+    measures: str | None = None
+    effects: str | None = None
+    intro: str | None = None
+    opinion: str | None = None
+    remarks: str | None = None
+    unit_line: str | None = None
+
+
+class StarForm(Model):
+    path: str
+    submission: int = 0
+    fields: StarFields
+    missing_labels: list[str] = []  # labels of required fields the reader could not find at all
+
+
+class ProjectForm(Model):
+    path: str
+    submission: int = 0
+    fields: ProjectFields
+    missing_labels: list[str] = []
+
+
+class RegisterTable(Model):
+    """附表2 (stars) or 附表4 (projects): the unit's list of who is nominated."""
+
+    kind: FileKind  # REGISTER_STARS or REGISTER_PROJECTS
+    path: str
+    submission: int = 0
+    unit_line: str | None = None  # what follows "推荐单位（盖章）："
+    star_rows: list[StarFields] = []
+    project_rows: list[ProjectFields] = []
+    missing_columns: list[str] = []  # labels of required columns not found in the header
+
+
+class Summary(Model):
+    path: str
+    submission: int = 0
+    chars: int  # characters other than whitespace
+    text_head: str = ""  # the first characters, for matching and display
+
+
+class LargeFileLink(Model):
+    url: str
+    host: str
+    text: str = ""  # the words around it ("(80.96M, 2026年8月17日 0:49 到期)")
+    submission: int = 0
+
+
+class Submission(Model):
+    """What one mail, archive or folder carried, read and probed but not yet attributed."""
+
+    index: int
+    source: str  # the path given on the command line, or the store id in the service
+    arrived_at: dt.datetime | None = None
+    message_id: str | None = None
+    sender: str | None = None  # address
+    sender_name: str | None = None
+    subject: str | None = None
+    body_text: str = ""
+    files: list[PackageFile] = []
+    registers: list[RegisterTable] = []
+    star_forms: list[StarForm] = []
+    project_forms: list[ProjectForm] = []
+    summaries: list[Summary] = []
+    problems: list[FileProblem] = []
+    links: list[LargeFileLink] = []
+
+
+class StarEntry(Model):
+    """A nominated person in the merged dossier."""
+
+    name: str
+    registered: bool  # in the (latest) 附表2
+    row: StarFields | None = None
+    form: StarForm | None = None
+    photos: list[PackageFile] = []
+    videos: list[PackageFile] = []
+    exemplar: bool = False
+
+
+class ProjectEntry(Model):
+    name: str
+    registered: bool
+    row: ProjectFields | None = None
+    form: ProjectForm | None = None
+    summary: Summary | None = None
+    photos: list[PackageFile] = []
+    videos: list[PackageFile] = []
+    exemplar: bool = False
+
+
+class SubmissionMeta(Model):
+    index: int
+    source: str
+    arrived_at: dt.datetime | None = None
+    message_id: str | None = None
+    sender: str | None = None
+    subject: str | None = None
+
+
+class Dossier(Model):
+    """A unit's submissions merged: the one thing every rule checks."""
+
+    unit: str | None = None  # the config's full name, or the best name found
+    unit_kind: str = "other"
+    unit_known: bool = False  # the unit is in the campaign config
+    sender_registered: bool | None = None  # None offline (no contact check), else whether the sender is a contact
+    submissions: list[SubmissionMeta] = []
+    star_register: RegisterTable | None = None
+    project_register: RegisterTable | None = None
+    stars: list[StarEntry] = []
+    projects: list[ProjectEntry] = []
+    problems: list[FileProblem] = []
+    unmatched: list[PackageFile] = []
+    links: list[LargeFileLink] = []
+    other_unit_nominees: dict[str, list[str]] = Field(default_factory=dict)  # service: duplicates across units
+    paper_received: bool | None = None  # None offline (unknown)

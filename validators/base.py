@@ -1,0 +1,138 @@
+"""Rules, findings and the one registry.
+
+A rule only reports: it takes a dossier and the campaign and returns findings as code +
+parameters. What to do about them (reply, remind, block) is decided elsewhere, and the
+Chinese text is rendered from the rule's templates where a reply or report is written.
+Rules are pure: no database, no network, no clock (the dossier carries the times).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from config.campaign import Campaign
+from intake.models import Dossier
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+SEVERITY_ZH = {Severity.ERROR: "必须修改", Severity.WARNING: "请核实", Severity.INFO: "提示"}
+
+
+class Finding(BaseModel):
+    """What a rule found: stable code, parameters, and where it points. No prose is stored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    severity: Severity
+    subject: str  # "百姓学习之星 张三", "终身学习品牌项目 “书香南关”…", "附件 视频.mp4", "推荐单位 …"
+    params: dict[str, Any] = Field(default_factory=dict)
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    nominee: str | None = None  # the star's or project's name, for grouping
+
+
+class Rule:
+    """One finding code: its default severity, its Chinese message and hint, and its check."""
+
+    code: ClassVar[str]
+    severity: ClassVar[Severity]
+    title_zh: ClassVar[str]  # a short name for the rule, for checklists and digests
+    message_zh: ClassVar[str]  # str.format template over the finding's params
+    hint_zh: ClassVar[str]  # how to fix it, same template rules
+
+    def check(self, dossier: Dossier, campaign: Campaign) -> Iterable[Finding]:
+        raise NotImplementedError
+
+    def finding(
+        self,
+        subject: str,
+        *,
+        severity: Severity | None = None,
+        nominee: str | None = None,
+        evidence: dict[str, Any] | None = None,
+        **params: Any,
+    ) -> Finding:
+        return Finding(
+            code=self.code,
+            severity=severity or self.severity,
+            subject=subject,
+            params=params,
+            evidence=evidence or {},
+            nominee=nominee,
+        )
+
+    @classmethod
+    def template_fields(cls) -> set[str]:
+        names: set[str] = set()
+        for template in (cls.message_zh, cls.hint_zh):
+            for _, name, _, _ in string.Formatter().parse(template):
+                if name:
+                    names.add(name.split(".")[0].split("[")[0])
+        return names
+
+
+class DuplicateRuleError(Exception):
+    pass
+
+
+class Registry:
+    """The one place rules are registered; a second rule with the same code is refused."""
+
+    def __init__(self) -> None:
+        self._rules: dict[str, Rule] = {}
+
+    def register(self, cls: type[Rule]) -> type[Rule]:
+        code = cls.code
+        if code in self._rules:
+            raise DuplicateRuleError(f"finding code {code} is registered twice")
+        for attr in ("severity", "title_zh", "message_zh", "hint_zh"):
+            if not hasattr(cls, attr):
+                raise TypeError(f"rule {code} lacks {attr}")
+        self._rules[code] = cls()
+        return cls
+
+    def __iter__(self):
+        return iter(self._rules.values())
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def get(self, code: str) -> Rule:
+        return self._rules[code]
+
+    def codes(self) -> list[str]:
+        return list(self._rules)
+
+
+REGISTRY = Registry()
+
+
+def rule(cls: type[Rule]) -> type[Rule]:
+    """Class decorator: register a rule in the one registry."""
+    return REGISTRY.register(cls)
+
+
+def render(finding: Finding) -> tuple[str, str]:
+    """The Chinese message and hint of a finding, from its rule's templates."""
+    r = REGISTRY.get(finding.code)
+    params = _SafeParams(finding.params)
+    return r.message_zh.format_map(params), r.hint_zh.format_map(params)
+
+
+class _SafeParams(dict):
+    def __missing__(self, key: str) -> str:
+        return "？"
+
+
+RuleCheck = Callable[[Dossier, Campaign], Iterable[Finding]]
