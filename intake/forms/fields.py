@@ -52,7 +52,9 @@ STAR_FIELDS: tuple[FieldSpec, ...] = (
         required_in_register=True,
     ),
     FieldSpec("group", "所属群体", ("群体", "人员类别", "所属类别")),
-    FieldSpec("phone", "联系电话", ("电话", "手机", "手机号码", "联系方式"), required_in_form=True, required_in_register=True),
+    FieldSpec(
+        "phone", "联系电话", ("电话", "手机", "手机号码", "联系方式"), required_in_form=True, required_in_register=True
+    ),
     FieldSpec("email", "电子邮箱", ("邮箱", "电子邮件", "Email", "E-mail"), in_register=False),
     FieldSpec("address", "通讯地址", ("通信地址", "地址"), in_register=False),
     FieldSpec("postcode", "邮编", ("邮政编码",), in_register=False),
@@ -75,12 +77,20 @@ PROJECT_FIELDS: tuple[FieldSpec, ...] = (
     ),
     FieldSpec("leader", "项目负责人", ("负责人",), required_in_form=True, required_in_register=True),
     FieldSpec("phone", "联系电话", ("电话", "手机", "联系方式"), required_in_form=True, required_in_register=True),
-    FieldSpec("founded", "创建时间", ("创办时间", "启动时间", "成立时间", "开始时间"), required_in_form=True, required_in_register=True),
+    FieldSpec(
+        "founded",
+        "创建时间",
+        ("创办时间", "启动时间", "成立时间", "开始时间"),
+        required_in_form=True,
+        required_in_register=True,
+    ),
     FieldSpec("people_per_year", "年参与人数", ("参与人数", "年受益人数"), group="scale"),
     FieldSpec("participations_per_year", "年参与人次", ("参与人次", "年受益人次"), group="scale"),
     FieldSpec("category", "项目类别", ("类别", "项目类型")),
     FieldSpec("online", "是否开展线上学习", ("线上学习", "是否线上"), in_register=False),
-    FieldSpec("activities", "活动内容与形式", ("活动内容及形式", "主要内容与形式"), required_in_form=True, in_register=False),
+    FieldSpec(
+        "activities", "活动内容与形式", ("活动内容及形式", "主要内容与形式"), required_in_form=True, in_register=False
+    ),
     FieldSpec("measures", "具体措施与保障", ("具体措施及保障", "措施与保障"), in_register=False),
     FieldSpec("effects", "取得的成效与影响", ("成效与影响", "取得成效与影响", "取得的成效及影响"), in_register=False),
     FieldSpec("intro", "项目简介（100字以内）", ("项目简介", "简介"), in_form=False),

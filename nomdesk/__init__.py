@@ -1,0 +1,1 @@
+"""Nomination Desk: the intake desk for Jilin's learning-star and brand-project nominations."""

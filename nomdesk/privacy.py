@@ -1,0 +1,99 @@
+"""Masking of personal numbers (mobile phones, ID numbers) wherever text leaves the data store.
+
+Logs and the audit log must never carry a full phone or ID number. `mask_text` finds them
+in free text; `MaskingFilter` applies it to every log record a handler emits.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+# An 18-character ID number (17 digits + check digit, X allowed) or a legacy 15-digit one.
+# Lookarounds keep us from matching inside longer digit runs (order numbers, hashes).
+_ID_RE = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
+# A mainland mobile number, optionally with +86 / 86 and written in 3-4-4 groups.
+_MOBILE_RE = re.compile(r"(?<![0-9A-Za-z])(?:(?:\+?86)[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+
+# Keys whose values are personal numbers whatever their shape ("phone": "0433 251 3420").
+_SENSITIVE_KEYS = {"phone", "mobile", "tel", "telephone", "id_number", "id_no", "idcard", "id_card"}
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678 for a mobile; for any other number, all but the last 4 digits hidden."""
+    digits = re.sub(r"\D", "", phone or "")
+    if not digits:
+        return phone
+    if len(digits) >= 11 and digits[-11] == "1":
+        mobile = digits[-11:]
+        return f"{mobile[:3]}****{mobile[-4:]}"
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    return "*" * (len(digits) - 4) + digits[-4:]
+
+
+def mask_id_number(id_number: str) -> str:
+    """2201**********1234: region prefix and last 4 kept, birth date and sequence hidden."""
+    text = (id_number or "").strip()
+    if len(text) <= 8:
+        return "*" * len(text)
+    return text[:4] + "*" * (len(text) - 8) + text[-4:]
+
+
+def mask_text(text: str) -> str:
+    """The text with every ID number and mobile number in it masked."""
+    if not text:
+        return text
+    text = _ID_RE.sub(lambda m: mask_id_number(m.group(0)), text)
+    return _MOBILE_RE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+
+
+def mask_value(value: Any, key: str | None = None) -> Any:
+    """A JSON-like value with personal numbers masked: in every string, and wholly under phone/ID keys."""
+    if isinstance(value, Mapping):
+        return {k: mask_value(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [mask_value(v, key) for v in value]
+    if isinstance(value, str):
+        lowered = (key or "").lower()
+        if lowered in _SENSITIVE_KEYS:
+            return mask_id_number(value) if "id" in lowered else mask_phone(value)
+        return mask_text(value)
+    return value
+
+
+class MaskingFilter(logging.Filter):
+    """Rewrites each record's message (and traceback) with personal numbers masked.
+
+    Logger filters do not see records propagated from child loggers, so install this
+    on handlers (see `install_masking`), not on a logger.
+    """
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not lose the record
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg = mask_text(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
+        return True
+
+
+def install_masking(logger: logging.Logger | None = None) -> MaskingFilter:
+    """Add one MaskingFilter to every handler of `logger` (the root logger by default)."""
+    logger = logger or logging.getLogger()
+    masking = MaskingFilter()
+    for handler in logger.handlers:
+        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+            handler.addFilter(masking)
+    return masking
