@@ -1,156 +1,68 @@
-"""File names as Chinese senders' tools write them: charsets, raw GBK bytes, unsafe paths."""
+"""Name keys: how a nominee's or project's name shows up in the paths and texts units send.
+
+Units write “书香南关”, "书香南关", 书香南关全民阅读推广行动 or just 书香南关 for the same
+project, and folder names are often the quoted part alone. Matching works on keys:
+the name folded (NFKC, no quotes, no spaces) and, for projects, its distinctive part.
+"""
 
 from __future__ import annotations
 
-import codecs
 import re
-from email.header import decode_header
+import unicodedata
 
-_GB_ALIASES = {"gb2312", "gbk", "x-gbk", "cp936", "gb_2312-80", "euc-cn", "euccn", "x-euc-cn", "gb18030"}
-_JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini", "ehthumbs.db", ".localized"}
-_DRIVE = re.compile(r"^[A-Za-z]:")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_QUOTED = re.compile(r"[“\"「『《‘']([^”\"」』》’']{2,})[”\"」』》’']")
+_PUNCT = re.compile(r"[\s\u3000“”\"'‘’「」『』《》〈〉()（）\[\]【】·•.,，。、:：;；!！?？_\-—~～]+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
-
-def codec_for(charset: str | None) -> str:
-    """A Python codec for a MIME charset label; gb2312/gbk are read as their superset gb18030."""
-    label = (charset or "").strip().strip('"').lower()
-    if label in _GB_ALIASES:
-        return "gb18030"
-    if label in ("big5", "big5-hkscs", "x-big5"):
-        return "big5hkscs"
-    try:
-        return codecs.lookup(label).name if label else "utf-8"
-    except LookupError:
-        return "utf-8"
-
-
-def decode_bytes(raw: bytes, charset: str | None = None) -> str:
-    """Bytes in a declared charset, else UTF-8 if valid, else GBK (the usual unlabelled Chinese)."""
-    if charset:
-        codec = codec_for(charset)
-        try:
-            return raw.decode(codec)
-        except UnicodeDecodeError:
-            pass
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("gb18030", "replace")
+# Words that make up the generic tail of project names; what is left is the distinctive part.
+_GENERIC_TAILS = (
+    "全民阅读推广行动",
+    "全民阅读项目",
+    "非遗文化传承学习项目",
+    "文化传承学习项目",
+    "学习项目",
+    "品牌项目",
+    "培训项目",
+    "教育项目",
+    "项目",
+)
 
 
-def unescape_raw(text: str) -> str:
-    """A header value read with surrogateescape: its raw 8-bit bytes decoded as UTF-8 or GBK."""
-    if not any("\udc80" <= c <= "\udcff" for c in text):
-        return text
-    return decode_bytes(text.encode("utf-8", "surrogateescape"))
+def fold(text: str) -> str:
+    """Case- and width-folded text with quotes, brackets, spaces and punctuation removed."""
+    return _PUNCT.sub("", unicodedata.normalize("NFKC", text)).lower()
 
 
-def decode_words(value: str) -> str:
-    """A header value with RFC 2047 encoded words (also inside quoted parameters, as clients do)."""
-    value = unescape_raw(value)
-    if "=?" not in value:
-        return value
-    try:
-        parts = decode_header(value)
-    except Exception:  # a malformed encoded word: keep the text as written
-        return value
+def star_keys(name: str) -> list[str]:
+    key = fold(name)
+    return [key] if key else []
+
+
+def project_keys(name: str) -> list[str]:
+    """Keys of a project name, most specific first: the whole name, then its quoted part."""
+    keys = [fold(name)]
+    quoted = _QUOTED.search(unicodedata.normalize("NFKC", name)) or re.search(r"“([^”]{2,})”", name)
+    if quoted:
+        keys.append(fold(quoted.group(1)))
+    else:
+        whole = fold(name)
+        for tail in _GENERIC_TAILS:
+            if whole.endswith(tail) and len(whole) - len(tail) >= 2:
+                keys.append(whole[: -len(tail)])
+                break
     out: list[str] = []
-    for chunk, charset in parts:
-        if isinstance(chunk, str):
-            out.append(chunk)
-        else:
-            out.append(decode_bytes(chunk, charset))
-    return "".join(out)
+    for key in keys:
+        distinctive = len(_CJK.findall(key)) >= 2 or (key.isascii() and len(key) >= 4)
+        if key and distinctive and key not in out:
+            out.append(key)
+    return out
 
 
-def decode_param(value: str | tuple[str | None, str | None, str] | None) -> str | None:
-    """A MIME parameter as email.message.Message.get_param returns it (RFC 2231 gives a tuple)."""
-    if value is None:
-        return None
-    if isinstance(value, tuple):
-        charset, _lang, text = value
-        raw = text.encode("latin-1", "surrogateescape") if text else b""
-        return decode_bytes(raw, charset)
-    return decode_words(value)
+def same_name(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and fold(a) == fold(b)  # type: ignore[arg-type]
 
 
-def zip_entry_name(raw_name: str, flag_bits: int, extra: bytes = b"") -> str:
-    """An entry name as zipfile gives it, re-decoded: UTF-8 flag, Info-ZIP Unicode field, else UTF-8/GBK."""
-    if flag_bits & 0x800:
-        return raw_name
-    unicode_name = _infozip_unicode_path(extra)
-    if unicode_name:
-        return unicode_name
-    try:
-        raw = raw_name.encode("cp437")
-    except UnicodeEncodeError:
-        return raw_name
-    return decode_bytes(raw)
-
-
-def _infozip_unicode_path(extra: bytes) -> str | None:
-    pos = 0
-    while pos + 4 <= len(extra):
-        tag = int.from_bytes(extra[pos : pos + 2], "little")
-        size = int.from_bytes(extra[pos + 2 : pos + 4], "little")
-        body = extra[pos + 4 : pos + 4 + size]
-        if tag == 0x7075 and len(body) > 5 and body[0] == 1:
-            try:
-                return body[5:].decode("utf-8")
-            except UnicodeDecodeError:
-                return None
-        pos += 4 + size
-    return None
-
-
-class UnsafePath(ValueError):
-    """An archive entry name that would escape the folder it is unpacked in."""
-
-
-def entry_parts(name: str) -> list[str]:
-    """The folder/file parts of an archive entry name; backslashes are separators.
-
-    Raises UnsafePath for absolute paths, drive letters and `..`.
-    """
-    normalized = name.replace("\\", "/")
-    if normalized.startswith("/") or _DRIVE.match(normalized):
-        raise UnsafePath(name)
-    parts = [p for p in normalized.split("/") if p not in ("", ".")]
-    if any(p == ".." for p in parts):
-        raise UnsafePath(name)
-    return [_CONTROL.sub("", p).strip() or "_" for p in parts]
-
-
-def is_junk(parts: list[str]) -> bool:
-    """Files that operating systems leave in archives and folders, never material."""
-    if any(p == "__MACOSX" for p in parts):
-        return True
-    last = parts[-1] if parts else ""
-    low = last.lower()
-    return low in _JUNK_NAMES or last.startswith("~$") or last.startswith("._")
-
-
-def attachment_basename(name: str) -> str:
-    """An attachment's file name without any client-side folder (old Outlook sends C:\\...\\x.zip)."""
-    base = re.split(r"[\\/]", name.strip())[-1]
-    base = _CONTROL.sub("", base).strip()
-    return base
-
-
-def unique(path: str, taken: set[str]) -> str:
-    """`path`, or `path` with " (2)", " (3)"... before its extension if already taken."""
-    if path not in taken:
-        taken.add(path)
-        return path
-    head, slash, tail = path.rpartition("/")
-    stem, dot, ext = tail.rpartition(".")
-    if not dot or not stem:
-        stem, ext, dot = tail, "", ""
-    n = 2
-    while True:
-        candidate = f"{head}{slash}{stem} ({n}){dot}{ext}"
-        if candidate not in taken:
-            taken.add(candidate)
-            return candidate
-        n += 1
+def looks_like_person_name(text: str) -> bool:
+    """2-4 Chinese characters (ethnic names with a middle dot allowed): a folder named after a person."""
+    t = unicodedata.normalize("NFKC", text).strip()
+    return bool(re.fullmatch(r"[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,6}·[\u4e00-\u9fff]{1,8}", t))

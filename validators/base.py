@@ -108,6 +108,9 @@ class Registry:
     def __len__(self) -> int:
         return len(self._rules)
 
+    def __contains__(self, code: object) -> bool:
+        return code in self._rules
+
     def get(self, code: str) -> Rule:
         return self._rules[code]
 

@@ -1,0 +1,80 @@
+"""Service settings from the environment (`NOMDESK_*`): endpoints, secrets and paths.
+
+Every number of the call lives in the campaign TOML, not here; these are the knobs of
+one installation (where its data is, which mail server and WeCom app it talks to).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config.campaign import DEFAULT_CAMPAIGN
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NOMDESK_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None  # None: SQLite file in data_dir
+    campaign: Path = DEFAULT_CAMPAIGN
+
+    imap_host: str | None = None
+    imap_port: int | None = None  # None: 993 with TLS, 143 without
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_folder: str = "INBOX"
+    imap_tls: bool = True
+
+    smtp_host: str | None = None
+    smtp_port: int | None = None  # None: 465 with TLS, 587 with STARTTLS, 25 otherwise
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: bool = False  # implicit TLS (SMTPS)
+    smtp_starttls: bool = True
+    mail_from: str | None = None
+
+    wecom_corp_id: str | None = None
+    wecom_agent_id: str | None = None
+    wecom_secret: SecretStr | None = None
+    wecom_token: SecretStr | None = None
+    wecom_aes_key: SecretStr | None = None
+    wecom_api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    wecom_webhook_key: SecretStr | None = None
+
+    port: int = 8080
+    reply_rate_per_hour: int = 5
+
+    @model_validator(mode="after")
+    def _default_ports(self) -> Settings:
+        if self.imap_port is None:
+            self.imap_port = 993 if self.imap_tls else 143
+        if self.smtp_port is None:
+            self.smtp_port = 465 if self.smtp_tls else 587 if self.smtp_starttls else 25
+        return self
+
+    @property
+    def imap_configured(self) -> bool:
+        return bool(self.imap_host and self.imap_user and self.imap_password)
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'nomdesk.sqlite3').as_posix()}"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "store"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.data_dir / "inbox"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"

@@ -1,0 +1,182 @@
+"""The entry point: what a document file is (a register, a form, a summary) and what it says.
+
+Content decides, the file name only breaks ties: a sheet with a register header is a
+register whatever it is called; a Word file with 附表1 labels is a form; a document that
+is neither is a work summary when its path says so (工作总结) or when it is long prose.
+"""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from config import Campaign
+from intake.forms.convert import ConversionError, convert_to_docx
+from intake.forms.grid import Sheet, read_xls, read_xlsx
+from intake.forms.register import read_register
+from intake.forms.summary import count_chars, decode_text, make_summary, read_pdf_text
+from intake.forms.word import PROJECT, STAR, document_text, project_form, read_forms, star_form, table_grids
+from intake.models import FileKind, FileProblem, PackageFile, ProjectForm, RegisterTable, StarForm, Summary
+
+log = logging.getLogger(__name__)
+
+DOCUMENT_TYPES = ("xlsx", "xls", "docx", "doc", "wps", "pdf", "txt", "rtf")
+SUMMARY_WORDS = ("总结", "工作报告", "汇报材料")
+NOT_SUMMARY_WORDS = ("函", "通知", "目录", "清单", "承诺", "证明", "推荐表", "登记表", "附表")
+# A PDF with fewer characters than this in its text layer is a scan.
+SCAN_MAX_CHARS = 20
+MIN_FORM_LABELS = 3  # labels found before a table counts as a form
+MIN_INLINE_FORM_LABELS = 6  # the same for "label：value" paragraphs only (prose has colons too)
+
+_ENCRYPTED_OOXML = "EncryptedPackage".encode("utf-16-le")
+
+
+class DocumentResult(BaseModel):
+    kind: FileKind
+    registers: list[RegisterTable] = []
+    star_forms: list[StarForm] = []
+    project_forms: list[ProjectForm] = []
+    summary: Summary | None = None
+    problems: list[FileProblem] = []
+
+
+class _Unreadable(Exception):
+    def __init__(self, reason: str, code: str = "FILE_UNREADABLE") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+def read_document(file: PackageFile, workdir: Path, campaign: Campaign) -> DocumentResult:
+    """Read one document file; never raises (a failure is a FileProblem in the result)."""
+    try:
+        return _read(file, workdir, campaign)
+    except ConversionError as exc:
+        return _problem(file, exc.code, exc.reason)
+    except _Unreadable as exc:
+        return _problem(file, exc.code, exc.reason)
+    except Exception as exc:  # a reader library choking on a hostile or broken file
+        log.warning("cannot read %s (%s): %s", file.name, file.sniffed, type(exc).__name__)
+        return _problem(file, "FILE_UNREADABLE", _broken_reason(file.sniffed))
+
+
+def _problem(file: PackageFile, code: str, reason: str) -> DocumentResult:
+    problem = FileProblem(code=code, path=file.path, reason=reason, submission=file.submission)
+    return DocumentResult(kind=FileKind.OTHER, problems=[problem])
+
+
+def _broken_reason(sniffed: str) -> str:
+    if sniffed in ("xlsx", "xls"):
+        return "Excel 文件已损坏，无法打开"
+    if sniffed in ("docx", "doc", "wps", "rtf"):
+        return "Word 文件已损坏，无法打开"
+    if sniffed == "pdf":
+        return "PDF 文件已损坏，无法打开"
+    return "文件已损坏，无法打开"
+
+
+def _read(file: PackageFile, workdir: Path, campaign: Campaign) -> DocumentResult:
+    sniffed = file.sniffed
+    if sniffed in ("xlsx", "xls"):
+        return _read_workbook(file)
+    if sniffed == "docx":
+        return _read_docx(file, file.local, campaign)
+    if sniffed in ("doc", "wps", "rtf"):
+        _refuse_encrypted(file.local)
+        converted = convert_to_docx(file.local, workdir, label=f".{sniffed}")
+        try:
+            return _read_docx(file, converted, campaign)
+        finally:
+            converted.unlink(missing_ok=True)
+    if sniffed == "pdf":
+        return _read_pdf(file, campaign)
+    if sniffed == "txt":
+        text = decode_text(file.local.read_bytes())
+        if text is None:
+            raise _Unreadable("文本文件的编码无法识别，请另存为 UTF-8 或 .docx 后重新发送")
+        return _prose(file, text, campaign)
+    return DocumentResult(kind=FileKind.OTHER)
+
+
+def _refuse_encrypted(path: Path) -> None:
+    """An Office file with an open password is an OLE container holding "EncryptedPackage"."""
+    with path.open("rb") as fh:
+        head = fh.read(1 << 20)
+    if head.startswith(b"\xd0\xcf\x11\xe0") and _ENCRYPTED_OOXML in head:
+        raise _Unreadable("文件设有打开密码，无法读取，请取消密码后重新发送")
+
+
+def _read_workbook(file: PackageFile) -> DocumentResult:
+    _refuse_encrypted(file.local)
+    try:
+        sheets: list[Sheet] = read_xlsx(file.local) if file.sniffed == "xlsx" else read_xls(file.local)
+    except zipfile.BadZipFile as exc:
+        raise _Unreadable("Excel 文件已损坏，无法打开") from exc
+    except Exception as exc:
+        if "encrypt" in str(exc).lower():
+            raise _Unreadable("文件设有打开密码，无法读取，请取消密码后重新发送") from exc
+        raise
+    registers = [t for sheet in sheets if (t := read_register(sheet.grid, file.path, file.submission))]
+    if not registers:
+        return DocumentResult(kind=FileKind.DOCUMENT)
+    return DocumentResult(kind=registers[0].kind, registers=registers)
+
+
+def _read_docx(file: PackageFile, local: Path, campaign: Campaign) -> DocumentResult:
+    import docx
+
+    try:
+        document = docx.Document(str(local))
+    except zipfile.BadZipFile as exc:
+        raise _Unreadable("Word 文件已损坏，无法打开") from exc
+    except KeyError as exc:  # a zip without word/document.xml
+        raise _Unreadable("Word 文件已损坏，无法打开") from exc
+    forms = read_forms(document)
+    stars = [
+        star_form(f, file.path, file.submission)
+        for f in forms[STAR]
+        if len(f.values) >= (MIN_FORM_LABELS if f.from_table else MIN_INLINE_FORM_LABELS)
+    ]
+    projects = [
+        project_form(f, file.path, file.submission)
+        for f in forms[PROJECT]
+        if len(f.values) >= (MIN_FORM_LABELS if f.from_table else MIN_INLINE_FORM_LABELS)
+    ]
+    if stars or projects:
+        kind = FileKind.STAR_FORM if len(stars) >= len(projects) else FileKind.PROJECT_FORM
+        return DocumentResult(kind=kind, star_forms=stars, project_forms=projects)
+    registers = [t for grid in table_grids(document) if (t := read_register(grid, file.path, file.submission))]
+    if registers:
+        return DocumentResult(kind=registers[0].kind, registers=registers)
+    return _prose(file, document_text(document), campaign)
+
+
+def _read_pdf(file: PackageFile, campaign: Campaign) -> DocumentResult:
+    try:
+        text = read_pdf_text(file.local)
+    except PermissionError as exc:
+        raise _Unreadable("PDF 文件设有密码，无法读取，请取消密码后重新发送") from exc
+    if count_chars(text) < SCAN_MAX_CHARS:
+        # A scan (often the stamped paper form): nothing to read, nothing wrong; the office looks.
+        return DocumentResult(kind=FileKind.DOCUMENT)
+    return _prose(file, text, campaign)
+
+
+def _prose(file: PackageFile, text: str, campaign: Campaign) -> DocumentResult:
+    """A document that is no form: a work summary by its path, else by its length."""
+    if is_summary(file.path, text, campaign):
+        return DocumentResult(kind=FileKind.SUMMARY, summary=make_summary(text, file.path, file.submission))
+    return DocumentResult(kind=FileKind.DOCUMENT)
+
+
+def is_summary(path: str, text: str, campaign: Campaign) -> bool:
+    """A summary by its path ("工作总结"), else long prose: half the summary's minimum length or more."""
+    if any(word in path for word in SUMMARY_WORDS):
+        return True
+    name = path.rsplit("/", 1)[-1]
+    if any(word in name for word in NOT_SUMMARY_WORDS):
+        return False
+    return count_chars(text) >= campaign.project.summary.min_chars // 2

@@ -1,0 +1,212 @@
+"""A raw source (an .eml, an archive, a folder or one file) turned into a Submission's files.
+
+Each leaf file gets a logical path (attachment name, then the path inside archives),
+a local copy in `workdir` (or the original file, for folders), its size and its real
+type. Archives, winmail.dat and attached messages are opened recursively within the
+campaign's safety limits; whatever cannot be opened becomes a FileProblem and never
+hides the rest. Classification and probing are later stages.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from config.campaign import Campaign
+from intake.archive import ArchiveProblem, Budget, extract, human_bytes
+from intake.filenames import attachment_basename, is_junk, unique
+from intake.links import find_links
+from intake.mail import MailContent, MailUnreadable, read_mail
+from intake.models import FileProblem, PackageFile, Submission
+from intake.sniff import ARCHIVE_TYPES, EXTENSIONS, sniff
+from intake.tnef import TnefUnreadable, extract_tnef
+
+
+class SourceUnreadable(Exception):
+    """Nothing at all could be read from the source; `reason` says why, in Chinese."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def read_source(path: Path, workdir: Path, campaign: Campaign, index: int = 0) -> Submission:
+    """Read `path` into a Submission with `files`, `problems`, `links` and the mail's headers."""
+    path = Path(path)
+    workdir = Path(workdir)
+    submission = Submission(index=index, source=str(path))
+    if not os.access(path, os.R_OK):
+        raise SourceUnreadable(path, "文件不存在或无法读取")
+    collector = _Collector(workdir, campaign, submission)
+    if path.is_dir():
+        collector.add_folder(path)
+        return submission
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise SourceUnreadable(path, "文件无法读取") from exc
+    if size == 0:
+        raise SourceUnreadable(path, "文件是空的")
+    kind = sniff(path)
+    if kind == "eml" or (path.suffix.lower() == ".eml" and kind in ("txt", "unknown")):
+        if size > campaign.limits.max_mail_bytes:
+            raise SourceUnreadable(path, f"邮件超过 {human_bytes(campaign.limits.max_mail_bytes)} 的上限")
+        collector.add_mail(path)
+    else:
+        collector.add_file(path, path.name, depth=0, owned=False, kind=kind)
+        if not submission.files and _all_unreadable(submission.problems):
+            raise SourceUnreadable(path, submission.problems[0].reason)
+    return submission
+
+
+def _all_unreadable(problems: list[FileProblem]) -> bool:
+    return bool(problems) and all(p.code == "FILE_UNREADABLE" for p in problems)
+
+
+class _Collector:
+    def __init__(self, workdir: Path, campaign: Campaign, submission: Submission) -> None:
+        self.workdir = workdir
+        self.campaign = campaign
+        self.limits = campaign.limits
+        self.submission = submission
+        self.budget = Budget(campaign.limits)
+        self.taken: set[str] = set()
+        self.serial = 0
+        self.files_dir = workdir / "files"
+
+    def _scratch(self, prefix: str) -> Path:
+        self.serial += 1
+        return self.workdir / f"{prefix}{self.serial:05d}"
+
+    def problem(self, code: str, logical: str, reason: str, **params: object) -> None:
+        self.submission.problems.append(
+            FileProblem(code=code, path=logical, reason=reason, params=params, submission=self.submission.index)
+        )
+
+    # -- sources -----------------------------------------------------------
+    def add_mail(self, path: Path, logical_prefix: str = "", depth: int = 0, headers: bool = True) -> None:
+        try:
+            mail = read_mail(path, self._scratch("m"), self.campaign.tz)
+        except MailUnreadable as exc:
+            if headers:
+                raise SourceUnreadable(path, "邮件无法读取") from exc
+            self.problem("FILE_UNREADABLE", logical_prefix.rstrip("/"), "邮件无法读取")
+            return
+        if headers:
+            self._take_headers(mail)
+        for attachment in mail.attachments:
+            logical = logical_prefix + attachment.name
+            self.add_file(attachment.local, logical, depth=depth, owned=True)
+
+    def _take_headers(self, mail: MailContent) -> None:
+        sub = self.submission
+        sub.sender = mail.sender
+        sub.sender_name = mail.sender_name
+        sub.subject = mail.subject
+        sub.message_id = mail.message_id
+        sub.arrived_at = mail.arrived_at
+        sub.body_text = mail.body_text
+        sub.links = find_links(self.campaign.large_file_link_patterns, mail.plain, mail.html, sub.index)
+
+    def add_folder(self, folder: Path) -> None:
+        for root, dirs, files in os.walk(folder):
+            dirs[:] = sorted(d for d in dirs if not is_junk([d]))
+            for name in sorted(files):
+                full = Path(root, name)
+                rel_parts = list(full.relative_to(folder).parts)
+                if is_junk(rel_parts):
+                    continue
+                if full.is_symlink() and not full.resolve().is_file():
+                    continue
+                self.add_file(full, "/".join(rel_parts), depth=0, owned=False)
+
+    # -- one file --------------------------------------------------------------
+    def add_file(self, local: Path, logical: str, depth: int, owned: bool, kind: str | None = None) -> None:
+        """Add a leaf, or open it if it is a container (archive, TNEF, message)."""
+        kind = kind or sniff(local, logical.rsplit("/", 1)[-1])
+        if kind in ARCHIVE_TYPES:
+            self._archive(local, logical, kind, depth + 1)
+            if owned:
+                local.unlink(missing_ok=True)
+            return
+        if kind == "tnef":
+            self._tnef(local, logical, depth)
+            if owned:
+                local.unlink(missing_ok=True)
+            return
+        if kind == "eml" and depth < self.limits.max_archive_depth:
+            # an attached or archived message: its attachments are material too
+            self.add_mail(local, logical + "/", depth=depth + 1, headers=False)
+            if owned:
+                local.unlink(missing_ok=True)
+            return
+        logical = unique(self._with_extension(logical, kind), self.taken)
+        if owned:
+            local = self._settle(local, kind, logical)
+        self.submission.files.append(
+            PackageFile(
+                path=logical,
+                local=local,
+                size=local.stat().st_size,
+                sniffed=kind,
+                submission=self.submission.index,
+            )
+        )
+
+    def _with_extension(self, logical: str, kind: str) -> str:
+        """Attachments that came without a name ("附件3") get the extension of what they are."""
+        name = logical.rsplit("/", 1)[-1]
+        if "." not in name and kind in EXTENSIONS and name.startswith("附件"):
+            return logical + EXTENSIONS[kind]
+        return logical
+
+    def _settle(self, local: Path, kind: str, logical: str) -> Path:
+        """Move a decoded/unpacked file to its final name, with an extension tools accept."""
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        ext = EXTENSIONS.get(kind)
+        if ext is None:
+            name = logical.rsplit("/", 1)[-1]
+            ext = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+            if not (1 < len(ext) <= 10 and ext[1:].isascii() and ext[1:].isalnum()):
+                ext = ""
+        self.serial += 1
+        target = self.files_dir / f"{self.serial:05d}{ext}"
+        try:
+            local.rename(target)
+        except OSError:
+            shutil.move(local, target)
+        return target
+
+    def _archive(self, local: Path, logical: str, kind: str, depth: int) -> None:
+        limit = self.limits.max_archive_depth
+        if depth > limit:
+            self.problem("ARCHIVE_REJECTED", logical, f"压缩包嵌套超过 {limit} 层", limit=limit, value=depth)
+            return
+        dest = self._scratch("x")
+        name = logical.rsplit("/", 1)[-1]
+        try:
+            members = extract(local, kind, dest, self.budget, name)
+        except ArchiveProblem as exc:
+            self.problem(exc.code, logical, exc.reason, **exc.params)
+            return
+        for member in members:
+            if is_junk(member.parts):
+                member.local.unlink(missing_ok=True)
+                continue
+            self.add_file(member.local, f"{logical}/{'/'.join(member.parts)}", depth=depth, owned=True)
+        shutil.rmtree(dest, ignore_errors=True)
+
+    def _tnef(self, local: Path, logical: str, depth: int) -> None:
+        dest = self._scratch("t")
+        try:
+            attachments = extract_tnef(local, dest)
+        except TnefUnreadable:
+            self.problem("FILE_UNREADABLE", logical, "winmail.dat 已损坏，无法取出其中的附件")
+            return
+        # winmail.dat is only a wrapper: its attachments stand where it stood
+        folder = logical.rsplit("/", 1)[0] + "/" if "/" in logical else ""
+        for name, path in attachments:
+            self.add_file(path, folder + attachment_basename(name), depth=depth, owned=True)
+        shutil.rmtree(dest, ignore_errors=True)

@@ -1,0 +1,70 @@
+"""Keys for finding the same nominee across units without storing ID or phone numbers.
+
+ID numbers and name + birth month + phone are stored as HMAC-SHA256 under a secret that
+lives outside the database (NOMDESK_ID_HASH_KEY, else DIR/id-hash.key), so a copy of
+the database alone does not give the numbers back by brute force.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from pathlib import Path
+
+ID_KEY_ENV = "NOMDESK_ID_HASH_KEY"
+ID_KEY_FILE = "id-hash.key"
+
+_QUOTES_AND_SPACE = re.compile(r"[\s\"'“”‘’「」『』《》〈〉<>·・]+")
+
+
+def load_or_create_key(data_dir: Path) -> bytes:
+    env = os.environ.get(ID_KEY_ENV)
+    if env:
+        return env.encode()
+    path = Path(data_dir) / ID_KEY_FILE
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32).encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, key)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    return key
+
+
+def normalise_id_number(id_number: str) -> str:
+    return re.sub(r"\s+", "", id_number).upper()
+
+
+def normalise_name(name: str) -> str:
+    """Project and person names compared without quotes, brackets and spaces (“书香南关” == 书香南关)."""
+    return _QUOTES_AND_SPACE.sub("", name or "")
+
+
+def keyed_hash(key: bytes, text: str) -> str:
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def id_hash(key: bytes, id_number: str | None) -> str | None:
+    if not id_number or not normalise_id_number(id_number):
+        return None
+    return keyed_hash(key, "id:" + normalise_id_number(id_number))
+
+
+def person_key(key: bytes, name: str | None, birth_month: str | None, phone: str | None) -> str | None:
+    """name + birth month (YYYY-MM) + phone digits; None unless all three are known."""
+    digits = re.sub(r"\D", "", phone or "")
+    name = normalise_name(name or "")
+    if not (name and birth_month and digits):
+        return None
+    return keyed_hash(key, f"person:{name}|{birth_month}|{digits}")

@@ -1,0 +1,228 @@
+"""read_document as intake calls it: summaries, broken and hostile files, legacy formats, the samples."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from intake.forms.convert import soffice_binary
+from intake.models import FileKind
+from tests.support.forms import cached, star_forms_docx, summary_docx, summary_txt, text_pdf
+
+PARAGRAPHS = [
+    "“书香南关”全民阅读推广行动创办于2015年，面向辖区居民开展读书会、讲座等学习活动。",
+    "项目建立了稳定的经费保障机制，形成了一支专兼职结合的教师队伍。\u3000年参与学习3000人。",
+]
+CHARS = sum(len("".join(p.split())) for p in PARAGRAPHS)
+TITLE = "工作总结"
+
+
+def test_summary_docx_counts_characters_other_than_whitespace(read: Any) -> None:
+    path = cached(summary_docx, ".docx", title=TITLE, paragraphs=PARAGRAPHS)
+    result = read(path, "docx", "材料/书香南关/书香南关工作总结.docx")
+    assert result.kind is FileKind.SUMMARY
+    assert result.summary is not None
+    assert result.summary.chars == CHARS + len(TITLE)
+    assert result.summary.text_head.startswith("工作总结 “书香南关”")
+    assert result.summary.path == "材料/书香南关/书香南关工作总结.docx"
+
+
+def test_summary_by_folder_name(read: Any) -> None:
+    path = cached(summary_docx, ".docx", title="书香南关", paragraphs=PARAGRAPHS)
+    assert read(path, "docx", "书香南关/工作总结/材料.docx").kind is FileKind.SUMMARY
+
+
+def test_short_unnamed_prose_is_a_document(read: Any) -> None:
+    path = cached(summary_docx, ".docx", title="报送说明", paragraphs=PARAGRAPHS[:1])
+    result = read(path, "docx", "报送说明.docx")
+    assert result.kind is FileKind.DOCUMENT
+    assert result.summary is None
+
+
+def test_long_unnamed_prose_is_a_summary(read: Any) -> None:
+    path = cached(summary_docx, ".docx", title="书香南关", paragraphs=PARAGRAPHS * 20)
+    result = read(path, "docx", "书香南关/材料.docx")
+    assert result.kind is FileKind.SUMMARY
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-8", "utf-8-sig", "utf-16"])
+def test_summary_txt_in_any_encoding(encoding: str, read: Any) -> None:
+    text = "\n".join(PARAGRAPHS)
+    path = cached(summary_txt, ".txt", text=text, encoding=encoding)
+    result = read(path, "txt", "书香南关工作总结.txt")
+    assert result.kind is FileKind.SUMMARY
+    assert result.summary.chars == CHARS
+    assert result.summary.text_head.startswith("“书香南关”")
+
+
+def test_summary_pdf_with_a_text_layer(read: Any) -> None:
+    path = cached(text_pdf, ".pdf", lines=[TITLE, *PARAGRAPHS])
+    result = read(path, "pdf", "书香南关工作总结.pdf")
+    assert result.kind is FileKind.SUMMARY
+    assert result.summary.chars == CHARS + len(TITLE)
+
+
+def test_scanned_pdf_is_a_document_without_problem(read: Any) -> None:
+    path = cached(text_pdf, ".pdf", lines=[])
+    result = read(path, "pdf", "附表1 盖章扫描件.pdf")
+    assert result.kind is FileKind.DOCUMENT
+    assert result.problems == []
+
+
+@pytest.mark.parametrize(
+    ("sniffed", "reason"),
+    [
+        ("xlsx", "Excel 文件已损坏，无法打开"),
+        ("docx", "Word 文件已损坏，无法打开"),
+        ("pdf", "PDF 文件已损坏，无法打开"),
+    ],
+)
+def test_corrupt_files_are_unreadable(sniffed: str, reason: str, tmp_path: Path, read: Any) -> None:
+    path = tmp_path / f"附表.{sniffed}"
+    if sniffed == "pdf":
+        path.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 9 0 R >>\n%%EOF garbage")
+    else:
+        path.write_bytes(b"PK\x03\x04" + b"\x00" * 200)  # a zip header and nothing behind it
+    result = read(path, sniffed)
+    (problem,) = result.problems
+    assert problem.code == "FILE_UNREADABLE"
+    assert problem.reason == reason
+    assert problem.path == path.name
+
+
+def test_truncated_xlsx_is_unreadable(tmp_path: Path, read: Any) -> None:
+    from tests.support.forms import register_xlsx
+
+    good = cached(register_xlsx, ".xlsx", kind="stars", rows=[{"name": "张三"}])
+    data = good.read_bytes()
+    path = tmp_path / "附表2.xlsx"
+    path.write_bytes(data[: len(data) // 2])
+    (problem,) = read(path, "xlsx").problems
+    assert problem.code == "FILE_UNREADABLE"
+
+
+def test_password_protected_office_file(tmp_path: Path, read: Any) -> None:
+    # The container an Office open password produces: OLE2 holding an "EncryptedPackage" stream.
+    path = tmp_path / "附表2.xlsx"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512 + "EncryptedPackage".encode("utf-16-le"))
+    (problem,) = read(path, "xls").problems
+    assert problem.code == "FILE_UNREADABLE"
+    assert "密码" in problem.reason
+
+
+def _with_entity(source: Path, target: Path, member: str, secret: Path, marker: str) -> None:
+    """Copy an Office file, declaring an external entity in `member` and using it where `marker` is."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == member:
+                text = data.decode()
+                head, rest = text.split("?>", 1)
+                doctype = f'<!DOCTYPE x [<!ENTITY xxe SYSTEM "{secret.as_uri()}">]>'
+                data = (head + "?>" + doctype + rest.replace(marker, "&xxe;", 1)).encode()
+            zout.writestr(item, data)
+
+
+def test_external_entities_are_not_resolved_docx(tmp_path: Path, read: Any) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET-42")
+    source = cached(star_forms_docx, ".docx", persons=[{"name": "张三", "story": "MARKER"}])
+    target = tmp_path / "evil.docx"
+    _with_entity(source, target, "word/document.xml", secret, "MARKER")
+    result = read(target, "docx")
+    assert "TOPSECRET" not in result.model_dump_json()
+
+
+def test_external_entities_are_not_resolved_xlsx(tmp_path: Path, read: Any) -> None:
+    from tests.support.forms import register_xlsx
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET-42")
+    source = cached(register_xlsx, ".xlsx", kind="stars", rows=[{"name": "张三", "intro": "MARKER"}])
+    target = tmp_path / "evil.xlsx"
+    _with_entity(source, target, "xl/sharedStrings.xml", secret, "MARKER")
+    result = read(target, "xlsx")
+    assert "TOPSECRET" not in result.model_dump_json()
+
+
+def test_doc_without_libreoffice_is_unsupported(tmp_path: Path, read: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # a machine without LibreOffice
+    path = tmp_path / "推荐表.doc"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512)
+    for sniffed in ("doc", "wps"):
+        result = read(path, sniffed)
+        (problem,) = result.problems
+        assert problem.code == "FILE_UNSUPPORTED"
+        assert problem.reason == f"未安装 LibreOffice，无法读取 .{sniffed} 文件，请另存为 .docx 后重新发送"
+
+
+def _to_doc(path: Path, version: int) -> None:
+    """A real legacy .doc of a 附表1: the docx fixture converted by LibreOffice.
+
+    Through .odt: LibreOffice 7.4 drops python-docx tables when it writes .doc straight from .docx.
+    """
+    source = cached(star_forms_docx, ".docx", persons=[{"name": "朴英子", "birth": "1985-1", "phone": "18997472321"}])
+    work = path.parent / f"{path.stem}-build"
+    work.mkdir()
+    binary = soffice_binary()
+    assert binary
+    profile = f"-env:UserInstallation={(work / 'p').as_uri()}"
+    current = source
+    for target in ("odt", "doc"):
+        subprocess.run(
+            [binary, profile, "--headless", "--convert-to", target, "--outdir", str(work / target), str(current)],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
+        current = next((work / target).glob(f"*.{target}"))
+    shutil.move(current, path)
+    shutil.rmtree(work)
+
+
+@pytest.mark.skipif(soffice_binary() is None, reason="LibreOffice is not installed")
+def test_doc_is_converted_and_read(read: Any) -> None:
+    path = cached(_to_doc, ".doc", version=3)
+    result = read(path, "doc", "朴英子推荐表.doc")
+    assert result.problems == []
+    assert result.kind is FileKind.STAR_FORM
+    (form,) = result.star_forms
+    assert (form.fields.name, form.fields.birth, form.fields.phone) == ("朴英子", "1985-1", "18997472321")
+    assert form.fields.unit_line == "延边朝鲜族自治州教育局"
+    assert form.missing_labels == []
+    assert result.star_forms[0].path == "朴英子推荐表.doc"
+
+
+@pytest.mark.skipif(soffice_binary() is None, reason="LibreOffice is not installed")
+def test_garbage_doc_is_unreadable(tmp_path: Path, read: Any) -> None:
+    path = tmp_path / "坏.doc"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x13" * 4096)
+    result = read(path, "doc")
+    (problem,) = result.problems
+    assert problem.code == "FILE_UNREADABLE"
+
+
+SAMPLES = Path("/tmp/s")
+
+
+@pytest.mark.skipif(not SAMPLES.is_dir(), reason="the extracted sample packages are not here")
+def test_real_samples(read: Any) -> None:
+    root = SAMPLES / "changbaishan_missing" / "长白山推荐材料"
+    stars = read(root / "附表2 百姓学习之星推荐登记表.xlsx", "xlsx").registers[0]
+    assert stars.unit_line == "长白山管委会教育科技局"
+    assert len(stars.star_rows) == 7
+    ding = next(r for r in stars.star_rows if r.name == "丁卫东")
+    assert ding.birth == "1984.1"
+    form = read(root / "百姓学习之星" / "丁卫东" / "丁卫东推荐表.docx", "docx").star_forms[0]
+    assert form.fields.birth_parsed is not None and form.fields.birth_parsed.month == 10
+    song = read(root / "百姓学习之星" / "宋丽萍" / "宋丽萍推荐表.docx", "docx").star_forms[0]
+    assert song.fields.phone is None and song.missing_labels == []
+    projects = read(root / "附表4 终身学习品牌项目推荐登记表.xlsx", "xlsx").registers[0]
+    assert [r.people_per_year_n for r in projects.project_rows] == [2500, 5000, 3000, 3200, 5000]

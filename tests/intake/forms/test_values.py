@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from intake.forms.values import cell_text, parse_count, parse_year_month, year_month_candidates
+from intake.models import YearMonth
+
+
+@pytest.mark.parametrize(
+    ("raw", "year", "month"),
+    [
+        (dt.datetime(1971, 8, 1), 1971, 8),
+        (dt.date(1965, 3, 15), 1965, 3),
+        ("1965.03", 1965, 3),
+        ("1965年3月", 1965, 3),
+        ("1976年03月", 1976, 3),
+        ("196503", 1965, 3),
+        ("1965-3", 1965, 3),
+        ("1965/3", 1965, 3),
+        ("1965.3", 1965, 3),
+        ("１９６５．０３", 1965, 3),
+        ("1965年3月15日", 1965, 3),
+        ("1965.03.15", 1965, 3),
+        (1984.1, 1984, 1),
+        (1965.03, 1965, 3),
+        (1984.12, 1984, 12),
+        (196503, 1965, 3),
+        ("1965年", 1965, None),
+        (1965, 1965, None),
+        (26000, 1971, 3),  # an Excel serial day that lost its date format
+    ],
+)
+def test_year_month_as_units_write_it(raw: object, year: int, month: int | None) -> None:
+    assert parse_year_month(raw) == YearMonth(year=year, month=month)
+
+
+@pytest.mark.parametrize("raw", [None, "", "不详", "1965.13", "13/1965", "abc1965"])
+def test_year_month_that_is_no_date(raw: object) -> None:
+    assert parse_year_month(raw) is None
+
+
+def test_the_float_that_lost_its_zero_has_two_readings() -> None:
+    assert year_month_candidates(1984.1) == [YearMonth(year=1984, month=1), YearMonth(year=1984, month=10)]
+    assert year_month_candidates("1984.1") == [YearMonth(year=1984, month=1), YearMonth(year=1984, month=10)]
+    assert year_month_candidates("1984.10") == [YearMonth(year=1984, month=10)]
+    assert year_month_candidates("1984年1月") == [YearMonth(year=1984, month=1)]
+    assert year_month_candidates("不详") == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "count"),
+    [
+        ("约3000人", 3000),
+        ("2,000", 2000),
+        ("6000余人次", 6000),
+        ("1.2万人次", 12000),
+        ("2万", 20000),
+        ("约2万人次", 20000),
+        ("3200余人", 3200),
+        ("９，６００", 9600),
+        (9600.0, 9600),
+        (2500, 2500),
+        ("不详", None),
+        (None, None),
+    ],
+)
+def test_counts_as_units_write_them(raw: object, count: int | None) -> None:
+    assert parse_count(raw) == count
+
+
+def test_cell_text_reads_like_the_screen() -> None:
+    assert cell_text(18997472321.0) == "18997472321"
+    assert cell_text(1984.1) == "1984.1"
+    assert cell_text(dt.datetime(1971, 8, 1)) == "1971-08"
+    assert cell_text("  张三\u3000") == "张三"
+    assert cell_text("   ") is None
+    assert cell_text(None) is None

@@ -1,0 +1,89 @@
+"""Validators: one rule object per finding code of RULES.md, all in one registry.
+
+`run_rules` is the one entry point: every registered rule over one merged dossier,
+findings sorted by severity, then subject. Rules only report (code + params); the
+Chinese text comes from each rule's templates (`render`, `finding_to_json`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from config.campaign import Campaign
+from intake.models import Dossier
+from validators import rules as _rules  # noqa: F401  (registers every rule)
+from validators.base import REGISTRY, SEVERITY_ORDER, Finding, Registry, Rule, Severity, render, rule
+from validators.rules.exemplar import is_exemplar_mark
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "REGISTRY",
+    "Finding",
+    "Rule",
+    "Severity",
+    "finding_to_json",
+    "is_exemplar_mark",
+    "render",
+    "rule",
+    "run_rules",
+    "sort_findings",
+]
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.subject, f.code))
+
+
+def run_rules(
+    dossier: Dossier, campaign: Campaign, *, strict: bool = False, registry: Registry = REGISTRY
+) -> list[Finding]:
+    """Every rule over the dossier. A rule that fails is logged and skipped (unless `strict`),
+    so one bug never withholds the rest of a unit's reply."""
+    findings: list[Finding] = []
+    for r in registry:
+        try:
+            findings.extend(r.check(dossier, campaign))
+        except Exception:
+            if strict:
+                raise
+            log.exception("rule %s failed on the dossier of %s", r.code, dossier.unit)
+    return sort_findings(findings)
+
+
+def finding_to_json(f: Finding) -> dict[str, Any]:
+    """The finding as DESIGN.md's JSON shows it; evidence holds the evidence and the params."""
+    message, hint = render(f)
+    evidence = {**_json_safe(f.params), **_json_safe(f.evidence)}
+    if f.nominee is not None:
+        evidence.setdefault("nominee", f.nominee)
+    return {
+        "code": f.code,
+        "severity": f.severity.value,
+        "subject": f.subject,
+        "message_zh": message,
+        "hint_zh": hint,
+        "evidence": evidence,
+    }
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if hasattr(value, "model_dump"):
+        return _json_safe(value.model_dump(mode="json"))
+    return str(value)

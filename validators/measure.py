@@ -1,0 +1,144 @@
+"""Measuring media against a spec, and saying the measurement in Chinese.
+
+Kept apart from the rules so that the star, project and exemplar rules apply one
+definition of "within spec" (inclusive bounds, the configured slack and fps tolerance)
+and name the measured value the same way everywhere ("2分31秒", "1280×720").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config.campaign import IdPhoto, Tolerances, VideoSpec
+from intake.models import PhotoInfo, VideoInfo
+
+# Float noise only: 25.1 - 25 is 0.10000000000000142, which must still count as 0.1.
+_EPS = 1e-6
+
+
+def format_duration(seconds: float) -> str:
+    """151 -> "2分31秒", 240 -> "4分钟", 42 -> "42秒"."""
+    total = round(seconds)
+    minutes, secs = divmod(total, 60)
+    if minutes and secs:
+        return f"{minutes}分{secs}秒"
+    if minutes:
+        return f"{minutes}分钟"
+    return f"{secs}秒"
+
+
+def format_duration_range(min_seconds: float, max_seconds: float) -> str:
+    """The required range as the notice says it: "4-5 分钟", else "2分30秒-4分钟"."""
+    if min_seconds % 60 == 0 and max_seconds % 60 == 0:
+        return f"{int(min_seconds // 60)}-{int(max_seconds // 60)} 分钟"
+    return f"{format_duration(min_seconds)}-{format_duration(max_seconds)}"
+
+
+def format_count_range(low: int, high: int) -> str:
+    """ "2" when both ends agree, else "4-10"."""
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def format_fps(fps: float) -> str:
+    return f"{fps:.3f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """One property of a file that misses its spec: what, as measured, as required."""
+
+    prop: str  # stable key: container, video_stream, codec, size, fps, duration
+    label_zh: str
+    measured: str
+    required: str
+
+    def zh(self) -> str:
+        return f"{self.label_zh} {self.measured}，要求 {self.required}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"prop": self.prop, "measured": self.measured, "required": self.required}
+
+
+def duration_ok(seconds: float, spec: VideoSpec, tolerances: Tolerances) -> bool:
+    slack = tolerances.duration_slack_seconds
+    return spec.min_seconds - slack - _EPS <= seconds <= spec.max_seconds + slack + _EPS
+
+
+def fps_ok(fps: float, wanted: float, tolerances: Tolerances) -> bool:
+    return abs(fps - wanted) <= tolerances.fps_tolerance + _EPS
+
+
+def video_shortfalls(info: VideoInfo, spec: VideoSpec, tolerances: Tolerances) -> list[Shortfall]:
+    """Every property of the video that misses the spec; empty when it meets it.
+
+    Codec, size and fps are checked only where the spec names them (the exemplar's).
+    A variable frame rate passes when its average is within tolerance (RULES.md
+    "Tolerances") and is named as such when it does not.
+    """
+    out: list[Shortfall] = []
+    containers = [c.lower() for c in spec.containers]
+    if info.container.lower() not in containers:
+        out.append(Shortfall("container", "格式", info.container.upper(), "/".join(c.upper() for c in containers)))
+    if not info.has_video:
+        out.append(Shortfall("video_stream", "画面", "无视频画面（仅有音频）", "含视频画面"))
+    else:
+        if spec.codec and (info.codec or "").lower() != spec.codec.lower():
+            out.append(Shortfall("codec", "编码", info.codec or "未知", _codec_zh(spec.codec)))
+        if spec.width and spec.height and (info.width, info.height) != (spec.width, spec.height):
+            measured = f"{info.width}×{info.height}" if info.width and info.height else "未知"
+            out.append(Shortfall("size", "分辨率", measured, f"{spec.width}×{spec.height}"))
+        if spec.fps:
+            wanted = format_fps(spec.fps)
+            if info.fps is None:
+                measured = "可变帧率" if info.variable_frame_rate else "未知"
+                out.append(Shortfall("fps", "帧率", measured, f"{wanted} fps"))
+            elif not fps_ok(info.fps, spec.fps, tolerances):
+                measured = f"{format_fps(info.fps)} fps"
+                if info.variable_frame_rate:
+                    measured = f"可变帧率（平均 {measured}）"
+                out.append(Shortfall("fps", "帧率", measured, f"{wanted} fps"))
+    required = format_duration_range(spec.min_seconds, spec.max_seconds)
+    if info.duration is None:
+        out.append(Shortfall("duration", "时长", "未知", required))
+    elif not duration_ok(info.duration, spec, tolerances):
+        out.append(Shortfall("duration", "时长", format_duration(info.duration), required))
+    return out
+
+
+def _codec_zh(codec: str) -> str:
+    return {"h264": "H.264", "hevc": "H.265"}.get(codec.lower(), codec)
+
+
+def photo_ratio(info: PhotoInfo) -> float:
+    return info.width / info.height if info.height else 0.0
+
+
+def id_photo_shortfalls(info: PhotoInfo, spec: IdPhoto) -> list[Shortfall]:
+    """Why a photo is not a 2-inch colour ID photo (sizes after EXIF rotation); empty when it is."""
+    out: list[Shortfall] = []
+    size = f"{info.width}×{info.height}"
+    if info.width >= info.height:
+        out.append(Shortfall("orientation", "方向", f"横版 {size}", "竖版"))
+    ratio = photo_ratio(info)
+    if not spec.min_ratio - _EPS <= ratio <= spec.max_ratio + _EPS:
+        out.append(Shortfall("ratio", "宽高比", f"{ratio:.2f}", f"{spec.min_ratio:.2f}-{spec.max_ratio:.2f}"))
+    if info.width < spec.min_width or info.height < spec.min_height:
+        out.append(Shortfall("size", "尺寸", size, f"至少 {spec.min_width}×{spec.min_height} 像素"))
+    if not info.colour:
+        out.append(Shortfall("colour", "颜色", "黑白", "彩色"))
+    return out
+
+
+def mask_id_number(value: str | None) -> str | None:
+    """An ID number safe for logs and evidence: the first 4 and last 4 characters only."""
+    if not value:
+        return value
+    v = value.strip()
+    return v[:4] + "*" * max(len(v) - 8, 0) + v[-4:] if len(v) > 8 else "*" * len(v)
+
+
+def mask_phone(value: str | None) -> str | None:
+    if not value:
+        return value
+    v = value.strip()
+    return v[:3] + "*" * max(len(v) - 7, 0) + v[-4:] if len(v) > 7 else "*" * len(v)

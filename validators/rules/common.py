@@ -1,0 +1,135 @@
+"""What several rules share: the subjects they name, and reading a nominee's fields.
+
+Subjects are a contract (DESIGN.md): a person or a test finds a finding by the
+nominee's full name exactly as the registration table writes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from typing import Any
+
+from config.campaign import Campaign
+from intake.forms.fields import PROJECT_REGISTER_TITLE, REQUIRED_GROUPS, STAR_REGISTER_TITLE, FieldSpec
+from intake.models import Dossier, PackageFile, ProjectEntry, ProjectFields, StarEntry, StarFields
+
+STAR_PREFIX = "百姓学习之星"
+PROJECT_PREFIX = "终身学习品牌项目"
+STAR_REGISTER_SUBJECT = f"附表2 {STAR_REGISTER_TITLE}"
+PROJECT_REGISTER_SUBJECT = f"附表4 {PROJECT_REGISTER_TITLE}"
+
+_PUNCT = re.compile(r"[\s\u3000“”\"'‘’「」『』《》〈〉()（）\[\]【】·•.,，。、:：;；!！?？_\-—~～]+")
+
+
+def star_subject(name: str) -> str:
+    return f"{STAR_PREFIX} {name}"
+
+
+def project_subject(name: str) -> str:
+    return f"{PROJECT_PREFIX} {name}"
+
+
+def file_subject(path: str) -> str:
+    return f"附件 {path}"
+
+
+def unit_subject(dossier: Dossier) -> str:
+    return f"推荐单位 {dossier.unit or _sender(dossier) or '（未识别）'}"
+
+
+def _sender(dossier: Dossier) -> str | None:
+    for sub in dossier.submissions:
+        if sub.sender:
+            return sub.sender
+    return None
+
+
+def fold(text: str | None) -> str:
+    """Width-folded, lower-cased text without spaces, quotes or punctuation: for comparing names."""
+    if not text:
+        return ""
+    return _PUNCT.sub("", unicodedata.normalize("NFKC", text)).lower()
+
+
+def filled(value: Any) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+def star_sources(entry: StarEntry) -> list[tuple[str, StarFields]]:
+    """The places a star's fields are written, table first: [("附表2", row), ("附表1", form)]."""
+    out: list[tuple[str, StarFields]] = []
+    if entry.row is not None:
+        out.append(("附表2", entry.row))
+    if entry.form is not None:
+        out.append(("附表1", entry.form.fields))
+    return out
+
+
+def project_sources(entry: ProjectEntry) -> list[tuple[str, ProjectFields]]:
+    out: list[tuple[str, ProjectFields]] = []
+    if entry.row is not None:
+        out.append(("附表4", entry.row))
+    if entry.form is not None:
+        out.append(("附表3", entry.form.fields))
+    return out
+
+
+def first_value(sources: list[tuple[str, Any]], key: str) -> Any:
+    """The first filled value of a field among the sources (table before form)."""
+    for _, fields in sources:
+        value = getattr(fields, key)
+        if filled(value):
+            return value
+    return None
+
+
+def names_list(names: list[str]) -> str:
+    return "、".join(names)
+
+
+def local_time(moment: dt.datetime, campaign: Campaign) -> dt.datetime:
+    """A moment in the campaign's time zone; a naive time is taken as already local."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=campaign.tz)
+    return moment.astimezone(campaign.tz)
+
+
+def format_moment(moment: dt.datetime) -> str:
+    return f"{moment.year}年{moment.month}月{moment.day}日 {moment.hour:02d}:{moment.minute:02d}"
+
+
+def file_names(files: list[PackageFile]) -> list[str]:
+    return [f.path for f in files]
+
+
+def missing_fields(
+    sources: list[tuple[str, Any]],
+    specs: tuple[FieldSpec, ...],
+    register_label: str,
+) -> dict[str, list[str]]:
+    """Required fields left empty, per place ({"附表2": ["联系电话"], "附表1": [...]}).
+
+    Each place is judged on its own: a field filled in the form but empty in the table
+    is still missing in the table, because the table is what the experts read.
+    """
+    out: dict[str, list[str]] = {}
+    for where, fields in sources:
+        in_register = where == register_label
+        labels: list[str] = []
+        for spec in specs:
+            required = spec.required_in_register if in_register else spec.required_in_form
+            if required and not filled(getattr(fields, spec.key)):
+                labels.append(spec.label)
+        for keys in REQUIRED_GROUPS.values():
+            members = [s for s in specs if s.key in keys and (s.in_register if in_register else s.in_form)]
+            if members and not any(filled(getattr(fields, s.key)) for s in members):
+                labels.append("或".join(s.label for s in members))
+        if labels:
+            out[where] = labels
+    return out
+
+
+def describe_missing(missing: dict[str, list[str]]) -> str:
+    return "；".join(f"{where} 缺少：{'、'.join(labels)}" for where, labels in missing.items())

@@ -1,0 +1,98 @@
+"""File-level findings (RULES.md "File-level findings").
+
+Intake decides what went wrong with a file (FileProblem: code + Chinese reason); these
+rules only turn each problem of their code into a finding, so the reply, the digest and
+the JSON all speak of it the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from config.campaign import Campaign
+from intake.models import Dossier
+from validators.base import Finding, Rule, Severity, rule
+from validators.rules.common import file_subject
+
+
+class _ProblemRule(Rule):
+    def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
+        for problem in dossier.problems:
+            if problem.code != self.code:
+                continue
+            params = {k: v for k, v in problem.params.items() if k not in ("file", "reason")}
+            yield self.finding(
+                file_subject(problem.path),
+                file=problem.path,
+                reason=problem.reason,
+                evidence={"path": problem.path, "submission": problem.submission, **params},
+            )
+
+
+@rule
+class FileUnreadable(_ProblemRule):
+    code = "FILE_UNREADABLE"
+    severity = Severity.ERROR
+    title_zh = "文件无法打开"
+    message_zh = "文件 {file} 无法打开：{reason}"
+    hint_zh = "请检查文件是否完整（可在本机打开确认），重新导出或压缩后再次发送"
+
+
+@rule
+class FileUnsupported(_ProblemRule):
+    code = "FILE_UNSUPPORTED"
+    severity = Severity.WARNING
+    title_zh = "文件类型无法识别"
+    message_zh = "文件 {file} 的类型无法自动读取：{reason}"
+    hint_zh = "省办公室将人工查看；如方便，请另存为 Word（.docx）、Excel（.xlsx）、PDF、JPG 或 MP4 后补发"
+
+
+@rule
+class ArchiveEncrypted(_ProblemRule):
+    code = "ARCHIVE_ENCRYPTED"
+    severity = Severity.ERROR
+    title_zh = "压缩包有密码"
+    message_zh = "压缩包 {file} 设有密码，无法解压：{reason}"
+    hint_zh = "请去掉密码后重新压缩发送"
+
+
+@rule
+class ArchiveRejected(_ProblemRule):
+    code = "ARCHIVE_REJECTED"
+    severity = Severity.ERROR
+    title_zh = "压缩包被拒收"
+    message_zh = "压缩包 {file} 未被解压：{reason}"
+    hint_zh = "请将材料按推荐对象分文件夹直接压缩为一个 ZIP 包（不要多层嵌套），再次发送"
+
+
+@rule
+class FileUnmatched(Rule):
+    code = "FILE_UNMATCHED"
+    severity = Severity.WARNING
+    title_zh = "文件无法归属"
+    message_zh = "文件 {file} 无法归属到任何推荐对象"
+    hint_zh = "请在文件名或所在文件夹名中写明对应的人员姓名或项目名称"
+
+    def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
+        for f in dossier.unmatched:
+            yield self.finding(
+                file_subject(f.path), file=f.path, evidence={"kind": str(f.kind), "submission": f.submission}
+            )
+
+
+@rule
+class LinkPending(Rule):
+    code = "LINK_PENDING"
+    severity = Severity.INFO
+    title_zh = "超大附件待下载"
+    message_zh = "邮件中含超大附件或网盘链接（{host}）{text}，需由省办公室手动下载"
+    hint_zh = "省办公室下载后会补充核查；如链接有有效期，请确保在有效期内可下载，或改为直接发送附件"
+
+    def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
+        for link in dossier.links:
+            yield self.finding(
+                file_subject(link.url),
+                host=link.host,
+                text=f"“{link.text.strip()}”" if link.text.strip() else "",
+                evidence={"url": link.url, "submission": link.submission},
+            )

@@ -1,0 +1,223 @@
+"""Star rules (RULES.md "Star rules"): one nominated person at a time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+from config.campaign import Campaign
+from intake.forms.fields import STAR_FIELDS
+from intake.models import Dossier, StarEntry
+from validators.base import Finding, Rule, Severity, rule
+from validators.measure import (
+    format_count_range,
+    format_duration_range,
+    id_photo_shortfalls,
+    photo_ratio,
+    video_shortfalls,
+)
+from validators.rules.common import describe_missing, fold, missing_fields, star_sources, star_subject
+
+
+class _StarRule(Rule):
+    def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
+        for star in dossier.stars:
+            yield from self.check_star(star, dossier, campaign)
+
+    def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
+        raise NotImplementedError
+
+    def about(self, star: StarEntry, **kwargs) -> Finding:
+        return self.finding(star_subject(star.name), nominee=star.name, name=star.name, **kwargs)
+
+
+@rule
+class StarFormMissing(_StarRule):
+    code = "STAR_FORM_MISSING"
+    severity = Severity.ERROR
+    title_zh = "缺少百姓学习之星推荐表"
+    message_zh = "未收到 {name} 的《百姓学习之星推荐表》（附表1）"
+    hint_zh = "请为 {name} 填写附表1（Word），文件名或所在文件夹注明姓名后补报"
+
+    def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
+        if star.form is None:
+            yield self.about(star)
+
+
+@rule
+class StarFieldMissing(_StarRule):
+    code = "STAR_FIELD_MISSING"
+    severity = Severity.ERROR
+    title_zh = "百姓学习之星必填项缺失"
+    message_zh = "{name} 的必填项未填写：{missing}"
+    hint_zh = "请补全上述必填项；登记表（附表2）与推荐表（附表1）中的同一信息须各自填写完整"
+
+    def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
+        missing = missing_fields(star_sources(star), STAR_FIELDS, "附表2")
+        if missing:
+            yield self.about(star, missing=describe_missing(missing), evidence={"missing": missing})
+
+
+@rule
+class StarPhotoCount(_StarRule):
+    code = "STAR_PHOTO_COUNT"
+    severity = Severity.ERROR
+    title_zh = "百姓学习之星照片数量"
+    message_zh = "{name} 照片 {count} 张，要求 {required} 张"
+    hint_zh = "每人报送照片 {required} 张（电子版），其中一张为2寸免冠彩色证件照"
+
+    def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
+        if star.exemplar:  # EXEMPLAR_PHOTOS holds an exemplar to its own count
+            return
+        spec = campaign.star.photos
+        count = len(star.photos)  # an unreadable photo was still sent: FILE_UNREADABLE says the rest
+        if count in spec:
+            return
+        yield self.about(
+            star,
+            severity=Severity.ERROR if count < spec.min else Severity.WARNING,
+            count=count,
+            required=format_count_range(spec.min, spec.max),
+            evidence={"files": [p.path for p in star.photos]},
+        )
+
+
+_ID_PHOTO_NEEDS = {
+    "orientation": "不是竖版",
+    "ratio": "宽高比不在要求范围内",
+    "size": "像素不足",
+    "colour": "不是彩色照片",
+}
+
+
+@rule
+class StarIdPhoto(_StarRule):
+    code = "STAR_ID_PHOTO"
+    severity = Severity.ERROR
+    title_zh = "缺少2寸免冠彩色证件照"
+    message_zh = (
+        "{name} 的照片中没有符合要求的2寸免冠彩色证件照：最接近的 {file} 为 {size} 像素，宽高比 {ratio}，{problems}"
+    )
+    hint_zh = "请补报一张竖版彩色证件照，宽高比 {min_ratio}-{max_ratio}，至少 {min_width}×{min_height} 像素"
+
+    def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
+        spec = campaign.star.id_photo
+        readable = [p for p in star.photos if p.photo is not None]
+        # No photo at all is the photo count's finding. An unreadable photo may be the ID
+        # photo: FILE_UNREADABLE asks for it again, and the next check decides.
+        if not readable:
+            return
+        middle = (spec.min_ratio + spec.max_ratio) / 2
+        scored = [
+            (len(id_photo_shortfalls(p.photo, spec)), abs(photo_ratio(p.photo) - middle), i, p)  # type: ignore[arg-type]
+            for i, p in enumerate(readable)
+        ]
+        fails, _, _, best = min(scored)
+        if fails == 0 or len(readable) < len(star.photos):
+            return
+        info = best.photo
+        assert info is not None
+        shortfalls = id_photo_shortfalls(info, spec)
+        yield self.about(
+            star,
+            file=best.path,
+            size=f"{info.width}×{info.height}",
+            ratio=f"{photo_ratio(info):.2f}",
+            problems="，".join(_ID_PHOTO_NEEDS[s.prop] for s in shortfalls),
+            min_ratio=f"{spec.min_ratio:.2f}",
+            max_ratio=f"{spec.max_ratio:.2f}",
+            min_width=spec.min_width,
+            min_height=spec.min_height,
+            evidence={"file": best.path, "shortfalls": [s.as_dict() for s in shortfalls]},
+        )
+
+
+@rule
+class StarVideoSpec(_StarRule):
+    code = "STAR_VIDEO_SPEC"
+    severity = Severity.WARNING
+    title_zh = "百姓学习之星视频规格"
+    message_zh = "{name} 的视频 {file} 不符合要求：{problems}"
+    hint_zh = "视频为选报材料；如报送，请使用 {containers} 格式，时长 {duration}"
+
+    def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
+        if star.exemplar:  # held to EXEMPLAR_VIDEO_SPEC instead
+            return
+        spec, tol = campaign.star.video, campaign.tolerances
+        readable = [v for v in star.videos if v.video is not None]
+        checked = [(v, video_shortfalls(v.video, spec, tol)) for v in readable]  # type: ignore[arg-type]
+        if any(not s for _, s in checked):
+            return
+        for video, shortfalls in checked:
+            yield self.about(
+                star,
+                file=video.path,
+                problems="；".join(s.zh() for s in shortfalls),
+                containers="/".join(c.upper() for c in spec.containers),
+                duration=format_duration_range(spec.min_seconds, spec.max_seconds),
+                evidence={"file": video.path, "shortfalls": [s.as_dict() for s in shortfalls]},
+            )
+
+
+@lru_cache(maxsize=16)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for p in patterns)
+
+
+def leader_match(title: str | None, campaign: Campaign) -> str | None:
+    """The leader title found in `title`, unless an exclusion covers it (村书记, 科长, 县局局长...)."""
+    if not title:
+        return None
+    excluded = [m.span() for p in _compiled(tuple(campaign.star.leader_exclusions)) for m in p.finditer(title)]
+    for pattern in _compiled(tuple(campaign.star.leader_keywords)):
+        for m in pattern.finditer(title):
+            start, end = m.span()
+            if not any(start < e_end and e_start < end for e_start, e_end in excluded):
+                return m.group(0)
+    return None
+
+
+@rule
+class StarLeader(_StarRule):
+    code = "STAR_LEADER"
+    severity = Severity.WARNING
+    title_zh = "疑似县处级以上领导干部"
+    message_zh = "{name} 的工作单位及职务为“{title}”，含“{matched}”，疑似县处级以上领导干部"
+    hint_zh = "通知要求除特殊情况外一般不推荐县处级以上领导干部；如确属特殊情况，请在推荐表中说明"
+
+    def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
+        for where, fields in star_sources(star):
+            matched = leader_match(fields.employer_title, campaign)
+            if matched:
+                yield self.about(
+                    star,
+                    title=fields.employer_title,
+                    matched=matched,
+                    evidence={"where": where},
+                )
+                return
+
+
+@rule
+class StarPreviouslyHonored(_StarRule):
+    code = "STAR_PREVIOUSLY_HONORED"
+    severity = Severity.WARNING
+    title_zh = "往年已认定推介"
+    message_zh = "{name} 已于 {year} 年被认定推介为百姓学习之星{unit}"
+    hint_zh = "往年已被认定推介的原则上不再推荐；如为同名的另一人，请在推荐表中注明身份证号"
+
+    def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
+        ids = {re.sub(r"\s", "", f.id_number).upper() for _, f in star_sources(star) if f.id_number}
+        for past in campaign.past_honorees.stars:
+            if fold(past.name) != fold(star.name):
+                continue
+            if past.id_number and ids and re.sub(r"\s", "", past.id_number).upper() not in ids:
+                continue
+            yield self.about(
+                star,
+                year=past.year,
+                unit=f"（{past.unit}）" if past.unit else "",
+                evidence={"past_year": past.year, "past_unit": past.unit},
+            )
+            return
