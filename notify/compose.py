@@ -42,9 +42,11 @@ def _checklist_project(project: ProjectEntry) -> str:
     return "，".join(parts)
 
 
-def _days_left(campaign: Campaign, now: dt.datetime) -> str:
+def _days_left(campaign: Campaign, now: dt.datetime, *, complete: bool = False) -> str:
     remaining = campaign.deadline_end - now
     if remaining.total_seconds() <= 0:
+        if complete:
+            return f"报送截止时间（{campaign.deadline:%Y年%m月%d日}）已过。"
         return f"报送截止时间（{campaign.deadline:%Y年%m月%d日}）已过，请尽快补齐材料。"
     days = remaining.days
     return f"报送截止时间为 {campaign.deadline:%Y年%m月%d日}，还剩 {days} 天。"
@@ -115,7 +117,7 @@ def compose_reply(dossier: Dossier, findings: list[Finding], campaign: Campaign,
     html_parts.append("</table>")
     footer = [
         "",
-        _days_left(campaign, now),
+        _days_left(campaign, now, complete=not errors),
         "补充或更正材料时，直接回复本邮件并附上需要替换的文件即可（同一人员或项目的材料以最后一次报送为准）。",
         "盖章的纸质材料请按通知要求邮寄。",
         "",

@@ -786,6 +786,19 @@ class Store:
 
         return self._retry_unique(attempt)
 
+    def recent_outbox_count(self, recipient: str, since: dt.datetime, *, channel: str = "mail") -> int:
+        """Messages queued to `recipient` since `since` (for the per-sender reply rate limit)."""
+        recipient = recipient.lower()
+        with self._session() as s:
+            rows = s.exec(
+                select(OutboxRecord).where(
+                    OutboxRecord.channel == channel,
+                    OutboxRecord.created_at >= since,
+                    OutboxRecord.state != OutboxState.SUPPRESSED,
+                )
+            ).all()
+            return sum(1 for r in rows if recipient in (a.lower() for a in r.recipients))
+
     def get_outbox(self, outbox_id: int) -> OutboxRecord | None:
         with self._session() as s:
             return s.get(OutboxRecord, outbox_id)
@@ -817,13 +830,18 @@ class Store:
                 ).all()
             )
 
-    def claim_outbox(self, now: dt.datetime | None = None, limit: int = 10) -> list[OutboxRecord]:
+    def claim_outbox(
+        self, now: dt.datetime | None = None, limit: int = 10, *, channels: Iterable[str] | None = None
+    ) -> list[OutboxRecord]:
         """Due pending messages, now "sending" with the attempt counted; no message is claimed twice."""
         now = now or utcnow()
         with self._session() as s:
+            conditions = [OutboxRecord.state == OutboxState.PENDING, OutboxRecord.next_attempt_at <= now]
+            if channels is not None:
+                conditions.append(OutboxRecord.channel.in_(list(channels)))  # type: ignore[attr-defined]
             rows = s.exec(
                 select(OutboxRecord)
-                .where(OutboxRecord.state == OutboxState.PENDING, OutboxRecord.next_attempt_at <= now)
+                .where(*conditions)
                 .order_by(OutboxRecord.next_attempt_at, OutboxRecord.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)

@@ -83,8 +83,8 @@ class Dovecot:
     """One Dovecot instance; `start()`/`stop()` may be called repeatedly (same ports, same mail)."""
 
     def __init__(self, root: Path | None = None, *, user: str = USER, password: str = PASSWORD) -> None:
-        self.dovecot = _require("dovecot")
-        self.doveadm = _require("doveadm")
+        self.dovecot_bin = _require("dovecot")
+        self.doveadm_bin = _require("doveadm")
         self._own_root = root is None
         # Not under pytest's tmp dir: that is 0700 root-only, and Dovecot's mail processes run as another user.
         self.root = Path(tempfile.mkdtemp(prefix="nomdesk-dovecot-")) if root is None else root
@@ -134,9 +134,13 @@ class Dovecot:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else "(no log)"
 
     def start(self, timeout: float = 15.0) -> None:
-        proc = subprocess.run([self.dovecot, "-c", str(self.config)], capture_output=True, text=True)
+        # The daemon inherits our stdio: never hand it a pipe, or waiting for EOF hangs forever.
+        errors = self.root / "start.err"
+        with errors.open("w") as err:
+            proc = subprocess.run([self.dovecot_bin, "-c", str(self.config)], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=err, timeout=timeout)  # fmt: skip
         if proc.returncode != 0:
-            raise RuntimeError(f"dovecot failed to start: {proc.stderr.strip()}\n{self.log_tail()}")
+            raise RuntimeError(f"dovecot failed to start: {errors.read_text().strip()}\n{self.log_tail()}")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.imap_port), timeout=1) as s:
@@ -209,7 +213,7 @@ class Dovecot:
         return int(match.group(1))
 
     def doveadm(self, *args: str) -> str:
-        proc = subprocess.run([self.doveadm, "-c", str(self.config), *args], capture_output=True, text=True)
+        proc = subprocess.run([self.doveadm_bin, "-c", str(self.config), *args], capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"doveadm {' '.join(args)} failed: {proc.stderr.strip()}")
         return proc.stdout

@@ -1,0 +1,314 @@
+"""The desk's pipeline: a stored raw message becomes a submission, an evaluation and a reply.
+
+Order matters for "nothing lost, nothing twice" (DESIGN.md flow, step 1):
+1. the raw bytes are stored (content-addressed) before anything reads them;
+2. processing a raw message is idempotent: the submission is keyed by the raw message,
+   the reply by `reply:<raw id>` in the outbox, so a crash at any step and a rerun give
+   the same result and never a second reply;
+3. anything that breaks the pipeline quarantines the message for a person, with the
+   error; the raw bytes stay in the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.policy
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+from pathlib import Path
+
+from config.campaign import Campaign, UnitKind
+from config.settings import Settings
+from intake.models import Submission
+from intake.package import read_submission
+from intake.source import SourceUnreadable
+from intake.sources.base import IncomingRef
+from intake.unit import UnitResolution, resolve_unit
+from nomdesk.check import CheckResult, check_submissions
+from notify.autoreply import reply_suppression
+from notify.compose import Reply, compose_reply, compose_unknown_sender_reply
+from notify.mail import build_reply
+from storage.repo import Store
+from storage.tables import RawMessageRecord, RawState, SubmissionRecord
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _headers(path: Path) -> email.message.EmailMessage:
+    with path.open("rb") as fh:
+        return BytesParser(policy=email.policy.default).parse(fh, headersonly=True)
+
+
+def _reindex(submission: Submission, index: int) -> Submission:
+    """The same submission at another position in its unit's dossier (0 = first to arrive)."""
+    sub = submission.model_copy(deep=True)
+    sub.index = index
+    for item in (*sub.files, *sub.registers, *sub.star_forms, *sub.project_forms, *sub.summaries):
+        item.submission = index
+    for item in (*sub.problems, *sub.links):
+        item.submission = index
+    return sub
+
+
+class Desk:
+    """One campaign's desk over one store; thread-safe as far as the store is."""
+
+    def __init__(self, settings: Settings, campaign: Campaign, store: Store, *, clock: Clock = utcnow) -> None:
+        self.settings = settings
+        self.campaign = campaign
+        self.store = store
+        self.clock = clock
+        self.work_root = settings.data_dir / "work"
+        self.work_root.mkdir(parents=True, exist_ok=True)
+        self.mail_from = settings.mail_from or campaign.office.email
+        self.own_domain = self.mail_from.rsplit("@", 1)[-1].lower()
+
+    # -- intake -----------------------------------------------------------------------------
+    def accept(self, path: Path, ref: IncomingRef) -> None:
+        """The sources' sink: store the raw bytes durably (deduplicated) before anything else."""
+        record, created = self.store.put_raw(
+            path,
+            source=ref.source,
+            source_ref=ref.source_ref,
+            received_at=ref.received_at,
+            dedupe_message_id=True,
+        )
+        log.info("raw message %s %s from %s", record.id, "stored" if created else "already stored", ref.source)
+
+    def ingest_file(self, path: Path, *, received_at: dt.datetime | None = None) -> RawMessageRecord:
+        """`nomdesk ingest`: a mail file handed in by hand; its arrival is its Date header unless given."""
+        if received_at is None:
+            try:
+                date = _headers(path)["Date"]
+                received_at = parsedate_to_datetime(str(date)) if date else None
+                if received_at is not None and received_at.tzinfo is None:
+                    received_at = received_at.replace(tzinfo=self.campaign.tz)
+            except (ValueError, TypeError, OSError):
+                received_at = None
+        record, _ = self.store.put_raw(
+            path, source="cli", source_ref=path.name, received_at=received_at or self.clock(), dedupe_message_id=True
+        )
+        return record
+
+    # -- processing -------------------------------------------------------------------------
+    def recover(self) -> None:
+        """After a crash or restart: messages and outbox rows left half-done go back to the queue."""
+        self.store.requeue_stale(dt.timedelta(0))
+        self.store.requeue_stale_outbox(dt.timedelta(0))
+
+    def process_pending(self, limit: int | None = None) -> int:
+        done = 0
+        while limit is None or done < limit:
+            record = self.store.claim_next_raw(self.clock())
+            if record is None:
+                break
+            self.process(record)
+            done += 1
+        return done
+
+    def process(self, record: RawMessageRecord) -> None:
+        try:
+            self._process(record)
+        except Exception as exc:  # the pipeline must never lose or drop a message
+            log.exception("raw message %s quarantined", record.id)
+            self.store.quarantine(record.id, f"{type(exc).__name__}: {exc}")
+            self.store.audit("system", "raw.quarantined", None, raw_id=record.id, error=str(exc)[:500])
+
+    def _process(self, record: RawMessageRecord) -> None:
+        raw_path = self.store.raw_path(record)
+        headers = _headers(raw_path)
+        suppression = reply_suppression(headers, own_domains={self.own_domain})
+        if suppression in ("own_message", "delivery_status_report", "mailer_daemon", "auto_submitted"):
+            # An auto-reply, a bounce or our own message looping back: kept in the store, not a submission.
+            self.store.mark_raw(record.id, RawState.IGNORED, f"not a submission: {suppression}")
+            self.store.audit("intake", "raw.ignored", None, raw_id=record.id, reason=suppression)
+            return
+
+        submission_row = self.store.submission_for_raw(record.id) or self._read_and_store(record)
+        unit = submission_row.unit_name
+        if unit is None:
+            self._answer_unknown_sender(record, headers, submission_row, suppression)
+        else:
+            result = self.evaluate(unit)
+            self._answer(record, headers, result, suppression)
+        self.store.mark_raw(record.id, RawState.DONE)
+
+    def _read_and_store(self, record: RawMessageRecord) -> SubmissionRecord:
+        workdir = Path(tempfile.mkdtemp(prefix=f"raw{record.id}-", dir=self.work_root))
+        try:
+            try:
+                submission = read_submission(self.store.raw_path(record), workdir, self.campaign, 0)
+            except SourceUnreadable as exc:
+                # Nothing readable at all: still a submission (empty), so the unit hears about it.
+                submission = Submission(
+                    index=0, source=f"raw:{record.id}", sender=record.sender, subject=record.subject
+                )
+                submission.problems = []
+                log.warning("raw message %s unreadable: %s", record.id, exc)
+            submission.source = f"raw:{record.id}"
+            files = [self.store.store_file(f) for f in submission.files]
+            for file, stored in zip(submission.files, files, strict=True):
+                file.local = self.store.file_path(stored)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+        _, sender = getaddresses([submission.sender or record.sender or ""])[0]
+        sender = sender.lower()
+        unit_name = self.store.unit_of_address(sender) if sender else None
+        guess = None
+        if unit_name is None:
+            guess = resolve_unit([submission], self.campaign).name
+        row, _ = self.store.add_submission(
+            record.id,
+            unit_name=unit_name,
+            arrived_at=record.received_at,
+            unit_confirmed=unit_name is not None,
+            summary={"submission": submission.model_dump(mode="json"), "unit_guess": guess},
+            files=files,
+        )
+        self.store.audit(
+            "intake",
+            "submission.read",
+            unit_name,
+            raw_id=record.id,
+            files=len(submission.files),
+            problems=len(submission.problems),
+            unit_guess=guess,
+        )
+        return row
+
+    def unit_submissions(self, unit: str) -> list[Submission]:
+        subs: list[Submission] = []
+        for index, row in enumerate(self.store.unit_submissions(unit)):
+            data = row.summary.get("submission")
+            if not data:
+                continue
+            sub = Submission.model_validate(data)
+            by_path = {f.path: f for f in self.store.submission_files(row.id)}
+            for file in sub.files:
+                stored = by_path.get(file.path)
+                if stored is not None:
+                    file.local = self.store.file_path(stored)
+            sub.arrived_at = row.arrived_at
+            subs.append(_reindex(sub, index))
+        return subs
+
+    def evaluate(self, unit: str) -> CheckResult:
+        """Re-check the unit's whole dossier (all its submissions merged) and keep the result."""
+        submissions = self.unit_submissions(unit)
+        config_unit = self.campaign.unit_by_exact_name(unit)
+        resolution = UnitResolution(
+            name=unit,
+            kind=config_unit.kind if config_unit else UnitKind.OTHER,
+            known=config_unit is not None,
+            how="sender",
+            sender_registered=True,
+        )
+        first = check_submissions(submissions, self.campaign, unit=resolution)
+        others = self.store.cross_unit_duplicates(unit, first.dossier)
+        paper = self.store.paper_received(unit)
+        result = check_submissions(
+            submissions, self.campaign, unit=resolution, paper_received=paper, other_unit_nominees=others
+        )
+        self.store.save_evaluation(unit, result.dossier, result.findings)
+        return result
+
+    # -- replies ----------------------------------------------------------------------------
+    def _recipients(self, record: RawMessageRecord, headers) -> list[str]:
+        reply_to = headers.get("Reply-To") or headers.get("From") or record.sender or ""
+        addresses = [addr.lower() for _, addr in getaddresses([str(reply_to)]) if addr]
+        return addresses[:1]
+
+    def _rate_limited(self, recipient: str) -> bool:
+        since = self.clock() - dt.timedelta(hours=1)
+        return self.store.recent_outbox_count(recipient, since) >= self.settings.reply_rate_per_hour
+
+    def _enqueue(
+        self, key: str, record: RawMessageRecord, headers, reply: Reply, unit: str | None, suppression: str | None
+    ) -> None:
+        if self.store.outbox_by_key(key) is not None:
+            return
+        recipients = self._recipients(record, headers)
+        reason = suppression or (None if recipients else "no_sender")
+        if reason is None and self._rate_limited(recipients[0]):
+            reason = "rate_limited"
+        references = [str(r) for r in str(headers.get("References") or "").split() if r]
+        message_id = str(headers.get("Message-ID") or "").strip() or None
+        if message_id:
+            references.append(message_id)
+        msg = build_reply(
+            from_addr=self.mail_from,
+            to=recipients or [self.mail_from],
+            subject=reply.subject,
+            text=reply.text,
+            html=reply.html,
+            in_reply_to=message_id,
+            references=references,
+            message_id_domain=self.own_domain,
+        )
+        row, created = self.store.enqueue_outbox(
+            key,
+            channel="mail",
+            recipients=recipients,
+            subject=reply.subject,
+            body_text=reply.text,
+            body_html=reply.html,
+            eml=msg.as_bytes(),
+            raw_message_id=record.id,
+            unit_name=unit,
+        )
+        if created and reason:
+            self.store.suppress_outbox(row.id, reason, actor="notify")
+
+    def _answer(self, record, headers, result: CheckResult, suppression: str | None) -> None:
+        reply = compose_reply(result.dossier, result.findings, self.campaign, now=self.clock())
+        self._enqueue(f"reply:{record.id}", record, headers, reply, result.dossier.unit, suppression)
+
+    def _answer_unknown_sender(self, record, headers, row: SubmissionRecord, suppression: str | None) -> None:
+        reply = compose_unknown_sender_reply(self.campaign, now=self.clock())
+        self._enqueue(f"reply:{record.id}", record, headers, reply, None, suppression)
+        self.store.audit(
+            "intake",
+            "unit.unknown",
+            None,
+            raw_id=record.id,
+            submission_id=row.id,
+            unit_guess=row.summary.get("unit_guess"),
+        )
+        office = self.campaign.office.email
+        self.store.enqueue_outbox(
+            f"office-unknown:{record.id}",
+            channel="mail",
+            recipients=[office],
+            subject=f"【待确认】未登记邮箱来件：{record.sender or '（无发件人）'}",
+            body_text=(
+                f"收到未登记邮箱 {record.sender or '（无发件人）'} 的来件（主题：{record.subject or '（无）'}）。\n"
+                f"系统推测所属单位：{row.summary.get('unit_guess') or '无法推测'}。\n"
+                f"请核实后用 `nomdesk assign {row.id} 单位全称` 确认，确认后系统将检查材料并回复。\n"
+            ),
+            raw_message_id=record.id,
+        )
+
+    def assign(self, submission_id: int, unit: str, *, actor: str = "office") -> CheckResult:
+        """The office confirms an unknown sender's unit: the mail joins that dossier and is answered."""
+        config_unit = self.campaign.unit_by_exact_name(unit) or self.campaign.unit_named(unit)
+        name = config_unit.name if config_unit else unit
+        row = self.store.assign_submission_unit(submission_id, name, actor=actor)
+        record = self.store.get_raw(row.raw_message_id)
+        result = self.evaluate(name)
+        if record is not None:
+            headers = _headers(self.store.raw_path(record))
+            reply = compose_reply(result.dossier, result.findings, self.campaign, now=self.clock())
+            suppression = reply_suppression(headers, own_domains={self.own_domain})
+            self._enqueue(f"reply-assigned:{record.id}", record, headers, reply, name, suppression)
+        return result

@@ -1,0 +1,85 @@
+"""When an automatic reply must not be sent (RFC 3834 section 2 and what Zammad/RT do), and how often one may be.
+
+A reply to a robot starts mail loops; a reply to a list spams its members. So the desk
+answers a person's mail only, and at most a few times per sender per hour.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.message
+from collections.abc import Mapping
+from email.utils import getaddresses, parseaddr
+
+BULK_PRECEDENCE = {"bulk", "list", "junk"}
+LIST_HEADERS = ("list-id", "list-unsubscribe", "list-post", "list-help", "list-subscribe", "list-owner", "list-archive")
+ROBOT_LOCALPARTS = {"mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply"}
+
+
+def _get(headers: email.message.Message | Mapping[str, str], name: str) -> str | None:
+    if isinstance(headers, email.message.Message):
+        value = headers.get(name)
+    else:
+        value = next((v for k, v in headers.items() if k.lower() == name), None)
+    return None if value is None else str(value).strip()
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2].strip("<> ").lower()
+
+
+def reply_suppression(headers: email.message.Message | Mapping[str, str], *, own_domains: set[str]) -> str | None:
+    """None if an automatic reply to this mail is allowed, else the reason code why not."""
+    own = {d.lower() for d in own_domains}
+
+    return_path = _get(headers, "return-path")
+    if return_path is not None and parseaddr(return_path)[1] == "" and "<>" in return_path.replace(" ", ""):
+        return "null_return_path"
+
+    sender = parseaddr(_get(headers, "reply-to") or _get(headers, "from") or "")[1]
+    if not sender or "@" not in sender:
+        return "no_sender"
+    senders = [a for _, a in getaddresses([v for v in (_get(headers, "from"), _get(headers, "sender"), sender) if v])]
+    for address in senders:
+        local = address.rpartition("@")[0].lower()
+        if local in ROBOT_LOCALPARTS:
+            return "mailer_daemon"
+        if local.startswith("owner-") or local.endswith("-request") or local.endswith("-bounces"):
+            return "list_mail"
+
+    content_type = (_get(headers, "content-type") or "").lower()
+    if content_type.startswith("multipart/report") and "delivery-status" in content_type:
+        return "delivery_status_report"
+
+    auto_submitted = (_get(headers, "auto-submitted") or "no").split(";", 1)[0].strip().lower()
+    if auto_submitted != "no":
+        return "auto_submitted"
+
+    if (_get(headers, "precedence") or "").lower() in BULK_PRECEDENCE:
+        return "precedence_bulk"
+    if any(_get(headers, name) is not None for name in LIST_HEADERS):
+        return "list_mail"
+
+    suppress = {p.strip().lower() for p in (_get(headers, "x-auto-response-suppress") or "").split(",")}
+    if suppress & {"all", "autoreply", "oof"}:
+        return "x_auto_response_suppress"
+
+    if _get(headers, "x-loop") is not None:
+        return "x_loop"
+
+    message_id = _get(headers, "message-id") or ""
+    if own and _domain(message_id) in own:
+        return "own_message"
+    if own and _domain(sender) in own:
+        return "own_message"
+    return None
+
+
+class RateLimiter:
+    """At most `per_hour` replies to one sender within any sliding hour."""
+
+    @staticmethod
+    def allowed(sender: str, sent_times: list[dt.datetime], now: dt.datetime, per_hour: int) -> bool:
+        window_start = now - dt.timedelta(hours=1)
+        recent = sum(1 for t in sent_times if window_start < t <= now)
+        return recent < per_hour

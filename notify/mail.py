@@ -1,0 +1,81 @@
+"""Compose the desk's reply mails: threaded, marked as automatic, Chinese-safe on any relay."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, localtime, make_msgid
+from pathlib import Path
+
+_REPLY_PREFIX = re.compile(r"^\s*((re|回复|答复|aw|sv)\s*[:：]\s*)+", re.IGNORECASE)
+
+
+def reply_subject(subject: str) -> str:
+    """'Re: ' exactly once, whatever prefixes (Re:, 回复：, AW:) the subject already has."""
+    return "Re: " + _REPLY_PREFIX.sub("", subject or "").strip()
+
+
+def build_reply(
+    *,
+    from_addr: str,
+    to: list[str],
+    subject: str,
+    text: str,
+    html: str | None,
+    in_reply_to: str | None,
+    references: Sequence[str],
+    attachments: Sequence[tuple[str, bytes, str]] = (),
+    message_id_domain: str,
+) -> EmailMessage:
+    """An automatic reply (RFC 3834): attachments are (filename, data, "maintype/subtype")."""
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = from_addr
+    msg["To"] = ", ".join(to)
+    msg["Subject"] = reply_subject(subject)
+    msg["Date"] = format_datetime(localtime())
+    msg["Message-ID"] = make_msgid(domain=message_id_domain)
+    refs = [r for r in references if r]
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+        if in_reply_to not in refs:
+            refs.append(in_reply_to)
+    if refs:
+        msg["References"] = " ".join(refs)
+    msg["Auto-Submitted"] = "auto-replied"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg["Precedence"] = "auto_reply"
+    # base64: a relay without 8BITMIME must not mangle Chinese text.
+    msg.set_content(text, charset="utf-8", cte="base64")
+    if html is not None:
+        msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
+    for filename, data, mime in attachments:
+        maintype, _, subtype = mime.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
+    return msg
+
+
+def write_eml(msg: EmailMessage, directory: Path) -> Path:
+    """Write the message atomically as `<message-id>.eml` (the outbox when no SMTP server is configured)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9._@-]", "_", str(msg.get("Message-ID", "")).strip("<> ")) or "reply"
+    target = directory / f"{stem}.eml"
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(msg.as_bytes(policy=SMTP))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return target

@@ -1,0 +1,87 @@
+"""Sending what the outbox holds: by SMTP when a server is configured, else as .eml files.
+
+The outbox row is the promise; this worker keeps it. Each message is claimed once,
+sent, then marked sent; SMTP down means a retry later with backoff, a permanent
+refusal means "failed" for the office to see. A crash between the server's OK and
+the mark can resend once: the stored .eml keeps its Message-ID, so the repeat is the
+same message. Without SMTP the .eml is written under a name fixed by the outbox id,
+so a rerun rewrites the same file and never makes a second reply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.policy
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from email.parser import BytesParser
+from pathlib import Path
+
+from notify.smtp import SmtpRejected, SmtpSender, SmtpUnavailable, next_backoff
+from storage.repo import Store
+from storage.tables import OutboxRecord
+
+log = logging.getLogger(__name__)
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        smtp: SmtpSender | None,
+        outbox_dir: Path,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.store = store
+        self.smtp = smtp
+        self.outbox_dir = outbox_dir
+        self.clock = clock
+        outbox_dir.mkdir(parents=True, exist_ok=True)
+
+    def run_once(self, limit: int = 20) -> int:
+        """Send what is due now; returns how many were sent."""
+        sent = 0
+        for row in self.store.claim_outbox(self.clock(), limit, channels=["mail"]):
+            if self._send(row):
+                sent += 1
+        return sent
+
+    def _send(self, row: OutboxRecord) -> bool:
+        eml = self.store.outbox_eml(row)
+        if eml is None:
+            self.store.mark_outbox_failed(row.id, "no message stored for this outbox row")
+            return False
+        try:
+            if self.smtp is not None:
+                message = BytesParser(policy=email.policy.SMTP).parsebytes(eml)
+                self.smtp.send(message, list(row.recipients))
+            else:
+                self._write_file(row, eml)
+        except SmtpUnavailable as exc:
+            retry_at = self.clock() + next_backoff(row.attempts)
+            log.warning("outbox %s: SMTP unavailable, retry at %s: %s", row.id, retry_at, exc)
+            self.store.mark_outbox_failed(row.id, str(exc), retry_at)
+            return False
+        except SmtpRejected as exc:
+            log.error("outbox %s: refused by the SMTP server: %s", row.id, exc)
+            self.store.mark_outbox_failed(row.id, str(exc), None)
+            return False
+        self.store.mark_outbox_sent(row.id, self.clock())
+        return True
+
+    def _write_file(self, row: OutboxRecord, eml: bytes) -> Path:
+        target = self.outbox_dir / f"{row.id:06d}.eml"
+        fd, tmp = tempfile.mkstemp(dir=self.outbox_dir, prefix=".tmp-", suffix=".eml")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(eml)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return target
