@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     wecom_aes_key: SecretStr | None = None
     wecom_api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
     wecom_webhook_key: SecretStr | None = None
+    wecom_max_skew_seconds: int = 300  # callbacks whose timestamp is further off are rejected (replays)
 
     port: int = 8080
     reply_rate_per_hour: int = 5
@@ -58,6 +59,14 @@ class Settings(BaseSettings):
     @property
     def imap_configured(self) -> bool:
         return bool(self.imap_host and self.imap_user and self.imap_password)
+
+    @property
+    def wecom_callback_configured(self) -> bool:
+        return bool(self.wecom_token and self.wecom_aes_key and self.wecom_corp_id)
+
+    @property
+    def wecom_api_configured(self) -> bool:
+        return bool(self.wecom_corp_id and self.wecom_secret and self.wecom_agent_id)
 
     @property
     def smtp_configured(self) -> bool:

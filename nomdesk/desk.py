@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.policy
+import email.utils
 import logging
 import shutil
 import tempfile
@@ -37,6 +38,8 @@ from storage.tables import RawMessageRecord, RawState, SubmissionRecord
 
 log = logging.getLogger(__name__)
 
+WECOM_USER_HEADER = "X-Nomdesk-WeCom-User"
+
 Clock = Callable[[], dt.datetime]
 
 
@@ -47,6 +50,12 @@ def utcnow() -> dt.datetime:
 def _headers(path: Path) -> email.message.EmailMessage:
     with path.open("rb") as fh:
         return BytesParser(policy=email.policy.default).parse(fh, headersonly=True)
+
+
+def _wecom_user(record: RawMessageRecord) -> str | None:
+    if record.source != "wecom" or not record.source_ref:
+        return None
+    return record.source_ref.split(":")[1]
 
 
 def _reindex(submission: Submission, index: int) -> Submission:
@@ -97,6 +106,25 @@ class Desk:
                 received_at = None
         record, _ = self.store.put_raw(
             path, source="cli", source_ref=path.name, received_at=received_at or self.clock(), dedupe_message_id=True
+        )
+        return record
+
+    def accept_wecom_file(self, user_id: str, media_id: str, filename: str, data: bytes) -> RawMessageRecord:
+        """A file a contact sent to the WeCom app, kept as a mail so it takes the same path as mail."""
+        from email.message import EmailMessage
+
+        msg = EmailMessage()
+        msg["From"] = f"{user_id}@wecom.invalid"
+        msg["To"] = self.mail_from
+        msg["Subject"] = f"企业微信文件：{filename}"
+        msg["Date"] = email.utils.format_datetime(self.clock())
+        msg["Message-ID"] = email.utils.make_msgid(domain="wecom.invalid")
+        msg[WECOM_USER_HEADER] = user_id
+        msg.set_content(f"{user_id} 通过企业微信发送的文件：{filename}\n", cte="base64")
+        # The type is sniffed from content downstream, like every attachment's.
+        msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=filename)
+        record, _ = self.store.put_raw(
+            msg.as_bytes(), source="wecom", source_ref=f"wecom:{user_id}:{media_id}", received_at=self.clock()
         )
         return record
 
@@ -164,7 +192,11 @@ class Desk:
 
         _, sender = getaddresses([submission.sender or record.sender or ""])[0]
         sender = sender.lower()
-        unit_name = self.store.unit_of_address(sender) if sender else None
+        wecom_user = _wecom_user(record)
+        if wecom_user is not None:
+            unit_name = self.store.unit_of_wecom_user(wecom_user)
+        else:
+            unit_name = self.store.unit_of_address(sender) if sender else None
         guess = None
         if unit_name is None:
             guess = resolve_unit([submission], self.campaign).name
@@ -272,7 +304,47 @@ class Desk:
 
     def _answer(self, record, headers, result: CheckResult, suppression: str | None) -> None:
         reply = compose_reply(result.dossier, result.findings, self.campaign, now=self.clock())
-        self._enqueue(f"reply:{record.id}", record, headers, reply, result.dossier.unit, suppression)
+        wecom_user = _wecom_user(record)
+        if wecom_user is None:
+            self._enqueue(f"reply:{record.id}", record, headers, reply, result.dossier.unit, suppression)
+            return
+        # A file sent in WeCom: the answer goes back in WeCom, and by mail to the unit's contacts.
+        from bot.answers import Answerer
+
+        unit = result.dossier.unit or ""
+        answerer = Answerer(self.store, self.campaign, clock=self.clock)
+        text = "文件已检查，当前材料情况：\n" + answerer.status(unit) + "\n\n" + answerer.missing(unit)
+        self.store.enqueue_outbox(
+            f"wecom-reply:{record.id}",
+            channel="wecom",
+            recipients=[wecom_user],
+            body_text=text,
+            raw_message_id=record.id,
+            unit_name=unit,
+        )
+        emails = sorted({e for c in self.store.contacts(unit) for e in c.emails})
+        if emails:
+            msg = build_reply(
+                from_addr=self.mail_from,
+                to=emails,
+                subject=reply.subject,
+                text=reply.text,
+                html=reply.html,
+                in_reply_to=None,
+                references=[],
+                message_id_domain=self.own_domain,
+            )
+            self.store.enqueue_outbox(
+                f"reply:{record.id}",
+                channel="mail",
+                recipients=emails,
+                subject=reply.subject,
+                body_text=reply.text,
+                body_html=reply.html,
+                eml=msg.as_bytes(),
+                raw_message_id=record.id,
+                unit_name=unit,
+            )
 
     def _answer_unknown_sender(self, record, headers, row: SubmissionRecord, suppression: str | None) -> None:
         reply = compose_unknown_sender_reply(self.campaign, now=self.clock())

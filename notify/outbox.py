@@ -18,12 +18,19 @@ import tempfile
 from collections.abc import Callable
 from email.parser import BytesParser
 from pathlib import Path
+from typing import Protocol
 
 from notify.smtp import SmtpRejected, SmtpSender, SmtpUnavailable, next_backoff
 from storage.repo import Store
 from storage.tables import OutboxRecord
 
 log = logging.getLogger(__name__)
+
+
+class ChannelSender(Protocol):
+    """Sends one outbox row's text to its recipients on a chat channel (WeCom app, group robot)."""
+
+    def __call__(self, recipients: list[str], text: str) -> None: ...
 
 
 class OutboxWorker:
@@ -34,20 +41,33 @@ class OutboxWorker:
         smtp: SmtpSender | None,
         outbox_dir: Path,
         clock: Callable[[], dt.datetime],
+        channels: dict[str, ChannelSender] | None = None,
     ) -> None:
         self.store = store
         self.smtp = smtp
         self.outbox_dir = outbox_dir
         self.clock = clock
+        self.channels = channels or {}  # "wecom", "webhook": rows of a channel with no sender wait
         outbox_dir.mkdir(parents=True, exist_ok=True)
 
     def run_once(self, limit: int = 20) -> int:
         """Send what is due now; returns how many were sent."""
         sent = 0
-        for row in self.store.claim_outbox(self.clock(), limit, channels=["mail"]):
-            if self._send(row):
-                sent += 1
+        for row in self.store.claim_outbox(self.clock(), limit, channels=["mail", *self.channels]):
+            ok = self._send(row) if row.channel == "mail" else self._send_chat(row)
+            sent += ok
         return sent
+
+    def _send_chat(self, row: OutboxRecord) -> bool:
+        try:
+            self.channels[row.channel](list(row.recipients), row.body_text)
+        except Exception as exc:  # the chat APIs fail in many ways; every one is a retry later
+            retry_at = self.clock() + next_backoff(row.attempts)
+            log.warning("outbox %s: %s send failed, retry at %s: %s", row.id, row.channel, retry_at, exc)
+            self.store.mark_outbox_failed(row.id, f"{type(exc).__name__}: {exc}", retry_at)
+            return False
+        self.store.mark_outbox_sent(row.id, self.clock())
+        return True
 
     def _send(self, row: OutboxRecord) -> bool:
         eml = self.store.outbox_eml(row)

@@ -984,6 +984,17 @@ class Store:
         with self._session() as s:
             s.exec(stmt)
 
+    def kv_add(
+        self, key: str, value: str, expires_at: dt.datetime | None = None, now: dt.datetime | None = None
+    ) -> bool:
+        """Set the key only if it is absent (or expired): True for the first caller, safe across processes."""
+        now = now or utcnow()
+        with self._session() as s:
+            s.exec(delete(KeyValue).where(KeyValue.key == key, KeyValue.expires_at <= now))  # type: ignore[operator]
+            stmt = self._insert()(KeyValue).values(key=key, value=value, expires_at=expires_at, updated_at=now)
+            result = s.exec(stmt.on_conflict_do_nothing(index_elements=["key"]))  # type: ignore[call-overload]
+            return bool(result.rowcount)
+
     def kv_delete(self, key: str) -> None:
         with self._session() as s:
             s.exec(delete(KeyValue).where(KeyValue.key == key))

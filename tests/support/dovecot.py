@@ -218,9 +218,16 @@ class Dovecot:
             raise RuntimeError(f"doveadm {' '.join(args)} failed: {proc.stderr.strip()}")
         return proc.stdout
 
-    def kick(self) -> None:
-        """Cut every IMAP connection of the user, as a server restart or a network drop would."""
-        self.doveadm("kick", self.user)
+    def kick(self) -> bool:
+        """Cut every IMAP connection of the user, as a network drop would; False if nobody was connected."""
+        proc = subprocess.run(
+            [self.doveadm_bin, "-c", str(self.config), "kick", self.user], capture_output=True, text=True
+        )
+        if proc.returncode == 68 and "no users kicked" in proc.stdout:  # EX_NOUSER
+            return False
+        if proc.returncode != 0:
+            raise RuntimeError(f"doveadm kick failed: {proc.stdout.strip()} {proc.stderr.strip()}")
+        return True
 
     def maildir(self, folder: str = "INBOX") -> Path:
         base = self.root / "mail" / self.user / "Maildir"

@@ -21,7 +21,7 @@ class _Recorder:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope) -> str:
         content = envelope.original_content or envelope.content
         with self.sink._lock:
             self.sink._received.append(Envelope(envelope.mail_from, list(envelope.rcpt_tos), bytes(content)))

@@ -1,0 +1,202 @@
+"""Answers in WeCom: who is asking decides what they may see.
+
+A unit contact sees only their own unit's dossier; office members see every unit; an
+unknown WeCom user learns nothing about anyone and is told how to register. Answers
+are short Chinese texts for a phone screen, built from what storage already holds
+(the latest evaluation), so they come back well inside WeCom's 5-second window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from bot.commands import Command, Intent
+from config.campaign import Campaign
+from intake.models import Dossier
+from nomdesk.report import group_findings
+from storage.repo import Store
+from validators.base import Finding, Severity, render
+
+OFFICE_HELP = "办公室命令：汇总｜未交｜单位 <单位名>｜纸质 <单位名> 已收"
+CONTACT_HELP = "可发送：状态（材料审核进度）｜缺什么（逐人列出问题）｜清单（报送要求）｜截止（截止时间）｜帮助"
+
+
+class Answerer:
+    def __init__(
+        self,
+        store: Store,
+        campaign: Campaign,
+        *,
+        clock: Callable[[], dt.datetime],
+        on_paper: Callable[[str, dt.date, str], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.campaign = campaign
+        self.clock = clock
+        self.on_paper = on_paper  # records a paper receipt and re-checks the unit
+
+    # -- who ----------------------------------------------------------------------------------
+    def answer(self, user_id: str, command: Command) -> str:
+        office = self.store.is_office(wecom_user=user_id)
+        unit = self.store.unit_of_wecom_user(user_id)
+        if not office and unit is None:
+            return (
+                "您好！您的企业微信账号尚未登记为推荐单位联系人，暂不能查询材料情况。\n"
+                f"请联系{self.campaign.office.name}"
+                f"（{self.campaign.office.contact}，电话 {self.campaign.office.phone}）"
+                "登记您的姓名、单位和企业微信账号。"
+            )
+        intent = command.intent
+        if intent in (Intent.SUMMARY, Intent.PENDING, Intent.UNIT, Intent.PAPER) and not office:
+            return "该命令仅供省级办公室使用。\n" + CONTACT_HELP
+        if intent == Intent.HELP or intent == Intent.UNKNOWN:
+            prefix = "" if intent == Intent.HELP else "没有听懂您的问题。\n"
+            return prefix + (OFFICE_HELP + "\n" + CONTACT_HELP if office else CONTACT_HELP)
+        if intent == Intent.CHECKLIST:
+            return self.checklist()
+        if intent == Intent.DEADLINE:
+            return self.deadline()
+        if intent == Intent.SUMMARY:
+            return self.summary()
+        if intent == Intent.PENDING:
+            return self.pending()
+        if intent in (Intent.UNIT, Intent.PAPER):
+            target = self._unit_named(command.argument)
+            if target is None:
+                return f"找不到单位“{command.argument}”，请写单位全称或常用简称，如“单位 延边州”。"
+            if intent == Intent.PAPER:
+                return self.paper(target, user_id)
+            return self.status(target) + "\n\n" + self.missing(target)
+        if unit is None:  # an office member asking about "our" unit
+            return "请用“单位 <单位名>”查询某个单位。\n" + OFFICE_HELP
+        if intent == Intent.STATUS:
+            return self.status(unit)
+        return self.missing(unit)
+
+    def _unit_named(self, text: str) -> str | None:
+        if not text:
+            return None
+        unit = self.campaign.unit_by_exact_name(text) or self.campaign.unit_named(text)
+        return unit.name if unit else None
+
+    # -- what -----------------------------------------------------------------------------------
+    def _latest(self, unit: str) -> tuple[Dossier, list[Finding]] | None:
+        snapshot = self.store.latest_dossier(unit)
+        if snapshot is None:
+            return None
+        return Dossier.model_validate(snapshot.dossier), self.store.current_findings(unit)
+
+    def status(self, unit: str) -> str:
+        latest = self._latest(unit)
+        if latest is None:
+            return f"{unit}：尚未收到推荐材料。\n{self.deadline()}"
+        dossier, findings = latest
+        errors = sum(f.severity == Severity.ERROR for f in findings)
+        warnings = sum(f.severity == Severity.WARNING for f in findings)
+        q = self.campaign.quotas
+        last = max((s.arrived_at for s in dossier.submissions if s.arrived_at), default=None)
+        lines = [
+            f"{unit}",
+            f"已收邮件 {len(dossier.submissions)} 封"
+            + (f"，最近一次 {last.astimezone(self.campaign.tz):%m月%d日 %H:%M}" if last else ""),
+            f"百姓学习之星 {len(dossier.stars)} 名（要求 {q.stars.min}-{q.stars.max}）",
+            f"品牌项目 {len(dossier.projects)} 个（要求 {q.projects.min}-{q.projects.max}）",
+        ]
+        exemplars = [s.name for s in dossier.stars if s.exemplar] + [p.name for p in dossier.projects if p.exemplar]
+        if exemplars:
+            lines.append("典范：" + "、".join(exemplars))
+        if errors:
+            lines.append(f"需修改 {errors} 项，需核实 {warnings} 项。发送“缺什么”查看明细。")
+        elif warnings:
+            lines.append(f"材料已齐全，另有 {warnings} 项请核实。发送“缺什么”查看明细。")
+        else:
+            lines.append("材料齐全，符合要求。")
+        lines.append("纸质材料：" + ("已收到" if self.store.paper_received(unit) else "尚未登记收到"))
+        return "\n".join(lines)
+
+    def missing(self, unit: str) -> str:
+        latest = self._latest(unit)
+        if latest is None:
+            return f"{unit}：尚未收到推荐材料，请按“清单”报送。"
+        dossier, findings = latest
+        shown = [f for f in findings if f.severity != Severity.INFO]
+        if not shown:
+            return f"{unit}：没有需要修改或核实的问题。"
+        lines = [f"{unit} 需处理的问题："]
+        for heading, items in group_findings(dossier, shown):
+            if not items:
+                continue
+            lines.append(f"【{heading}】")
+            for f in items:
+                message, _ = render(f)
+                mark = "✗" if f.severity == Severity.ERROR else "!"
+                lines.append(f"{mark} {message}")
+        return "\n".join(lines)
+
+    def checklist(self) -> str:
+        c = self.campaign
+        q = c.quotas
+        ex = c.exemplar
+        star_video = f"鼓励报送视频（MP4，{c.star.video.min_seconds // 60}-{c.star.video.max_seconds // 60} 分钟）"
+        project_video = f"视频（MP4，{c.project.video.min_seconds // 60}-{c.project.video.max_seconds // 60} 分钟）"
+        return "\n".join(
+            [
+                "报送材料清单：",
+                f"一、百姓学习之星 {q.stars.min}-{q.stars.max} 名：附表1推荐表（每人一份）、附表2登记表；"
+                f"每人照片 {c.star.photos.min} 张（其中一张为 2 寸免冠彩色证件照）；{star_video}。",
+                f"二、终身学习品牌项目 {q.projects.min}-{q.projects.max} 个：附表3推荐表、附表4登记表；"
+                f"工作总结（{c.project.summary.min_chars}-{c.project.summary.max_chars} 字左右）；"
+                f"照片 {c.project.photos.min}-{c.project.photos.max} 张；{project_video}；"
+                f"创建时间不少于 {c.project.min_age_years} 年。",
+                f"三、典范（仅市州，各 {q.exemplar_stars} 个，在登记表备注注明）：另报 {ex.extra_photos.min}-"
+                f"{ex.extra_photos.max} 张照片和视频（MP4、H.264、{ex.video.width}×{ex.video.height}、"
+                f"{ex.video.fps:g} 帧/秒、{ex.video.min_seconds // 60}-{ex.video.max_seconds // 60} 分钟）。",
+                "盖章纸质材料请邮寄至：" + c.office.address,
+            ]
+        )
+
+    def deadline(self) -> str:
+        now = self.clock()
+        end = self.campaign.deadline_end
+        if now >= end:
+            return f"报送截止时间为 {self.campaign.deadline:%Y年%m月%d日}，已截止。"
+        days = (end - now).days
+        return f"报送截止时间为 {self.campaign.deadline:%Y年%m月%d日}（当天 24 时前），还剩 {days} 天。"
+
+    def summary(self) -> str:
+        rows = [r for r in self.store.unit_overview() if r.known]
+        submitted = [r for r in rows if r.submissions]
+        complete = [r for r in submitted if not r.errors]
+        paper = [r for r in rows if r.paper_received]
+        stars = sum(r.stars for r in rows)
+        projects = sum(r.projects for r in rows)
+        return "\n".join(
+            [
+                f"{self.campaign.name}",
+                f"单位 {len(rows)} 个：已报送 {len(submitted)}，材料齐全 {len(complete)}，"
+                f"有待修改 {len(submitted) - len(complete)}，未报送 {len(rows) - len(submitted)}",
+                f"百姓学习之星 {stars} 名，品牌项目 {projects} 个",
+                f"纸质材料已收 {len(paper)} 个单位",
+                self.deadline(),
+            ]
+        )
+
+    def pending(self) -> str:
+        rows = [r for r in self.store.unit_overview() if r.known]
+        nothing = [r.name for r in rows if not r.submissions]
+        errors = [f"{r.name}（{r.errors}项）" for r in rows if r.submissions and r.errors]
+        lines = []
+        if errors:
+            lines.append(f"有待修改（{len(errors)}）：" + "、".join(errors))
+        if nothing:
+            lines.append(f"未报送（{len(nothing)}）：" + "、".join(nothing))
+        return "\n".join(lines) or "所有单位均已报送且材料齐全。"
+
+    def paper(self, unit: str, user_id: str) -> str:
+        today = self.clock().astimezone(self.campaign.tz).date()
+        if self.on_paper is not None:
+            self.on_paper(unit, today, f"bot:{user_id}")
+        else:
+            self.store.record_paper(unit, today, f"bot:{user_id}")
+        return f"已登记：{unit} 的纸质材料于 {today:%Y年%m月%d日} 收到。"

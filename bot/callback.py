@@ -1,0 +1,147 @@
+"""The WeCom callback endpoint: `/wecom/callback` on the port of `nomdesk serve`.
+
+WeCom waits 5 seconds for an answer and then retries the same MsgId up to three
+times, so: every request is signature- and freshness-checked before anything else;
+each message is handled once (deduplicated in the database, so two desk processes
+agree); questions are answered by passive reply at once; slow work (a file to read)
+is acknowledged at once and its result sent later through the active message API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+from wechatpy.enterprise import parse_message
+from wechatpy.enterprise.replies import TextReply
+
+from bot.answers import Answerer
+from bot.commands import MENU_KEYS, Command, Intent, parse
+from bot.crypto import CallbackCrypto, CallbackRejected
+from bot.text import split_utf8
+from storage.repo import Store
+
+log = logging.getLogger(__name__)
+
+PASSIVE_LIMIT = 2048  # bytes of a text message's content (WeCom)
+DEDUPE_TTL = dt.timedelta(days=1)
+
+FileHandler = Callable[[str, str, str], None]  # (user_id, media_id, filename) -> None, runs in the background
+
+
+class WeComBot:
+    def __init__(
+        self,
+        store: Store,
+        crypto: CallbackCrypto,
+        answerer: Answerer,
+        *,
+        on_file: FileHandler | None,
+        send_text: Callable[[str, str], None] | None,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.store = store
+        self.crypto = crypto
+        self.answerer = answerer
+        self.on_file = on_file
+        self.send_text = send_text  # active message to one user (the outbox in the service)
+        self.clock = clock
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="wecom-file")
+
+    def _first_time(self, key: str) -> bool:
+        now = self.clock()
+        return self.store.kv_add(f"wecom:seen:{key}", "1", now + DEDUPE_TTL, now=now)
+
+    def handle(self, xml: str) -> str | None:
+        """The passive reply's text for a decrypted message, or None for no reply."""
+        msg = parse_message(xml)
+        user = getattr(msg, "source", "") or ""
+        msg_type = getattr(msg, "type", "")
+        if msg_type == "event":
+            key = f"event:{user}:{getattr(msg, 'create_time', '')}:{getattr(msg, 'event', '')}"
+        else:
+            key = f"msg:{getattr(msg, 'id', '')}" if getattr(msg, "id", None) else f"msg:{user}:{msg.create_time}"
+        if not self._first_time(key):
+            log.info("WeCom message %s already handled", key)
+            return None
+        if msg_type == "text":
+            return self.answerer.answer(user, parse(msg.content))
+        if msg_type in ("file", "image", "video"):
+            return self._file(user, msg)
+        if msg_type == "event":
+            event = str(getattr(msg, "event", "")).lower()
+            if event == "click":
+                intent = MENU_KEYS.get(str(getattr(msg, "key", "")).lower(), Intent.HELP)
+                return self.answerer.answer(user, Command(intent=intent))
+            if event in ("enter_agent", "subscribe"):
+                return "欢迎使用推荐材料受理助手。\n" + self.answerer.answer(user, Command(intent=Intent.HELP))
+            return None
+        return self.answerer.answer(user, Command(intent=Intent.HELP))
+
+    def _file(self, user: str, msg) -> str:
+        if self.store.unit_of_wecom_user(user) is None and not self.store.is_office(wecom_user=user):
+            return self.answerer.answer(user, Command(intent=Intent.STATUS))  # the polite refusal
+        if self.on_file is None:
+            return "暂不能通过企业微信接收文件，请通过邮件报送。"
+        media_id = str(getattr(msg, "media_id", ""))
+        filename = str(getattr(msg, "title", "") or getattr(msg, "filename", "") or f"{msg.type}-{media_id[:8]}")
+        self.pool.submit(self._run_file, user, media_id, filename)
+        return f"已收到文件“{filename}”，正在检查，结果稍后发送给您。"
+
+    def _run_file(self, user: str, media_id: str, filename: str) -> None:
+        try:
+            assert self.on_file is not None
+            self.on_file(user, media_id, filename)
+        except Exception as exc:
+            log.exception("WeCom file from %s failed", user)
+            if self.send_text:
+                self.send_text(
+                    user, f"文件“{filename}”处理失败（{type(exc).__name__}），办公室已收到通知，将人工处理。"
+                )
+
+
+def create_router(bot: WeComBot) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/wecom/callback")
+    def verify(msg_signature: str = "", timestamp: str = "", nonce: str = "", echostr: str = "") -> Response:
+        try:
+            plain = bot.crypto.verify_url(msg_signature, timestamp, nonce, echostr, now=bot.clock().timestamp())
+        except CallbackRejected as exc:
+            log.warning("WeCom URL verification rejected: %s", exc)
+            return PlainTextResponse("forbidden", status_code=403)
+        return PlainTextResponse(plain)
+
+    @router.post("/wecom/callback")
+    async def callback(request: Request, msg_signature: str = "", timestamp: str = "", nonce: str = "") -> Response:
+        body = (await request.body()).decode("utf-8", errors="replace")
+        try:
+            xml = bot.crypto.decrypt(body, msg_signature, timestamp, nonce, now=bot.clock().timestamp())
+        except CallbackRejected as exc:
+            log.warning("WeCom callback rejected: %s", exc)
+            return PlainTextResponse("forbidden", status_code=403)
+        text = await _in_thread(bot.handle, xml)
+        if not text:
+            return PlainTextResponse("")
+        parts = split_utf8(text, PASSIVE_LIMIT)
+        if len(parts) > 1 and bot.send_text is not None:
+            msg = parse_message(xml)
+            for part in parts[1:]:
+                bot.send_text(msg.source, part)
+        msg = parse_message(xml)
+        reply = TextReply(content=parts[0], message=msg).render()
+        stamp = str(int(time.time()))
+        return Response(bot.crypto.encrypt_reply(reply, nonce, stamp), media_type="application/xml")
+
+    return router
+
+
+async def _in_thread(fn, *args):
+    import anyio
+
+    return await anyio.to_thread.run_sync(fn, *args)

@@ -1,0 +1,68 @@
+"""Who gets no automatic reply (RFC 3834), and how often one sender may get one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from email.parser import BytesParser
+from email.policy import default
+
+import pytest
+
+from notify.autoreply import RateLimiter, reply_suppression
+
+OWN = {"jledu.gov.cn"}
+NORMAL = {
+    "From": "延边州教育局 <yanbian@example.cn>",
+    "To": "desk@jledu.gov.cn",
+    "Subject": "延边州推荐材料",
+    "Message-ID": "<abc@example.cn>",
+    "Return-Path": "<yanbian@example.cn>",
+}
+
+
+def test_a_unit_mail_gets_a_reply() -> None:
+    raw = b"".join(f"{k}: {v}\r\n".encode() for k, v in NORMAL.items()) + b"\r\nbody\r\n"
+    assert reply_suppression(BytesParser(policy=default).parsebytes(raw), own_domains=OWN) is None
+    assert reply_suppression(NORMAL, own_domains=OWN) is None
+    assert reply_suppression({**NORMAL, "Auto-Submitted": "no"}, own_domains=OWN) is None
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"Return-Path": "<>"}, "null_return_path"),
+        ({"From": "MAILER-DAEMON@mx.example.cn"}, "mailer_daemon"),
+        ({"From": "Mail Delivery System <postmaster@example.cn>"}, "mailer_daemon"),
+        ({"From": "owner-units@lists.example.cn"}, "list_mail"),
+        ({"From": "units-request@lists.example.cn"}, "list_mail"),
+        ({"Auto-Submitted": "auto-replied"}, "auto_submitted"),
+        ({"Auto-Submitted": "auto-generated; owner-email=x@example.cn"}, "auto_submitted"),
+        ({"Precedence": "bulk"}, "precedence_bulk"),
+        ({"Precedence": "Junk"}, "precedence_bulk"),
+        ({"List-Id": "<units.lists.example.cn>"}, "list_mail"),
+        ({"List-Unsubscribe": "<mailto:leave@example.cn>"}, "list_mail"),
+        ({"X-Auto-Response-Suppress": "OOF, AutoReply"}, "x_auto_response_suppress"),
+        ({"X-Auto-Response-Suppress": "All"}, "x_auto_response_suppress"),
+        ({"X-Loop": "desk@jledu.gov.cn"}, "x_loop"),
+        ({"Message-ID": "<reply.1@jledu.gov.cn>"}, "own_message"),
+        ({"From": "desk@jledu.gov.cn"}, "own_message"),
+        ({"Content-Type": 'multipart/report; report-type=delivery-status; boundary="x"'}, "delivery_status_report"),
+        ({"From": "undisclosed-recipients:;"}, "no_sender"),
+    ],
+)
+def test_suppressed(change: dict[str, str], reason: str) -> None:
+    assert reply_suppression({**NORMAL, **change}, own_domains=OWN) == reason
+
+
+def test_no_from_at_all() -> None:
+    headers = {k: v for k, v in NORMAL.items() if k != "From"}
+    assert reply_suppression(headers, own_domains=OWN) == "no_sender"
+
+
+def test_rate_limit_per_sliding_hour() -> None:
+    now = dt.datetime(2021, 9, 1, 12, 0, tzinfo=dt.UTC)
+    recent = [now - dt.timedelta(minutes=m) for m in (5, 20, 40)]
+    assert RateLimiter.allowed("a@example.cn", recent, now, per_hour=4)
+    assert not RateLimiter.allowed("a@example.cn", recent, now, per_hour=3)
+    old = [now - dt.timedelta(minutes=m) for m in (61, 90, 120)]
+    assert RateLimiter.allowed("a@example.cn", old, now, per_hour=1)
