@@ -9,6 +9,7 @@ are short Chinese texts for a phone screen, built from what storage already hold
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 
 from bot.commands import Command, Intent
@@ -35,11 +36,27 @@ class Answerer:
         self.campaign = campaign
         self.clock = clock
         self.on_paper = on_paper  # records a paper receipt and re-checks the unit
+        # Parsed dossiers by unit, valid while the unit's evaluation version is unchanged:
+        # loading and validating a snapshot is most of an answer's cost.
+        self._dossiers: dict[str, tuple[int, Dossier, list[Finding]]] = {}
+        # Who a WeCom user is, for a short while: contacts change rarely, questions come in bursts.
+        self._who: dict[str, tuple[float, bool, str | None]] = {}
+        self.who_ttl_seconds = 30.0
 
     # -- who ----------------------------------------------------------------------------------
-    def answer(self, user_id: str, command: Command) -> str:
+    def who(self, user_id: str) -> tuple[bool, str | None]:
+        """(is an office member, their unit) for a WeCom user id."""
+        now = time.monotonic()
+        cached = self._who.get(user_id)
+        if cached and now - cached[0] < self.who_ttl_seconds:
+            return cached[1], cached[2]
         office = self.store.is_office(wecom_user=user_id)
         unit = self.store.unit_of_wecom_user(user_id)
+        self._who[user_id] = (now, office, unit)
+        return office, unit
+
+    def answer(self, user_id: str, command: Command) -> str:
+        office, unit = self.who(user_id)
         if not office and unit is None:
             return (
                 "您好！您的企业微信账号尚未登记为推荐单位联系人，暂不能查询材料情况。\n"
@@ -82,10 +99,19 @@ class Answerer:
 
     # -- what -----------------------------------------------------------------------------------
     def _latest(self, unit: str) -> tuple[Dossier, list[Finding]] | None:
-        snapshot = self.store.latest_dossier(unit)
+        version = self.store.current_version(unit)
+        if version is None:
+            return None
+        cached = self._dossiers.get(unit)
+        if cached and cached[0] == version:
+            return cached[1], cached[2]
+        snapshot = self.store.dossier_version(unit, version)
         if snapshot is None:
             return None
-        return Dossier.model_validate(snapshot.dossier), self.store.current_findings(unit)
+        dossier = Dossier.model_validate(snapshot.dossier)
+        findings = self.store.current_findings(unit)
+        self._dossiers[unit] = (version, dossier, findings)
+        return dossier, findings
 
     def status(self, unit: str) -> str:
         latest = self._latest(unit)

@@ -23,7 +23,7 @@ from wechatpy.enterprise.replies import TextReply
 from bot.answers import Answerer
 from bot.commands import MENU_KEYS, Command, Intent, parse
 from bot.crypto import CallbackCrypto, CallbackRejected
-from bot.text import split_utf8
+from bot.wecom_client import split_utf8
 from storage.repo import Store
 
 log = logging.getLogger(__name__)
@@ -59,20 +59,22 @@ class WeComBot:
 
     def handle(self, xml: str) -> str | None:
         """The passive reply's text for a decrypted message, or None for no reply."""
-        msg = parse_message(xml)
-        user = getattr(msg, "source", "") or ""
-        msg_type = getattr(msg, "type", "")
-        if msg_type == "event":
-            key = f"event:{user}:{getattr(msg, 'create_time', '')}:{getattr(msg, 'event', '')}"
-        else:
-            key = f"msg:{getattr(msg, 'id', '')}" if getattr(msg, "id", None) else f"msg:{user}:{msg.create_time}"
+        return self.handle_message(parse_message(xml), _fields(xml))
+
+    def handle_message(self, msg, raw: dict[str, str]) -> str | None:
+        user = getattr(msg, "source", "") or raw.get("FromUserName", "")
+        msg_type = raw.get("MsgType", "") or getattr(msg, "type", "")
+        if raw.get("MsgId"):
+            key = f"msg:{raw['MsgId']}"
+        else:  # events carry no MsgId: WeCom's retries repeat sender and CreateTime
+            key = f"event:{user}:{raw.get('CreateTime', '')}:{raw.get('Event', '')}"
         if not self._first_time(key):
             log.info("WeCom message %s already handled", key)
             return None
         if msg_type == "text":
             return self.answerer.answer(user, parse(msg.content))
         if msg_type in ("file", "image", "video"):
-            return self._file(user, msg)
+            return self._file(user, msg_type, raw)
         if msg_type == "event":
             event = str(getattr(msg, "event", "")).lower()
             if event == "click":
@@ -83,13 +85,17 @@ class WeComBot:
             return None
         return self.answerer.answer(user, Command(intent=Intent.HELP))
 
-    def _file(self, user: str, msg) -> str:
-        if self.store.unit_of_wecom_user(user) is None and not self.store.is_office(wecom_user=user):
+    def _file(self, user: str, msg_type: str, raw: dict[str, str]) -> str:
+        if self.store.unit_of_wecom_user(user) is None:
+            # Files join a unit's dossier: only a unit's contact can send them (the office attaches by CLI).
+            if self.store.is_office(wecom_user=user):
+                return "办公室请用 `nomdesk attach 单位 文件` 为单位补充材料。"
             return self.answerer.answer(user, Command(intent=Intent.STATUS))  # the polite refusal
         if self.on_file is None:
             return "暂不能通过企业微信接收文件，请通过邮件报送。"
-        media_id = str(getattr(msg, "media_id", ""))
-        filename = str(getattr(msg, "title", "") or getattr(msg, "filename", "") or f"{msg.type}-{media_id[:8]}")
+        media_id = raw.get("MediaId", "")
+        default_ext = {"image": ".jpg", "video": ".mp4"}.get(msg_type, "")
+        filename = raw.get("FileName") or raw.get("Title") or f"{msg_type}-{media_id[:8]}{default_ext}"
         self.pool.submit(self._run_file, user, media_id, filename)
         return f"已收到文件“{filename}”，正在检查，结果稍后发送给您。"
 
@@ -103,6 +109,14 @@ class WeComBot:
                 self.send_text(
                     user, f"文件“{filename}”处理失败（{type(exc).__name__}），办公室已收到通知，将人工处理。"
                 )
+
+
+def _fields(xml: str) -> dict[str, str]:
+    """The message's top-level fields as text (wechatpy 1.8.18 has no class for file messages)."""
+    import xmltodict
+
+    data = xmltodict.parse(xml, disable_entities=True).get("xml") or {}
+    return {k: str(v) for k, v in data.items() if isinstance(v, str | int)}
 
 
 def create_router(bot: WeComBot) -> APIRouter:
@@ -125,23 +139,18 @@ def create_router(bot: WeComBot) -> APIRouter:
         except CallbackRejected as exc:
             log.warning("WeCom callback rejected: %s", exc)
             return PlainTextResponse("forbidden", status_code=403)
-        text = await _in_thread(bot.handle, xml)
+        msg = parse_message(xml)
+        # A few milliseconds of work: run it on the event loop rather than hop to a thread,
+        # whose GIL hand-offs under load cost more than the answer itself (bench/bot_latency.py).
+        text = bot.handle_message(msg, _fields(xml))
         if not text:
             return PlainTextResponse("")
         parts = split_utf8(text, PASSIVE_LIMIT)
         if len(parts) > 1 and bot.send_text is not None:
-            msg = parse_message(xml)
             for part in parts[1:]:
                 bot.send_text(msg.source, part)
-        msg = parse_message(xml)
         reply = TextReply(content=parts[0], message=msg).render()
         stamp = str(int(time.time()))
         return Response(bot.crypto.encrypt_reply(reply, nonce, stamp), media_type="application/xml")
 
     return router
-
-
-async def _in_thread(fn, *args):
-    import anyio
-
-    return await anyio.to_thread.run_sync(fn, *args)

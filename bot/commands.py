@@ -32,10 +32,11 @@ class Command(BaseModel):
 
 _PUNCT = re.compile(r"[\s\u3000,，.。!！?？:：;；、~～\"'“”‘’()（）\[\]【】<>《》]+")
 
+# Office commands that take an argument: recognised only at the start ("单位 延边州").
+_PREFIXED: list[tuple[Intent, str]] = [(Intent.PAPER, "纸质"), (Intent.UNIT, "单位")]
+
 # Checked in order; the first whose keyword the text contains wins (longer phrases first).
 _KEYWORDS: list[tuple[Intent, tuple[str, ...]]] = [
-    (Intent.PAPER, ("纸质",)),
-    (Intent.UNIT, ("单位",)),
     (Intent.PENDING, ("未交", "没交", "未报", "没报", "未完成", "催交")),
     (Intent.SUMMARY, ("汇总", "总体", "全省", "概况", "总览")),
     (Intent.MISSING, ("缺什么", "缺少", "还缺", "缺", "问题", "差什么", "还差", "哪些不合格", "错误", "不合格")),
@@ -64,13 +65,13 @@ def parse(text: str) -> Command:
     folded = normalise(text)
     if not folded or folded in {"?", "h"}:
         return Command(intent=Intent.HELP)
+    for intent, prefix in _PREFIXED:
+        if folded.startswith(prefix):
+            raw = unicodedata.normalize("NFKC", text).strip()
+            argument = re.sub(r"^\s*(单位|纸质(材料)?)[\s:：]*", "", raw)
+            argument = re.sub(r"[\s:：,，。]*(已收到?|收到了?|已到)[。!！]*\s*$", "", argument).strip()
+            return Command(intent=intent, argument=argument)
     for intent, words in _KEYWORDS:
-        for word in words:
-            if word in folded:
-                argument = ""
-                if intent in (Intent.UNIT, Intent.PAPER):
-                    raw = unicodedata.normalize("NFKC", text).strip()
-                    argument = re.sub(r"^\s*(单位|纸质(材料)?)[\s:：]*", "", raw)
-                    argument = re.sub(r"[\s:：,，。]*(已收到?|收到了?|已到)[。!！]*\s*$", "", argument).strip()
-                return Command(intent=intent, argument=argument)
+        if any(word in folded for word in words):
+            return Command(intent=intent)
     return Command(intent=Intent.UNKNOWN)

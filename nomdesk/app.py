@@ -14,4 +14,8 @@ def create_app(service: Service) -> FastAPI:
     def healthz() -> dict[str, object]:
         return {"ok": True, "campaign": service.campaign.name}
 
+    if service.bot is not None:
+        from bot.callback import create_router
+
+        app.include_router(create_router(service.bot))
     return app

@@ -70,16 +70,29 @@ def check_paths(
     for index, path in enumerate(paths):
         subdir = Path(tempfile.mkdtemp(prefix=f"sub{index}-", dir=workdir))
         try:
-            submissions.append(
-                read_submission(path, subdir, campaign, index, on_unpacked=on_unpacked, on_probed=on_probed)
-            )
+            submission = read_submission(path, subdir, campaign, index, on_unpacked=on_unpacked, on_probed=on_probed)
         except SourceUnreadable as exc:
             unreadable.append((str(path), str(exc)))
+            continue
+        if _nothing_recognised(path, submission):
+            unreadable.append((str(path), f"{path}: 无法识别的文件内容（不是邮件、压缩包、文件夹或可读的文件）"))
+            continue
+        submissions.append(submission)
     if not submissions:
         return None
     result = check_submissions(submissions, campaign, explicit_unit=explicit_unit)
     result.unreadable = unreadable
     return result
+
+
+def _nothing_recognised(path: Path, submission: Submission) -> bool:
+    """A lone file given as a PATH whose bytes are of no known type: nothing of it could be read.
+
+    A mail (it has headers) or a folder is always something; so is any file of a known type.
+    """
+    if Path(path).is_dir() or submission.sender or submission.subject or submission.problems:
+        return False
+    return bool(submission.files) and all(f.sniffed == "unknown" for f in submission.files)
 
 
 def _entry_json(entry: StarEntry | ProjectEntry) -> dict[str, Any]:

@@ -9,17 +9,23 @@ on start.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.answers import Answerer
+from bot.callback import WeComBot
+from bot.crypto import CallbackCrypto
+from bot.token_store import StoreTokenStorage
+from bot.wecom_client import WebhookRobot, WeComClient
 from config.campaign import Campaign
 from config.settings import Settings
 from intake.sources.imap import ImapPoller
 from intake.sources.maildir import MaildirSource
 from nomdesk.desk import Desk, utcnow
-from notify.outbox import OutboxWorker
+from notify.outbox import ChannelSender, OutboxWorker
 from notify.smtp import SmtpSender
 from storage.repo import Store
 
@@ -54,6 +60,7 @@ class Service:
     threads: list[threading.Thread] = field(default_factory=list)
     imap: ImapPoller | None = None
     maildir: MaildirSource | None = None
+    bot: WeComBot | None = None
 
     @classmethod
     def build(cls, settings: Settings, campaign: Campaign, *, clock: Callable[[], dt.datetime] = utcnow) -> Service:
@@ -70,8 +77,11 @@ class Service:
                 tls=settings.smtp_tls,
                 starttls=settings.smtp_starttls,
             )
-        outbox = OutboxWorker(store, smtp=smtp, outbox_dir=settings.outbox_dir, clock=clock)
+        channels, client = _chat_channels(settings, store)
+        outbox = OutboxWorker(store, smtp=smtp, outbox_dir=settings.outbox_dir, clock=clock, channels=channels)
         service = cls(settings, campaign, store, desk, outbox)
+        if settings.wecom_callback_configured:
+            service.bot = _build_bot(settings, campaign, store, desk, client, clock)
         if settings.imap_configured:
             service.imap = ImapPoller(
                 settings.imap_host or "",
@@ -120,9 +130,60 @@ class Service:
         log.info("desk started: %s", ", ".join(name for name, _ in loops))
 
     def shutdown(self, timeout: float = 10.0) -> None:
+        if self.bot is not None:
+            self.bot.pool.shutdown(wait=False, cancel_futures=True)
         self.stop.set()
         for thread in self.threads:
             thread.join(timeout)
         if self.imap is not None:
             self.imap.close()
         self.store.close()
+
+
+def _chat_channels(settings: Settings, store: Store) -> tuple[dict[str, ChannelSender], WeComClient | None]:
+    """The outbox's chat senders: the WeCom app (to members) and the office group's robot."""
+    channels: dict[str, ChannelSender] = {}
+    client = None
+    if settings.wecom_api_configured:
+        client = WeComClient.from_settings(settings, session=StoreTokenStorage(store))
+        channels["wecom"] = lambda recipients, text: client.send_text(recipients, text)
+    if settings.wecom_webhook_key:
+        robot = WebhookRobot(settings.wecom_webhook_key.get_secret_value(), settings.wecom_api_base)
+        channels["webhook"] = lambda _recipients, text: robot.send_markdown(text)
+    return channels, client
+
+
+def _build_bot(
+    settings: Settings,
+    campaign: Campaign,
+    store: Store,
+    desk: Desk,
+    client: WeComClient | None,
+    clock: Callable[[], dt.datetime],
+) -> WeComBot:
+    crypto = CallbackCrypto(
+        settings.wecom_token.get_secret_value() if settings.wecom_token else "",
+        settings.wecom_aes_key.get_secret_value() if settings.wecom_aes_key else "",
+        settings.wecom_corp_id or "",
+        max_skew_seconds=settings.wecom_max_skew_seconds,
+    )
+
+    def paper(unit: str, day: dt.date, actor: str) -> None:
+        store.record_paper(unit, day, actor)
+        if store.latest_dossier(unit) is not None:
+            desk.evaluate(unit)
+
+    def send_text(user: str, text: str) -> None:
+        key = f"wecom-text:{user}:{hashlib.sha256(text.encode()).hexdigest()[:16]}:{clock().timestamp():.0f}"
+        store.enqueue_outbox(key, channel="wecom", recipients=[user], body_text=text)
+
+    on_file = None
+    if client is not None:
+
+        def on_file(user: str, media_id: str, filename: str) -> None:
+            name, data = client.download_media(media_id)
+            desk.accept_wecom_file(user, media_id, filename or name, data)
+            desk.process_pending()
+
+    answerer = Answerer(store, campaign, clock=clock, on_paper=paper)
+    return WeComBot(store, crypto, answerer, on_file=on_file, send_text=send_text, clock=clock)

@@ -9,10 +9,12 @@ they hold across processes too.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.policy
 import logging
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from email.header import decode_header
@@ -33,7 +35,7 @@ from intake.models import Dossier, PackageFile
 from nomdesk.privacy import mask_text, mask_value
 from storage import keys
 from storage.blobs import BlobStore
-from storage.db import database_url, make_engine
+from storage.db import database_url, is_sqlite, make_engine
 from storage.migrate import upgrade_to_head
 from storage.models import ContactView, NewFile, NomineeIn, UnitOverview
 from storage.tables import (
@@ -71,6 +73,7 @@ class Store:
         self.engine = engine
         self.blobs = BlobStore(self.data_dir / "store")
         self._id_key = id_key
+        self._local_lock: Any = threading.RLock() if is_sqlite(engine) else contextlib.nullcontext()
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -97,7 +100,10 @@ class Store:
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        # SQLite takes its write lock at BEGIN; threads of this process queue on a Python
+        # lock instead of SQLite's busy handler, whose sleeps (up to 100 ms) made the tail
+        # latency of concurrent bot answers. Other processes still queue on the busy timeout.
+        with self._local_lock, Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()

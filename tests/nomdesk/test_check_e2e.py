@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from config import Campaign
+from tests.support.dossiers import PROJECT_NAMES, STAR_NAMES
 from tests.support.packages import (
     Extra,
     PackageSpec,
@@ -35,7 +36,6 @@ from tests.support.packages import (
     run_nomdesk,
     star_spec,
 )
-from tests.support.dossiers import PROJECT_NAMES, STAR_NAMES
 from validators import REGISTRY
 
 # Codes that need the service: a contact check and the office's paper-copy records.
@@ -91,6 +91,13 @@ def _college(p: PackageSpec, c: Campaign) -> PackageSpec:
         zip_name="吉林大学推荐材料.zip",
         root="吉林大学推荐材料",
     )
+
+
+def _unregistered(p: PackageSpec, c: Campaign) -> PackageSpec:
+    """A form and folder for someone 附表2 does not list; one more star keeps the quota met."""
+    spec = complete_city_package(c, stars=c.quotas.stars.min + 1)
+    spec.stars[2].registered = False
+    return spec
 
 
 def _duplicate_id(p: PackageSpec, c: Campaign) -> None:
@@ -179,9 +186,7 @@ UNIT_SUBJECT = _text(f"推荐单位 {UNIT}")
 
 VARIANTS: dict[str, Variant] = {
     "LATE": Variant(_late, "warning", lambda c: "邮件 延边州教育局报送"),
-    "STAR_QUOTA": Variant(
-        lambda p, c: complete_city_package(c, stars=c.quotas.stars.max + 1), "error", UNIT_SUBJECT
-    ),
+    "STAR_QUOTA": Variant(lambda p, c: complete_city_package(c, stars=c.quotas.stars.max + 1), "error", UNIT_SUBJECT),
     "PROJECT_QUOTA": Variant(
         lambda p, c: complete_city_package(c, projects=c.quotas.projects.min - 1), "warning", UNIT_SUBJECT
     ),
@@ -195,8 +200,12 @@ VARIANTS: dict[str, Variant] = {
     ),
     "EXEMPLAR_LIMIT": Variant(_two_exemplar_stars, "error", UNIT_SUBJECT),
     "EXEMPLAR_NOT_CITY": Variant(_college, "error", _text("推荐单位 吉林大学")),
-    "REGISTER_MISSING": Variant(_set("", star_register=False), "error", _text("附表2")),
-    "REGISTER_MISMATCH": Variant(_set("stars.2", registered=False), "error", _star(2)),
+    # Without 附表2 there is no 备注 to mark an exemplar: a package without one, so the
+    # missing table is the only thing wrong.
+    "REGISTER_MISSING": Variant(
+        lambda p, c: complete_city_package(c, exemplar_star=None, star_register=False), "error", _text("附表2")
+    ),
+    "REGISTER_MISMATCH": Variant(_unregistered, "error", _star(2)),
     "DUPLICATE_NOMINEE": Variant(_duplicate_id, "error", _star(0)),
     "STAR_FORM_MISSING": Variant(_set("stars.0", form=False), "error", _star(0)),
     "STAR_FIELD_MISSING": Variant(_set("stars.3.row", phone=None), "error", _star(3)),
@@ -285,7 +294,8 @@ def test_code_fires_on_generated_package(code: str, campaign: Campaign, results)
     variant = VARIANTS[code]
     result = results(code)
     found = [f for f in result["findings"] if f["code"] == code]
-    assert found, [(f["code"], f["subject"]) for f in result["findings"]]
+    # One thing broken, one code found: nothing else in the package is disturbed.
+    assert finding_codes(result) == {code}, [(f["code"], f["subject"]) for f in result["findings"]]
     subject = variant.subject(campaign)
     assert any(f["severity"] == variant.severity and subject in f["subject"] for f in found), found
     for f in found:

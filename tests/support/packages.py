@@ -271,8 +271,8 @@ def project_spec(campaign: Campaign, index: int, name: str, *, exemplar: bool = 
 def complete_city_package(
     campaign: Campaign,
     *,
-    stars: int | None = None,
-    projects: int | None = None,
+    stars: int | list[StarSpec] | None = None,
+    projects: int | list[ProjectSpec] | None = None,
     exemplar_star: int | None = 1,
     exemplar_project: int | None = 2,
     **overrides: Any,
@@ -281,9 +281,14 @@ def complete_city_package(
 
     The quota's minimum of stars and projects (unless given), one exemplar star (the
     second) and one exemplar project (the third), each with its extra photos and video.
+    `stars`/`projects` are a number of nominees, or the nominees themselves.
     """
     n_stars = campaign.quotas.stars.min if stars is None else stars
     n_projects = campaign.quotas.projects.min if projects is None else projects
+    if isinstance(n_stars, list):
+        overrides["stars"], n_stars = n_stars, 0
+    if isinstance(n_projects, list):
+        overrides["projects"], n_projects = n_projects, 0
     date = dt.datetime.combine(campaign.deadline - dt.timedelta(days=9), dt.time(14, 20))
     spec = PackageSpec(
         unit=YANBIAN,
@@ -307,10 +312,6 @@ def mail_date(moment: dt.datetime) -> str:
 
 
 # Writing -------------------------------------------------------------------------------
-
-
-def _fixture_bytes(path: Path) -> bytes:
-    return path.read_bytes()
 
 
 def _photo_bytes(photo: Photo) -> bytes:
@@ -478,12 +479,6 @@ def build_folder(spec: PackageSpec, directory: Path) -> Path:
         if extra.attach:
             (directory / extra.path).write_bytes(_extra_bytes(extra))
     return directory
-
-
-def spec_hash(spec: PackageSpec) -> str:
-    import hashlib
-
-    return hashlib.sha256(json.dumps(spec.to_json(), sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 # Checking ------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import threading
 import time
 from collections import defaultdict, deque
@@ -19,11 +18,11 @@ from typing import Any
 
 import defusedxml.ElementTree as SafeET
 import httpx
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from tests.support.wecom_sim import crypto
+from tests.support.wecom_sim.serve import BackgroundServer
 
 # Tencent's published sample credentials: harmless defaults that also match the test vectors.
 DEFAULT_TOKEN = "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo"
@@ -58,12 +57,6 @@ ERRMSG = {
     81013: "user & party & tag all invalid",
     93000: "invalid webhook url",
 }
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _error(errcode: int, errmsg: str | None = None) -> JSONResponse:
@@ -156,7 +149,6 @@ class WeComSimulator:
         self.member_rate_per_minute = member_rate_per_minute
         self.member_rate_per_hour = member_rate_per_hour
         self.robot_rate_per_minute = robot_rate_per_minute
-        self.port = _free_port()
         self._lock = threading.RLock()
         self._tokens: dict[str, float] = {}  # access_token -> expiry (epoch seconds)
         self._faults: dict[str, deque[int]] = defaultdict(deque)
@@ -169,37 +161,20 @@ class WeComSimulator:
         self._webhook: list[WebhookMessage] = []
         self._token_requests: list[TokenRequest] = []
         self._callbacks: list[CallbackAttempt] = []
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
         self.app = self._build_app()
+        self._http = BackgroundServer(self.app)
 
     # ---- lifecycle -------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/cgi-bin/"
+        return f"{self._http.url}/cgi-bin/"
 
     def start(self) -> None:
-        if self._server is not None:
-            return
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="wecom-sim", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("WeCom simulator did not start")
-            time.sleep(0.01)
+        self._http.start()
 
     def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
+        self._http.stop()
 
     def __enter__(self) -> WeComSimulator:
         self.start()
@@ -240,6 +215,16 @@ class WeComSimulator:
             return self._media.get(media_id)
 
     # ---- knobs -----------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget everything (tokens, media, records, faults, rate counters): one running
+        simulator can serve many tests."""
+        with self._lock:
+            for store in (self._tokens, self._faults, self._media, self._member_log, self._dupes):
+                store.clear()
+            for log in (self._robot_log, self._sent, self._uploaded, self._webhook, self._token_requests):
+                log.clear()
+            self._callbacks.clear()
 
     def expire_tokens(self) -> None:
         """Every token issued so far answers 42001 from now on."""

@@ -1,0 +1,225 @@
+"""The WeCom bot end to end: the simulator sends encrypted callbacks as WeCom does, the desk answers.
+
+A real `nomdesk` service (store, pipeline, outbox, HTTP) runs on a loopback port with the
+two sample packages already processed; WeCom's API is the local simulator, whose crypto
+is its own implementation checked against Tencent's vectors.
+"""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import itertools
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from config import load_campaign
+from config.settings import Settings
+from nomdesk.app import create_app
+from nomdesk.service import Service
+from tests.conftest import SHARED
+from tests.support.wecom_sim.serve import BackgroundServer
+from tests.support.wecom_sim.server import WeComSimulator
+
+CONTACT = "dinglijun"  # 长白山管委会教育科技局's contact in the shipped campaign
+OTHER_CONTACT = "wufengxia"  # 延边朝鲜族自治州教育局's contact
+OFFICE = "wuxiaohui"
+SAMPLES = SHARED / "samples"
+_msg_ids = itertools.count(int(time.time()) * 1000)
+
+
+class Desk:
+    def __init__(self, sim: WeComSimulator, service: Service, server: BackgroundServer) -> None:
+        self.sim, self.service, self.server = sim, service, server
+        self.url = server.url + "/wecom/callback"
+
+    def ask(self, user: str, text: str, **kw) -> str:
+        response = self.sim.send_callback(self.url, self.sim.text_message(user, text, next(_msg_ids)), **kw)
+        assert response.status_code == 200, response.text
+        return self.reply_text(response.text)
+
+    def reply_text(self, body: str) -> str:
+        if not body:
+            return ""
+        xml = self.sim.decrypt_passive_reply(body)
+        return ET.fromstring(xml).findtext("Content") or ""
+
+    def wait_for(self, predicate, timeout: float = 30.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError("condition not met in time")
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+    data = tmp_path_factory.mktemp("bot-data")
+    with WeComSimulator() as sim:
+        settings = Settings(
+            data_dir=data,
+            wecom_corp_id=sim.corp_id,
+            wecom_agent_id=str(sim.agent_id),
+            wecom_secret=sim.secret,
+            wecom_token=sim.token,
+            wecom_aes_key=sim.aes_key,
+            wecom_api_base=sim.base_url,
+            wecom_webhook_key=sim.webhook_key,
+        )
+        service = Service.build(settings, load_campaign())
+        service.poll_interval = 0.1
+        for case in ("changbaishan_missing", "yanbian_complete"):
+            service.desk.ingest_file(SAMPLES / case / "1.eml")
+        service.desk.process_pending()
+        service.start()
+        with BackgroundServer(create_app(service)) as server:
+            yield Desk(sim, service, server)
+        service.shutdown()
+
+
+def test_url_verification_answers_the_decrypted_echostr(desk: Desk) -> None:
+    assert desk.sim.verify_url(desk.url, "1288432023552776189") == "1288432023552776189"
+
+
+def test_contact_asks_status_of_their_own_unit(desk: Desk) -> None:
+    answer = desk.ask(CONTACT, "我们的进度怎么样？")
+    assert "长白山管委会教育科技局" in answer
+    assert "百姓学习之星 7 名（要求 8-10）" in answer
+    assert "需修改 4 项" in answer
+
+
+def test_contact_asks_what_is_missing(desk: Desk) -> None:
+    answer = desk.ask(CONTACT, "还缺什么")
+    assert "宋丽萍" in answer and "联系电话" in answer
+    assert "2分30秒" in answer  # the measured length of 池北书苑's video
+    assert "12 张" in answer
+    assert "金哲洙" not in answer  # another unit's nominee
+
+
+def test_checklist_and_deadline_come_from_the_campaign(desk: Desk) -> None:
+    checklist = desk.ask(CONTACT, "清单")
+    assert "8-10 名" in checklist and "5-8 个" in checklist and "1280×720" in checklist
+    deadline = desk.ask(CONTACT, "截止时间")
+    assert "2021年08月30日" in deadline
+
+
+def test_help_and_unknown_text(desk: Desk) -> None:
+    assert "缺什么" in desk.ask(CONTACT, "帮助")
+    answer = desk.ask(CONTACT, "今天天气不错")
+    assert "没有听懂" in answer and "状态" in answer
+
+
+def test_contact_cannot_see_another_unit(desk: Desk) -> None:
+    answer = desk.ask(CONTACT, "单位 延边州")
+    assert "仅供省级办公室" in answer
+    for name in ("金哲洙", "朴英子", "延边朝鲜族自治州教育局"):
+        assert name not in answer
+    assert desk.ask(CONTACT, "汇总").startswith("该命令仅供省级办公室使用")
+
+
+def test_unknown_user_is_refused_politely(desk: Desk) -> None:
+    answer = desk.ask("stranger", "状态")
+    assert "尚未登记" in answer and "0431-82857798" in answer
+    for name in ("长白山", "延边", "宋丽萍"):
+        assert name not in answer
+
+
+def test_office_summary_pending_and_unit(desk: Desk) -> None:
+    summary = desk.ask(OFFICE, "汇总")
+    assert "已报送 2" in summary and "材料齐全 1" in summary
+    pending = desk.ask(OFFICE, "未交")
+    assert "长白山管委会教育科技局（4项）" in pending and "长春市教育局" in pending
+    unit = desk.ask(OFFICE, "单位 延边州")
+    assert "延边朝鲜族自治州教育局" in unit and "材料齐全" in unit
+
+
+def test_office_records_paper_copies(desk: Desk) -> None:
+    store = desk.service.store
+    assert not store.paper_received("延边朝鲜族自治州教育局")
+    assert any(f.code == "PAPER_PENDING" for f in store.current_findings("延边朝鲜族自治州教育局"))
+    answer = desk.ask(OFFICE, "纸质 延边州 已收")
+    assert "已登记" in answer
+    assert store.paper_received("延边朝鲜族自治州教育局")
+    assert not any(f.code == "PAPER_PENDING" for f in store.current_findings("延边朝鲜族自治州教育局"))
+    assert "纸质材料：已收到" in desk.ask(OTHER_CONTACT, "状态")
+
+
+def test_forged_signature_is_refused_and_nothing_processed(desk: Desk) -> None:
+    before = len(desk.service.store.paper_receipts("长白山管委会教育科技局"))
+    xml = desk.sim.text_message(OFFICE, "纸质 长白山 已收", next(_msg_ids))
+    response = desk.sim.send_callback(desk.url, xml, bad_signature=True)
+    assert response.status_code == 403
+    assert len(desk.service.store.paper_receipts("长白山管委会教育科技局")) == before
+
+
+def test_stale_timestamp_is_refused(desk: Desk) -> None:
+    xml = desk.sim.text_message(CONTACT, "状态", next(_msg_ids))
+    response = desk.sim.send_callback(desk.url, xml, timestamp=int(time.time()) - 3600)
+    assert response.status_code == 403
+
+
+def test_a_replayed_msgid_is_processed_once(desk: Desk) -> None:
+    store = desk.service.store
+    before = len(store.paper_receipts("长白山管委会教育科技局"))
+    xml = desk.sim.text_message(OFFICE, "纸质 长白山 已收", next(_msg_ids))
+    first = desk.sim.send_callback(desk.url, xml)
+    second = desk.sim.send_callback(desk.url, xml)
+    assert "已登记" in desk.reply_text(first.text)
+    assert second.status_code == 200 and second.text == ""
+    assert len(store.paper_receipts("长白山管委会教育科技局")) == before + 1
+
+
+def test_menu_click_and_enter_agent(desk: Desk) -> None:
+    click = desk.sim.send_callback(desk.url, desk.sim.event_message(CONTACT, "click", "status"))
+    assert "百姓学习之星 7 名" in desk.reply_text(click.text)
+    enter = desk.sim.send_callback(desk.url, desk.sim.event_message(CONTACT, "enter_agent"))
+    assert "欢迎使用" in desk.reply_text(enter.text)
+
+
+def _sample_zip(case: str) -> tuple[str, bytes]:
+    with (SAMPLES / case / "1.eml").open("rb") as fh:
+        msg = email.message_from_binary_file(fh, policy=email.policy.default)
+    part = next(msg.iter_attachments())
+    return part.get_filename(), part.get_content()
+
+
+def test_a_file_sent_in_wecom_is_checked_and_answered(desk: Desk) -> None:
+    store = desk.service.store
+    name, data = _sample_zip("changbaishan_missing")
+    media_id = desk.sim.add_media(name, data)
+    before = len(store.unit_submissions("长白山管委会教育科技局"))
+    desk.sim.expire_tokens()  # the result is sent with a token refreshed on the way
+    response = desk.sim.send_callback(desk.url, desk.sim.file_message(CONTACT, media_id, next(_msg_ids), file_name=name))
+    ack = desk.reply_text(response.text)
+    assert "已收到文件" in ack and name in ack
+
+    def result():
+        return [m for m in desk.sim.sent_messages if CONTACT in m.touser and "文件已检查" in (m.content or "")]
+
+    sent = desk.wait_for(result)
+    assert "宋丽萍" in sent[0].content
+    assert len(store.unit_submissions("长白山管委会教育科技局")) == before + 1
+    # The unit's contacts also get the full reply by mail (written to the outbox folder here).
+    outbox = desk.service.settings.outbox_dir
+
+    def mailed():
+        for path in sorted(Path(outbox).glob("*.eml")):
+            msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if "2295831465@qq.com" in str(msg["To"]) and "共 2 封邮件" in msg.get_body(("plain",)).get_content():
+                return msg
+        return None
+
+    assert desk.wait_for(mailed)
+
+
+def test_a_stranger_cannot_send_files(desk: Desk) -> None:
+    media_id = desk.sim.add_media("材料.zip", base64.b64decode("UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="))
+    response = desk.sim.send_callback(desk.url, desk.sim.file_message("stranger", media_id, next(_msg_ids)))
+    assert "尚未登记" in desk.reply_text(response.text)
