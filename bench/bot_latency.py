@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import itertools
 import multiprocessing
-import statistics
 import tempfile
 import time
 from pathlib import Path

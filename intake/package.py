@@ -6,16 +6,27 @@ only the order they run in, so the CLI and the service read packages the same wa
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 
 from config.campaign import Campaign
 from intake.forms.document import read_document
 from intake.media.probe import probe_all
-from intake.models import FileKind, PackageFile, Submission
+from intake.models import FileKind, FileProblem, PackageFile, Submission
 from intake.source import read_source
 
 DOCUMENT_TYPES = frozenset({"xlsx", "xls", "docx", "doc", "wps", "pdf", "txt", "rtf"})
+# Types the desk cannot read (RULES.md FILE_UNSUPPORTED): the office opens them by hand.
+UNSUPPORTED_TYPES = {
+    "pages": "Apple Pages 文稿",
+    "numbers": "Apple Numbers 表格",
+    "key": "Apple Keynote 演示文稿",
+    "ppt": "PowerPoint 演示文稿",
+    "pptx": "PowerPoint 演示文稿",
+    "odp": "演示文稿",
+    "et": "WPS 表格",
+}
 
 Progress = Callable[[str, PackageFile | None], None]  # (stage, file) -> None
 
@@ -45,9 +56,24 @@ def read_submission(
     files, problems = probe_all(submission.files, campaign, progress=on_probed)
     submission.problems += problems
     for file in files:
+        if file.sniffed in UNSUPPORTED_TYPES:
+            submission.problems.append(
+                FileProblem(
+                    code="FILE_UNSUPPORTED",
+                    path=file.path,
+                    reason=f"系统无法读取{UNSUPPORTED_TYPES[file.sniffed]}，办公室将人工查看；"
+                    "如为推荐表或工作总结，请另存为 Word（.docx）或 Excel（.xlsx）后重新发送",
+                    params={"type": file.sniffed},
+                    submission=index,
+                )
+            )
+            continue
         if file.sniffed not in DOCUMENT_TYPES:
             continue
         result = read_document(file, workdir, campaign)
+        # python-docx and openpyxl leave their XML trees in reference cycles: collect them
+        # now, or a package of dozens of forms holds them all at once (bench/check_package.py).
+        gc.collect()
         file.kind = result.kind
         for table in result.registers:
             table.submission = index

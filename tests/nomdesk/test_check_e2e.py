@@ -275,9 +275,7 @@ def test_every_code_has_a_variant() -> None:
 
 # Known intake gaps: the variant is right, intake does not report it yet. Strict, so the
 # test fails (XPASS) as soon as intake is fixed and the mark must go.
-KNOWN_GAPS = {
-    "FILE_UNSUPPORTED": "intake gives a .pages file (sniffed 'pages') no FileProblem: it ends up FILE_UNMATCHED",
-}
+KNOWN_GAPS: dict[str, str] = {}  # code -> why intake cannot make it fire yet (strict xfail)
 
 
 def _cases() -> list[Any]:
