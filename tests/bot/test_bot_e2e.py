@@ -196,7 +196,9 @@ def test_a_file_sent_in_wecom_is_checked_and_answered(desk: Desk) -> None:
     media_id = desk.sim.add_media(name, data)
     before = len(store.unit_submissions("长白山管委会教育科技局"))
     desk.sim.expire_tokens()  # the result is sent with a token refreshed on the way
-    response = desk.sim.send_callback(desk.url, desk.sim.file_message(CONTACT, media_id, next(_msg_ids), file_name=name))
+    response = desk.sim.send_callback(
+        desk.url, desk.sim.file_message(CONTACT, media_id, next(_msg_ids), file_name=name)
+    )
     ack = desk.reply_text(response.text)
     assert "已收到文件" in ack and name in ack
 
