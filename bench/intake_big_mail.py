@@ -127,6 +127,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 300], help="message sizes in MB")
     parser.add_argument("--repeat", type=int, default=2, help="runs per measurement (best time kept)")
+    parser.add_argument(
+        "--poll-messages", type=int, default=10_000, help="mailbox size for the empty-poll bench (0: skip it)"
+    )
     args = parser.parse_args()
     rows = []
     for size in args.sizes:
@@ -148,6 +151,16 @@ def main() -> None:
     if len(rows) > 1:
         first, last = rows[0][3]["rss"], rows[-1][3]["rss"]
         print(f"peak RSS growth from {rows[0][0]} MB to {rows[-1][0]} MB mail: {(last - first) / mb:+.1f} MB")
+    if args.poll_messages:
+        # The other half of intake's cost: a poll that finds nothing new on a big mailbox (bench/imap_poll.py).
+        from bench import imap_poll
+
+        print()
+        argv, sys.argv = sys.argv, ["imap_poll", "--messages", str(args.poll_messages)]
+        try:
+            imap_poll.main()
+        finally:
+            sys.argv = argv
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from storage.tables import RawMessageRecord, RawState, SubmissionRecord
 log = logging.getLogger(__name__)
 
 WECOM_USER_HEADER = "X-Nomdesk-WeCom-User"
+OFFICE_SOURCE = "office"  # raw messages only the dashboard writes; their source_ref is "office:<unit>"
 
 Clock = Callable[[], dt.datetime]
 
@@ -128,6 +129,35 @@ class Desk:
         )
         return record
 
+    def accept_office_file(
+        self,
+        unit: str,
+        filename: str,
+        data: bytes,
+        *,
+        actor: str,
+        origin: str = "",
+        received_at: dt.datetime | None = None,
+    ) -> RawMessageRecord:
+        """A file the office attached by hand (fetched from a unit's large-file link, or uploaded):
+        kept as a mail that joins `unit`'s dossier. `received_at` is when the unit sent it (the mail
+        that carried the link), so a file fetched late is not counted late. No reply is mailed."""
+        from email.message import EmailMessage
+
+        msg = EmailMessage()
+        msg["From"] = self.mail_from
+        msg["To"] = self.mail_from
+        msg["Subject"] = f"办公室补充附件：{filename}"
+        msg["Date"] = email.utils.format_datetime(self.clock())
+        msg["Message-ID"] = email.utils.make_msgid(domain=self.own_domain)
+        msg.set_content(f"{actor} 为 {unit} 补充的附件：{filename}\n来源：{origin or '上传'}\n", cte="base64")
+        msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=filename)
+        record, _ = self.store.put_raw(
+            msg.as_bytes(), source=OFFICE_SOURCE, source_ref=f"office:{unit}", received_at=received_at or self.clock()
+        )
+        self.store.audit(actor, "office.file_attached", unit, raw_id=record.id, filename=filename, origin=origin)
+        return record
+
     # -- processing -------------------------------------------------------------------------
     def recover(self) -> None:
         """After a crash or restart: messages and outbox rows left half-done go back to the queue."""
@@ -149,14 +179,21 @@ class Desk:
             self._process(record)
         except Exception as exc:  # the pipeline must never lose or drop a message
             log.exception("raw message %s quarantined", record.id)
-            self.store.quarantine(record.id, f"{type(exc).__name__}: {exc}")
-            self.store.audit("system", "raw.quarantined", None, raw_id=record.id, error=str(exc)[:500])
+            self.store.quarantine(record.id, f"{type(exc).__name__}: {exc}")  # audited by the store
 
     def _process(self, record: RawMessageRecord) -> None:
         raw_path = self.store.raw_path(record)
         headers = _headers(raw_path)
+        if record.source == OFFICE_SOURCE:
+            # Attached by the office (from our own address): it joins the unit's dossier, unanswered.
+            row = self.store.submission_for_raw(record.id) or self._read_and_store(record)
+            if row.unit_name is not None:
+                self.evaluate(row.unit_name)
+            self.store.mark_raw(record.id, RawState.DONE)
+            return
         suppression = reply_suppression(headers, own_domains={self.own_domain})
-        if suppression in ("own_message", "delivery_status_report", "mailer_daemon", "auto_submitted"):
+        robots = ("own_message", "delivery_status_report", "mailer_daemon", "auto_submitted", "null_return_path")
+        if suppression in robots:
             # An auto-reply, a bounce or our own message looping back: kept in the store, not a submission.
             self.store.mark_raw(record.id, RawState.IGNORED, f"not a submission: {suppression}")
             self.store.audit("intake", "raw.ignored", None, raw_id=record.id, reason=suppression)
@@ -193,7 +230,9 @@ class Desk:
         _, sender = getaddresses([submission.sender or record.sender or ""])[0]
         sender = sender.lower()
         wecom_user = _wecom_user(record)
-        if wecom_user is not None:
+        if record.source == OFFICE_SOURCE and record.source_ref:
+            unit_name = record.source_ref.split(":", 1)[1]
+        elif wecom_user is not None:
             unit_name = self.store.unit_of_wecom_user(wecom_user)
         else:
             unit_name = self.store.unit_of_address(sender) if sender else None
@@ -358,16 +397,32 @@ class Desk:
             unit_guess=row.summary.get("unit_guess"),
         )
         office = self.campaign.office.email
+        subject = f"【待确认】未登记邮箱来件：{record.sender or '（无发件人）'}"
+        text = (
+            f"收到未登记邮箱 {record.sender or '（无发件人）'} 的来件（主题：{record.subject or '（无）'}）。\n"
+            f"系统推测所属单位：{row.summary.get('unit_guess') or '无法推测'}。\n"
+            f"请核实后用 `nomdesk assign {row.id} 单位全称` 确认，确认后系统将检查材料并回复。\n"
+        )
+        # The outbox sends mail rows from their stored .eml only: without one the notice never left.
+        notice = build_reply(
+            from_addr=self.mail_from,
+            to=[office],
+            subject=subject,
+            text=text,
+            html=None,
+            in_reply_to=None,
+            references=[],
+            message_id_domain=self.own_domain,
+        )
+        notice.replace_header("Subject", subject)  # a notice, not a reply: no "Re:"
+        notice.replace_header("Auto-Submitted", "auto-generated")
         self.store.enqueue_outbox(
             f"office-unknown:{record.id}",
             channel="mail",
             recipients=[office],
-            subject=f"【待确认】未登记邮箱来件：{record.sender or '（无发件人）'}",
-            body_text=(
-                f"收到未登记邮箱 {record.sender or '（无发件人）'} 的来件（主题：{record.subject or '（无）'}）。\n"
-                f"系统推测所属单位：{row.summary.get('unit_guess') or '无法推测'}。\n"
-                f"请核实后用 `nomdesk assign {row.id} 单位全称` 确认，确认后系统将检查材料并回复。\n"
-            ),
+            subject=subject,
+            body_text=text,
+            eml=notice.as_bytes(),
             raw_message_id=record.id,
         )
 

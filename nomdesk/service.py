@@ -27,6 +27,8 @@ from intake.sources.maildir import MaildirSource
 from nomdesk.desk import Desk, utcnow
 from notify.outbox import ChannelSender, OutboxWorker
 from notify.smtp import SmtpSender
+from schedule.jobs import MARKDOWN_CHANNEL, Jobs
+from schedule.scheduler import DeskScheduler
 from storage.repo import Store
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ class Service:
     imap: ImapPoller | None = None
     maildir: MaildirSource | None = None
     bot: WeComBot | None = None
+    scheduler: DeskScheduler | None = None
 
     @classmethod
     def build(cls, settings: Settings, campaign: Campaign, *, clock: Callable[[], dt.datetime] = utcnow) -> Service:
@@ -80,6 +83,9 @@ class Service:
         channels, client = _chat_channels(settings, store)
         outbox = OutboxWorker(store, smtp=smtp, outbox_dir=settings.outbox_dir, clock=clock, channels=channels)
         service = cls(settings, campaign, store, desk, outbox)
+        webhook = bool(settings.wecom_webhook_key)
+        jobs = Jobs(store, campaign, mail_from=settings.mail_from, webhook=webhook, clock=clock)
+        service.scheduler = DeskScheduler(jobs, key=str(settings.data_dir.resolve()))
         if settings.wecom_callback_configured:
             service.bot = _build_bot(settings, campaign, store, desk, client, clock)
         if settings.imap_configured:
@@ -127,11 +133,15 @@ class Service:
             thread = threading.Thread(target=target, name=f"nomdesk-{name}", daemon=True)
             thread.start()
             self.threads.append(thread)
+        if self.scheduler is not None:
+            self.scheduler.start()
         log.info("desk started: %s", ", ".join(name for name, _ in loops))
 
     def shutdown(self, timeout: float = 10.0) -> None:
         if self.bot is not None:
             self.bot.pool.shutdown(wait=False, cancel_futures=True)
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
         self.stop.set()
         for thread in self.threads:
             thread.join(timeout)
@@ -147,6 +157,7 @@ def _chat_channels(settings: Settings, store: Store) -> tuple[dict[str, ChannelS
     if settings.wecom_api_configured:
         client = WeComClient.from_settings(settings, session=StoreTokenStorage(store))
         channels["wecom"] = lambda recipients, text: client.send_text(recipients, text)
+        channels[MARKDOWN_CHANNEL] = lambda recipients, text: client.send_markdown(recipients, text)
     if settings.wecom_webhook_key:
         robot = WebhookRobot(settings.wecom_webhook_key.get_secret_value(), settings.wecom_api_base)
         channels["webhook"] = lambda _recipients, text: robot.send_markdown(text)

@@ -38,6 +38,7 @@ from storage.blobs import BlobStore
 from storage.db import database_url, is_sqlite, make_engine
 from storage.migrate import upgrade_to_head
 from storage.models import ContactView, NewFile, NomineeIn, UnitOverview
+from storage.passwords import dummy_hash, hash_password, verify_password
 from storage.tables import (
     AuditLog,
     ContactAddress,
@@ -48,6 +49,7 @@ from storage.tables import (
     KeyValue,
     MailboxState,
     NomineeRecord,
+    OfficeUser,
     OutboxRecord,
     OutboxState,
     PaperReceipt,
@@ -1023,6 +1025,42 @@ class Store:
                 query = query.where(ReminderSent.unit_name == unit_name)
             return list(s.exec(query).all())
 
+    # ---- office users (dashboard logins) -------------------------------------------------
+
+    def add_user(self, username: str, password: str, display_name: str = "", *, actor: str = "office") -> OfficeUser:
+        """A new office user, or a new password and name for an existing one (the hash only is stored)."""
+        username = username.strip().lower()
+        if not username or not password:
+            raise ValueError("username and password must not be empty")
+        password_hash = hash_password(password)
+        with self._session() as s:
+            row = s.exec(select(OfficeUser).where(OfficeUser.username == username)).first()
+            action = "user.updated" if row else "user.added"
+            row = row or OfficeUser(username=username, password_hash=password_hash)
+            row.password_hash = password_hash
+            row.display_name = display_name or row.display_name or username
+            row.active = True
+            s.add(row)
+            self._audit_row(s, actor, action, None, {"username": username})
+            return row
+
+    def get_user(self, username: str) -> OfficeUser | None:
+        with self._session() as s:
+            return s.exec(select(OfficeUser).where(OfficeUser.username == username.strip().lower())).first()
+
+    def verify_user(self, username: str, password: str) -> OfficeUser | None:
+        """The active user when the password is right (last login recorded), else None."""
+        row = self.get_user(username)
+        ok = verify_password(password, row.password_hash if row else dummy_hash())
+        if row is None or not ok or not row.active:
+            return None
+        with self._session() as s:
+            fresh = s.get(OfficeUser, row.id)
+            assert fresh is not None
+            fresh.last_login = utcnow()
+            s.add(fresh)
+            return fresh
+
     # ---- overview --------------------------------------------------------------------
 
     def unit_overview(self) -> list[UnitOverview]:
@@ -1201,7 +1239,7 @@ def _decode(value: Any) -> str:
         chunks = [(text, None)]
     for chunk, charset in chunks:
         if isinstance(chunk, str):
-            chunk = chunk.encode("ascii", "surrogateescape")
+            chunk = chunk.encode("utf-8", "surrogateescape")  # raw 8-bit headers come back as non-ASCII text
         charset = _CHARSET_ALIASES.get((charset or "").lower(), charset)
         for candidate in (charset, "utf-8", "gb18030"):
             if not candidate:

@@ -1,0 +1,73 @@
+"""`nomdesk serve` out of the box: only --data-dir, mail in the drop folder, replies in the outbox folder."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import httpx
+import pytest
+
+from storage.tables import OutboxState, RawState
+from tests.conftest import SHARED
+from tests.support.service import (
+    ServeProcess,
+    body_text,
+    deliver,
+    mail,
+    message_id_of,
+    outbox_mails,
+    replies_to,
+    sha256,
+    store_of,
+    wait_until,
+)
+
+SAMPLE = SHARED / "samples" / "changbaishan_missing" / "1.eml"
+CHANGBAISHAN = "长白山管委会教育科技局"
+
+pytestmark = pytest.mark.slow
+
+
+def test_out_of_the_box_drop_folder_to_outbox_folder(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    raw = SAMPLE.read_bytes()
+    with ServeProcess(data) as serve:
+        health = httpx.get(serve.url + "/healthz", timeout=5)
+        assert health.status_code == 200 and health.json()["ok"] is True
+
+        deliver(data, raw)
+        reply = wait_until(lambda: replies_to(outbox_mails(data), message_id_of(raw)), 60, what="a reply .eml")[0]
+
+    assert reply["To"] == "2295831465@qq.com"
+    assert reply["Auto-Submitted"] == "auto-replied"
+    text = body_text(reply)
+    assert CHANGBAISHAN in text and "宋丽萍" in text and "2分30秒" in text
+    # The raw mail is kept byte for byte in the content-addressed store, and the drop folder is emptied.
+    digest = sha256(raw)
+    kept = data / "store" / digest[:2] / digest[2:4] / digest
+    assert kept.read_bytes() == raw
+    assert not list((data / "inbox" / "new").iterdir())
+    with store_of(data) as store:
+        (row,) = store.raw_messages()
+        assert row.sha256 == digest and row.state == RawState.DONE
+        assert [o.state for o in store.outbox() if o.raw_message_id == row.id] == [OutboxState.SENT]
+
+
+def test_a_mail_that_breaks_the_pipeline_is_quarantined_and_the_next_is_answered(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    # Not a mail at all: binary noise that landed in the drop folder (a bad copy, a wrong file).
+    noise = random.Random(7).randbytes(3000)
+    good = mail("ybjyj_zcjy@163.com", subject="延边州补充材料")
+    with ServeProcess(data) as serve, store_of(data) as store:
+        deliver(data, noise)
+        bad = wait_until(lambda: store.raw_messages(RawState.QUARANTINED), 30, what="the quarantine")[0]
+        assert bad.sha256 == sha256(noise) and bad.last_error  # kept with its error, for a person
+        assert (data / "store" / bad.store_path).read_bytes() == noise
+
+        deliver(data, good)
+        (reply,) = wait_until(lambda: replies_to(outbox_mails(data), message_id_of(good)), 30, what="the next reply")
+        assert serve.healthy()
+        assert "延边朝鲜族自治州教育局" in body_text(reply)
+        assert len(outbox_mails(data)) == 1  # nothing was sent about the noise
+        assert [a.detail["raw_id"] for a in store.audit_log(action="raw.quarantined")] == [bad.id]
