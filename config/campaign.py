@@ -162,6 +162,8 @@ class Reminders(Strict):
 
 class Digest(Strict):
     time: dt.time
+    days_after_deadline: int | None = None  # the last digest is this many days after the deadline; None: no end
+    emails: list[str] = []  # more recipients of the digest mail besides the office's address
 
 
 class Office(Strict):

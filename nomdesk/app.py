@@ -18,4 +18,7 @@ def create_app(service: Service) -> FastAPI:
         from bot.callback import create_router
 
         app.include_router(create_router(service.bot))
+    from web import mount_dashboard
+
+    mount_dashboard(app, service)
     return app

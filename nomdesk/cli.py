@@ -234,7 +234,8 @@ def status(
 
     _setup_logging(False)
     desk = _open_desk(data_dir, campaign_file)
-    out = Console()
+    # Piped (a script, a mail to the office), rich would cut the table to 80 columns and the unit names with it.
+    out = Console() if sys.stdout.isatty() else Console(width=200)
     try:
         if unit is None:
             table = Table(title=desk.campaign.name)
@@ -279,6 +280,191 @@ def assign(
     try:
         result = desk.assign(submission_id, unit)
         typer.echo(f"报送 #{submission_id} 已归入 {result.dossier.unit}；回复已排队发送")
+    finally:
+        desk.store.close()
+
+
+user_app = typer.Typer(help="办公室用户（登录工作台）", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="登录用户名")],
+    name: Annotated[str, typer.Option("--name", help="显示名称")] = "",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取密码")] = False,
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Add an office user of the dashboard (or set a new password for one); only a hash is stored."""
+    from storage.repo import Store
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        err.print("[red]密码至少 8 位[/red]")
+        raise typer.Exit(2)
+    settings = _settings(data_dir, campaign_file)
+    with Store.open(settings.data_dir, settings.database_url) as store:
+        existed = store.get_user(username) is not None
+        user = store.add_user(username, password, name, actor="cli")
+    typer.echo(f"已{'更新' if existed else '添加'}办公室用户 {user.username}（{user.display_name}）")
+
+
+def _unit_name(desk, unit: str) -> str:
+    config_unit = desk.campaign.unit_by_exact_name(unit) or desk.campaign.unit_named(unit)
+    if config_unit is None:
+        err.print(f"[red]找不到单位：{unit}[/red]")
+        raise typer.Exit(2)
+    return config_unit.name
+
+
+def _jobs(desk):
+    from schedule.jobs import Jobs
+
+    webhook = bool(desk.settings.wecom_webhook_key)
+    return Jobs(desk.store, desk.campaign, mail_from=desk.settings.mail_from, webhook=webhook, clock=desk.clock)
+
+
+@app.command()
+def digest(
+    out: Annotated[Path | None, typer.Option("--out", help="汇总表 .xlsx（默认 数据目录/digests/）")] = None,
+    send: Annotated[bool, typer.Option("--send", help="同时发送（邮件、企业微信）")] = False,
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Print today's digest as the WeCom message reads, write its .xlsx; --send also sends it."""
+    from notify.outbox import OutboxWorker
+    from schedule.digest import build_digest, digest_filename, digest_markdown, digest_xlsx
+
+    _setup_logging(False)
+    desk = _open_desk(data_dir, campaign_file)
+    try:
+        jobs = _jobs(desk)
+        now = desk.clock()
+        statuses = jobs.statuses()
+        result = build_digest(statuses, desk.campaign, now)
+        target = out or desk.settings.data_dir / "digests" / digest_filename(result)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(digest_xlsx(result, desk.campaign))
+        typer.echo(digest_markdown(result, desk.campaign))
+        err.print(f"汇总表：{target}")
+        if send:
+            queued = jobs.send_digest(statuses, now)
+            worker = OutboxWorker(
+                desk.store, smtp=_smtp_sender(desk.settings), outbox_dir=desk.settings.outbox_dir, clock=desk.clock
+            )
+            worker.run_once(limit=100)
+            err.print(f"已发送 {len(queued)} 条（今日已发送过的不再重复）" if queued else "今日汇总已发送过")
+    finally:
+        desk.store.close()
+
+
+export_app = typer.Typer(help="导出（专家评审用）", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("roster")
+def export_roster(
+    file: Annotated[Path, typer.Argument(help="输出 .xlsx")],
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """The roster: a sheet of stars and one of projects, a row per nominee."""
+    from nomdesk.exports import roster_xlsx
+    from schedule.status import collect_status
+
+    _setup_logging(False)
+    desk = _open_desk(data_dir, campaign_file)
+    try:
+        statuses = collect_status(desk.store, desk.campaign)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(roster_xlsx(desk.store, statuses))
+        stars = sum(s.stars for s in statuses)
+        projects = sum(s.projects for s in statuses)
+        typer.echo(f"已导出 {file}：百姓学习之星 {stars} 名，终身学习品牌项目 {projects} 个")
+    finally:
+        desk.store.close()
+
+
+@export_app.command("materials")
+def export_materials_cmd(
+    directory: Annotated[Path, typer.Argument(help="输出目录")],
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """The materials as a clean tree: 单位/百姓学习之星/姓名/文件."""
+    from nomdesk.exports import export_materials
+    from schedule.status import collect_status
+
+    _setup_logging(False)
+    desk = _open_desk(data_dir, campaign_file)
+    try:
+        written = export_materials(desk.store, collect_status(desk.store, desk.campaign), directory)
+        typer.echo(f"已导出 {len(written)} 个文件到 {directory}")
+    finally:
+        desk.store.close()
+
+
+@app.command()
+def paper(
+    unit: Annotated[str, typer.Argument(help="单位名称")],
+    received: Annotated[str, typer.Option("--received", help="收到日期 YYYY-MM-DD")],
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Record that a unit's stamped paper copies arrived (the unit is checked again)."""
+    import datetime as dt
+
+    try:
+        day = dt.date.fromisoformat(received)
+    except ValueError as exc:
+        err.print(f"[red]日期格式应为 YYYY-MM-DD：{received}[/red]")
+        raise typer.Exit(2) from exc
+    _setup_logging(False)
+    desk = _open_desk(data_dir, campaign_file)
+    try:
+        name = _unit_name(desk, unit)
+        desk.store.record_paper(name, day, "cli")
+        if desk.store.latest_dossier(name) is not None:
+            desk.evaluate(name)
+        typer.echo(f"已登记：{name} 的纸质材料于 {day:%Y年%m月%d日} 收到")
+    finally:
+        desk.store.close()
+
+
+@app.command()
+def attach(
+    unit: Annotated[str, typer.Argument(help="单位名称")],
+    file: Annotated[Path, typer.Argument(help="办公室从下载链接取回的文件")],
+    for_name: Annotated[str | None, typer.Option("--for", help="所属人员或项目名称")] = None,
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Add a file the office fetched (from a unit's download link) to the unit's dossier, and check it."""
+    if not file.is_file():
+        err.print(f"[red]找不到文件：{file}[/red]")
+        raise typer.Exit(2)
+    _setup_logging(False)
+    desk = _open_desk(data_dir, campaign_file)
+    try:
+        name = _unit_name(desk, unit)
+        filename = file.name
+        if for_name and for_name not in filename:
+            filename = f"{for_name}_{filename}"  # a file belongs to whoever its name names
+        # Counted as arriving with the unit's mail that carried the link, not when the office fetched it.
+        linked = [s for s in desk.store.unit_submissions(name) if (s.summary.get("submission") or {}).get("links")]
+        arrived = linked[-1].arrived_at if linked else None
+        record = desk.accept_office_file(
+            name, filename, file.read_bytes(), actor="office:cli", origin=str(file), received_at=arrived
+        )
+        desk.process_pending()
+        typer.echo(f"已补充 {filename} 到 {name}（原始邮件 #{record.id}），已重新检查")
+        findings = desk.store.current_findings(name)
+        errors = sum(f.severity == "error" for f in findings)
+        typer.echo(f"当前需修改 {errors} 项" if errors else "材料齐全")
     finally:
         desk.store.close()
 

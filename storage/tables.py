@@ -276,3 +276,17 @@ class ReminderSent(SQLModel, table=True):
     slot: str  # e.g. "deadline-3d:2021-08-27"
     channel: str
     created_at: dt.datetime = _ts(default_factory=utcnow)
+
+
+class OfficeUser(SQLModel, table=True):
+    """A person of the office who may use the dashboard (unit contacts never are)."""
+
+    __tablename__ = "office_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True)  # lower case
+    password_hash: str  # storage.passwords format: scrypt$n$r$p$salt$hash
+    display_name: str = ""
+    active: bool = True
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+    last_login: dt.datetime | None = _ts(default=None)

@@ -1,0 +1,247 @@
+"""The office's daily digest: one WeCom markdown message and one .xlsx with a row per unit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from bot.wecom_client import APP_TEXT_LIMIT, ROBOT_MARKDOWN_LIMIT
+from config.campaign import Campaign
+from schedule.status import STATE_ZH, UnitState, UnitStatus
+
+APP_MARKDOWN_LIMIT = APP_TEXT_LIMIT  # bytes of an app markdown message
+ROBOT_LIMIT = ROBOT_MARKDOWN_LIMIT  # bytes of a group robot markdown message
+
+# Row colours by state (ARGB), and the late mark's.
+FILLS = {
+    UnitState.NOTHING: "FFF8CBAD",  # red-orange: nothing received
+    UnitState.INCOMPLETE: "FFFFE699",  # yellow: open errors
+    UnitState.COMPLETE: "FFC6EFCE",  # green: complete
+}
+LATE_FILL = "FFD9B3FF"  # violet: arrived after the deadline
+LATE_ZH = "逾期"
+
+HEADER = [
+    "序号",
+    "推荐单位",
+    "类别",
+    "状态",
+    "已报送",
+    "报送次数",
+    "百姓学习之星",
+    "之星名额",
+    "之星是否符合名额",
+    "品牌项目",
+    "项目名额",
+    "项目是否符合名额",
+    "典范",
+    "需修改",
+    "需核实",
+    "逾期",
+    "纸质材料",
+    "最近来件",
+    "联系人",
+]
+KIND_ZH = {"city": "市州", "college": "高校", "other": "其他"}
+
+
+@dataclass
+class DigestRow:
+    position: int
+    unit: str
+    kind: str
+    state: UnitState
+    submissions: int
+    stars: int
+    projects: int
+    stars_ok: bool
+    projects_ok: bool
+    exemplars: list[str]
+    errors: int
+    warnings: int
+    late: bool
+    paper: dt.date | None
+    last_arrival: dt.datetime | None
+    contacts: list[str]
+
+    def values(self, campaign: Campaign) -> list[object]:
+        q = campaign.quotas
+        last = self.last_arrival.astimezone(campaign.tz).replace(tzinfo=None) if self.last_arrival else None
+        return [
+            self.position,
+            self.unit,
+            KIND_ZH.get(self.kind, self.kind),
+            STATE_ZH[self.state],
+            "是" if self.submissions else "否",
+            self.submissions,
+            self.stars,
+            f"{q.stars.min}-{q.stars.max}",
+            "—" if not self.submissions else ("是" if self.stars_ok else "否"),
+            self.projects,
+            f"{q.projects.min}-{q.projects.max}",
+            "—" if not self.submissions else ("是" if self.projects_ok else "否"),
+            "、".join(self.exemplars),
+            self.errors,
+            self.warnings,
+            "是" if self.late else "否",
+            f"已收（{self.paper:%m-%d}）" if self.paper else "未收",
+            last,
+            "、".join(self.contacts),
+        ]
+
+
+@dataclass
+class Digest:
+    day: dt.date
+    now: dt.datetime
+    rows: list[DigestRow] = field(default_factory=list)
+
+    def with_state(self, state: UnitState) -> list[DigestRow]:
+        return [r for r in self.rows if r.state == state]
+
+    @property
+    def submitted(self) -> list[DigestRow]:
+        return [r for r in self.rows if r.submissions]
+
+
+def build_digest(statuses: list[UnitStatus], campaign: Campaign, now: dt.datetime) -> Digest:
+    q = campaign.quotas
+    digest = Digest(day=now.astimezone(campaign.tz).date(), now=now)
+    for position, s in enumerate((s for s in statuses if s.known), start=1):
+        digest.rows.append(
+            DigestRow(
+                position=position,
+                unit=s.name,
+                kind=s.kind,
+                state=s.state,
+                submissions=s.submissions,
+                stars=s.stars,
+                projects=s.projects,
+                stars_ok=s.stars in q.stars,
+                projects_ok=s.projects in q.projects,
+                exemplars=s.exemplars,
+                errors=len(s.errors),
+                warnings=len(s.warnings),
+                late=s.late,
+                paper=min(s.paper_dates) if s.paper_dates else None,
+                last_arrival=s.last_arrival,
+                contacts=[c.name for c in s.contacts],
+            )
+        )
+    return digest
+
+
+# ---- the WeCom message ------------------------------------------------------------------
+
+
+def _countdown(campaign: Campaign, day: dt.date) -> str:
+    left = (campaign.deadline - day).days
+    deadline = f"{campaign.deadline:%m月%d日}"
+    if left > 0:
+        return f"报送截止 {deadline}，还剩 {left} 天"
+    if left == 0:
+        return f"今天（{deadline}）报送截止"
+    return f"报送已于 {deadline} 截止（已过 {-left} 天）"
+
+
+def digest_markdown(digest: Digest, campaign: Campaign, limit: int = ROBOT_LIMIT) -> str:
+    """The digest as WeCom markdown within `limit` bytes: the totals always, the unit lists as
+    long as they fit (a cut list says how many it leaves out)."""
+    rows = digest.rows
+    nothing = digest.with_state(UnitState.NOTHING)
+    incomplete = digest.with_state(UnitState.INCOMPLETE)
+    complete = digest.with_state(UnitState.COMPLETE)
+    paper = [r for r in rows if r.paper]
+    late = [r for r in rows if r.late]
+    head = [
+        f"**{campaign.year}年推荐材料每日汇总（{digest.day:%m月%d日}）**",
+        f"> {_countdown(campaign, digest.day)}",
+        f'> 单位 {len(rows)} 个：已报送 <font color="info">{len(digest.submitted)}</font>，'
+        f'材料齐全 <font color="info">{len(complete)}</font>，'
+        f'待修改 <font color="warning">{len(incomplete)}</font>，'
+        f'未报送 <font color="comment">{len(nothing)}</font>',
+        f"> 百姓学习之星 {sum(r.stars for r in rows)} 名，品牌项目 {sum(r.projects for r in rows)} 个，"
+        f"典范 {sum(len(r.exemplars) for r in rows)} 个",
+        f"> 纸质材料已收 {len(paper)} 个单位，逾期报送 {len(late)} 个单位",
+    ]
+    sections = [
+        (f"待修改（{len(incomplete)}）", [f"{r.unit}（{r.errors}项）" for r in incomplete]),
+        (f"未报送（{len(nothing)}）", [r.unit for r in nothing]),
+        (f"逾期报送（{len(late)}）", [r.unit for r in late]),
+        (f"纸质材料未收（{len(rows) - len(paper)}）", [r.unit for r in rows if not r.paper]),
+    ]
+    sections = [(title, items) for title, items in sections if items]
+    tail = "明细见邮件附件（每日汇总.xlsx）。"
+
+    def render(keep: int) -> str:
+        lines = list(head)
+        for title, items in sections:
+            shown = items[:keep]
+            more = f" 等，共 {len(items)} 个" if len(items) > len(shown) else ""
+            lines.append(f"**{title}**")
+            lines.append("、".join(shown) + more if shown else f"共 {len(items)} 个")
+        lines.append(tail)
+        return "\n".join(lines)
+
+    keep = max((len(items) for _, items in sections), default=0)
+    text = render(keep)
+    while len(text.encode()) > limit and keep > 0:
+        keep -= 1
+        text = render(keep)
+    if len(text.encode()) > limit:  # only a very long campaign name gets here
+        text = text.encode()[:limit].decode("utf-8", "ignore")
+    return text
+
+
+# ---- the workbook ---------------------------------------------------------------------
+
+
+def digest_xlsx(digest: Digest, campaign: Campaign) -> bytes:
+    """One row per unit, frozen header, filters, row colours by state, a legend sheet."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "单位汇总"
+    ws.append(HEADER)
+    bold = Font(bold=True)
+    for cell in ws[1]:
+        cell.font = bold
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    late_col = HEADER.index("逾期") + 1
+    last_col = HEADER.index("最近来件") + 1
+    fills = {state: PatternFill("solid", start_color=c, end_color=c) for state, c in FILLS.items()}
+    late_fill = PatternFill("solid", start_color=LATE_FILL, end_color=LATE_FILL)
+    for n, row in enumerate(digest.rows, start=2):
+        ws.append(row.values(campaign))
+        for cell in ws[n]:
+            cell.fill = fills[row.state]
+        if row.late:
+            ws.cell(n, late_col).fill = late_fill
+        ws.cell(n, last_col).number_format = "yyyy-mm-dd hh:mm"
+    ws.freeze_panes = "C2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(HEADER))}{len(digest.rows) + 1}"
+    widths = {"推荐单位": 30, "典范": 30, "联系人": 16, "最近来件": 17, "纸质材料": 13}
+    for i, name in enumerate(HEADER, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = widths.get(name, max(8, len(name) * 2 + 2))
+
+    legend = wb.create_sheet("说明")
+    legend.append(["颜色", "含义"])
+    for state, colour in FILLS.items():
+        legend.append(["", STATE_ZH[state]])
+        legend.cell(legend.max_row, 1).fill = PatternFill("solid", start_color=colour, end_color=colour)
+    legend.append(["", f"{LATE_ZH}（截止后报送）"])
+    legend.cell(legend.max_row, 1).fill = PatternFill("solid", start_color=LATE_FILL, end_color=LATE_FILL)
+    legend.append([])
+    legend.append(["生成时间", digest.now.astimezone(campaign.tz).strftime("%Y-%m-%d %H:%M")])
+    legend.append(["截止时间", f"{campaign.deadline:%Y-%m-%d}"])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def digest_filename(digest: Digest) -> str:
+    return f"每日汇总-{digest.day:%Y%m%d}.xlsx"

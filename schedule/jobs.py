@@ -1,0 +1,240 @@
+"""The jobs that send: reminders for the due slot, the after-deadline notice, the daily digest.
+
+`Jobs.tick(now)` does everything due at `now` and may run any number of times, from any
+number of processes: each (unit, slot, channel) is claimed once in storage
+(`Store.try_mark_reminder`) and queued once in the outbox (dedupe key
+`reminder:<unit>:<slot>:<channel>`), so a rerun, a restart or a second desk sends nothing
+twice. A claim whose outbox row is missing (a crash between the two) is queued again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from config.campaign import Campaign
+from notify.mail import build_reply
+from schedule.digest import APP_MARKDOWN_LIMIT, ROBOT_LIMIT, build_digest, digest_filename, digest_markdown, digest_xlsx
+from schedule.reminders import Message, compose_office_notice, compose_reminder, reminder_targets
+from schedule.slots import AFTER, Slot, digest_due, due_slot, reminder_plan
+from schedule.status import EvaluationCache, UnitStatus, collect_status
+from storage.repo import Store
+
+log = logging.getLogger(__name__)
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MARKDOWN_CHANNEL = "wecom-markdown"  # the WeCom app's markdown message (the outbox's sender for it)
+
+
+@dataclass(frozen=True)
+class Queued:
+    """One message this tick put in the outbox."""
+
+    unit: str
+    slot: str
+    channel: str
+    recipients: tuple[str, ...]
+    dedupe_key: str
+    text: str
+
+
+@dataclass
+class TickReport:
+    now: dt.datetime
+    queued: list[Queued] = field(default_factory=list)
+
+
+def notice_mail(
+    *,
+    from_addr: str,
+    to: list[str],
+    subject: str,
+    text: str,
+    html: str | None,
+    domain: str,
+    attachments: list[tuple[str, bytes, str]] | None = None,
+) -> bytes:
+    """An automatic notice (not a reply): its own subject, RFC 3834 "auto-generated"."""
+    msg = build_reply(
+        from_addr=from_addr,
+        to=to,
+        subject=subject,
+        text=text,
+        html=html,
+        in_reply_to=None,
+        references=[],
+        attachments=attachments or [],
+        message_id_domain=domain,
+    )
+    msg.replace_header("Subject", subject)
+    msg.replace_header("Auto-Submitted", "auto-generated")
+    del msg["Precedence"]
+    return msg.as_bytes()
+
+
+class Jobs:
+    def __init__(
+        self,
+        store: Store,
+        campaign: Campaign,
+        *,
+        mail_from: str | None = None,
+        webhook: bool = False,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.store = store
+        self.campaign = campaign
+        self.mail_from = mail_from or campaign.office.email
+        self.domain = self.mail_from.rsplit("@", 1)[-1].lower()
+        self.webhook = webhook  # the office group's robot is configured
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.plan = reminder_plan(campaign)
+        self._cache: EvaluationCache = {}
+        self._office_users: list[str] = []  # the office members' WeCom ids, read at each tick
+
+    # -- the one entry point ------------------------------------------------------------------
+    def tick(self, now: dt.datetime | None = None) -> TickReport:
+        now = now or self.clock()
+        report = TickReport(now)
+        slot = due_slot(self.plan, now)
+        day = digest_due(self.campaign, now)
+        if slot is None and day is None:
+            return report
+        statuses = self.statuses()
+        if day is not None:
+            report.queued += self.send_digest(statuses, now, day=day)
+        if slot is not None:
+            report.queued += self.send_reminders(slot, statuses, now)
+        return report
+
+    def statuses(self) -> list[UnitStatus]:
+        """Where every unit stands now (and who of the office is on WeCom)."""
+        self._office_users = sorted({c.wecom_user for c in self.store.contacts() if c.is_office and c.wecom_user})
+        return collect_status(self.store, self.campaign, cache=self._cache)
+
+    # -- reminders ------------------------------------------------------------------------------
+    def send_reminders(self, slot: Slot, statuses: list[UnitStatus], now: dt.datetime) -> list[Queued]:
+        queued: list[Queued] = []
+        targets = reminder_targets(slot, statuses)
+        for status in targets:
+            channels = [("mail", status.emails), ("wecom", status.wecom_users)]
+            channels = [(c, r) for c, r in channels if r and not self._done("reminder", status.name, slot.key, c)]
+            if not channels:
+                continue
+            message = compose_reminder(slot, status, self.campaign, now)
+            for channel, recipients in channels:
+                queued += self._once(status.name, slot.key, channel, recipients, message, now)
+        if slot.kind == AFTER:
+            office = self.campaign.office.name
+            channels = self._office_channels(markdown=False)
+            if not all(self._done("reminder", office, slot.key, c) for c, _ in channels):
+                notice = compose_office_notice(slot, targets, self.campaign)
+                for channel, recipients in channels:
+                    queued += self._once(office, slot.key, channel, recipients, notice, now)
+        return queued
+
+    def _done(self, prefix: str, unit: str, slot: str, channel: str) -> bool:
+        return self.store.outbox_by_key(f"{prefix}:{unit}:{slot}:{channel}") is not None
+
+    def _office_channels(self, *, markdown: bool) -> list[tuple[str, list[str]]]:
+        emails = sorted({self.campaign.office.email, *self.campaign.digest.emails})
+        users = self._office_users
+        channels: list[tuple[str, list[str]]] = [("mail", emails)]
+        if users:
+            channels.append((MARKDOWN_CHANNEL if markdown else "wecom", users))
+        if self.webhook:
+            channels.append(("webhook", []))
+        return channels
+
+    def _once(
+        self,
+        unit: str,
+        slot: str,
+        channel: str,
+        recipients: list[str],
+        message: Message,
+        now: dt.datetime,
+        *,
+        prefix: str = "reminder",
+        attachments: list[tuple[str, bytes, str]] | None = None,
+        chat_text: str | None = None,
+    ) -> list[Queued]:
+        key = f"{prefix}:{unit}:{slot}:{channel}"
+        if self.store.outbox_by_key(key) is not None:
+            return []  # done (a read: most ticks stop here)
+        if not self.store.try_mark_reminder(unit, slot, channel):
+            log.info(
+                "%s %s for %s on %s was claimed elsewhere; queued here unless already queued",
+                prefix,
+                slot,
+                unit,
+                channel,
+            )
+        eml = None
+        if channel == "mail":
+            eml = notice_mail(
+                from_addr=self.mail_from,
+                to=recipients,
+                subject=message.subject,
+                text=message.text,
+                html=message.html,
+                domain=self.domain,
+                attachments=attachments,
+            )
+        text = chat_text if chat_text is not None and channel != "mail" else message.chat
+        _, created = self.store.enqueue_outbox(
+            key,
+            channel=channel,
+            recipients=recipients,
+            subject=message.subject,
+            body_text=message.text if channel == "mail" else text,
+            body_html=message.html if channel == "mail" else None,
+            eml=eml,
+            unit_name=unit if unit != self.campaign.office.name else None,
+            not_before=now,
+        )
+        if not created:
+            return []
+        log.info("%s %s for %s queued on %s", prefix, slot, unit, channel)
+        return [Queued(unit, slot, channel, tuple(recipients), key, message.text if channel == "mail" else text)]
+
+    # -- the digest ------------------------------------------------------------------------------
+    def send_digest(self, statuses: list[UnitStatus], now: dt.datetime, *, day: dt.date | None = None) -> list[Queued]:
+        day = day or now.astimezone(self.campaign.tz).date()
+        slot = f"digest:{day.isoformat()}"
+        channels = self._office_channels(markdown=True)
+        office = self.campaign.office.name
+        if all(self._done("digest", office, slot, c) for c, _ in channels):
+            return []  # sent already: the workbook is not built again on every tick of the day
+        digest = build_digest(statuses, self.campaign, now)
+        robot = digest_markdown(digest, self.campaign, ROBOT_LIMIT)
+        app = digest_markdown(digest, self.campaign, APP_MARKDOWN_LIMIT)
+        subject = f"【每日汇总】{self.campaign.year}年推荐材料报送情况（{day:%m月%d日}）"
+        text = robot.replace("**", "").replace("> ", "") + "\n"
+        for colour in ("info", "warning", "comment"):
+            text = text.replace(f'<font color="{colour}">', "")
+        text = text.replace("</font>", "")
+        message = Message(subject=subject, text=text, html=_html_of(text), chat=robot)
+        attachment = [(digest_filename(digest), digest_xlsx(digest, self.campaign), XLSX_MIME)]
+        queued: list[Queued] = []
+        for channel, recipients in channels:
+            queued += self._once(
+                office,
+                slot,
+                channel,
+                recipients,
+                message,
+                now,
+                prefix="digest",
+                attachments=attachment if channel == "mail" else None,
+                chat_text=app if channel == MARKDOWN_CHANNEL else robot,
+            )
+        return queued
+
+
+def _html_of(text: str) -> str:
+    import html
+
+    return "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines())

@@ -1,0 +1,135 @@
+"""Where each unit stands, read once from storage for the reminders, the digest and the roster."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from config.campaign import Campaign
+from intake.models import Dossier
+from storage.models import ContactView
+from storage.repo import Store
+from validators.base import Finding, Severity
+
+
+class UnitState(StrEnum):
+    NOTHING = "nothing"  # no submission yet
+    INCOMPLETE = "incomplete"  # open errors
+    COMPLETE = "complete"  # no error finding
+
+
+STATE_ZH = {UnitState.NOTHING: "未报送", UnitState.INCOMPLETE: "待修改", UnitState.COMPLETE: "材料齐全"}
+
+
+@dataclass
+class UnitStatus:
+    name: str
+    kind: str
+    known: bool
+    contacts: list[ContactView] = field(default_factory=list)
+    submissions: int = 0
+    last_arrival: dt.datetime | None = None
+    dossier: Dossier | None = None
+    findings: list[Finding] = field(default_factory=list)
+    paper_dates: list[dt.date] = field(default_factory=list)
+    late: bool = False  # a submission arrived after the deadline
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == Severity.WARNING]
+
+    @property
+    def state(self) -> UnitState:
+        if not self.submissions or self.dossier is None:
+            return UnitState.NOTHING
+        return UnitState.INCOMPLETE if self.errors else UnitState.COMPLETE
+
+    @property
+    def complete(self) -> bool:
+        return self.state == UnitState.COMPLETE
+
+    @property
+    def stars(self) -> int:
+        return len(self.dossier.stars) if self.dossier else 0
+
+    @property
+    def projects(self) -> int:
+        return len(self.dossier.projects) if self.dossier else 0
+
+    @property
+    def exemplars(self) -> list[str]:
+        if self.dossier is None:
+            return []
+        return [s.name for s in self.dossier.stars if s.exemplar] + [
+            p.name for p in self.dossier.projects if p.exemplar
+        ]
+
+    @property
+    def emails(self) -> list[str]:
+        return sorted({e for c in self.contacts for e in c.emails})
+
+    @property
+    def wecom_users(self) -> list[str]:
+        return sorted({c.wecom_user for c in self.contacts if c.wecom_user})
+
+
+# unit -> (evaluation version, its dossier, its findings): an evaluation never changes once saved.
+EvaluationCache = dict[str, tuple[int, Dossier, list[Finding]]]
+
+
+def collect_status(
+    store: Store, campaign: Campaign, *, known_only: bool = True, cache: EvaluationCache | None = None
+) -> list[UnitStatus]:
+    """Every unit (config order), with its latest evaluation, contacts and paper receipts.
+
+    With a `cache` kept between calls, a unit's dossier is read again only after a new evaluation."""
+    cache = {} if cache is None else cache
+    contacts: dict[str | None, list[ContactView]] = {}
+    for contact in store.contacts():
+        contacts.setdefault(contact.unit_name, []).append(contact)
+    result = []
+    for row in store.unit_overview():
+        if known_only and not row.known:
+            continue
+        status = UnitStatus(
+            name=row.name,
+            kind=str(row.kind),
+            known=row.known,
+            contacts=contacts.get(row.name, []),
+            submissions=row.submissions,
+            last_arrival=row.last_arrival,
+        )
+        version = row.evaluated_version
+        if version is not None:
+            cached = cache.get(row.name)
+            if cached is None or cached[0] < version:
+                cached = _evaluation(store, row.name) or cached
+                if cached is not None:
+                    cache[row.name] = cached
+            if cached is not None:
+                _, status.dossier, status.findings = cached
+        if row.paper_received:
+            status.paper_dates = [p.received_on for p in store.paper_receipts(row.name)]
+        if status.dossier is not None:
+            end = campaign.deadline_end
+            status.late = any(s.arrived_at is not None and s.arrived_at >= end for s in status.dossier.submissions)
+        result.append(status)
+    return result
+
+
+def _evaluation(store: Store, unit: str) -> tuple[int, Dossier, list[Finding]] | None:
+    """The latest evaluation's dossier and findings, read consistently (an evaluation saved
+    between the two reads makes it read again)."""
+    for _ in range(3):
+        snapshot = store.latest_dossier(unit)
+        if snapshot is None:
+            return None
+        findings = store.current_findings(unit)
+        if store.current_version(unit) == snapshot.version:
+            return snapshot.version, Dossier.model_validate(snapshot.dossier), findings
+    return None

@@ -1,0 +1,103 @@
+"""The office's daily digest against a scripted campaign: the WeCom message, the .xlsx, the command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from config.campaign import Campaign
+from schedule.digest import FILLS, HEADER, LATE_FILL, build_digest, digest_markdown, digest_xlsx
+from schedule.jobs import Jobs
+from schedule.status import UnitState
+from storage.repo import Store
+from tests.support.campaign_script import Script, missing_form, no_project_video
+from tests.support.service import nomdesk
+
+NOW = dt.datetime(2021, 8, 28, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+@pytest.fixture(scope="module")
+def scripted(tmp_path_factory: pytest.TempPathFactory, campaign: Campaign):
+    """Three of the config's units have sent something; the other 65 nothing."""
+    data = tmp_path_factory.mktemp("digest") / "var"
+    store = Store.open(data)
+    store.sync_units(campaign)
+    script = Script(campaign)
+    changchun, jilin, siping = (u.name for u in campaign.units[:3])
+    store.record_paper(changchun, dt.date(2021, 8, 25), "office")
+    script.submit(store, changchun, NOW - dt.timedelta(days=5), exemplars=True)
+    script.submit(store, jilin, NOW - dt.timedelta(days=4), breakages=[missing_form(0), no_project_video(1)])
+    script.submit(store, siping, campaign.deadline_end + dt.timedelta(hours=3))  # late, and complete
+    yield {"data": data, "store": store, "names": (changchun, jilin, siping)}
+    store.close()
+
+
+def test_the_digest_rows_are_the_scripted_ground_truth(scripted, campaign: Campaign) -> None:
+    changchun, jilin, siping = scripted["names"]
+    digest = build_digest(Jobs(scripted["store"], campaign).statuses(), campaign, NOW)
+    rows = {r.unit: r for r in digest.rows}
+    assert len(rows) == len(campaign.units)
+    a, b, c = rows[changchun], rows[jilin], rows[siping]
+    assert (a.state, a.stars, a.projects, a.stars_ok, a.errors, a.late) == (UnitState.COMPLETE, 8, 5, True, 0, False)
+    assert a.exemplars == ["朴英子", "“长鼓舞”非遗文化传承学习项目"] and a.paper == dt.date(2021, 8, 25)
+    assert (b.state, b.errors, b.exemplars, b.paper) == (UnitState.INCOMPLETE, 2, [], None)
+    assert (c.state, c.late, c.warnings) == (UnitState.COMPLETE, True, 1)  # LATE is a warning
+    nothing = [r for r in digest.rows if r.state == UnitState.NOTHING]
+    assert len(nothing) == len(campaign.units) - 3 and all(r.stars == 0 and not r.submissions for r in nothing)
+
+
+def test_the_wecom_message_fits_both_limits_and_says_what_was_cut(scripted, campaign: Campaign) -> None:
+    jilin = scripted["names"][1]
+    digest = build_digest(Jobs(scripted["store"], campaign).statuses(), campaign, NOW)
+    robot = digest_markdown(digest, campaign, 4096)
+    app = digest_markdown(digest, campaign, 2048)
+    assert len(robot.encode()) <= 4096 and len(app.encode()) <= 2048
+    for text in (robot, app):
+        assert "还剩 2 天" in text
+        assert '已报送 <font color="info">3</font>' in text and '待修改 <font color="warning">1</font>' in text
+        assert f'未报送 <font color="comment">{len(campaign.units) - 3}</font>' in text
+        assert "百姓学习之星 24 名，品牌项目 15 个，典范 2 个" in text
+        assert f"{jilin}（2项）" in text and "纸质材料已收 1 个单位，逾期报送 1 个单位" in text
+    assert f"共 {len(campaign.units) - 3} 个" in app  # the long list is cut, and says so
+
+
+def test_the_workbook_has_every_unit_a_frozen_header_filters_and_state_colours(scripted, campaign: Campaign) -> None:
+    changchun, jilin, siping = scripted["names"]
+    digest = build_digest(Jobs(scripted["store"], campaign).statuses(), campaign, NOW)
+    ws = load_workbook(io.BytesIO(digest_xlsx(digest, campaign)))["单位汇总"]
+    assert [c.value for c in ws[1]] == HEADER
+    assert ws.freeze_panes == "C2" and ws.auto_filter.ref == f"A1:S{len(campaign.units) + 1}"
+    rows = {r[1].value: r for r in ws.iter_rows(min_row=2)}
+    assert len(rows) == len(campaign.units)
+    col = {name: i for i, name in enumerate(HEADER)}
+
+    def value(unit: str, name: str) -> object:
+        return rows[unit][col[name]].value
+
+    assert value(changchun, "状态") == "材料齐全" and value(changchun, "纸质材料") == "已收（08-25）"
+    assert value(jilin, "需修改") == 2 and value(jilin, "状态") == "待修改"
+    assert value(siping, "逾期") == "是" and value(siping, "之星是否符合名额") == "是"
+    assert rows[changchun][0].fill.start_color.rgb == FILLS[UnitState.COMPLETE]
+    assert rows[jilin][0].fill.start_color.rgb == FILLS[UnitState.INCOMPLETE]
+    assert rows[campaign.units[5].name][0].fill.start_color.rgb == FILLS[UnitState.NOTHING]
+    assert rows[siping][col["逾期"]].fill.start_color.rgb == LATE_FILL
+    assert isinstance(value(changchun, "最近来件"), dt.datetime)
+
+
+def test_nomdesk_digest_prints_the_message_writes_the_workbook_and_sends_once(scripted, tmp_path: Path) -> None:
+    data = scripted["data"]
+    out = tmp_path / "汇总.xlsx"
+    done = nomdesk("digest", "--data-dir", data, "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert "推荐材料每日汇总" in done.stdout and "已报送" in done.stdout
+    assert load_workbook(out)["单位汇总"].max_row == 69
+    first = nomdesk("digest", "--data-dir", data, "--send", "--out", out)
+    second = nomdesk("digest", "--data-dir", data, "--send", "--out", out)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "今日汇总已发送过" in second.stderr
+    sent = sorted((data / "outbox").glob("*.eml"))
+    assert len(sent) == 1 and b"xlsx" in sent[0].read_bytes()

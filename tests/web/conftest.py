@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from config.campaign import Campaign
+from nomdesk.app import create_app
+from nomdesk.service import Service
+from tests.support.dashboard import build_service, login, seed
+
+
+@pytest.fixture(scope="session")
+def seeded_dir(tmp_path_factory: pytest.TempPathFactory, campaign: Campaign) -> Path:
+    """Seeded once per test process (it takes a few seconds); each test works on a copy."""
+    root = tmp_path_factory.mktemp("dashboard-seed") / "var"
+    seed(root, campaign)
+    return root
+
+
+@pytest.fixture
+def data_dir(seeded_dir: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "var"
+    shutil.copytree(seeded_dir, target)
+    return target
+
+
+@pytest.fixture
+def service(data_dir: Path, campaign: Campaign) -> Iterator[Service]:
+    service = build_service(data_dir, campaign)
+    yield service
+    service.shutdown()
+
+
+@pytest.fixture
+def client(service: Service) -> Iterator[TestClient]:
+    with TestClient(create_app(service), base_url="http://127.0.0.1") as c:
+        yield c
+
+
+@pytest.fixture
+def office(client: TestClient) -> TestClient:
+    assert login(client).status_code == 303
+    return client

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+
+from nomdesk.service import Service
+from storage.repo import Store
+from tests.support.dashboard import COMPLETE, OFFICE_PASSWORD, OFFICE_USER, form_csrf, login
+from tests.support.service import clean_env
+
+UNIT = f"/units/{quote(COMPLETE)}"
+PROTECTED_GETS = ["/", UNIT, f"{UNIT}/raw/1", f"{UNIT}/files/1/thumb", "/exports/roster.xlsx", "/exports/digest.xlsx"]
+
+
+@pytest.mark.parametrize("path", PROTECTED_GETS)
+def test_every_page_redirects_to_login_without_a_session(client: TestClient, path: str) -> None:
+    response = client.get(path, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
+    assert "金哲洙" not in response.text and not response.content.startswith(b"PK")
+
+
+def test_actions_are_refused_without_a_session(client: TestClient, service: Service) -> None:
+    response = client.post(f"{UNIT}/paper", data={"received_on": "2021-09-01"}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert not service.store.paper_received(COMPLETE)
+
+
+def test_login_then_back_to_the_page_asked_for(client: TestClient) -> None:
+    first = client.get(UNIT, follow_redirects=False)
+    page = client.get(first.headers["location"])
+    assert 'name="next"' in page.text
+    response = client.post(
+        "/login",
+        data={"username": OFFICE_USER, "password": OFFICE_PASSWORD, "csrf": form_csrf(page.text), "next": UNIT},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and response.headers["location"] == UNIT
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+    assert "金哲洙" in client.get(UNIT).text
+
+
+def test_wrong_password_and_unknown_users_are_refused(client: TestClient) -> None:
+    response = login(client, OFFICE_USER, "wrong-password")
+    assert response.status_code == 401 and "用户名或密码错误" in response.text
+    assert login(client, "nobody", OFFICE_PASSWORD).status_code == 401
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_unit_contacts_cannot_log_in(client: TestClient, service: Service) -> None:
+    """A unit contact (by e-mail address or WeCom id) is not an office user, whatever password they try."""
+    contact = next(c for c in service.store.contacts(COMPLETE))
+    for name in [*contact.emails, contact.wecom_user, contact.name]:
+        assert login(client, name, OFFICE_PASSWORD).status_code == 401
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_login_form_without_its_csrf_token_is_refused(client: TestClient) -> None:
+    client.get("/login")
+    response = client.post("/login", data={"username": OFFICE_USER, "password": OFFICE_PASSWORD, "csrf": "forged"})
+    assert response.status_code == 403
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_posts_without_the_session_csrf_token_are_refused(office: TestClient, service: Service) -> None:
+    for data in ({"received_on": "2021-09-01"}, {"received_on": "2021-09-01", "csrf": "forged"}):
+        response = office.post(f"{UNIT}/paper", data=data, follow_redirects=False)
+        assert response.status_code == 403
+    assert not service.store.paper_received(COMPLETE)
+    response = office.post("/logout", data={"csrf": "forged"}, follow_redirects=False)
+    assert response.status_code == 403
+    assert office.get("/").status_code == 200  # still logged in
+
+
+def test_logout_ends_the_session_on_the_server(office: TestClient) -> None:
+    cookie = office.cookies.get("nomdesk_session")
+    csrf = form_csrf(office.get("/").text)
+    assert office.post("/logout", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    # The old cookie, replayed, is worth nothing: the session is gone from the database.
+    office.cookies.set("nomdesk_session", cookie)
+    assert office.get("/", follow_redirects=False).status_code == 303
+
+
+def test_passwords_are_stored_hashed(service: Service) -> None:
+    user = service.store.get_user(OFFICE_USER)
+    assert user is not None and OFFICE_PASSWORD not in user.password_hash
+    assert user.password_hash.startswith("scrypt$")
+    assert service.store.verify_user(OFFICE_USER, OFFICE_PASSWORD) is not None
+    assert service.store.verify_user(OFFICE_USER, OFFICE_PASSWORD + "x") is None
+
+
+def test_cli_user_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    args = ["user", "add", "li", "--name", "李明", "--password-stdin", "--data-dir", str(data_dir)]
+    result = subprocess.run(
+        [sys.executable, "-m", "nomdesk.cli", *args],
+        input="a-long-password\n",
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "李明" in result.stdout
+    with Store.open(data_dir) as store:
+        user = store.get_user("li")
+        assert user is not None and user.display_name == "李明"
+        assert store.verify_user("li", "a-long-password") is not None

@@ -1,0 +1,133 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright against uvicorn.
+
+Screenshots of the campaign page and a unit page (laptop 1366x768 and phone 390x844) are
+written under the test's temp dir, for a person to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from openpyxl import load_workbook
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from nomdesk.app import create_app
+from nomdesk.service import Service
+from tests.support.dashboard import (
+    COMPLETE,
+    EXPECTED_STATES,
+    OFFICE_NAME,
+    OFFICE_PASSWORD,
+    OFFICE_USER,
+    running_server,
+)
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian package chromium is not installed")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(service: Service) -> Iterator[str]:
+    with running_server(create_app(service)) as url:
+        yield url
+
+
+def log_in(page: Page, server: str) -> None:
+    page.goto(server + "/")
+    expect(page).to_have_url(server + "/login")  # no session: sent to the login page
+    page.get_by_label("用户名").fill(OFFICE_USER)
+    page.get_by_label("密码").fill(OFFICE_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(server + "/")
+    expect(page.get_by_text(OFFICE_NAME)).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_office_works_through_the_dashboard(
+    browser: Browser, server: str, service: Service, tmp_path: Path, viewport: str
+) -> None:
+    context = browser.new_context(viewport=VIEWPORTS[viewport], accept_downloads=True, locale="zh-CN")
+    page = context.new_page()
+    try:
+        log_in(page, server)
+
+        # The campaign page: every unit, each in its state's colour.
+        for unit, state in EXPECTED_STATES.items():
+            row = page.locator(f'tr[data-unit="{unit}"]')
+            expect(row).to_have_attribute("data-state", state)
+            expect(row.locator(".badge")).to_have_class(f"badge state-{state}")
+        colours = {
+            state: page.locator(f'tr[data-unit="{unit}"] .badge').evaluate("e => getComputedStyle(e).color")
+            for unit, state in EXPECTED_STATES.items()
+        }
+        assert len(set(colours.values())) == 4, colours
+        expect(page.locator("#countdown")).to_contain_text("截止")
+        page.screenshot(path=tmp_path / f"campaign-{viewport}.png", full_page=viewport == "desktop")
+
+        # The roster, downloaded as the office does.
+        with page.expect_download() as info:
+            page.get_by_role("link", name="下载推荐名单").click()
+        saved = tmp_path / "roster.xlsx"
+        info.value.save_as(saved)
+        names = {row[2] for row in load_workbook(saved)["百姓学习之星"].iter_rows(min_row=2, values_only=True)}
+        assert "金哲洙" in names
+
+        # A unit page: its dossier per nominee, photos as thumbnails that load.
+        page.get_by_role("link", name=COMPLETE).click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text(COMPLETE)
+        card = page.locator('article[data-nominee="金哲洙"]')
+        expect(card).to_contain_text("百姓学习之星")
+        thumb = card.locator("img").first
+        thumb.scroll_into_view_if_needed()
+        expect(thumb).to_have_js_property("complete", True)
+        assert thumb.evaluate("img => img.naturalWidth") > 0
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=tmp_path / f"unit-{viewport}.png", full_page=viewport == "desktop")
+
+        # Mark the paper copies received.
+        expect(page.locator("#paper-state")).to_have_text("未收")
+        page.get_by_label("纸质材料收到日期").fill("2021-09-01")
+        page.get_by_role("button", name="记录纸质材料已收到").click()
+        expect(page.get_by_role("status")).to_contain_text("已记录纸质材料收到")
+        expect(page.locator("#paper-state")).to_have_text("已收（2021-09-01）")
+        assert service.store.paper_received(COMPLETE)
+    finally:
+        context.close()
+
+
+def test_a_request_without_a_session_is_refused(browser: Browser, server: str) -> None:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        response = page.goto(f"{server}/units/{quote(COMPLETE)}")
+        assert response is not None and page.url.startswith(server + "/login")
+        expect(page.get_by_role("heading", name="办公室登录")).to_be_visible()
+        expect(page.get_by_text("金哲洙")).to_have_count(0)
+        direct = context.request.get(f"{server}/exports/roster.xlsx", max_redirects=0)
+        assert direct.status == 303 and direct.headers["location"].startswith("/login")
+        posted = context.request.post(f"{server}/units/{quote(COMPLETE)}/paper", max_redirects=0)
+        assert posted.status == 303
+    finally:
+        context.close()

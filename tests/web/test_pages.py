@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import http.server
+import io
+import re
+import threading
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from PIL import Image
+
+from nomdesk.service import Service
+from tests.support.dashboard import (
+    COMPLETE,
+    EXPECTED_STATES,
+    INCOMPLETE,
+    LARGE_FILE_LINK,
+    LATE,
+    form_csrf,
+)
+from tests.support.media import make_photo
+
+UNIT = f"/units/{quote(COMPLETE)}"
+
+
+def states(html: str) -> dict[str, str]:
+    return dict(re.findall(r'data-unit="([^"]+)" data-state="([^"]+)"', html))
+
+
+def test_campaign_page_shows_every_unit_in_its_state(office: TestClient, service: Service) -> None:
+    html = office.get("/").text
+    shown = states(html)
+    assert len(shown) == len(service.campaign.units)
+    for unit, state in EXPECTED_STATES.items():
+        assert shown[unit] == state, unit
+    assert sum(s == "none" for s in shown.values()) == len(service.campaign.units) - 3
+    assert "已于 2021年08月30日 截止（已过 3 天）" in html
+    row = re.search(r'data-unit="延边朝鲜族自治州教育局".*?</tr>', html, re.S).group(0)
+    assert ">8<" in row and ">5<" in row and "之星 1 · 项目 1" in row and "未收" in row
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("state=late", {LATE}),
+        ("state=incomplete", {INCOMPLETE}),
+        ("kind=college&state=late", {LATE}),
+        ("kind=college&state=complete", set()),
+        (f"q={quote('延边')}", {COMPLETE, "延边大学", "延边职业技术学院"}),
+    ],
+)
+def test_filters_and_search(office: TestClient, query: str, expected: set[str]) -> None:
+    assert set(states(office.get(f"/?{query}").text)) == expected
+
+
+def test_unit_page_shows_the_dossier_per_nominee(office: TestClient) -> None:
+    html = office.get(f"/units/{quote(INCOMPLETE)}").text
+    assert "待修改" in html
+    cards = dict(re.findall(r'data-nominee="([^"]+)">(.*?)</article>', html, re.S))
+    assert len(cards) == 7 + 5
+    # Each finding is there in Chinese, on the nominee it is about.
+    with_errors = [name for name, card in cards.items() if "sev-error" in card]
+    assert with_errors and all("必须修改" in cards[name] for name in with_errors)
+    assert any("附表3" in card or "推荐表" in card for card in cards.values())
+    # Photos as thumbnails through the authenticated route, never a file path.
+    assert "/store/" not in html and "/tmp/" not in html
+    thumbs = re.findall(r'src="(/units/[^"]+/files/\d+/thumb)"', html)
+    assert len(thumbs) >= 12
+    image = office.get(thumbs[0])
+    assert image.headers["content-type"] == "image/jpeg"
+    assert max(Image.open(io.BytesIO(image.content)).size) <= 320
+    assert re.search(r"MP4，h264，\d+×\d+，25\.00 帧/秒，\d+分\d\d秒", html)
+
+
+def test_raw_mail_download_is_the_mail_as_received(office: TestClient, service: Service) -> None:
+    html = office.get(UNIT).text
+    link = re.search(r'href="(/units/[^"]+/raw/(\d+))"', html)
+    response = office.get(link.group(1))
+    assert response.headers["content-disposition"].startswith("attachment;")
+    record = service.store.get_raw(int(link.group(2)))
+    assert response.content == service.store.raw_path(record).read_bytes()
+    # Another unit's mail is not reachable through this unit's page.
+    other = service.store.unit_submissions(INCOMPLETE)[0].raw_message_id
+    assert office.get(f"{UNIT}/raw/{other}").status_code == 404
+
+
+def test_unit_page_lists_replies_and_reminders(office: TestClient, service: Service) -> None:
+    service.store.try_mark_reminder(COMPLETE, "deadline-3d:2021-08-27", "mail")
+    html = office.get(UNIT).text
+    replies = html.split("<h2>已发回复</h2>")[1].split("</section>")[0]
+    assert "ybjyj_zcjy@163.com" in replies and "待发送" in replies
+    reminders = html.split("<h2>催报提醒</h2>")[1].split("</section>")[0]
+    assert "deadline-3d:2021-08-27" in reminders
+
+
+def test_mark_paper_records_a_receipt_and_reevaluates(office: TestClient, service: Service) -> None:
+    assert "PAPER_PENDING" in {f.code for f in service.store.current_findings(COMPLETE)}
+    csrf = form_csrf(office.get(UNIT).text)
+    response = office.post(
+        f"{UNIT}/paper", data={"csrf": csrf, "received_on": "2021-09-01", "note": "EMS 1234"}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    [receipt] = service.store.paper_receipts(COMPLETE)
+    assert str(receipt.received_on) == "2021-09-01" and receipt.recorded_by == "office:wu"
+    assert "PAPER_PENDING" not in {f.code for f in service.store.current_findings(COMPLETE)}
+    html = office.get(response.headers["location"]).text
+    assert "已记录纸质材料收到" in html and "已收（2021-09-01）" in html
+    assert states(office.get("/").text)[COMPLETE] == "complete"
+
+
+@pytest.fixture
+def file_server() -> Iterator[str]:
+    """A real HTTP server on loopback standing in for a cloud drive."""
+    photo = make_photo(800, 600, text="网盘").read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/photo":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Disposition", "attachment; filename*=UTF-8''" + quote("活动照片9.jpg"))
+                self.send_header("Content-Length", str(len(photo)))
+                self.end_headers()
+                self.wfile.write(photo)
+            elif self.path == "/login-page":
+                body = "<html>请登录</html>".encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            else:
+                self.send_error(404)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_attach_a_file_fetched_from_a_link(office: TestClient, service: Service, file_server: str) -> None:
+    csrf = form_csrf(office.get(UNIT).text)
+    response = office.post(
+        f"{UNIT}/attach", data={"csrf": csrf, "url": f"{file_server}/photo", "submission": "1"}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    subs = service.store.unit_submissions(COMPLETE)
+    assert len(subs) == 2
+    assert [f.path for f in service.store.submission_files(subs[1].id)] == ["活动照片9.jpg"]
+    assert subs[1].arrived_at == subs[0].arrived_at  # it came with the first mail's link: not late
+    assert "LATE" not in {f.code for f in service.store.current_findings(COMPLETE)}
+    html = office.get(response.headers["location"]).text
+    assert "附件已加入该单位材料" in html and "（办公室补充）" in html
+    # The office's own file gets no reply mail of its own.
+    assert not [o for o in service.store.outbox() if o.raw_message_id == subs[1].raw_message_id]
+
+
+def test_attach_reports_links_that_give_no_file(office: TestClient, service: Service, file_server: str) -> None:
+    csrf = form_csrf(office.get(UNIT).text)
+    for path, reason in (("/gone", "服务器返回 404"), ("/login-page", "打开的是网页而不是文件")):
+        response = office.post(f"{UNIT}/attach", data={"csrf": csrf, "url": file_server + path})
+        assert response.status_code == 400 and reason in response.text
+    assert len(service.store.unit_submissions(COMPLETE)) == 1
+
+
+def test_late_unit_offers_its_large_file_link(office: TestClient) -> None:
+    html = office.get(f"/units/{quote(LATE)}").text
+    assert "逾期报送" in html and LARGE_FILE_LINK in html
+    assert 'name="url" value="' + LARGE_FILE_LINK in html
+
+
+def test_roster_and_digest_downloads(office: TestClient, service: Service) -> None:
+    roster = office.get("/exports/roster.xlsx")
+    assert roster.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "attachment" in roster.headers["content-disposition"]
+    book = load_workbook(io.BytesIO(roster.content))
+    stars = [(row[1], row[2]) for row in book["百姓学习之星"].iter_rows(min_row=2, values_only=True)]
+    assert (COMPLETE, "金哲洙") in stars and len(stars) == 8 + 7
+    digest = load_workbook(io.BytesIO(office.get("/exports/digest.xlsx").content)).active
+    rows = list(digest.iter_rows(values_only=True))
+    unit, state, late = (rows[0].index(h) for h in ("推荐单位", "状态", "逾期"))
+    by_unit = {row[unit]: (row[state], row[late]) for row in rows[1:]}
+    assert by_unit[COMPLETE] == ("材料齐全", "否") and by_unit["长春市教育局"][0] == "未报送"
+    assert by_unit[LATE][1] == "是"

@@ -1,0 +1,124 @@
+"""Office logins for the dashboard: server-side sessions, CSRF tokens, the login guard.
+
+Why sessions live in the database (the store's key-value table) and not in a signed
+cookie: the cookie then holds only a random token, so logging out or disabling a user
+ends the session at once, every process of the service sees the same sessions, and no
+signing key has to be generated, kept secret and rotated (itsdangerous is not installed
+either). The token is stored hashed, so a copy of the database gives no usable session.
+
+CSRF: every session carries its own random token, put in each form and checked on every
+POST. The login form, which has no session yet, uses the double-submit pattern (a random
+cookie that the form must repeat). Cookies are HttpOnly and SameSite=Lax.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from fastapi import HTTPException, Request, Response
+
+from storage.repo import Store
+
+SESSION_COOKIE = "nomdesk_session"
+LOGIN_CSRF_COOKIE = "nomdesk_login_csrf"
+SESSION_TTL = dt.timedelta(hours=12)
+KEY_PREFIX = "web-session:"
+
+
+@dataclass(frozen=True)
+class WebUser:
+    username: str
+    display_name: str
+    csrf: str  # this session's CSRF token
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this user."""
+        return f"office:{self.username}"
+
+
+def _key(token: str) -> str:
+    return KEY_PREFIX + hashlib.sha256(token.encode()).hexdigest()
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def start_session(store: Store, response: Response, request: Request, username: str, display_name: str) -> None:
+    token = secrets.token_urlsafe(32)
+    value = json.dumps({"user": username, "name": display_name, "csrf": secrets.token_urlsafe(32)})
+    store.kv_set(_key(token), value, expires_at=dt.datetime.now(dt.UTC) + SESSION_TTL)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(SESSION_TTL.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path="/",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+
+
+def end_session(store: Store, request: Request, response: Response) -> None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        store.kv_delete(_key(token))
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def session_user(store: Store, request: Request) -> WebUser | None:
+    """The logged-in office user of this request, or None (no cookie, expired, or user disabled)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    raw = store.kv_get(_key(token))
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    user = store.get_user(data["user"])
+    if user is None or not user.active:
+        return None
+    return WebUser(username=user.username, display_name=user.display_name or user.username, csrf=data["csrf"])
+
+
+def login_redirect(request: Request) -> HTTPException:
+    """303 to the login page, coming back here afterwards (raised, so any route can use it)."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    location = "/login" if target == "/" else f"/login?next={quote(target, safe='')}"
+    return HTTPException(status_code=303, detail="请先登录", headers={"Location": location})
+
+
+def check_csrf(user: WebUser, token: str | None) -> None:
+    if not token or not hmac.compare_digest(token, user.csrf):
+        raise HTTPException(status_code=403, detail="表单已失效，请刷新页面后重试")
+
+
+def new_login_csrf(request: Request) -> str:
+    return request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+
+
+def set_login_csrf(response: Response, request: Request, token: str) -> None:
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="lax", secure=_secure(request), path="/"
+    )
+
+
+def check_login_csrf(request: Request, token: str | None) -> None:
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE)
+    if not token or not cookie or not hmac.compare_digest(token, cookie):
+        raise HTTPException(status_code=403, detail="登录表单已失效，请刷新页面后重试")
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: never another host (open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

@@ -1,0 +1,244 @@
+"""The dashboard's pages and actions. Every route but the login page requires an office login.
+
+No `from __future__ import annotations` here: FastAPI must see the route signatures'
+annotations as objects, and `User` is local to `create_router`.
+"""
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from nomdesk.service import Service
+from storage.tables import RawState
+from web import auth, exports, views
+from web.fetch import FetchError, fetch_link
+from web.thumbs import SIZES, thumbnail
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+DONE_ZH = {"paper": "已记录纸质材料收到，并已重新检查该单位材料。", "attach": "附件已加入该单位材料，并已重新检查。"}
+
+
+def create_router(service: Service) -> APIRouter:
+    store, campaign, desk = service.store, service.campaign, service.desk
+    router = APIRouter()
+
+    def user(request: Request) -> auth.WebUser:
+        found = auth.session_user(store, request)
+        if found is None:
+            raise auth.login_redirect(request)
+        return found
+
+    User = Annotated[auth.WebUser, Depends(user)]
+
+    def unit_or_404(name: str) -> str:
+        if name not in {u.name for u in store.units(active_only=False)} and not store.unit_submissions(name):
+            raise HTTPException(status_code=404, detail="没有这个单位")
+        return name
+
+    def page(request: Request, template: str, who: auth.WebUser | None, status: int = 200, **context: object):
+        label, passed = views.countdown(campaign, desk.clock())
+        return TEMPLATES.TemplateResponse(
+            request,
+            template,
+            {"user": who, "campaign": campaign, "countdown": label, "deadline_passed": passed, **context},
+            status_code=status,
+        )
+
+    # ---- login -------------------------------------------------------------------------------
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request, next: str = "/") -> Response:
+        token = auth.new_login_csrf(request)
+        response = page(request, "login.html", None, next=auth.safe_next(next), csrf=token, error=None)
+        auth.set_login_csrf(response, request, token)
+        return response
+
+    @router.post("/login", response_class=HTMLResponse)
+    def login(
+        request: Request,
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+        csrf: Annotated[str, Form()] = "",
+        next: Annotated[str, Form()] = "/",
+    ) -> Response:
+        auth.check_login_csrf(request, csrf)
+        found = store.verify_user(username, password)
+        if found is None:
+            store.audit("web", "login.failed", None, username=username[:64])
+            response = page(
+                request, "login.html", None, 401, next=auth.safe_next(next), csrf=csrf, error="用户名或密码错误"
+            )
+            return response
+        response = RedirectResponse(auth.safe_next(next), status_code=303)
+        auth.start_session(store, response, request, found.username, found.display_name)
+        store.audit(f"office:{found.username}", "login", None)
+        return response
+
+    @router.post("/logout")
+    def logout(request: Request, who: User, csrf: Annotated[str, Form()] = "") -> Response:
+        auth.check_csrf(who, csrf)
+        response = RedirectResponse("/login", status_code=303)
+        auth.end_session(store, request, response)
+        return response
+
+    # ---- pages -------------------------------------------------------------------------------
+
+    @router.get("/", response_class=HTMLResponse)
+    def campaign_page(request: Request, who: User, kind: str = "", state: str = "", q: str = "") -> Response:
+        rows = views.unit_rows(store, campaign)
+        counts = {s: sum(r.state == s for r in rows) for s in views.STATES}
+        shown = [r for r in rows if r.matches(kind, state, q)]
+        return page(
+            request,
+            "campaign.html",
+            who,
+            rows=shown,
+            total=len(rows),
+            counts=counts,
+            states=views.STATE_ZH,
+            kinds=views.KIND_ZH,
+            kind=kind,
+            state=state,
+            q=q,
+            paper=sum(r.paper_received for r in rows),
+        )
+
+    def render_unit(request: Request, who: auth.WebUser, name: str, *, error: str | None = None, done: str = ""):
+        data = views.unit_page(store, campaign, name)
+        today = desk.clock().astimezone(campaign.tz).date()
+        return page(
+            request,
+            "unit.html",
+            who,
+            400 if error else 200,
+            unit=data,
+            quote=quote,
+            error=error,
+            done=DONE_ZH.get(done),
+            today=today.isoformat(),
+            outbox_state=views.OUTBOX_STATE_ZH,
+            channels=views.CHANNEL_ZH,
+            local=lambda value: views.local(value, campaign),
+        )
+
+    @router.get("/units/{name}", response_class=HTMLResponse)
+    def unit_page(request: Request, who: User, name: str, done: str = "") -> Response:
+        return render_unit(request, who, unit_or_404(name), done=done)
+
+    # ---- actions -----------------------------------------------------------------------------
+
+    def back(name: str, done: str) -> RedirectResponse:
+        return RedirectResponse(f"/units/{quote(name, safe='')}?done={done}", status_code=303)
+
+    @router.post("/units/{name}/paper")
+    def mark_paper(
+        who: User,
+        name: str,
+        csrf: Annotated[str, Form()] = "",
+        received_on: Annotated[str, Form()] = "",
+        note: Annotated[str, Form()] = "",
+    ) -> Response:
+        auth.check_csrf(who, csrf)
+        unit_or_404(name)
+        try:
+            day = dt.date.fromisoformat(received_on) if received_on else desk.clock().astimezone(campaign.tz).date()
+        except ValueError as exc:
+            raise HTTPException(status_code=400, detail="日期格式应为 YYYY-MM-DD") from exc
+        store.record_paper(name, day, who.actor, note.strip() or None)
+        if store.latest_dossier(name) is not None:
+            desk.evaluate(name)
+        return back(name, "paper")
+
+    @router.post("/units/{name}/attach")
+    def attach(
+        request: Request,
+        who: User,
+        name: str,
+        csrf: Annotated[str, Form()] = "",
+        url: Annotated[str, Form()] = "",
+        submission: Annotated[int, Form()] = 0,
+        upload: Annotated[UploadFile | None, File()] = None,
+    ) -> Response:
+        auth.check_csrf(who, csrf)
+        unit_or_404(name)
+        limit = campaign.limits.max_mail_bytes
+        try:
+            if upload is not None and upload.filename:
+                data = upload.file.read(limit + 1)
+                if len(data) > limit:
+                    raise FetchError(f"文件超过 {limit // (1 << 20)} MB 上限")
+                filename, origin = upload.filename, "办公室上传"
+            elif url.strip():
+                filename, data = fetch_link(url, limit)
+                origin = url.strip()
+            else:
+                raise FetchError("请填写下载链接或选择文件")
+        except FetchError as exc:
+            return render_unit(request, who, name, error=str(exc))
+        subs = store.unit_submissions(name)
+        # The file belongs to the mail that carried its link: it arrived when that mail did.
+        received_at = subs[submission - 1].arrived_at if 0 < submission <= len(subs) else None
+        record = desk.accept_office_file(name, filename, data, actor=who.actor, origin=origin, received_at=received_at)
+        # Process it now (the pipeline thread may take it first; processing is idempotent either way).
+        for _ in range(100):
+            current = store.get_raw(record.id)
+            if current is None or current.state != RawState.NEW:
+                break
+            claimed = store.claim_next_raw(desk.clock())
+            if claimed is None:
+                break
+            desk.process(claimed)
+        return back(name, "attach")
+
+    # ---- downloads ---------------------------------------------------------------------------
+
+    @router.get("/units/{name}/raw/{raw_id}")
+    def raw_mail(who: User, name: str, raw_id: int) -> Response:
+        submission = store.submission_for_raw(raw_id)
+        record = store.get_raw(raw_id)
+        if submission is None or record is None or submission.unit_name != name:
+            raise HTTPException(status_code=404, detail="没有这封邮件")
+        filename = f"{name}-第{submission.unit_index or raw_id}次报送.eml"
+        return FileResponse(store.raw_path(record), media_type="message/rfc822", filename=filename)
+
+    @router.get("/units/{name}/files/{file_id}/thumb")
+    def photo(who: User, name: str, file_id: int, size: int = SIZES[0]) -> Response:
+        record = views.unit_file(store, name, file_id)
+        if record is None or size not in SIZES:
+            raise HTTPException(status_code=404, detail="没有这张照片")
+        path = thumbnail(
+            store.file_path(record),
+            record.sha256,
+            size,
+            store.data_dir / "thumbs",
+            campaign.limits.max_image_pixels,
+        )
+        if path is None:
+            raise HTTPException(status_code=404, detail="这张照片无法显示")
+        return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
+
+    @router.get("/exports/roster.xlsx")
+    def roster(who: User) -> Response:
+        now = desk.clock()
+        data = exports.roster_xlsx(store, campaign, now)
+        return _xlsx(data, f"推荐名单-{now.astimezone(campaign.tz):%Y%m%d}.xlsx")
+
+    @router.get("/exports/digest.xlsx")
+    def digest(who: User) -> Response:
+        now = desk.clock()
+        data = exports.digest_xlsx(store, campaign, now)
+        return _xlsx(data, f"每日汇总-{now.astimezone(campaign.tz):%Y%m%d}.xlsx")
+
+    return router
+
+
+def _xlsx(data: bytes, filename: str) -> Response:
+    disposition = (
+        f"attachment; filename=\"{filename.encode('ascii', 'replace').decode()}\"; filename*=UTF-8''{quote(filename)}"
+    )
+    return Response(data, media_type=exports.XLSX_TYPE, headers={"Content-Disposition": disposition})

@@ -1,0 +1,334 @@
+"""What the dashboard shows, computed from the store: one row per unit, one unit's dossier.
+
+Pages and exports read these plain objects, so the state of a unit (and its colour on the
+campaign page) is decided in one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from config.campaign import Campaign
+from intake.models import Dossier, PackageFile
+from nomdesk.privacy import mask_id_number, mask_phone
+from storage.repo import Store
+from storage.tables import FileRecord, OutboxRecord, PaperReceipt, ReminderSent
+from validators.base import SEVERITY_ORDER, SEVERITY_ZH, Finding, render
+
+# A unit's state, in the order the office cares about it.
+STATES = ("none", "late", "incomplete", "complete")
+STATE_ZH = {"none": "未报送", "late": "逾期报送", "incomplete": "待修改", "complete": "材料齐全"}
+KIND_ZH = {"city": "市州", "college": "高校", "other": "其他"}
+OUTBOX_STATE_ZH = {
+    "pending": "待发送",
+    "sending": "发送中",
+    "sent": "已发送",
+    "failed": "发送失败",
+    "suppressed": "未发送",
+}
+CHANNEL_ZH = {"mail": "邮件", "wecom": "企业微信", "webhook": "群机器人"}
+
+
+def local(value: dt.datetime | None, campaign: Campaign, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.astimezone(campaign.tz).strftime(fmt) if value else "—"
+
+
+def unit_state(submissions: int, late: bool, errors: int) -> str:
+    """Nothing received; late (the office decides on it, whatever else it lacks); incomplete while
+    an error finding stands (or before the first evaluation); else complete."""
+    if submissions == 0:
+        return "none"
+    if late:
+        return "late"
+    return "incomplete" if errors else "complete"
+
+
+@dataclass
+class UnitRow:
+    name: str
+    kind: str
+    kind_zh: str
+    aliases: list[str]
+    state: str
+    state_zh: str
+    submissions: int
+    last_arrival: str
+    stars: int
+    projects: int
+    stars_in_quota: bool
+    projects_in_quota: bool
+    exemplar_stars: int
+    exemplar_projects: int
+    errors: int
+    warnings: int
+    paper_received: bool
+
+    def matches(self, kind: str, state: str, query: str) -> bool:
+        if kind and self.kind != kind:
+            return False
+        if state and self.state != state:
+            return False
+        query = query.strip()
+        return not query or any(query in text for text in (self.name, *self.aliases))
+
+
+def unit_rows(store: Store, campaign: Campaign) -> list[UnitRow]:
+    aliases = {u.name: list(u.aliases) for u in campaign.units}
+    quotas = campaign.quotas
+    rows = []
+    for o in store.unit_overview():
+        late = False
+        exemplars = {"star": 0, "project": 0}
+        if o.evaluated_version is not None:
+            late = any(f.code == "LATE" for f in store.current_findings(o.name))
+            for n in store.unit_nominees(o.name):
+                exemplars[n.kind] = exemplars.get(n.kind, 0) + int(n.exemplar)
+        state = unit_state(o.submissions, late, o.errors)
+        rows.append(
+            UnitRow(
+                name=o.name,
+                kind=o.kind,
+                kind_zh=KIND_ZH.get(o.kind, o.kind),
+                aliases=aliases.get(o.name, []),
+                state=state,
+                state_zh=STATE_ZH[state],
+                submissions=o.submissions,
+                last_arrival=local(o.last_arrival, campaign, "%m-%d %H:%M"),
+                stars=o.stars,
+                projects=o.projects,
+                stars_in_quota=o.stars in quotas.stars,
+                projects_in_quota=o.projects in quotas.projects,
+                exemplar_stars=exemplars["star"],
+                exemplar_projects=exemplars["project"],
+                errors=o.errors,
+                warnings=o.warnings,
+                paper_received=o.paper_received,
+            )
+        )
+    return rows
+
+
+def countdown(campaign: Campaign, now: dt.datetime) -> tuple[str, bool]:
+    """The deadline as the office reads it, and whether it has passed."""
+    end = campaign.deadline_end
+    deadline = f"{campaign.deadline:%Y年%m月%d日}"
+    left = end - now
+    if left.total_seconds() > 0:
+        days, hours = left.days, left.seconds // 3600
+        return f"截止 {deadline}，还剩 {days} 天 {hours} 小时", False
+    return f"已于 {deadline} 截止（已过 {(now - end).days} 天）", True
+
+
+# ---- one unit -----------------------------------------------------------------------------
+
+
+@dataclass
+class FindingView:
+    severity: str
+    severity_zh: str
+    code: str
+    message: str
+    hint: str
+
+
+def finding_view(f: Finding) -> FindingView:
+    message, hint = render(f)
+    return FindingView(str(f.severity), SEVERITY_ZH[f.severity], f.code, message, hint)
+
+
+@dataclass
+class PhotoView:
+    file_id: int | None
+    name: str
+    detail: str
+
+
+@dataclass
+class VideoView:
+    name: str
+    detail: str
+
+
+@dataclass
+class NomineeView:
+    kind: str  # star, project
+    heading: str
+    name: str
+    exemplar: bool
+    registered: bool
+    form: str | None  # the form's path, None when no form was read
+    fields: list[tuple[str, str]]
+    photos: list[PhotoView]
+    videos: list[VideoView]
+    findings: list[FindingView]
+
+
+@dataclass
+class SubmissionView:
+    number: int
+    arrived: str
+    late: bool
+    sender: str
+    subject: str
+    source: str
+    files: int
+    raw_id: int
+
+
+@dataclass
+class LinkView:
+    url: str
+    host: str
+    text: str
+    submission: int  # 1-based, as the submissions table numbers them
+
+
+@dataclass
+class UnitPage:
+    row: UnitRow | None
+    name: str
+    dossier: Dossier | None
+    general: list[FindingView] = field(default_factory=list)
+    file_findings: list[FindingView] = field(default_factory=list)
+    nominees: list[NomineeView] = field(default_factory=list)
+    submissions: list[SubmissionView] = field(default_factory=list)
+    links: list[LinkView] = field(default_factory=list)
+    replies: list[OutboxRecord] = field(default_factory=list)
+    reminders: list[ReminderSent] = field(default_factory=list)
+    paper: list[PaperReceipt] = field(default_factory=list)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "时长未知"
+    total = round(seconds)
+    return f"{total // 60}分{total % 60:02d}秒"
+
+
+def _photo(f: PackageFile, file_ids: dict[tuple[int, str], int]) -> PhotoView:
+    info = f.photo
+    detail = f"{info.width}×{info.height} {info.format}{'' if info.colour else ' 黑白'}" if info else "未能读取"
+    return PhotoView(file_ids.get((f.submission, f.path)), f.name, detail)
+
+
+def _video(f: PackageFile) -> VideoView:
+    v = f.video
+    if v is None:
+        return VideoView(f.name, "未能读取")
+    parts = [v.container.upper(), (v.codec or "编码未知") if v.has_video else "无视频流"]
+    if v.width and v.height:
+        parts.append(f"{v.width}×{v.height}")
+    if v.fps:
+        parts.append(f"{v.fps:.2f} 帧/秒" + ("（可变帧率）" if v.variable_frame_rate else ""))
+    parts.append(_duration(v.duration))
+    parts.append("有声音" if v.has_audio else "无声音")
+    return VideoView(f.name, "，".join(parts))
+
+
+def _sorted(items: list[Finding]) -> list[FindingView]:
+    return [finding_view(f) for f in sorted(items, key=lambda f: SEVERITY_ORDER[f.severity])]
+
+
+def unit_page(store: Store, campaign: Campaign, name: str, rows: list[UnitRow] | None = None) -> UnitPage:
+    rows = rows if rows is not None else unit_rows(store, campaign)
+    row = next((r for r in rows if r.name == name), None)
+    snapshot = store.latest_dossier(name)
+    dossier = Dossier.model_validate(snapshot.dossier) if snapshot else None
+    page = UnitPage(row=row, name=name, dossier=dossier)
+
+    file_ids: dict[tuple[int, str], int] = {}
+    for index, sub in enumerate(store.unit_submissions(name)):
+        files = store.submission_files(sub.id or 0)
+        for f in files:
+            file_ids[(index, f.path)] = f.id or 0
+        raw = store.get_raw(sub.raw_message_id)
+        page.submissions.append(
+            SubmissionView(
+                number=index + 1,
+                arrived=local(sub.arrived_at, campaign),
+                late=sub.arrived_at > campaign.deadline_end,
+                sender=(raw.sender if raw else None) or "—",
+                subject=(raw.subject if raw else None) or "（无主题）",
+                source=raw.source if raw else "",
+                files=len(files),
+                raw_id=sub.raw_message_id,
+            )
+        )
+
+    findings = store.current_findings(name)
+    by_nominee: dict[str | None, list[Finding]] = defaultdict(list)
+    for f in findings:
+        by_nominee[f.nominee].append(f)
+    unit_level = by_nominee.pop(None, [])
+    page.general = _sorted([f for f in unit_level if not f.subject.startswith("附件")])
+    page.file_findings = _sorted([f for f in unit_level if f.subject.startswith("附件")])
+
+    if dossier is not None:
+        for star in dossier.stars:
+            src = star.form.fields if star.form else star.row
+            fields = [
+                ("人群类别", src.group if src else None),
+                ("工作单位及职务", src.employer_title if src else None),
+                ("性别", src.gender if src else None),
+                ("出生年月", src.birth if src else None),
+                ("身份证号", mask_id_number(src.id_number) if src and src.id_number else None),
+                ("联系电话", mask_phone(src.phone) if src and src.phone else None),
+            ]
+            page.nominees.append(
+                NomineeView(
+                    kind="star",
+                    heading="百姓学习之星",
+                    name=star.name,
+                    exemplar=star.exemplar,
+                    registered=star.registered,
+                    form=star.form.path if star.form else None,
+                    fields=[(k, v) for k, v in fields if v],
+                    photos=[_photo(p, file_ids) for p in star.photos],
+                    videos=[_video(v) for v in star.videos],
+                    findings=_sorted(by_nominee.pop(star.name, [])),
+                )
+            )
+        for project in dossier.projects:
+            src = project.form.fields if project.form else project.row
+            fields = [
+                ("项目类别", src.category if src else None),
+                ("申报单位", src.organizer if src else None),
+                ("负责人", src.leader if src else None),
+                ("创办时间", src.founded if src else None),
+                ("年参与人数", src.people_per_year if src else None),
+                ("年参与人次", src.participations_per_year if src else None),
+                ("工作总结", f"{project.summary.chars} 字（{project.summary.path}）" if project.summary else "未收到"),
+            ]
+            page.nominees.append(
+                NomineeView(
+                    kind="project",
+                    heading="终身学习品牌项目",
+                    name=project.name,
+                    exemplar=project.exemplar,
+                    registered=project.registered,
+                    form=project.form.path if project.form else None,
+                    fields=[(k, v) for k, v in fields if v],
+                    photos=[_photo(p, file_ids) for p in project.photos],
+                    videos=[_video(v) for v in project.videos],
+                    findings=_sorted(by_nominee.pop(project.name, [])),
+                )
+            )
+        page.links = [LinkView(k.url, k.host, k.text, k.submission + 1) for k in dossier.links]
+    for items in by_nominee.values():  # a nominee the dossier spells otherwise
+        page.general.extend(_sorted(items))
+
+    page.replies = [o for o in store.outbox(limit=1_000_000) if o.unit_name == name]
+    page.reminders = store.reminders_sent(name)
+    page.paper = store.paper_receipts(name)
+    return page
+
+
+def unit_file(store: Store, unit: str, file_id: int) -> FileRecord | None:
+    """A file of one of the unit's submissions (never another unit's, never a raw path)."""
+    for sub in store.unit_submissions(unit):
+        for f in store.submission_files(sub.id or 0):
+            if f.id == file_id:
+                return f
+    return None
