@@ -7,15 +7,41 @@ number of the call as a default: a missing key is an error that names the key.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 DEFAULT_CAMPAIGN = Path(__file__).with_name("campaign-2021.toml")
+
+
+def _regex(pattern: str) -> str:
+    """A pattern the rules will compile: a typo fails at load time, naming its key, not mid-check."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression {pattern!r}: {exc}") from exc
+    return pattern
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (an IANA name such as 'Asia/Shanghai')") from exc
+    return name
+
+
+Regex = Annotated[str, AfterValidator(_regex)]
+# Counts, sizes, durations and tolerances: a negative one is a typo that would silently
+# make a rule pass or fail everything.
+Count = Annotated[int, Field(ge=0)]
+Amount = Annotated[float, Field(ge=0)]
 
 
 class Strict(BaseModel):
@@ -23,8 +49,8 @@ class Strict(BaseModel):
 
 
 class Range(Strict):
-    min: int
-    max: int
+    min: Count
+    max: Count
 
     @model_validator(mode="after")
     def _ordered(self) -> Range:
@@ -40,6 +66,9 @@ class UnitKind(StrEnum):
     CITY = "city"
     COLLEGE = "college"
     OTHER = "other"
+
+
+KIND_ZH = {UnitKind.CITY: "市州", UnitKind.COLLEGE: "高校", UnitKind.OTHER: "其他"}  # as the office says them
 
 
 class Contact(Strict):
@@ -59,16 +88,16 @@ class Unit(Strict):
 class Quotas(Strict):
     stars: Range
     projects: Range
-    exemplar_stars: int
-    exemplar_projects: int
+    exemplar_stars: Count
+    exemplar_projects: Count
     exemplar_unit_kinds: list[UnitKind]
 
 
 class IdPhoto(Strict):
-    min_ratio: float
-    max_ratio: float
-    min_width: int
-    min_height: int
+    min_ratio: Amount
+    max_ratio: Amount
+    min_width: Count
+    min_height: Count
 
 
 class VideoSpec(Strict):
@@ -76,12 +105,12 @@ class VideoSpec(Strict):
 
     required: bool
     containers: list[str]
-    min_seconds: int
-    max_seconds: int
+    min_seconds: Count
+    max_seconds: Count
     codec: str | None = None
-    width: int | None = None
-    height: int | None = None
-    fps: float | None = None
+    width: Count | None = None
+    height: Count | None = None
+    fps: Amount | None = None
 
 
 class StarRules(Strict):
@@ -89,25 +118,25 @@ class StarRules(Strict):
     id_photo: IdPhoto
     video: VideoSpec
     groups: list[str]
-    leader_keywords: list[str]
-    leader_exclusions: list[str]
+    leader_keywords: list[Regex]
+    leader_exclusions: list[Regex]
 
 
 class SummarySpec(Strict):
-    min_chars: int
-    max_chars: int
+    min_chars: Count
+    max_chars: Count
 
 
 class ScaleSpec(Strict):
-    min_people: int
-    min_participations: int
+    min_people: Count
+    min_participations: Count
 
 
 class ProjectRules(Strict):
     photos: Range
     video: VideoSpec
     summary: SummarySpec
-    min_age_years: int
+    min_age_years: Count
     scale: ScaleSpec
     categories: list[str]
 
@@ -120,20 +149,20 @@ class ExemplarRules(Strict):
 
 
 class Tolerances(Strict):
-    duration_slack_seconds: float
-    fps_tolerance: float
+    duration_slack_seconds: Amount
+    fps_tolerance: Amount
 
 
 class Limits(Strict):
     """Safety limits for unpacking and decoding (RULES.md "Safety limits")."""
 
-    max_archive_depth: int
-    max_archive_entries: int
-    max_unpacked_bytes: int
-    max_ratio: int
-    ratio_min_bytes: int
-    max_image_pixels: int
-    max_mail_bytes: int
+    max_archive_depth: Count
+    max_archive_entries: Count
+    max_unpacked_bytes: Count
+    max_ratio: Count
+    ratio_min_bytes: Count
+    max_image_pixels: Count
+    max_mail_bytes: Count
 
 
 class PastStar(Strict):
@@ -155,14 +184,17 @@ class PastHonorees(Strict):
 
 
 class Reminders(Strict):
-    days_before: list[int]
+    days_before: list[Count]
     time: dt.time
-    after_deadline_days: int
+    after_deadline_days: Count
+    # A desk that was down on the after-deadline slot still sends it this many days later; a desk
+    # first started long after the campaign has no one left to remind.
+    catch_up_days: Count = 7
 
 
 class Digest(Strict):
     time: dt.time
-    days_after_deadline: int | None = None  # the last digest is this many days after the deadline; None: no end
+    days_after_deadline: Count | None = None  # the last digest is this many days after the deadline; None: no end
     emails: list[str] = []  # more recipients of the digest mail besides the office's address
 
 
@@ -178,7 +210,7 @@ class Office(Strict):
 class Campaign(Strict):
     name: str
     year: int
-    timezone: str
+    timezone: Annotated[str, AfterValidator(_timezone)]
     deadline: dt.date
     office: Office
     quotas: Quotas
@@ -189,7 +221,7 @@ class Campaign(Strict):
     limits: Limits
     reminders: Reminders
     digest: Digest
-    large_file_link_patterns: list[str]
+    large_file_link_patterns: list[Regex]
     units: list[Unit]
     past_honorees: PastHonorees = Field(default_factory=PastHonorees)
 
@@ -197,7 +229,6 @@ class Campaign(Strict):
 
     @model_validator(mode="after")
     def _valid(self) -> Campaign:
-        ZoneInfo(self.timezone)
         seen: set[str] = set()
         for unit in self.units:
             if unit.name in seen:
@@ -263,6 +294,13 @@ def load_campaign(path: Path | str | None = None) -> Campaign:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            problems.append(f"  {key}: {err['msg']}")
+            problems.append(f"  {config_key(err['loc'])}: {err['msg']}")
         raise CampaignError(f"{path}: invalid campaign configuration:\n" + "\n".join(problems)) from exc
+
+
+def config_key(loc: tuple[int | str, ...]) -> str:
+    """A validation error's location as the TOML spells it: star.leader_keywords[0], units[3].name."""
+    key = ""
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return key or "(top level)"

@@ -32,6 +32,7 @@ from config.campaign import Limits
 from intake.filenames import UnsafePath, entry_parts, zip_entry_name
 
 CHUNK = 1 << 20
+MAX_7Z_ROUNDS = 50  # re-extractions after damaged 7z entries; beyond that the rest is reported damaged
 UNAR_TIMEOUT_SECONDS = 3600
 
 
@@ -103,6 +104,20 @@ class Member:
 
 
 @dataclass
+class Damaged:
+    """An entry that could not be unpacked while the rest of its archive could."""
+
+    entry: str  # the entry's path inside the archive; "" for the archive itself (its end is missing)
+    reason: str
+
+
+@dataclass
+class Unpacked:
+    members: list[Member]
+    damaged: list[Damaged]
+
+
+@dataclass
 class _Writer:
     """Writes entries to numbered files in the staging folder, counting every byte."""
 
@@ -110,6 +125,14 @@ class _Writer:
     budget: Budget
     written: int = 0
     members: list[Member] = field(default_factory=list)
+    damaged: list[Damaged] = field(default_factory=list)
+
+    def drop(self, parts: list[str], reason: str) -> None:
+        """One entry is damaged: forget what was written of it, remember why, go on with the rest."""
+        for member in [m for m in self.members if m.parts == parts]:
+            member.local.unlink(missing_ok=True)
+            self.members.remove(member)
+        self.damaged.append(Damaged("/".join(parts), reason))
 
     def new_path(self) -> Path:
         return self.dest / f"{len(self.members):05d}"
@@ -157,11 +180,12 @@ def _check_overall_ratio(budget: Budget, declared: int, archive: Path) -> None:
     budget.check_ratio(archive.name, declared, archive.stat().st_size)
 
 
-def extract(path: Path, kind: str, dest: Path, budget: Budget, name: str = "") -> list[Member]:
+def extract(path: Path, kind: str, dest: Path, budget: Budget, name: str = "") -> Unpacked:
     """Unpack archive `path` of sniffed type `kind` into the empty folder `dest`.
 
-    Returns the files (directories and symlinks excluded) or raises ArchiveProblem; on
-    failure `dest` is removed and the budget is left as it was.
+    Returns the files (directories and symlinks excluded) and the entries that were damaged
+    (one bad entry never discards the rest), or raises ArchiveProblem when the archive as a
+    whole cannot be opened or is refused; then `dest` is removed and the budget is left as it was.
     """
     dest.mkdir(parents=True, exist_ok=True)
     writer = _Writer(dest, budget)
@@ -174,7 +198,7 @@ def extract(path: Path, kind: str, dest: Path, budget: Budget, name: str = "") -
         shutil.rmtree(dest, ignore_errors=True)
         raise unreadable(type(exc).__name__) from exc
     budget.used += writer.written
-    return writer.members
+    return Unpacked(writer.members, writer.damaged)
 
 
 def _zip(path: Path, writer: _Writer, _name: str) -> None:
@@ -186,7 +210,7 @@ def _zip(path: Path, writer: _Writer, _name: str) -> None:
         infos = zf.infolist()
         limits = writer.budget.limits
         _check_entries(len(infos), limits)
-        _check_overlap(path, infos)
+        headless = _check_overlap(path, infos)
         plan: list[tuple[zipfile.ZipInfo, list[str]]] = []
         declared = 0
         for info in infos:
@@ -195,6 +219,9 @@ def _zip(path: Path, writer: _Writer, _name: str) -> None:
             if (info.external_attr >> 16) & 0o170000 == 0o120000:
                 raise _symlink(name)
             if info.is_dir() or not parts:
+                continue
+            if info.header_offset in headless:
+                writer.damaged.append(Damaged("/".join(parts), "该文件在压缩包中的数据缺失"))
                 continue
             if info.flag_bits & 0x1 or info.compress_type == 99:  # ZipCrypto or WinZip AES
                 raise encrypted()
@@ -206,16 +233,21 @@ def _zip(path: Path, writer: _Writer, _name: str) -> None:
             try:
                 with zf.open(info) as src:
                     writer.copy(src, parts, info.compress_size)
-            except NotImplementedError as exc:
-                raise unreadable(f"不支持的压缩方式 {info.compress_type}") from exc
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-                raise unreadable(f"“{'/'.join(parts)}”数据损坏") from exc
+            except NotImplementedError:
+                writer.drop(parts, f"不支持的压缩方式 {info.compress_type}，无法解压该文件")
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
+                writer.drop(parts, "该文件在压缩包中的数据已损坏（校验失败）")
 
 
-def _check_overlap(path: Path, infos: list[zipfile.ZipInfo]) -> None:
-    """Entries whose data share bytes: the overlapping-file zip bomb (CVE-2024-0450)."""
+def _check_overlap(path: Path, infos: list[zipfile.ZipInfo]) -> set[int]:
+    """Entries whose data share bytes: the overlapping-file zip bomb (CVE-2024-0450).
+
+    Returns the offsets of entries whose local header is missing: those entries are damaged,
+    the others can still be read.
+    """
     ordered = sorted(infos, key=lambda i: i.header_offset)
     end = -1
+    headless: set[int] = set()
     with path.open("rb") as fh:
         for info in ordered:
             if info.header_offset < end:
@@ -223,17 +255,22 @@ def _check_overlap(path: Path, infos: list[zipfile.ZipInfo]) -> None:
             fh.seek(info.header_offset)
             header = fh.read(30)
             if len(header) < 30 or header[:4] != b"PK\x03\x04":
-                raise unreadable("文件头缺失")
+                headless.add(info.header_offset)
+                continue
             name_len = int.from_bytes(header[26:28], "little")
             extra_len = int.from_bytes(header[28:30], "little")
             end = info.header_offset + 30 + name_len + extra_len + info.compress_size
+    if headless and len(headless) == len(infos):
+        raise unreadable("文件头缺失")
+    return headless
 
 
 class _CountingIO(py7zr.io.Py7zIO):
     """py7zr's output sink: writes to disk and stops writing once a limit is passed."""
 
-    def __init__(self, writer: _Writer, local: Path, name: str, compressed: int | None) -> None:
+    def __init__(self, writer: _Writer, local: Path, name: str, compressed: int | None, filename: str = "") -> None:
         self.writer = writer
+        self.filename = filename  # the entry's name as py7zr knows it
         self.fh = local.open("wb")
         self.name = name
         self.compressed = compressed
@@ -277,7 +314,7 @@ class _SevenZipFactory(py7zr.io.WriterFactory):
         parts, compressed = self.wanted.get(filename, ([filename], None))
         local = self.writer.new_path()
         self.writer.members.append(Member(parts, local))
-        sink = _CountingIO(self.writer, local, "/".join(parts), compressed)
+        sink = _CountingIO(self.writer, local, "/".join(parts), compressed, filename)
         self.sinks.append(sink)
         return sink
 
@@ -307,15 +344,69 @@ def _7z(path: Path, writer: _Writer, _name: str) -> None:
             wanted[info.filename] = (parts, info.compressed)
         writer.budget.check_declared(declared)
         _check_overall_ratio(writer.budget, declared, path)
-        factory = _SevenZipFactory(writer, wanted)
+        _7z_entries(archive, writer, wanted)
+
+
+def _7z_entries(archive: py7zr.SevenZipFile, writer: _Writer, wanted: dict[str, tuple[list[str], int | None]]) -> None:
+    """Unpack the wanted entries; an entry that fails its CRC is dropped and the rest unpacked again.
+
+    py7zr stops at the first entry whose CRC fails, and checks that entry again on every
+    later run (it decodes through it to reach the next ones), so its stored checksum is
+    forgotten before the next run: each run gets past at least one more damaged entry.
+    Data that does not decode at all leaves the rest of its stream unreadable: those
+    entries are reported damaged.
+    """
+    factory = _SevenZipFactory(writer, wanted)
+    remaining = list(wanted)
+    for _round in range(MAX_7Z_ROUNDS):
+        start = len(factory.sinks)
+        failure: Exception | None = None
         try:
-            archive.extract(targets=list(wanted), factory=factory)
+            archive.extract(targets=remaining, factory=factory)
+        except Exception as exc:  # a decoder or CRC failure of one entry
+            failure = exc
         finally:
-            for sink in factory.sinks:
+            for sink in factory.sinks[start:]:
                 sink.close()
         for sink in factory.sinks:
             if sink.problem:
                 raise sink.problem
+        if failure is None:
+            return
+        written = [s.filename for s in factory.sinks[start:]]
+        bad = _crc_entry(failure)
+        if bad not in wanted or not _forget_checksum(archive, bad):
+            if not writer.members and not writer.damaged:
+                raise failure  # nothing of the archive could be unpacked: the archive is damaged
+            if written:
+                writer.drop(wanted[written[-1]][0], "压缩数据已损坏，无法解压该文件")
+            remaining = [n for n in remaining if n not in written]
+            break
+        writer.drop(wanted[bad][0], "该文件在压缩包中的数据已损坏（校验失败）")
+        remaining = [n for n in remaining if n not in written and n != bad]
+        if not remaining:
+            return
+        archive.reset()
+    for name in remaining:
+        writer.drop(wanted[name][0], "压缩数据已损坏，无法解压该文件")
+
+
+def _crc_entry(exc: Exception) -> str | None:
+    """The entry py7zr names in a CrcError (actual, expected, filename)."""
+    if isinstance(exc, py7zr.exceptions.CrcError) and len(exc.args) >= 3 and isinstance(exc.args[2], str):
+        return exc.args[2]
+    return None
+
+
+def _forget_checksum(archive: py7zr.SevenZipFile, name: str) -> bool:
+    """Let py7zr decode through a damaged entry (not written) to the next ones; False if it cannot."""
+    forgotten = False
+    for f in archive.files:
+        info = getattr(f, "_file_info", None)  # py7zr keeps an entry's properties there (0.21-1.x)
+        if f.filename == name and isinstance(info, dict) and "digest" in info:
+            info["digest"] = None
+            forgotten = True
+    return forgotten
 
 
 def _rar(path: Path, writer: _Writer, _name: str) -> None:
@@ -388,8 +479,12 @@ def _tar(path: Path, writer: _Writer, _name: str) -> None:
     with archive:
         try:
             infos = archive.getmembers()
-        except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
-            raise unreadable("不是完整的 tar 文件") from exc
+        except _TAR_ERRORS as exc:
+            # a cut-off upload: the entries listed before the damage are still material
+            infos = list(archive.members)
+            if not infos:
+                raise unreadable("不是完整的 tar 文件") from exc
+            writer.damaged.append(Damaged("", "压缩包不完整（文件末尾缺失），其后的文件未能取出"))
         _check_entries(len(infos), writer.budget.limits)
         plan: list[tuple[tarfile.TarInfo, list[str]]] = []
         declared = 0
@@ -404,11 +499,17 @@ def _tar(path: Path, writer: _Writer, _name: str) -> None:
         writer.budget.check_declared(declared)
         _check_overall_ratio(writer.budget, declared, path)
         for info, parts in plan:
-            src = archive.extractfile(info)
-            if src is None:
-                continue
-            with src:
-                writer.copy(src, parts, None)
+            try:
+                src = archive.extractfile(info)
+                if src is None:
+                    continue
+                with src:
+                    writer.copy(src, parts, None)
+            except _TAR_ERRORS:
+                writer.drop(parts, "该文件在压缩包中的数据已损坏或不完整")
+
+
+_TAR_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError)
 
 
 _STREAMS: dict[str, tuple[Callable[..., BinaryIO], tuple[str, ...]]] = {

@@ -14,18 +14,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from config.campaign import Campaign
+from intake.forms.values import year_month_candidates
 from intake.models import (
     Dossier,
     FileKind,
+    FileProblem,
     PackageFile,
     ProjectEntry,
+    ProjectFields,
     ProjectForm,
     RegisterTable,
     StarEntry,
+    StarFields,
     StarForm,
     Submission,
     SubmissionMeta,
     Summary,
+    YearMonth,
 )
 from intake.names import fold, looks_like_person_name, project_keys, same_name, star_keys
 from intake.unit import UnitResolution
@@ -85,6 +90,7 @@ class _Assembler:
         self.campaign = campaign
         self.exemplar_mark = exemplar_mark
         self.owners: list[_Owner] = []
+        self.problems: list[FileProblem] = []  # found while attributing (files intake left unreported)
         self.star_register = _latest_register(submissions, FileKind.REGISTER_STARS)
         self.project_register = _latest_register(submissions, FileKind.REGISTER_PROJECTS)
 
@@ -159,9 +165,12 @@ class _Assembler:
                 self._add_project(row.name or "", registered=True, row=row)
 
         self._attach_forms()
+        for owner in self.owners:
+            _resolve_tenth_month(owner.entry)
 
         unmatched: list[PackageFile] = []
         problem_paths = {p.path for s in self.subs for p in s.problems}
+        star_summaries: set[tuple[int, str]] = set()
         for sub in self.subs:
             for file in sub.files:
                 if file.kind in (
@@ -175,6 +184,11 @@ class _Assembler:
                 if owner is None and file.kind in (FileKind.PHOTO, FileKind.VIDEO):
                     owner = self._unregistered_star_folder(file)
                 if owner is None and file.kind == FileKind.SUMMARY:
+                    # a star's own story (long prose) in the star's folder: the star's material
+                    owner = self._owner_of_path(file.path, allow_project=False) or self._star_of_folder(file)
+                    if owner is not None:
+                        star_summaries.add((sub.index, file.path))
+                        continue
                     owner = self._owner_of_summary_text(sub, file)
                 if owner is None:
                     if file.path not in problem_paths and not self._is_withdrawn_material(file):
@@ -184,7 +198,12 @@ class _Assembler:
                     owner.photos[sub.index].append(file)
                 elif file.kind == FileKind.VIDEO:
                     owner.videos[sub.index].append(file)
+                elif file.kind == FileKind.OTHER and file.path not in problem_paths:
+                    # intake reports every file it cannot use; one that slipped through is still reported
+                    self.problems.append(_unusable(file))
             for summary in sub.summaries:
+                if (sub.index, summary.path) in star_summaries:
+                    continue
                 owner = self._owner_of_path(summary.path, allow_star=False) or self._owner_of_summary(summary)
                 if owner is not None:
                     owner.summaries[sub.index].append(summary)
@@ -239,6 +258,11 @@ class _Assembler:
             return None
         return self._find(name, star=True) or self._add_star(name, registered=False)
 
+    def _star_of_folder(self, file: PackageFile) -> _Owner | None:
+        """The star whose folder (百姓学习之星/<name>/) holds the file, if that star is nominated."""
+        name = self._star_folder_name(file.path)
+        return self._find(name, star=True) if name else None
+
     def _is_withdrawn_material(self, file: PackageFile) -> bool:
         return self._star_folder_name(file.path) is not None and self._withdrawn(file.submission, self.star_register)
 
@@ -258,6 +282,39 @@ class _Assembler:
             if summary.path == file.path:
                 return self._owner_of_summary(summary)
         return None
+
+
+def _resolve_tenth_month(entry: StarEntry | ProjectEntry) -> None:
+    """Read the table's 1984.1 as October when the nominee's own form says 1984.10 (FORMS.md).
+
+    Excel keeps "1984.10" typed into a number cell as the number 1984.1, which reads as
+    January; the form (a Word file) keeps what was typed, so it tells the two apart. The
+    table's row is corrected in place, so every rule and the stored nominee see the same month.
+    """
+    row, form = entry.row, entry.form
+    if row is None or form is None:
+        return
+    if isinstance(row, StarFields) and isinstance(form.fields, StarFields):
+        row.birth_parsed = _the_month_meant(row.birth, row.birth_parsed, form.fields.birth_parsed)
+    elif isinstance(row, ProjectFields) and isinstance(form.fields, ProjectFields):
+        row.founded_parsed = _the_month_meant(row.founded, row.founded_parsed, form.fields.founded_parsed)
+
+
+def _the_month_meant(written: str | None, parsed: YearMonth | None, on_form: YearMonth | None) -> YearMonth | None:
+    if written is None or on_form is None:
+        return parsed
+    candidates = year_month_candidates(written)
+    return on_form if len(candidates) > 1 and on_form in candidates else parsed
+
+
+def _unusable(file: PackageFile) -> FileProblem:
+    return FileProblem(
+        code="FILE_UNSUPPORTED",
+        path=file.path,
+        reason="系统无法识别该文件的类型，办公室将人工查看",
+        params={"type": file.sniffed},
+        submission=file.submission,
+    )
 
 
 def _latest(per_submission: dict[int, list]) -> list:
@@ -297,7 +354,7 @@ def build_dossier(
         project_register=assembler.project_register,
         stars=stars,
         projects=projects,
-        problems=[p for s in submissions for p in s.problems],
+        problems=[p for s in submissions for p in s.problems] + assembler.problems,
         unmatched=unmatched,
         links=[link for s in submissions for link in s.links],
         other_unit_nominees=other_unit_nominees or {},

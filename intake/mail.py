@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from intake.filenames import attachment_basename, codec_for, decode_param, decode_words, unescape_raw
 from intake.htmltext import html_to_text
+from intake.sniff import MAIL_HEADERS
 
 BLOCK = 1 << 20
 MAX_HEADER_BYTES = 1 << 20
@@ -88,7 +89,11 @@ def read_mail(path: Path, dest: Path, tz: ZoneInfo) -> MailContent:
             _fill_headers(content, headers, tz)
             walker.walk(headers, [], depth=0)
     except OSError as exc:
-        raise MailUnreadable(str(exc)) from exc
+        raise MailUnreadable("读取文件时出错") from exc
+    if not content.attachments and not any(str(k).lower() in MAIL_HEADERS for k in headers):
+        # random bytes called .eml parse as a "headerless mail" whose body is the bytes:
+        # with no header a mail has and nothing attached, nothing of it is a mail
+        raise MailUnreadable("没有可识别的邮件头，也没有附件")
     return content
 
 

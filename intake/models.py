@@ -84,13 +84,19 @@ class PackageFile(Model):
 
 
 class YearMonth(Model):
+    """A date as precisely as it was written: a year, a year and month, or a full date."""
+
     year: int
     month: int | None = None  # None when only a year was given
+    day: int | None = None  # only for a full date past the 1st (the 1st starts the month anyway)
 
     def first_day(self) -> dt.date:
-        return dt.date(self.year, self.month or 1, 1)
+        """The first day the written date can mean: the day, else the 1st of the month (or of January)."""
+        return dt.date(self.year, self.month or 1, self.day or 1)
 
     def __str__(self) -> str:
+        if self.month and self.day:
+            return f"{self.year}年{self.month}月{self.day}日"
         return f"{self.year}年{self.month}月" if self.month else f"{self.year}年"
 
 

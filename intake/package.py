@@ -11,12 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from config.campaign import Campaign
+from intake.forms.document import DOCUMENT_TYPES as _READABLE_DOCUMENTS
 from intake.forms.document import read_document
-from intake.media.probe import probe_all
+from intake.media.probe import PHOTO_TYPES, VIDEO_TYPES, probe_all
 from intake.models import FileKind, FileProblem, PackageFile, Submission
 from intake.source import read_source
 
-DOCUMENT_TYPES = frozenset({"xlsx", "xls", "docx", "doc", "wps", "pdf", "txt", "rtf"})
+DOCUMENT_TYPES = frozenset(_READABLE_DOCUMENTS)
 # Types the desk cannot read (RULES.md FILE_UNSUPPORTED): the office opens them by hand.
 UNSUPPORTED_TYPES = {
     "pages": "Apple Pages 文稿",
@@ -26,14 +27,35 @@ UNSUPPORTED_TYPES = {
     "pptx": "PowerPoint 演示文稿",
     "odp": "演示文稿",
     "et": "WPS 表格",
+    "m4a": "音频文件（没有画面，不能作为视频）",
+    "mp3": "音频文件（没有画面，不能作为视频）",
+    "wav": "音频文件（没有画面，不能作为视频）",
+    "html": "网页文件",
+    "xml": "XML 文件",
+    "eml": "嵌套过深的邮件",
+}
+_DOCUMENT_ADVICE = "如为推荐表或工作总结，请另存为 Word（.docx）或 Excel（.xlsx）后重新发送"
+ADVICE = {"m4a": "如为视频资料，请发送 MP4 格式的视频", "mp3": "如为视频资料，请发送 MP4 格式的视频"}
+ADVICE["wav"] = ADVICE["m4a"]
+# What a file's extension claims it is, for bytes of no known type: "扩展名为 .jpg，但内容不是图片".
+_PHOTO, _VIDEO, _WORD, _EXCEL = "图片", "视频", "Word 文档", "Excel 表格"
+CLAIMED_TYPES: dict[str, str] = {
+    **dict.fromkeys(("jpg", "jpeg", "jpe", "png", "heic", "heif", "avif", "gif", "bmp", "webp", "tif", "tiff"), _PHOTO),
+    **dict.fromkeys(("mp4", "m4v", "mov", "avi", "mkv", "flv", "wmv", "webm", "3gp", "mpg", "mpeg", "ts"), _VIDEO),
+    **dict.fromkeys(("docx", "doc", "wps", "rtf", "odt"), _WORD),
+    **dict.fromkeys(("xlsx", "xls", "et", "ods"), _EXCEL),
+    **dict.fromkeys(("pptx", "ppt", "odp"), "演示文稿"),
+    **dict.fromkeys(("zip", "rar", "7z", "tar", "gz", "tgz", "bz2", "xz"), "压缩包"),
+    **dict.fromkeys(("m4a", "mp3", "wav", "aac"), "音频"),
+    "pdf": "PDF 文件",
+    "txt": "文本文件",
+    "eml": "邮件",
 }
 
 Progress = Callable[[str, PackageFile | None], None]  # (stage, file) -> None
 
 
 def count_media(submission: Submission) -> int:
-    from intake.media.probe import PHOTO_TYPES, VIDEO_TYPES
-
     return sum(1 for f in submission.files if f.sniffed in PHOTO_TYPES | VIDEO_TYPES)
 
 
@@ -56,17 +78,9 @@ def read_submission(
     files, problems = probe_all(submission.files, campaign, progress=on_probed)
     submission.problems += problems
     for file in files:
-        if file.sniffed in UNSUPPORTED_TYPES:
-            submission.problems.append(
-                FileProblem(
-                    code="FILE_UNSUPPORTED",
-                    path=file.path,
-                    reason=f"系统无法读取{UNSUPPORTED_TYPES[file.sniffed]}，办公室将人工查看；"
-                    "如为推荐表或工作总结，请另存为 Word（.docx）或 Excel（.xlsx）后重新发送",
-                    params={"type": file.sniffed},
-                    submission=index,
-                )
-            )
+        problem = unusable_problem(file)
+        if problem is not None:
+            submission.problems.append(problem)
             continue
         if file.sniffed not in DOCUMENT_TYPES:
             continue
@@ -91,3 +105,37 @@ def read_submission(
             file.kind = FileKind.DOCUMENT
     submission.files = files
     return submission
+
+
+def unusable_problem(file: PackageFile) -> FileProblem | None:
+    """Why a file that is neither photo, video nor readable document cannot be used; None if it can.
+
+    Every file is used or reported, never dropped (RULES.md "Matching files to nominees"):
+    bytes of no known type behind a known extension are a damaged file (FILE_UNREADABLE);
+    a type the desk does not read, or no type at all, is for the office (FILE_UNSUPPORTED).
+    """
+    sniffed = file.sniffed
+    if sniffed in PHOTO_TYPES or sniffed in VIDEO_TYPES or sniffed in DOCUMENT_TYPES:
+        return None
+    ext = file.name.rsplit(".", 1)[-1].lower() if "." in file.name else ""
+    if sniffed == "unknown" and ext in CLAIMED_TYPES:
+        return FileProblem(
+            code="FILE_UNREADABLE",
+            path=file.path,
+            reason=f"扩展名为 .{ext}，但内容不是{_spaced(CLAIMED_TYPES[ext])}（文件已损坏、未下载完整或不是该类型）",
+            params={"type": sniffed, "extension": ext},
+            submission=file.submission,
+        )
+    what = UNSUPPORTED_TYPES.get(sniffed, "无法识别的文件类型")
+    return FileProblem(
+        code="FILE_UNSUPPORTED",
+        path=file.path,
+        reason=f"系统无法读取{what}，办公室将人工查看；{ADVICE.get(sniffed, _DOCUMENT_ADVICE)}",
+        params={"type": sniffed},
+        submission=file.submission,
+    )
+
+
+def _spaced(words: str) -> str:
+    """A Latin word after Chinese text gets a space: "不是 Word 文档"."""
+    return " " + words if words[:1].isascii() else words

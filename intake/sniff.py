@@ -28,7 +28,7 @@ EXTENSIONS: dict[str, str] = {
 
 _HEAD = 4096
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
-_MAIL_HEADERS = {
+MAIL_HEADERS = {  # header fields that make a block of "Name: value" lines a mail
     "received", "from", "to", "cc", "date", "subject", "message-id", "mime-version", "return-path",
     "delivered-to", "reply-to", "content-type", "x-mailer", "sender", "x-originating-ip",
 }  # fmt: skip
@@ -108,10 +108,10 @@ def _ftyp_flavour(head: bytes) -> str:
     brands = {major} | {head[i : i + 4] for i in range(16, min(size, len(head)) - 3, 4)}
     if major == b"qt  ":
         return "mov"
+    if major in (b"avif", b"avis"):  # AVIF lists the HEIF brand mif1 too: its own brand decides
+        return "avif"
     if major in _HEIC_BRANDS or (brands & _HEIC_BRANDS and major not in (b"isom", b"mp41", b"mp42")):
         return "heic"
-    if major in (b"avif", b"avis"):
-        return "avif"
     if major.startswith(b"3g"):
         return "3gp"
     if major in (b"M4A ", b"M4B "):
@@ -131,10 +131,18 @@ def _zip_flavour(path: Path, ext: str) -> str:
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError):
         return "zip"
     names_set = set(names)
+    office = (("word/", "docx"), ("xl/", "xlsx"), ("ppt/", "pptx"))
     if "[Content_Types].xml" in names_set:
-        for prefix, kind in (("word/", "docx"), ("xl/", "xlsx"), ("ppt/", "pptx")):
+        for prefix, kind in office:
             if any(n.startswith(prefix) for n in names):
                 return kind
+    # A damaged Office file (its [Content_Types].xml lost) is still that file, never a folder
+    # of parts to unpack: the reader then says it cannot be opened.
+    for prefix, kind in office:
+        if any(n.startswith(prefix) and n.endswith(".xml") for n in names):
+            return kind
+    if ext in ("docx", "xlsx", "pptx"):
+        return ext
     if ext in ("pages", "numbers", "key") and any(n.startswith("Index/") for n in names):
         return ext
     return "zip"
@@ -192,7 +200,7 @@ def looks_like_mail(head: bytes) -> bool:
         if not match:
             return False
         fields += 1
-        known = known or match.group(1).decode("ascii").lower() in _MAIL_HEADERS
+        known = known or match.group(1).decode("ascii").lower() in MAIL_HEADERS
     return fields >= 2 and known
 
 

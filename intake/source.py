@@ -90,9 +90,10 @@ class _Collector:
         try:
             mail = read_mail(path, self._scratch("m"), self.campaign.tz)
         except MailUnreadable as exc:
+            reason = f"邮件无法读取（{exc}）" if str(exc) else "邮件无法读取"
             if headers:
-                raise SourceUnreadable(path, "邮件无法读取") from exc
-            self.problem("FILE_UNREADABLE", logical_prefix.rstrip("/"), "邮件无法读取")
+                raise SourceUnreadable(path, reason) from exc
+            self.problem("FILE_UNREADABLE", logical_prefix.rstrip("/"), reason)
             return
         if headers:
             self._take_headers(mail)
@@ -187,11 +188,14 @@ class _Collector:
         dest = self._scratch("x")
         name = logical.rsplit("/", 1)[-1]
         try:
-            members = extract(local, kind, dest, self.budget, name)
+            unpacked = extract(local, kind, dest, self.budget, name)
         except ArchiveProblem as exc:
             self.problem(exc.code, logical, exc.reason, **exc.params)
             return
-        for member in members:
+        for damaged in unpacked.damaged:  # one bad entry never hides the rest of the archive
+            path = f"{logical}/{damaged.entry}" if damaged.entry else logical
+            self.problem("FILE_UNREADABLE", path, damaged.reason)
+        for member in unpacked.members:
             if is_junk(member.parts):
                 member.local.unlink(missing_ok=True)
                 continue

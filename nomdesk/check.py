@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from config.campaign import Campaign
 from intake.dossier import build_dossier
-from intake.models import Dossier, PackageFile, ProjectEntry, StarEntry, Submission
+from intake.models import Dossier, FileProblem, PackageFile, ProjectEntry, StarEntry, Submission
 from intake.package import read_submission
 from intake.source import SourceUnreadable
 from intake.unit import UnitResolution, resolve_unit
@@ -42,7 +42,9 @@ def check_submissions(
     explicit_unit: str | None = None,
     paper_received: bool | None = None,
     other_unit_nominees: dict[str, list[str]] | None = None,
+    input_problems: list[FileProblem] | None = None,
 ) -> CheckResult:
+    """Merge, attribute and run every rule; `input_problems` are inputs that could not be read at all."""
     resolution = unit or resolve_unit(submissions, campaign, explicit_unit)
     dossier = build_dossier(
         submissions,
@@ -52,6 +54,7 @@ def check_submissions(
         paper_received=paper_received,
         other_unit_nominees=other_unit_nominees,
     )
+    dossier.problems = [*(input_problems or []), *dossier.problems]
     return CheckResult(dossier=dossier, findings=run_rules(dossier, campaign))
 
 
@@ -64,24 +67,29 @@ def check_paths(
     on_unpacked: Callable[[Submission], None] | None = None,
     on_probed: Callable[[PackageFile], None] | None = None,
 ) -> CheckResult | None:
-    """Check successive submissions of one unit; None when no path could be read at all."""
+    """Check successive submissions of one unit; None when no path could be read at all.
+
+    An input that cannot be read beside others that can is still a file the unit sent: it
+    becomes a FILE_UNREADABLE finding, so the check cannot pass as if it had not been given.
+    """
     submissions: list[Submission] = []
-    unreadable: list[tuple[str, str]] = []
+    failed: list[FileProblem] = []
     for index, path in enumerate(paths):
         subdir = Path(tempfile.mkdtemp(prefix=f"sub{index}-", dir=workdir))
         try:
             submission = read_submission(path, subdir, campaign, index, on_unpacked=on_unpacked, on_probed=on_probed)
         except SourceUnreadable as exc:
-            unreadable.append((str(path), str(exc)))
+            failed.append(FileProblem(code="FILE_UNREADABLE", path=str(path), reason=exc.reason, submission=index))
             continue
         if _nothing_recognised(path, submission):
-            unreadable.append((str(path), f"{path}: 无法识别的文件内容（不是邮件、压缩包、文件夹或可读的文件）"))
+            reason = "无法识别的文件内容（不是邮件、压缩包、文件夹或可读的文件）"
+            failed.append(FileProblem(code="FILE_UNREADABLE", path=str(path), reason=reason, submission=index))
             continue
         submissions.append(submission)
     if not submissions:
         return None
-    result = check_submissions(submissions, campaign, explicit_unit=explicit_unit)
-    result.unreadable = unreadable
+    result = check_submissions(submissions, campaign, explicit_unit=explicit_unit, input_problems=failed)
+    result.unreadable = [(p.path, f"{p.path}: {p.reason}") for p in failed]
     return result
 
 
@@ -89,10 +97,16 @@ def _nothing_recognised(path: Path, submission: Submission) -> bool:
     """A lone file given as a PATH whose bytes are of no known type: nothing of it could be read.
 
     A mail (it has headers) or a folder is always something; so is any file of a known type.
+    The only problems such a file has are its own (its bytes are not what its name says).
     """
-    if Path(path).is_dir() or submission.sender or submission.subject or submission.problems:
+    if Path(path).is_dir() or submission.sender or submission.subject:
         return False
-    return bool(submission.files) and all(f.sniffed == "unknown" for f in submission.files)
+    unknown = {f.path for f in submission.files if f.sniffed == "unknown"}
+    return (
+        bool(submission.files)
+        and len(unknown) == len(submission.files)
+        and all(p.path in unknown for p in submission.problems)
+    )
 
 
 def _entry_json(entry: StarEntry | ProjectEntry) -> dict[str, Any]:

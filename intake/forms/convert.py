@@ -1,4 +1,6 @@
-"""Legacy .doc/.wps/.rtf to .docx with LibreOffice headless, when it is installed.
+"""Legacy .doc/.wps/.rtf and OpenDocument .odt to .docx (.ods to .xlsx) with LibreOffice headless.
+
+Only when it is installed; otherwise a clear FILE_UNSUPPORTED (DESIGN.md).
 
 Each conversion runs in its own session (so a hung soffice and its children can be
 killed as a group) with a private, throw-away user profile (so parallel conversions and
@@ -35,6 +37,19 @@ def soffice_binary() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
+# The format a file is read as -> (LibreOffice import filter, plain ASCII suffix for the copy).
+# Naming the import filter matters: without one, soffice imports any unrecognised bytes as
+# plain text and "converts" garbage. Kingsoft .wps files are Word 97 inside.
+IMPORT_FILTERS: dict[str, tuple[str, str]] = {
+    ".doc": ("MS Word 97", ".doc"),
+    ".wps": ("MS Word 97", ".doc"),
+    ".rtf": ("Rich Text Format", ".rtf"),
+    ".odt": ("writer8", ".odt"),
+    ".ods": ("calc8", ".ods"),
+}
+EXPORT_FILTERS = {"docx": "docx:MS Word 2007 XML", "xlsx": "xlsx:Calc MS Excel 2007 XML"}
+
+
 def convert_to_docx(
     source: Path, workdir: Path, *, label: str = ".doc", timeout: float = CONVERT_TIMEOUT_SECONDS
 ) -> Path:
@@ -42,20 +57,24 @@ def convert_to_docx(
 
     `label` names the format in the Chinese reason ("未安装 LibreOffice，无法读取 .doc 文件").
     """
+    return convert(source, workdir, label=label, target="docx", timeout=timeout)
+
+
+def convert(
+    source: Path, workdir: Path, *, label: str, target: str = "docx", timeout: float = CONVERT_TIMEOUT_SECONDS
+) -> Path:
+    """Convert `source` (read as `label`: ".doc", ".odt", ".ods" ...) to `target` ("docx"/"xlsx")."""
     binary = soffice_binary()
     if binary is None:
         raise ConversionError(
-            "FILE_UNSUPPORTED", f"未安装 LibreOffice，无法读取 {label} 文件，请另存为 .docx 后重新发送"
+            "FILE_UNSUPPORTED", f"未安装 LibreOffice，无法读取 {label} 文件，请另存为 .{target} 后重新发送"
         )
+    infilter, suffix = IMPORT_FILTERS.get(label, IMPORT_FILTERS[".doc"])
     workdir.mkdir(parents=True, exist_ok=True)
     job = Path(tempfile.mkdtemp(prefix="convert-", dir=workdir))
     try:
         # A plain ASCII name: soffice names its output after the input, and a name starting
         # with "-" or holding odd characters must not reach its command line.
-        suffix = ".doc" if label in (".doc", ".wps") else label
-        # Name the import filter: without one, soffice imports any unrecognised bytes as plain
-        # text and "converts" garbage. Kingsoft .wps files are Word 97 inside.
-        infilter = "Rich Text Format" if label == ".rtf" else "MS Word 97"
         copy = job / f"input{suffix}"
         shutil.copyfile(source, copy)
         out = job / "out"
@@ -69,18 +88,20 @@ def convert_to_docx(
             "--nodefault",
             f"--infilter={infilter}",
             "--convert-to",
-            "docx:MS Word 2007 XML",
+            EXPORT_FILTERS[target],
             "--outdir",
             str(out),
             str(copy),
         ]
         _run(command, timeout, cwd=job)
-        result = out / "input.docx"
+        result = out / f"input.{target}"
         if not result.is_file() or result.stat().st_size == 0:
-            raise ConversionError("FILE_UNREADABLE", f"{label} 文件无法转换（可能已损坏），请另存为 .docx 后重新发送")
-        target = workdir / f"{source.stem or 'converted'}-{job.name}.docx"
-        shutil.move(result, target)
-        return target
+            raise ConversionError(
+                "FILE_UNREADABLE", f"{label} 文件无法转换（可能已损坏），请另存为 .{target} 后重新发送"
+            )
+        converted = workdir / f"{source.stem or 'converted'}-{job.name}.{target}"
+        shutil.move(result, converted)
+        return converted
     finally:
         shutil.rmtree(job, ignore_errors=True)
 

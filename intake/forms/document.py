@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from config import Campaign
-from intake.forms.convert import ConversionError, convert_to_docx
+from intake.forms.convert import ConversionError, convert, convert_to_docx
 from intake.forms.grid import Sheet, read_xls, read_xlsx
 from intake.forms.register import read_register
 from intake.forms.summary import count_chars, decode_text, make_summary, read_pdf_text
@@ -23,7 +23,7 @@ from intake.models import FileKind, FileProblem, PackageFile, ProjectForm, Regis
 
 log = logging.getLogger(__name__)
 
-DOCUMENT_TYPES = ("xlsx", "xls", "docx", "doc", "wps", "pdf", "txt", "rtf")
+DOCUMENT_TYPES = ("xlsx", "xls", "ods", "docx", "doc", "wps", "rtf", "odt", "pdf", "txt")
 SUMMARY_WORDS = ("总结", "工作报告", "汇报材料")
 NOT_SUMMARY_WORDS = ("函", "通知", "目录", "清单", "承诺", "证明", "推荐表", "登记表", "附表")
 # A PDF with fewer characters than this in its text layer is a scan.
@@ -69,9 +69,9 @@ def _problem(file: PackageFile, code: str, reason: str) -> DocumentResult:
 
 
 def _broken_reason(sniffed: str) -> str:
-    if sniffed in ("xlsx", "xls"):
+    if sniffed in ("xlsx", "xls", "ods"):
         return "Excel 文件已损坏，无法打开"
-    if sniffed in ("docx", "doc", "wps", "rtf"):
+    if sniffed in ("docx", "doc", "wps", "rtf", "odt"):
         return "Word 文件已损坏，无法打开"
     if sniffed == "pdf":
         return "PDF 文件已损坏，无法打开"
@@ -81,10 +81,16 @@ def _broken_reason(sniffed: str) -> str:
 def _read(file: PackageFile, workdir: Path, campaign: Campaign) -> DocumentResult:
     sniffed = file.sniffed
     if sniffed in ("xlsx", "xls"):
-        return _read_workbook(file)
+        return _read_workbook(file, file.local)
+    if sniffed == "ods":
+        converted = convert(file.local, workdir, label=".ods", target="xlsx")
+        try:
+            return _read_workbook(file, converted)
+        finally:
+            converted.unlink(missing_ok=True)
     if sniffed == "docx":
         return _read_docx(file, file.local, campaign)
-    if sniffed in ("doc", "wps", "rtf"):
+    if sniffed in ("doc", "wps", "rtf", "odt"):
         _refuse_encrypted(file.local)
         converted = convert_to_docx(file.local, workdir, label=f".{sniffed}")
         try:
@@ -109,10 +115,10 @@ def _refuse_encrypted(path: Path) -> None:
         raise _Unreadable("文件设有打开密码，无法读取，请取消密码后重新发送")
 
 
-def _read_workbook(file: PackageFile) -> DocumentResult:
-    _refuse_encrypted(file.local)
+def _read_workbook(file: PackageFile, local: Path) -> DocumentResult:
+    _refuse_encrypted(local)
     try:
-        sheets: list[Sheet] = read_xlsx(file.local) if file.sniffed == "xlsx" else read_xls(file.local)
+        sheets: list[Sheet] = read_xls(local) if file.sniffed == "xls" else read_xlsx(local)
     except zipfile.BadZipFile as exc:
         raise _Unreadable("Excel 文件已损坏，无法打开") from exc
     except Exception as exc:

@@ -29,6 +29,7 @@ HEADER_SCAN_ROWS = 30
 MIN_HEADER_FIELDS = 3  # the name plus at least two more labels
 UNIT_LINE = re.compile(r"推荐单位\s*(?:[（(][^）)]*[）)])?\s*[:：]\s*(.*)", re.S)
 UNIT_LINE_END = re.compile(r"(填表日期|填报日期|日期|填表时间|时间)\s*[:：].*$", re.S)
+SEQ_LABELS = ("序号", "编号", "序")
 FOOTER_WORDS = ("填表人", "联系人", "审核人", "制表人", "经办人", "负责人签字", "注：", "注:", "说明：", "说明:")
 TOTAL_WORDS = ("合计", "总计", "小计", "共计")
 _NAME_KEY = "name"
@@ -41,6 +42,7 @@ class Header:
     row: int  # first header row
     data_start: int
     columns: dict[str, int] = field(default_factory=dict)  # field key -> column
+    seq_column: int | None = None  # the 序号 column, where a total row writes "合计"
 
 
 def _match_label(text: Any, index: dict[str, FieldSpec]) -> FieldSpec | None:
@@ -91,10 +93,20 @@ def find_header(grid: Grid) -> Header | None:
             two_rows = below and len(double) > len(single)
             columns = double if two_rows else single
             header = Header(kind, specs, row, row + (2 if two_rows else 1), columns)
+            header.seq_column = _seq_column(grid, row, two_rows)
             if best is None or len(columns) > len(best.columns):
                 best = header
             break
     return best
+
+
+def _seq_column(grid: Grid, row: int, two_rows: bool) -> int | None:
+    """The column headed 序号 (not a field of the forms, but where "合计" goes in a total row)."""
+    for r in (row, row + 1) if two_rows else (row,):
+        for c, value in enumerate(grid[r] if r < len(grid) else []):
+            if isinstance(value, str) and normalise_label(value) in SEQ_LABELS:
+                return c
+    return None
 
 
 def unit_line_of(grid: Grid, above: int) -> str | None:
@@ -126,12 +138,38 @@ def _clean_unit(text: str) -> str | None:
     return text
 
 
-def _is_footer(texts: list[str]) -> bool:
-    return any(t.lstrip().startswith(FOOTER_WORDS) for t in texts)
+def _cell(row: list[Any], column: int | None) -> str | None:
+    return cell_text(row[column]) if column is not None and column < len(row) else None
 
 
-def _is_total(texts: list[str]) -> bool:
-    return any(normalise_label(t) in TOTAL_WORDS or normalise_label(t).startswith(TOTAL_WORDS) for t in texts)
+def _is_footer(row: list[Any], header: Header) -> bool:
+    """A footer ("填表人：…", "注：…") below the table: in the first cell used, with no name beside it.
+
+    A remark "注：往年曾推荐" in the 备注 column of a nominee's row is no footer, so only the
+    first non-empty cell counts, and only when the name column is empty (or holds the same
+    text, a footer merged across the row).
+    """
+    texts = [t for t in (cell_text(v) for v in row) if t]
+    if not texts or not texts[0].lstrip().startswith(FOOTER_WORDS):
+        return False
+    name = _cell(row, header.columns.get(_NAME_KEY))
+    return not name or name == texts[0]
+
+
+def _holds_total(text: str | None) -> bool:
+    label = normalise_label(text) if text else ""
+    return bool(label) and label.startswith(TOTAL_WORDS)
+
+
+def _is_total(row: list[Any], header: Header) -> bool:
+    """A total row ("合计 4人"): the total word in the 序号 or name cell, or anywhere when no name is given.
+
+    A story ("总计参加培训30余次") in another column of a nominee's row does not make a total.
+    """
+    name = _cell(row, header.columns.get(_NAME_KEY))
+    if _holds_total(name) or _holds_total(_cell(row, header.seq_column)):
+        return True
+    return not name and any(_holds_total(cell_text(v)) for v in row)
 
 
 def _is_name(text: str | None, header_label_index: dict[str, FieldSpec]) -> bool:
@@ -157,12 +195,11 @@ def read_register(grid: Grid, path: str, submission: int = 0) -> RegisterTable |
     )
     for r in range(header.data_start, len(grid)):
         row = grid[r]
-        texts = [t for t in (cell_text(v) for v in row) if t]
-        if not texts:
+        if all(is_blank(v) for v in row):
             continue
-        if _is_footer(texts):
+        if _is_footer(row, header):
             break
-        if _is_total(texts):
+        if _is_total(row, header):
             continue
         values = {key: row[c] if c < len(row) else None for key, c in header.columns.items()}
         name = cell_text(values.get(_NAME_KEY))

@@ -53,35 +53,42 @@ def cell_text(value: Any) -> str | None:
 
 _YM = re.compile(
     r"^(?P<y>\d{4})\s*(?:[.\-/年、,，．]\s*(?P<m>\d{1,2})\s*(?:月份?)?"
-    r"(?:\s*[.\-/]?\s*\d{1,2}\s*[日号]?)?)?\s*(?:年)?$"
+    r"(?:\s*[.\-/]?\s*(?P<d>\d{1,2})\s*[日号]?)?)?\s*(?:年)?$"
 )
-_COMPACT = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?:\d{2})?$")
+_COMPACT = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})?$")
 
 
-def _make(year: int, month: int | None) -> YearMonth | None:
+def _make(year: int, month: int | None, day: int | None = None) -> YearMonth | None:
     if not MIN_YEAR <= year <= MAX_YEAR:
         return None
     if month is not None and not 1 <= month <= 12:
         return None
-    return YearMonth(year=year, month=month)
+    if day is not None:
+        try:
+            dt.date(year, month or 1, day)
+        except ValueError:
+            day = None  # "2019.02.30": the month still stands
+    # the 1st starts the month anyway: "2019-08-01" and "2019.08" are the same start
+    return YearMonth(year=year, month=month, day=day if month and day and day > 1 else None)
 
 
 def _from_serial(serial: float) -> YearMonth | None:
     day = dt.date(1899, 12, 30) + dt.timedelta(days=int(serial))
-    return _make(day.year, day.month)
+    return _make(day.year, day.month, day.day)
 
 
 def parse_year_month(value: Any) -> YearMonth | None:
-    """Year and month of a birth or founding date, from whatever the cell held.
+    """Year and month (and the day, when a full date is written) of a birth or founding date.
 
     Reads Excel dates, "1965.03", "1965年3月", "196503", "1965-3", "1965/3", "1965.3",
-    "1965年", 1965 and Excel serial numbers. The float 1984.1 reads as January; see
-    `year_month_candidates` for the October reading.
+    "2019-08-31", "2019年8月31日", "1965年", 1965 and Excel serial numbers. The float
+    1984.1 reads as January; see `year_month_candidates` for the October reading (the
+    dossier takes it when the person's 附表1 says so).
     """
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, dt.datetime | dt.date):
-        return _make(value.year, value.month)
+        return _make(value.year, value.month, value.day)
     if isinstance(value, int | float):
         if isinstance(value, float) and not value.is_integer():
             return parse_year_month(repr(value))
@@ -93,12 +100,10 @@ def parse_year_month(value: Any) -> YearMonth | None:
     text = re.sub(r"\s+", "", text)
     if not text:
         return None
-    match = _COMPACT.match(text)
+    match = _COMPACT.match(text) or _YM.match(text)
     if match:
-        return _make(int(match["y"]), int(match["m"]))
-    match = _YM.match(text)
-    if match:
-        return _make(int(match["y"]), int(match["m"]) if match["m"] else None)
+        month, day = match["m"], match["d"]
+        return _make(int(match["y"]), int(month) if month else None, int(day) if day else None)
     if text.isdigit() and _SERIAL_RANGE[0] <= int(text) <= _SERIAL_RANGE[1]:
         return _from_serial(int(text))
     return None

@@ -15,7 +15,8 @@ from intake.media.photo import probe_photo
 from intake.media.video import probe_video
 from intake.models import FileKind, FileProblem, PackageFile, PhotoInfo, VideoInfo
 
-PHOTO_TYPES: frozenset[str] = frozenset({"jpeg", "png", "heic", "heif", "webp", "bmp", "gif", "tiff"})
+# AVIF (newer phones) is decoded by Pillow itself.
+PHOTO_TYPES: frozenset[str] = frozenset({"jpeg", "png", "heic", "heif", "avif", "webp", "bmp", "gif", "tiff"})
 VIDEO_TYPES: frozenset[str] = frozenset({"mp4", "mov", "avi", "mkv", "flv", "webm", "wmv", "mpeg", "3gp", "m4v", "ts"})
 MAX_WORKERS = 8
 

@@ -10,8 +10,10 @@ from config import Campaign
 from intake.models import Submission
 from intake.source import SourceUnreadable, read_source
 from tests.support.archives import (
+    damage,
     encrypted_zip,
     nested_zip,
+    noise,
     overlapping_zip,
     rar_bytes,
     seven_zip,
@@ -171,6 +173,40 @@ def test_truncated_zip_inside_a_zip_is_a_problem_and_siblings_stay(tmp_path: Pat
     assert paths(sub) == ["a.zip/好.jpg"]
     code, path, reason, _ = only_problem(sub)
     assert (code, path) == ("FILE_UNREADABLE", "a.zip/坏.zip") and "损坏" in reason
+
+
+DAMAGED = noise(2)
+THREE = {"材料/金哲洙/证件照.jpg": noise(1), "材料/金哲洙/生活照.jpg": DAMAGED, "材料/说明.txt": noise(3)}
+
+
+@pytest.mark.parametrize(
+    ("name", "build"),
+    [
+        ("a.zip", lambda: damage(zip_bytes(THREE), DAMAGED)),
+        ("stored.zip", lambda: damage(zip_bytes(THREE, compression=__import__("zipfile").ZIP_STORED), DAMAGED)),
+        ("a.7z", lambda: damage(seven_zip(THREE), DAMAGED)),
+    ],
+)
+def test_one_damaged_entry_is_reported_and_the_rest_unpacked(
+    tmp_path: Path, campaign: Campaign, name: str, build
+) -> None:
+    sub = read(tmp_path, name, build(), campaign)
+    assert paths(sub) == [f"{name}/材料/说明.txt", f"{name}/材料/金哲洙/证件照.jpg"]
+    assert {f.name: f.local.read_bytes() for f in sub.files} == {
+        "说明.txt": THREE["材料/说明.txt"],
+        "证件照.jpg": noise(1),
+    }
+    code, path, reason, _ = only_problem(sub)
+    assert (code, path) == ("FILE_UNREADABLE", f"{name}/材料/金哲洙/生活照.jpg") and "损坏" in reason
+
+
+@pytest.mark.parametrize("mode", ["w:gz", "w"])
+def test_cut_off_tar_keeps_the_entries_before_the_cut(tmp_path: Path, campaign: Campaign, mode: str) -> None:
+    name = "a.tar.gz" if mode == "w:gz" else "a.tar"
+    sub = read(tmp_path, name, truncated(tar_bytes(THREE, mode=mode), 0.8), campaign)
+    assert paths(sub) == [f"{name}/材料/金哲洙/生活照.jpg", f"{name}/材料/金哲洙/证件照.jpg"]
+    assert {p.code for p in sub.problems} == {"FILE_UNREADABLE"}
+    assert name in {p.path for p in sub.problems}  # the archive itself: its end is missing
 
 
 @pytest.mark.parametrize(

@@ -93,10 +93,12 @@ def test_unreadable_input_exits_2(make: Any, tmp_path: Path) -> None:
 def test_one_unreadable_path_among_readable_ones_still_prints_json(complete_mail: Path, tmp_path: Path) -> None:
     missing = tmp_path / "第二封.eml"
     run = run_nomdesk("check", complete_mail, missing, "--json")
-    assert run.code == 0, run.stderr
+    assert run.code == 1, run.stderr  # the complete package is read, but a mail of the unit could not be
     out = run.json
     assert out["unit"] == "延边朝鲜族自治州教育局"
     assert [u["path"] for u in out["unreadable"]] == [str(missing)]
+    unreadable = [f for f in out["findings"] if f["code"] == "FILE_UNREADABLE"]
+    assert any(missing.name in f["subject"] and f["severity"] == "error" for f in unreadable), unreadable
 
 
 def test_text_report_names_every_nominee_and_the_measured_values(faulty_mail: Path, campaign: Campaign) -> None:

@@ -151,3 +151,30 @@ def rar_bytes(files: dict[str, bytes], *, encrypted: bool = False) -> bytes:
 
 def truncated(data: bytes, keep: float = 0.5) -> bytes:
     return data[: int(len(data) * keep)]
+
+
+def noise(seed: int, size: int = 4000) -> bytes:
+    """Incompressible bytes: archivers store them as they are, so `damage` can find them."""
+    import random
+
+    return random.Random(seed).randbytes(size)
+
+
+def damage(archive: bytes, content: bytes) -> bytes:
+    """`archive` with one byte flipped inside the stored copy of `content` (its CRC then fails)."""
+    probe = content[len(content) // 2 : len(content) // 2 + 32]
+    at = archive.find(probe)
+    assert at >= 0, "the content is not stored verbatim in the archive"
+    data = bytearray(archive)
+    data[at + 8] ^= 0xFF
+    return bytes(data)
+
+
+def without_member(archive: bytes, name: str) -> bytes:
+    """A zip (an Office file, say) with one member left out, the rest copied as they are."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(archive)) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            if info.filename != name:
+                out.writestr(info, src.read(info))
+    return buf.getvalue()

@@ -76,6 +76,7 @@ def register_layout(
     leading_blank_rows: int = 0,
     trailing_empty: int = 3,
     total_row: bool = False,
+    total_in: str = "seq",  # the column that reads "合计": seq (序号) or name
     footer: str | None = None,
     numbered_header_row: bool = False,
 ) -> tuple[dict[tuple[int, int], Any], list[tuple[int, int, int, int]]]:
@@ -148,8 +149,9 @@ def register_layout(
             cells[(r, c)] = None
         r += 1
     if total_row:
-        cells[(r, 0)] = "合计"
-        cells[(r, 1)] = f"{len(rows)}人" if kind == "stars" else f"{len(rows)}个"
+        at = next(c for c, (_, _, key) in enumerate(heads) if key == total_in)
+        cells[(r, at)] = "合计"
+        cells[(r, at + 1)] = f"{len(rows)}人" if kind == "stars" else f"{len(rows)}个"
         r += 1
     if footer:
         cells[(r, 0)] = footer
@@ -372,6 +374,29 @@ def project_forms_docx(
         drop_labels=drop_labels,
         one_table=one_table,
     )
+
+
+def opendocument(path: Path, source: str, **params: Any) -> None:
+    """A form saved again by LibreOffice as .odt/.ods (the suffix of `path`), as units using it send them.
+
+    `source` names the builder of the original ("star_forms_docx", "register_xlsx"), `params` its parameters.
+    """
+    import shutil
+    import subprocess
+    import tempfile
+
+    build, suffix = {"star_forms_docx": (star_forms_docx, ".docx"), "register_xlsx": (register_xlsx, ".xlsx")}[source]
+    original = cached(build, suffix, **params)
+    target = path.suffix.lstrip(".")
+    with tempfile.TemporaryDirectory(prefix="opendocument-") as work:
+        profile = f"-env:UserInstallation={Path(work, 'profile').as_uri()}"
+        subprocess.run(
+            ["soffice", profile, "--headless", "--convert-to", target, "--outdir", work, str(original)],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
+        shutil.move(next(Path(work).glob(f"*.{target}")), path)
 
 
 # Work summaries

@@ -21,12 +21,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from config.campaign import Campaign
-from tests.support.archives import encrypted_zip, zip_bytes
+from tests.support.archives import encrypted_zip, noise, without_member, zip_bytes
 from tests.support.cache import cached_file
 from tests.support.dossiers import ORGANIZERS, PROJECT_NAMES, STAR_NAMES, TITLES
 from tests.support.forms import (
@@ -58,6 +59,7 @@ PROJECT_ROW_KEYS = (
     "category",
 )
 PROJECT_FORM_KEYS = (*PROJECT_ROW_KEYS, "online", "activities", "measures", "effects")
+STORY_SENTENCE = "她三十年如一日坚持自学，从扫盲班学到大专，又把所学教给村里的姐妹们。"
 SUMMARY_SENTENCE = "本项目坚持面向群众开展学习活动，线上线下结合，参与人数逐年增加，成效显著。"
 
 
@@ -116,8 +118,11 @@ class Extra:
     """Something else the unit sends.
 
     kind: "broken_photo", "pages", "photo" (an unplaceable photo), "encrypted_zip",
-    "traversal_zip", "text". `path` is relative to the package root, or the attachment's
-    name when `attach` is set (a separate attachment beside the main zip).
+    "traversal_zip", "text", "noise" (random bytes: a copy that never finished, whatever
+    its name says), "docx_without_content_types" (a Word file whose [Content_Types].xml
+    was lost), "story" (a star's own long story as a .docx). `path` is relative to the
+    package root, or the attachment's name when `attach` is set (a separate attachment
+    beside the main zip).
     """
 
     kind: str
@@ -424,6 +429,14 @@ def _extra_bytes(extra: Extra) -> bytes:
         return zip_bytes({"../../../etc/cron.d/evil": b"* * * * * root true\n", "ok.txt": b"ok"})
     if extra.kind == "text":
         return "说明：纸质材料已寄出。".encode()
+    if extra.kind == "noise":
+        return noise(zlib.crc32(extra.path.encode()), 5000)
+    if extra.kind == "docx_without_content_types":
+        form = cached(star_forms_docx, ".docx", persons=[{"name": "金哲洙", "birth": "1968.03"}]).read_bytes()
+        return without_member(form, "[Content_Types].xml")
+    if extra.kind == "story":
+        name = extra.path.rsplit("/", 1)[-1].split(".", 1)[0]
+        return cached(summary_docx, ".docx", title=name, paragraphs=[STORY_SENTENCE * 12] * 3).read_bytes()
     raise ValueError(f"unknown extra kind {extra.kind!r}")
 
 

@@ -185,7 +185,10 @@ def test_exemplar_project_photos(campaign: Campaign, count: int, fires: bool) ->
     [
         (YearMonth(year=2019, month=8), False),  # 2019-08-01 + 2 years <= 2021-08-30
         (YearMonth(year=2019, month=9), True),
-        (YearMonth(year=2019), False),  # a year alone counts from January
+        (YearMonth(year=2019, month=8, day=30), False),  # a full date counts from its day
+        (YearMonth(year=2019, month=8, day=31), True),
+        (YearMonth(year=2019), True),  # a year alone counts from December 31 (see below)
+        (YearMonth(year=2018), False),
         (YearMonth(year=2020, month=1), True),
     ],
 )
@@ -196,6 +199,25 @@ def test_project_age(campaign: Campaign, founded: YearMonth, fires: bool) -> Non
     assert bool(found) is fires
     if fires:
         assert str(founded) in found[0]["message_zh"]
+
+
+def test_project_age_of_a_year_alone_says_how_it_was_counted(campaign: Campaign) -> None:
+    d = city_dossier(campaign)
+    set_project_fields(d, 0, founded="2019年", founded_parsed=YearMonth(year=2019))
+    (found,) = _run(d, campaign, "PROJECT_AGE")
+    assert "只写了年份，按 2019年12月31日 计算" in found["message_zh"]
+
+
+@pytest.mark.parametrize("written", ["2019-08-31", "2019年8月31日", "2019.08.31", {"date": "2019-08-31"}])
+def test_project_age_of_a_full_date_as_written(campaign: Campaign, written: object) -> None:
+    """The day is read from text and from an Excel date cell alike: one day too young fails."""
+    from intake.forms.register import project_fields
+    from tests.support.forms import cell_value
+
+    fields = project_fields({"founded": cell_value(written)})
+    d = city_dossier(campaign)
+    set_project_fields(d, 0, founded=fields.founded, founded_parsed=fields.founded_parsed)
+    assert [f["evidence"]["founded"] for f in _run(d, campaign, "PROJECT_AGE")] == ["2019-08-31"]
 
 
 def test_project_age_unreadable_date_is_said(campaign: Campaign) -> None:

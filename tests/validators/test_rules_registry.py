@@ -15,8 +15,9 @@ _ROW = re.compile(r"^\|\s*`([A-Z_]+)`\s*\|\s*([^|]+?)\s*\|", re.MULTILINE)
 
 
 def _rules_md() -> dict[str, str]:
-    if not RULES_MD.exists():
-        pytest.skip(f"{RULES_MD} not found (the shared spec sits beside the repository)")
+    # CI always checks the repository out beside ../shared: a missing spec is a broken
+    # checkout, and skipping would let every severity drift unnoticed.
+    assert RULES_MD.exists(), f"{RULES_MD} not found (the shared spec sits beside the repository)"
     return {code: cell for code, cell in _ROW.findall(RULES_MD.read_text(encoding="utf-8"))}
 
 

@@ -14,15 +14,20 @@ from validators.rules.common import names_list, project_subject, star_subject, u
 
 # A negation belongs to the mark only within the same clause: "无私奉献，典范" is a mark.
 _CLAUSE_BREAK = re.compile(r"[，,。；;、！!？?\n]")
-# Words that follow a mark and take it back: "典范：否".
-_AFTER_NEGATIONS = ("否", "无", "不是")
+# Words that follow a mark and take it back: "典范：否", "典范（否）", "作为典范推荐：否", "典范：×".
+_AFTER_NEGATIONS = ("否", "无", "不是", "×", "✗", "✘")
 _NEGATION_WINDOW = 8
-# What may stand between a negation and the mark ("不列为典范", "不推荐作为典范"); anything
-# else means the negation belongs to another word ("非遗传承典范" is a mark).
-_FILLER = set("作为是列入推荐建议申报属于算评选当")
+# What may stand between a negation and the mark ("不列为典范", "不推荐作为典范", "不再作为典范",
+# "不同意作为典范"); anything else means the negation belongs to another word ("非遗传承典范" is a mark).
+_FILLER = set("作为是列入推荐建议申报属于算评选当再予以被拟同意")
+# What may stand between a mark and the answer that follows it ("典范推荐：否", "典范（否）").
+_BEFORE_ANSWER = _FILLER | set(":：（(【[ ")
+# "是否典范：是" asks a question: its 否 negates nothing.
+_QUESTION = "是否"
 
 
 def _negated(before: str, negations: list[str]) -> bool:
+    before = before.replace(_QUESTION, "")
     for neg in negations:
         start = before.rfind(neg)
         while start != -1:
@@ -32,10 +37,17 @@ def _negated(before: str, negations: list[str]) -> bool:
     return False
 
 
+def _answered_no(after: str) -> bool:
+    """The mark is followed, within its clause, by a "no": "典范：否", "作为典范推荐：否"."""
+    after = _CLAUSE_BREAK.split(after)[0]
+    return after.lstrip("".join(_BEFORE_ANSWER)).startswith(_AFTER_NEGATIONS)
+
+
 def is_exemplar_mark(remarks: str | None, campaign: Campaign) -> bool:
     """Whether a 备注 marks its nominee as an exemplar: a configured mark word, not negated.
 
-    "事迹特别感人" and "特别推荐" mark; "不作为典范", "非典范" and "典范：否" do not.
+    "事迹特别感人", "特别推荐" and "是否典范：是" mark; "不作为典范", "非典范", "不再作为典范",
+    "典范：否", "典范（否）" and "作为典范推荐：否" do not.
     """
     if not remarks:
         return False
@@ -43,10 +55,7 @@ def is_exemplar_mark(remarks: str | None, campaign: Campaign) -> bool:
     for mark in campaign.exemplar.marks:
         for m in re.finditer(re.escape(mark), text):
             before = _CLAUSE_BREAK.split(text[: m.start()])[-1][-_NEGATION_WINDOW:]
-            if _negated(before, campaign.exemplar.negations):
-                continue
-            after = text[m.end() :].lstrip(":：是为")
-            if after.startswith(_AFTER_NEGATIONS):
+            if _negated(before, campaign.exemplar.negations) or _answered_no(text[m.end() :]):
                 continue
             return True
     return False

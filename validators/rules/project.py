@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterator
 
 from config.campaign import Campaign
 from intake.forms.fields import PROJECT_FIELDS
-from intake.models import Dossier, ProjectEntry
+from intake.models import Dossier, ProjectEntry, YearMonth
 from validators.base import Finding, Rule, Severity, rule
 from validators.measure import format_count_range, format_duration_range, video_shortfalls
 from validators.rules.common import (
@@ -185,13 +186,14 @@ class ProjectAge(_ProjectRule):
         sources = [(w, f) for w, f in project_sources(project) if filled(f.founded) or f.founded_parsed]
         parsed = [(w, f) for w, f in sources if f.founded_parsed is not None]
         for where, fields in parsed:
-            start = fields.founded_parsed.first_day()  # type: ignore[union-attr]
+            start, counted_as = founded_on(fields.founded_parsed)  # type: ignore[arg-type]
             if start > latest:
+                short = f"{counted_as}距截止日期 {deadline.year}年{deadline.month}月{deadline.day}日 不满 {years} 年"
                 yield self.about(
                     project,
                     founded=fields.founded or str(fields.founded_parsed),
                     where=where,
-                    problem=f"距截止日期 {deadline.year}年{deadline.month}月{deadline.day}日 不满 {years} 年",
+                    problem=short,
                     advice="如创建时间填写有误，请更正登记表和推荐表",
                     evidence={"founded": start.isoformat(), "where": where},
                     **common,
@@ -208,6 +210,18 @@ class ProjectAge(_ProjectRule):
                 evidence={"where": where},
                 **common,
             )
+
+
+def founded_on(founded: YearMonth) -> tuple[dt.date, str]:
+    """The day a project's age counts from, and how that day was chosen when the date is not full.
+
+    RULES.md: a full date counts from its day, a month-only date from the first of that month;
+    a year alone could be any day of that year, so it counts from December 31 (the latest,
+    never passing a project that may be too young) and the message says so.
+    """
+    if founded.month is None:
+        return dt.date(founded.year, 12, 31), f"只写了年份，按 {founded.year}年12月31日 计算，"
+    return founded.first_day(), ""
 
 
 def _years_before(day, years: int):

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from config import Campaign
 from intake.forms.convert import soffice_binary
 from intake.models import FileKind
 from tests.support.forms import cached, star_forms_docx, summary_docx, summary_txt, text_pdf
@@ -209,20 +210,31 @@ def test_garbage_doc_is_unreadable(tmp_path: Path, read: Any) -> None:
     assert problem.code == "FILE_UNREADABLE"
 
 
-SAMPLES = Path("/tmp/s")
+def test_register_1984_1_is_october_when_the_form_says_1984_10(tmp_path: Path, campaign: Campaign) -> None:
+    """Excel keeps "1984.10" typed into a number cell as 1984.1; the person's 附表1 tells January from October."""
+    from nomdesk.check import check_paths
+    from tests.support.forms import register_xlsx
 
-
-@pytest.mark.skipif(not SAMPLES.is_dir(), reason="the extracted sample packages are not here")
-def test_real_samples(read: Any) -> None:
-    root = SAMPLES / "changbaishan_missing" / "长白山推荐材料"
-    stars = read(root / "附表2 百姓学习之星推荐登记表.xlsx", "xlsx").registers[0]
-    assert stars.unit_line == "长白山管委会教育科技局"
-    assert len(stars.star_rows) == 7
-    ding = next(r for r in stars.star_rows if r.name == "丁卫东")
-    assert ding.birth == "1984.1"
-    form = read(root / "百姓学习之星" / "丁卫东" / "丁卫东推荐表.docx", "docx").star_forms[0]
-    assert form.fields.birth_parsed is not None and form.fields.birth_parsed.month == 10
-    song = read(root / "百姓学习之星" / "宋丽萍" / "宋丽萍推荐表.docx", "docx").star_forms[0]
-    assert song.fields.phone is None and song.missing_labels == []
-    projects = read(root / "附表4 终身学习品牌项目推荐登记表.xlsx", "xlsx").registers[0]
-    assert [r.people_per_year_n for r in projects.project_rows] == [2500, 5000, 3000, 3200, 5000]
+    rows = [
+        {"name": "丁卫东", "gender": "男", "birth": 1984.1, "employer_title": "网店店主", "phone": 13943844100},
+        {"name": "宋丽萍", "gender": "女", "birth": 1975.1, "employer_title": "养殖户", "phone": "13985827356"},
+    ]
+    folder = tmp_path / "长白山推荐材料"
+    (folder / "百姓学习之星" / "丁卫东").mkdir(parents=True)
+    shutil.copyfile(
+        cached(register_xlsx, ".xlsx", kind="stars", rows=rows, unit="长白山管委会教育科技局"),
+        folder / "附表2 百姓学习之星推荐登记表.xlsx",
+    )
+    form = {"name": "丁卫东", "gender": "男", "birth": "1984.10", "phone": "13943844100"}
+    shutil.copyfile(
+        cached(star_forms_docx, ".docx", persons=[form], unit="长白山管委会教育科技局"),
+        folder / "百姓学习之星" / "丁卫东" / "丁卫东推荐表.docx",
+    )
+    (tmp_path / "work").mkdir()
+    result = check_paths([folder], campaign, workdir=tmp_path / "work")
+    assert result is not None
+    ding, song = result.dossier.stars
+    assert ding.row.birth == "1984.1"  # as written in the table
+    assert (ding.row.birth_parsed.year, ding.row.birth_parsed.month) == (1984, 10)
+    assert result.dossier.star_register.star_rows[0].birth_parsed.month == 10
+    assert song.form is None and song.row.birth_parsed.month == 1  # no form: the plain reading stands

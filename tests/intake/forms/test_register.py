@@ -213,3 +213,27 @@ def test_a_sheet_that_is_no_register(read: Any, tmp_path: Any) -> None:
     assert result.kind is FileKind.DOCUMENT
     assert result.registers == []
     assert result.problems == []
+
+
+@pytest.mark.parametrize("total_in", ["seq", "name"])
+def test_total_and_footer_words_inside_a_nominee_row_keep_the_row(total_in: str, read: Any) -> None:
+    """A story "总计参加培训30余次" or a remark "注：往年曾推荐" is a nominee's text, not a total or footer."""
+    rows = [
+        {**STARS[0], "intro": "总计参加培训30余次，带动村民学习"},
+        {**STARS[1], "remarks": "注：往年曾推荐"},
+        {**STARS[2], "intro": "合计服务居民上万人次"},
+        STARS[3],
+    ]
+    path = cached(
+        register_xlsx,
+        ".xlsx",
+        kind="stars",
+        rows=rows,
+        total_row=True,
+        total_in=total_in,
+        footer="填表人：王老师　联系电话：0433-1234567",
+    )
+    (table,) = read(path, "xlsx").registers
+    assert [r.name for r in table.star_rows] == [r["name"] for r in rows]
+    assert table.star_rows[0].intro == "总计参加培训30余次，带动村民学习"
+    assert table.star_rows[1].remarks == "注：往年曾推荐"

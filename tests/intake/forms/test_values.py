@@ -33,7 +33,28 @@ from intake.models import YearMonth
     ],
 )
 def test_year_month_as_units_write_it(raw: object, year: int, month: int | None) -> None:
-    assert parse_year_month(raw) == YearMonth(year=year, month=month)
+    parsed = parse_year_month(raw)
+    assert parsed is not None and (parsed.year, parsed.month) == (year, month)
+
+
+@pytest.mark.parametrize(
+    ("raw", "day"),
+    [
+        ("2019-08-31", 31),
+        ("2019年8月31日", 31),
+        ("2019.08.31", 31),
+        ("20190831", 31),
+        (dt.datetime(2019, 8, 31), 31),
+        (43708, 31),  # the Excel serial of 2019-08-31
+        ("2019-08-01", None),  # the 1st starts the month anyway
+        (dt.datetime(2019, 8, 1), None),
+        ("2019.08", None),
+        ("2019-02-30", None),  # no such day: the month stands
+    ],
+)
+def test_a_full_date_keeps_its_day(raw: object, day: int | None) -> None:
+    parsed = parse_year_month(raw)
+    assert parsed is not None and parsed.day == day
 
 
 @pytest.mark.parametrize("raw", [None, "", "不详", "1965.13", "13/1965", "abc1965"])
