@@ -13,14 +13,28 @@ import time
 from collections.abc import Callable
 
 from bot.commands import Command, Intent
-from config.campaign import Campaign
+from config.campaign import KIND_ZH, Campaign, VideoSpec
 from intake.models import Dossier
 from nomdesk.report import group_findings
 from storage.repo import Store
 from validators.base import Finding, Severity, render
+from validators.measure import format_count_range, format_duration_range
 
-OFFICE_HELP = "办公室命令：汇总｜未交｜单位 <单位名>｜纸质 <单位名> 已收"
+OFFICE_HELP = "办公室命令：汇总｜未交｜单位 <单位名>｜纸质 <单位名>（查询）｜纸质 <单位名> 已收（登记）"
 CONTACT_HELP = "可发送：状态（材料审核进度）｜缺什么（逐人列出问题）｜清单（报送要求）｜截止（截止时间）｜帮助"
+
+
+def _video_spec(spec: VideoSpec) -> str:
+    """ "（MP4、H.264、1280×720、25 帧/秒、4-5 分钟）" from the config, naming only what the call names."""
+    parts = ["/".join(x.upper() for x in spec.containers)]
+    if spec.codec:
+        parts.append(spec.codec.upper().replace("H264", "H.264"))
+    if spec.width and spec.height:
+        parts.append(f"{spec.width}×{spec.height}")
+    if spec.fps:
+        parts.append(f"{spec.fps:g} 帧/秒")
+    parts.append(format_duration_range(spec.min_seconds, spec.max_seconds))
+    return "（" + "、".join(parts) + "）"
 
 
 class Answerer:
@@ -58,13 +72,21 @@ class Answerer:
     def answer(self, user_id: str, command: Command) -> str:
         office, unit = self.who(user_id)
         if not office and unit is None:
+            # The office registers a contact by their WeCom userid, which the user cannot easily look up.
             return (
-                "您好！您的企业微信账号尚未登记为推荐单位联系人，暂不能查询材料情况。\n"
-                f"请联系{self.campaign.office.name}"
-                f"（{self.campaign.office.contact}，电话 {self.campaign.office.phone}）"
-                "登记您的姓名、单位和企业微信账号。"
+                f"您好！您的企业微信账号（账号：{user_id}）尚未登记为推荐单位联系人，暂不能查询材料情况。\n"
+                f"登记方法：请将上面的账号和您的姓名、单位告知{self.campaign.office.name}"
+                f"（{self.campaign.office.contact}，电话 {self.campaign.office.phone}），"
+                "由办公室将该账号添加为本次征集活动中您单位的联系人，登记后即可查询。"
             )
         intent = command.intent
+        if intent == Intent.PENDING and not office:
+            intent = Intent.MISSING  # a contact's "还有什么没交" asks about their own unit's materials
+        if intent == Intent.PAPER_STATUS and not office:
+            named = self._unit_named(command.argument)
+            if named is not None and named != unit:
+                return "该命令仅供省级办公室使用。\n" + CONTACT_HELP
+            return self.paper_status(unit)
         if intent in (Intent.SUMMARY, Intent.PENDING, Intent.UNIT, Intent.PAPER) and not office:
             return "该命令仅供省级办公室使用。\n" + CONTACT_HELP
         if intent == Intent.HELP or intent == Intent.UNKNOWN:
@@ -78,12 +100,14 @@ class Answerer:
             return self.summary()
         if intent == Intent.PENDING:
             return self.pending()
-        if intent in (Intent.UNIT, Intent.PAPER):
+        if intent in (Intent.UNIT, Intent.PAPER, Intent.PAPER_STATUS):
             target = self._unit_named(command.argument)
             if target is None:
                 return f"找不到单位“{command.argument}”，请写单位全称或常用简称，如“单位 延边州”。"
             if intent == Intent.PAPER:
                 return self.paper(target, user_id)
+            if intent == Intent.PAPER_STATUS:
+                return self.paper_status(target, hint=True)
             return self.status(target) + "\n\n" + self.missing(target)
         if unit is None:  # an office member asking about "our" unit
             return "请用“单位 <单位名>”查询某个单位。\n" + OFFICE_HELP
@@ -164,20 +188,22 @@ class Answerer:
         c = self.campaign
         q = c.quotas
         ex = c.exemplar
-        star_video = f"鼓励报送视频（MP4，{c.star.video.min_seconds // 60}-{c.star.video.max_seconds // 60} 分钟）"
-        project_video = f"视频（MP4，{c.project.video.min_seconds // 60}-{c.project.video.max_seconds // 60} 分钟）"
+        star_video = ("视频" if c.star.video.required else "鼓励报送视频") + _video_spec(c.star.video)
+        project_video = "视频" + _video_spec(c.project.video)
+        exemplar_units = "、".join(KIND_ZH[k] for k in q.exemplar_unit_kinds)
         return "\n".join(
             [
                 "报送材料清单：",
                 f"一、百姓学习之星 {q.stars.min}-{q.stars.max} 名：附表1推荐表（每人一份）、附表2登记表；"
-                f"每人照片 {c.star.photos.min} 张（其中一张为 2 寸免冠彩色证件照）；{star_video}。",
+                f"每人照片 {format_count_range(c.star.photos.min, c.star.photos.max)} 张"
+                f"（其中一张为免冠彩色证件照）；{star_video}。",
                 f"二、终身学习品牌项目 {q.projects.min}-{q.projects.max} 个：附表3推荐表、附表4登记表；"
                 f"工作总结（{c.project.summary.min_chars}-{c.project.summary.max_chars} 字左右）；"
                 f"照片 {c.project.photos.min}-{c.project.photos.max} 张；{project_video}；"
                 f"创建时间不少于 {c.project.min_age_years} 年。",
-                f"三、典范（仅市州，各 {q.exemplar_stars} 个，在登记表备注注明）：另报 {ex.extra_photos.min}-"
-                f"{ex.extra_photos.max} 张照片和视频（MP4、H.264、{ex.video.width}×{ex.video.height}、"
-                f"{ex.video.fps:g} 帧/秒、{ex.video.min_seconds // 60}-{ex.video.max_seconds // 60} 分钟）。",
+                f"三、典范（仅{exemplar_units}，百姓学习之星、品牌项目各不超过 {q.exemplar_stars}、"
+                f"{q.exemplar_projects} 个，在登记表备注注明）：另报 {ex.extra_photos.min}-"
+                f"{ex.extra_photos.max} 张照片和视频{_video_spec(ex.video)}。",
                 "盖章纸质材料请邮寄至：" + c.office.address,
             ]
         )
@@ -226,3 +252,13 @@ class Answerer:
         else:
             self.store.record_paper(unit, today, f"bot:{user_id}")
         return f"已登记：{unit} 的纸质材料于 {today:%Y年%m月%d日} 收到。"
+
+    def paper_status(self, unit: str, *, hint: bool = False) -> str:
+        """Whether a unit's paper copies are registered as received; asking never records one."""
+        receipts = self.store.paper_receipts(unit)
+        if receipts:
+            return f"{unit} 的纸质材料：已收到（{receipts[-1].received_on:%Y年%m月%d日}登记）。"
+        text = f"{unit} 的纸质材料：尚未登记收到。"
+        if hint:  # the office: how to record it once it has arrived
+            text += f"\n收到后请发送“纸质 {unit} 已收”登记。"
+        return text

@@ -21,7 +21,8 @@ class Intent(StrEnum):
     SUMMARY = "summary"  # office: the campaign at a glance
     PENDING = "pending"  # office: units with nothing or with open errors
     UNIT = "unit"  # office: one unit's dossier
-    PAPER = "paper"  # office: paper copies received
+    PAPER = "paper"  # office: paper copies received (records a receipt)
+    PAPER_STATUS = "paper_status"  # whether a unit's paper copies have arrived (records nothing)
     UNKNOWN = "unknown"
 
 
@@ -32,8 +33,20 @@ class Command(BaseModel):
 
 _PUNCT = re.compile(r"[\s\u3000,，.。!！?？:：;；、~～\"'“”‘’()（）\[\]【】<>《》]+")
 
-# Office commands that take an argument: recognised only at the start ("单位 延边州").
-_PREFIXED: list[tuple[Intent, str]] = [(Intent.PAPER, "纸质"), (Intent.UNIT, "单位")]
+# Office commands that take an argument are recognised only at the start: "单位 延边州", "纸质 延边州 已收".
+# A paper command records a receipt only with a received word; a negation or a question only
+# asks (a wrong receipt silences the unit's PAPER_PENDING finding, so asking must never record).
+_RECEIVED = ("已寄到", "已收", "收到", "已到", "寄到", "签收", "送达")
+_NOT_RECEIVED = ("未收", "没收", "没有收", "未到", "没到", "未寄到", "没寄到", "尚未", "还没", "未签收")
+_QUESTION = re.compile(r"[吗么]|是否|有没有|了没|没有?$")  # on the folded text; "?" is checked before folding
+# What may follow the unit's name in a paper command: received words, negations, question particles.
+_PAPER_TAIL = re.compile(
+    r"(?:[\s:：,，.。!！?？~～]|(?:是否|有没有)?(?:已经?|还?没有?|尚?未)?(?:寄到|收到|收|到|签收|送达)"
+    r"|还?没有?|尚未|了没|了|吗|么)+$"
+)
+
+# "截至目前情况" is "the situation as of now", not a question about the deadline.
+_AS_OF_NOW = re.compile(r"(?:截[至止]到?|到)(?:目前|现在|当前|此时|此刻)(?:为止)?")
 
 # Checked in order; the first whose keyword the text contains wins (longer phrases first).
 _KEYWORDS: list[tuple[Intent, tuple[str, ...]]] = [
@@ -65,13 +78,32 @@ def parse(text: str) -> Command:
     folded = normalise(text)
     if not folded or folded in {"?", "h"}:
         return Command(intent=Intent.HELP)
-    for intent, prefix in _PREFIXED:
-        if folded.startswith(prefix):
-            raw = unicodedata.normalize("NFKC", text).strip()
-            argument = re.sub(r"^\s*(单位|纸质(材料)?)[\s:：]*", "", raw)
-            argument = re.sub(r"[\s:：,，。]*(已收到?|收到了?|已到)[。!！]*\s*$", "", argument).strip()
-            return Command(intent=intent, argument=argument)
+    raw = unicodedata.normalize("NFKC", text).strip()
+    if folded.startswith("纸质"):
+        return _paper(raw, folded)
+    if folded.startswith("单位"):
+        argument = re.sub(r"^\s*单位[\s:：]*", "", raw).strip()
+        # "单位状态", "单位的进度": a contact asking about their own unit, not "单位 <name>".
+        rest = normalise(argument).removeprefix("的")
+        if not any(rest.startswith(word) for _, words in _KEYWORDS for word in words):
+            return Command(intent=Intent.UNIT, argument=argument)
+    return Command(intent=_keyword_intent(_AS_OF_NOW.sub("", folded)) or Intent.UNKNOWN)
+
+
+def _paper(raw: str, folded: str) -> Command:
+    argument = re.sub(r"^\s*纸质(材料)?[\s:：]*", "", raw)
+    argument = _PAPER_TAIL.sub("", argument).strip()
+    received = any(word in folded for word in _RECEIVED)
+    negated = any(word in folded for word in _NOT_RECEIVED)
+    question = "?" in raw or _QUESTION.search(folded) is not None
+    if received and not negated and not question:
+        return Command(intent=Intent.PAPER, argument=argument)
+    return Command(intent=Intent.PAPER_STATUS, argument=argument)
+
+
+def _keyword_intent(folded: str) -> Intent | None:
+    """The intent of the first keyword group (in `_KEYWORDS` order) that `folded` mentions."""
     for intent, words in _KEYWORDS:
         if any(word in folded for word in words):
-            return Command(intent=intent)
-    return Command(intent=Intent.UNKNOWN)
+            return intent
+    return None

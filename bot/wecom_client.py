@@ -142,6 +142,17 @@ def _json_error(res: requests.Response) -> tuple[int, str] | None:
     return int(body["errcode"]), str(body.get("errmsg", ""))
 
 
+def _check_recipients(users: list[str], result: Any) -> None:
+    """WeCom sends to the valid recipients and lists the others in `invaliduser` (not members,
+    or outside the app's visible range): all of them invalid is a failure the outbox records."""
+    invalid = {u for u in str((result or {}).get("invaliduser") or "").split("|") if u}
+    if not invalid:
+        return
+    if invalid >= set(users):
+        raise WeComError(f"企业微信消息的接收人均无效（invaliduser：{'|'.join(sorted(invalid))}）", 81013)
+    log.warning("WeCom message/send: %d of %d recipients invalid: %s", len(invalid), len(users), sorted(invalid))
+
+
 class _Client(WeChatClient):
     """wechatpy's client aimed at a configurable base URL, gettoken included."""
 
@@ -261,7 +272,9 @@ class WeComClient:
             data["enable_duplicate_check"] = 1
             data["duplicate_check_interval"] = self.duplicate_check_interval
         # A fresh dict each attempt: wechatpy serialises `data` and fills `params` in place.
-        return self._call("message/send", lambda: self._client.post("message/send", data=dict(data)))
+        result = self._call("message/send", lambda: self._client.post("message/send", data=dict(data)))
+        _check_recipients(users, result)
+        return result
 
     def _send_parts(self, users: list[str], msgtype: str, content: str) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []

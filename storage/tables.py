@@ -290,3 +290,32 @@ class OfficeUser(SQLModel, table=True):
     active: bool = True
     created_at: dt.datetime = _ts(default_factory=utcnow)
     last_login: dt.datetime | None = _ts(default=None)
+
+
+class WeComFileState:
+    PENDING = "pending"
+    WORKING = "working"
+    DONE = "done"  # handed to the desk
+    EXPIRED = "expired"  # given up: the media_id lapsed (3 days) or WeCom no longer knows it
+    ALL = (PENDING, WORKING, DONE, EXPIRED)
+
+
+class WeComPendingFile(SQLModel, table=True):
+    """A file a contact sent to the WeCom app, kept until the desk has it: the contact was told
+    "已收到文件" at once, and WeCom keeps the file behind its media_id for 3 days only."""
+
+    __tablename__ = "wecom_pending_file"
+    __table_args__ = (Index("ix_wecom_pending_file_state_due", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    msg_key: str = Field(unique=True)  # the callback's MsgId: WeCom's retries add no second row
+    user_id: str
+    media_id: str
+    filename: str
+    received_at: dt.datetime = _ts()
+    state: str = WeComFileState.PENDING
+    attempts: int = 0
+    next_attempt_at: dt.datetime = _ts(default_factory=utcnow)
+    claimed_at: dt.datetime | None = _ts(default=None)
+    last_error: str | None = None
+    done_at: dt.datetime | None = _ts(default=None)

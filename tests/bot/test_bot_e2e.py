@@ -124,9 +124,18 @@ def test_contact_cannot_see_another_unit(desk: Desk) -> None:
     assert desk.ask(CONTACT, "汇总").startswith("该命令仅供省级办公室使用")
 
 
+def test_contact_wording_is_forgiven(desk: Desk) -> None:
+    missing = desk.ask(CONTACT, "还有什么没交")  # about their own materials, not the office's 未交 list
+    assert "宋丽萍" in missing and "仅供省级办公室" not in missing
+    for text in ("单位状态", "单位的进度", "截至目前情况"):
+        assert "百姓学习之星 7 名（要求 8-10）" in desk.ask(CONTACT, text), text
+
+
 def test_unknown_user_is_refused_politely(desk: Desk) -> None:
     answer = desk.ask("stranger", "状态")
     assert "尚未登记" in answer and "0431-82857798" in answer
+    # The office registers people by WeCom userid: the refusal tells it, and what to do with it.
+    assert "stranger" in answer and "告知" in answer and "添加为" in answer and "联系人" in answer
     for name in ("长白山", "延边", "宋丽萍"):
         assert name not in answer
 
@@ -149,6 +158,17 @@ def test_office_records_paper_copies(desk: Desk) -> None:
     assert store.paper_received("延边朝鲜族自治州教育局")
     assert not any(f.code == "PAPER_PENDING" for f in store.current_findings("延边朝鲜族自治州教育局"))
     assert "纸质材料：已收到" in desk.ask(OTHER_CONTACT, "状态")
+
+
+def test_asking_about_paper_copies_records_nothing(desk: Desk) -> None:
+    store = desk.service.store
+    for text in ("纸质 四平 未收", "纸质 四平 收到了吗", "纸质 四平"):
+        answer = desk.ask(OFFICE, text)
+        assert "四平市教育局 的纸质材料：尚未登记收到" in answer and "已登记：" not in answer, text
+    assert store.paper_receipts("四平市教育局") == []
+    own = desk.ask(OTHER_CONTACT, "纸质材料收到了吗？")  # a contact asks about their own unit
+    assert own.startswith("延边朝鲜族自治州教育局 的纸质材料：")
+    assert desk.ask(CONTACT, "纸质 延边州").startswith("该命令仅供省级办公室使用")
 
 
 def test_forged_signature_is_refused_and_nothing_processed(desk: Desk) -> None:
@@ -183,6 +203,18 @@ def test_menu_click_and_enter_agent(desk: Desk) -> None:
     assert "欢迎使用" in desk.reply_text(enter.text)
 
 
+def test_two_menu_clicks_in_the_same_second_are_both_answered(desk: Desk) -> None:
+    second = int(time.time()) - 100  # a second no other test clicks in
+
+    def click(key: str) -> str:
+        xml = desk.sim.event_message(OTHER_CONTACT, "click", key, create_time=second)
+        return desk.reply_text(desk.sim.send_callback(desk.url, xml).text)
+
+    assert "延边朝鲜族自治州教育局" in click("status")
+    assert "2021年08月30日" in click("deadline")
+    assert click("deadline") == ""  # WeCom's retry of the same click
+
+
 def _sample_zip(case: str) -> tuple[str, bytes]:
     with (SAMPLES / case / "1.eml").open("rb") as fh:
         msg = email.message_from_binary_file(fh, policy=email.policy.default)
@@ -208,6 +240,7 @@ def test_a_file_sent_in_wecom_is_checked_and_answered(desk: Desk) -> None:
     sent = desk.wait_for(result)
     assert "宋丽萍" in sent[0].content
     assert len(store.unit_submissions("长白山管委会教育科技局")) == before + 1
+    desk.wait_for(lambda: [f for f in store.wecom_files("done") if f.media_id == media_id])
     # The unit's contacts also get the full reply by mail (written to the outbox folder here).
     outbox = desk.service.settings.outbox_dir
 

@@ -177,6 +177,38 @@ def test_member_rate_limit_drop_is_visible(sim: WeComSimulator, client: WeComCli
     assert sim.sent_messages[-1].dropped_for == [USER]
 
 
+def test_all_recipients_invalid_is_a_failure(sim: WeComSimulator, client: WeComClient) -> None:
+    sim.members = {USER}
+    try:
+        with pytest.raises(WeComError) as info:
+            client.send_text(["left-the-corp", "typo-id"], "提醒")
+    finally:
+        sim.members = None
+    assert info.value.errcode == 81013
+    assert not any(m.delivered_to for m in sim.sent_messages)
+
+
+def test_some_recipients_invalid_is_logged(
+    sim: WeComSimulator, client: WeComClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim.members = {USER}
+    try:
+        with caplog.at_level("WARNING", logger="bot.wecom_client"):
+            client.send_text([USER, "typo-id"], "提醒")
+    finally:
+        sim.members = None
+    assert _delivered_text(sim) == "提醒"
+    assert "1 of 2 recipients invalid" in caplog.text and "typo-id" in caplog.text
+
+
+def test_wrong_agent_id_is_refused(sim: WeComSimulator) -> None:
+    client = WeComClient(sim.corp_id, sim.secret, sim.agent_id + 1, api_base=sim.base_url)
+    with pytest.raises(WeComError) as info:
+        client.send_text([USER], "你好")
+    assert info.value.errcode == 40056
+    assert sim.sent_messages == []
+
+
 def test_text_card(sim: WeComSimulator, client: WeComClient) -> None:
     client.send_text_card([USER], "材料核查结果", "吉林大学：2 项待补", "http://127.0.0.1/")
     assert sim.sent_messages[0].payload["textcard"]["title"] == "材料核查结果"

@@ -184,9 +184,36 @@ def test_message_limits(sim: WeComSimulator) -> None:
     markdown = {"touser": "u1", "agentid": 1, "msgtype": "markdown", "markdown": {"content": "a" * 2049}}
     assert _send(sim, token, markdown)["errcode"] == 45002
     assert _send(sim, token, {"touser": "u1", "msgtype": "file", "file": {"media_id": "nope"}})["errcode"] == 40007
-    card = {"touser": "u1", "msgtype": "textcard", "textcard": {"title": "t", "description": "d", "url": "http://x"}}
+    card = {
+        "touser": "u1",
+        "agentid": 1000002,
+        "msgtype": "textcard",
+        "textcard": {"title": "t", "description": "d", "url": "http://x"},
+    }
     assert _send(sim, token, card)["errcode"] == 0
     assert [m.msgtype for m in sim.sent_messages] == ["text", "textcard"]
+
+
+def test_agentid_must_be_the_apps(sim: WeComSimulator) -> None:
+    token = _token(sim)
+    assert _send(sim, token, {**_text("u1", "a"), "agentid": 1000003})["errcode"] == 40056
+    assert _send(sim, token, {k: v for k, v in _text("u1", "a").items() if k != "agentid"})["errcode"] == 41011
+    assert sim.sent_messages == []
+
+
+def test_members_unknown_to_the_corp_are_invalid(sim: WeComSimulator) -> None:
+    token = _token(sim)
+    sim.members = {"u1", "u2"}
+    try:
+        partly = _send(sim, token, _text("u1|ghost|u2", "a"))
+        assert partly["errcode"] == 0 and partly["invaliduser"] == "ghost"
+        assert sim.sent_messages[-1].delivered_to == ["u1", "u2"]
+        nobody = _send(sim, token, _text("ghost|nobody", "b"))
+        assert nobody["errcode"] == 81013 and nobody["invaliduser"] == "ghost|nobody"
+        assert len(sim.sent_messages) == 1
+    finally:
+        sim.members = None
+    assert _send(sim, token, _text("ghost", "c"))["invaliduser"] == ""  # default: everyone is a member
 
 
 def test_member_rate_limit_drops_silently(sim: WeComSimulator) -> None:

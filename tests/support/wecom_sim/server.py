@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,9 +47,11 @@ ERRMSG = {
     40008: "invalid message type",
     40013: "invalid corpid",
     40014: "invalid access_token",
+    40056: "invalid agentid",
     40058: "invalid Request Parameter",
     41001: "access_token missing",
     41005: "media data missing",
+    41011: "missing agentid",
     42001: "access_token expired",
     44001: "empty media data",
     44004: "empty content",
@@ -73,7 +76,8 @@ def _cdata(value: str) -> str:
 
 @dataclass(frozen=True)
 class SentMessage:
-    """One message/send call as WeCom received it, and what became of it per member."""
+    """One message/send call as WeCom received it, and what became of it per member (a recipient
+    not among the simulator's `members` is in neither list: it was answered as invaliduser)."""
 
     agent_id: int | None
     touser: list[str]
@@ -139,6 +143,7 @@ class WeComSimulator:
         member_rate_per_minute: int = 30,
         member_rate_per_hour: int = 1000,
         robot_rate_per_minute: int = 20,
+        members: Iterable[str] | None = None,
     ) -> None:
         self.corp_id = corp_id
         self.secret = secret
@@ -149,6 +154,8 @@ class WeComSimulator:
         self.member_rate_per_minute = member_rate_per_minute
         self.member_rate_per_hour = member_rate_per_hour
         self.robot_rate_per_minute = robot_rate_per_minute
+        # The corp's members the app may reach; None: anyone (message/send lists the others as invaliduser).
+        self.members: set[str] | None = set(members) if members is not None else None
         self._lock = threading.RLock()
         self._tokens: dict[str, float] = {}  # access_token -> expiry (epoch seconds)
         self._faults: dict[str, deque[int]] = defaultdict(deque)
@@ -419,23 +426,30 @@ class WeComSimulator:
             problem = _error(40008)
         if problem is not None:
             return problem
-        users = [u for u in str(body.get("touser") or "").split("|") if u]
-        if not users or len(users) > 1000:
-            return _error(81013)
+        if body.get("agentid") in (None, ""):
+            return _error(41011)
         try:
             agent_id: int | None = int(body.get("agentid"))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             agent_id = None
+        if agent_id != self.agent_id:
+            return _error(40056)
+        users = [u for u in str(body.get("touser") or "").split("|") if u]
+        if not users or len(users) > 1000:
+            return _error(81013)
+        invalid = [u for u in users if self.members is not None and u not in self.members]
+        if len(invalid) == len(users):  # WeCom: all recipients invalid fails the call, still naming them
+            return JSONResponse({"errcode": 81013, "errmsg": ERRMSG[81013], "invaliduser": "|".join(invalid)})
         now = time.time()
         with self._lock:
             duplicate = self._is_duplicate(body, now)
             delivered: list[str] = []
             dropped: list[str] = []
             if not duplicate:
-                for user in users:
+                for user in (u for u in users if u not in invalid):
                     (delivered if self._member_allows(user, now) else dropped).append(user)
             self._sent.append(SentMessage(agent_id, users, str(msgtype), body, delivered, dropped, duplicate))
-        return _ok(invaliduser="", invalidparty="", invalidtag="", msgid=secrets.token_hex(16))
+        return _ok(invaliduser="|".join(invalid), invalidparty="", invalidtag="", msgid=secrets.token_hex(16))
 
     def _is_duplicate(self, body: dict[str, Any], now: float) -> bool:
         if not body.get("enable_duplicate_check"):

@@ -1,0 +1,145 @@
+"""Files contacts send to the WeCom app, kept in the database until the desk has them.
+
+The contact is told "已收到文件" at once, so the file must not live only in memory: its
+media_id is stored before that answer, and a worker thread downloads the file and hands
+it to the desk, retrying with backoff. WeCom keeps a received file for 3 days only; after
+that (or when WeCom no longer knows the media_id) the contact and the office are told.
+A desk started again resumes the files left pending, and a row whose worker died while
+"working" is claimed again once its lease has passed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from storage.repo import Store
+from storage.tables import WeComFileState, WeComPendingFile
+
+log = logging.getLogger(__name__)
+
+MEDIA_TTL = dt.timedelta(days=3)  # how long WeCom serves a received file
+LEASE = dt.timedelta(minutes=10)  # far longer than a download and a check take
+PERMANENT_ERRCODES = frozenset({40007})  # invalid media_id: no retry will ever fetch the file
+
+FileHandler = Callable[[str, str, str], None]  # (user_id, media_id, filename): download and hand to the desk
+SendText = Callable[[str, str], None]  # (user_id, text): an active message, queued in the outbox
+
+
+class PendingFiles:
+    """The durable queue of received files and the one thread that works it off."""
+
+    def __init__(
+        self,
+        store: Store,
+        handler: FileHandler | None,
+        *,
+        send_text: SendText | None,
+        clock: Callable[[], dt.datetime],
+        tz: ZoneInfo | None = None,
+        poll_seconds: float = 5.0,
+        first_backoff: dt.timedelta = dt.timedelta(minutes=1),
+        max_backoff: dt.timedelta = dt.timedelta(hours=1),
+    ) -> None:
+        self.store = store
+        self.handler = handler
+        self.send_text = send_text
+        self.clock = clock
+        self.tz = tz or ZoneInfo("Asia/Shanghai")
+        self.poll_seconds = poll_seconds
+        self.first_backoff = first_backoff
+        self.max_backoff = max_backoff
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- the queue --------------------------------------------------------------------------
+    def add(self, msg_key: str, user_id: str, media_id: str, filename: str) -> None:
+        """Store the file's media_id (before the contact is told it arrived) and wake the worker."""
+        self.store.add_wecom_file(msg_key, user_id, media_id, filename, self.clock())
+        self._wake.set()
+
+    def run_once(self) -> int:
+        """Work off one due file: 1 if there was one, 0 if none is due."""
+        if self.handler is None:
+            return 0
+        now = self.clock()
+        row = self.store.claim_wecom_file(now, LEASE)
+        if row is None:
+            return 0
+        assert row.id is not None
+        try:
+            self.handler(row.user_id, row.media_id, row.filename)
+        except Exception as exc:
+            log.warning("WeCom file %s (attempt %s) failed", row.id, row.attempts, exc_info=True)
+            self._failed(row, exc, now)
+        else:
+            self.store.finish_wecom_file(row.id, WeComFileState.DONE, now=self.clock())
+        return 1
+
+    def _failed(self, row: WeComPendingFile, exc: Exception, now: dt.datetime) -> None:
+        assert row.id is not None
+        error = f"{type(exc).__name__}: {exc}"
+        delay = min(self.first_backoff * 2 ** max(row.attempts - 1, 0), self.max_backoff)
+        retry_at = now + delay
+        if getattr(exc, "errcode", None) not in PERMANENT_ERRCODES and retry_at < row.received_at + MEDIA_TTL:
+            self.store.finish_wecom_file(row.id, WeComFileState.PENDING, now=now, error=error, retry_at=retry_at)
+            return
+        self.store.finish_wecom_file(row.id, WeComFileState.EXPIRED, now=now, error=error)
+        self._tell_gave_up(row, type(exc).__name__)
+
+    def _tell_gave_up(self, row: WeComPendingFile, reason: str) -> None:
+        if self.send_text is None:
+            return
+        when = f"{row.received_at.astimezone(self.tz):%m月%d日 %H:%M}"
+        self.send_text(
+            row.user_id,
+            f"很抱歉，您于 {when} 通过企业微信发送的文件“{row.filename}”未能接收（企业微信只保留文件 3 天）。"
+            "请重新发送该文件，或通过邮件报送。办公室已收到通知。",
+        )
+        unit = self.store.unit_of_wecom_user(row.user_id) or "未登记单位"
+        text = (
+            f"企业微信文件未能接收：{unit} 的联系人（账号 {row.user_id}）于 {when} 发送的文件“{row.filename}”"
+            f"经 {row.attempts} 次尝试仍未能下载（{reason}），已放弃。已请对方重新发送或通过邮件报送。"
+        )
+        for office_user in sorted({c.wecom_user for c in self.store.contacts() if c.is_office and c.wecom_user}):
+            self.send_text(office_user, text)
+
+    # -- the thread -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Resume what an earlier run left pending, then keep working off new files."""
+        if self._thread is not None or self.handler is None:
+            return
+        resumed = self.store.resume_wecom_files(self.clock())
+        if resumed:
+            log.info("resuming %s WeCom file(s) left pending", resumed)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="wecom-files", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                busy = self.run_once()
+            except Exception:  # the database away for a moment must not end the worker
+                log.exception("WeCom file worker step failed")
+                busy = 0
+            if not busy:
+                self._wake.wait(self.poll_seconds)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop the worker (a ThreadPoolExecutor's signature, as nomdesk/service.py calls it).
+
+        A file being downloaded when the process ends stays "working" and is claimed again
+        after `LEASE`; nothing that was acknowledged is lost. `cancel_futures` changes nothing:
+        what is not done stays in the database.
+        """
+        self._stop.set()
+        self._wake.set()
+        if wait and self._thread is not None:
+            self._thread.join(timeout=30)
+        self._thread = None

@@ -1,0 +1,188 @@
+"""A file sent in WeCom is never lost once the contact was told "已收到文件".
+
+Its media_id is in the database before that answer: a desk stopped before the download
+(here: the download failed, then the desk was shut down) picks it up when started again;
+a download that keeps failing is retried with backoff until WeCom's 3 days are over, and
+then the contact and the office are told. WeCom is the simulator, the desk and store real.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import hashlib
+import itertools
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.files import PendingFiles
+from bot.wecom_client import WeComClient
+from config import Campaign, load_campaign
+from config.settings import Settings
+from nomdesk.app import create_app
+from nomdesk.desk import Desk
+from nomdesk.service import Service
+from storage.repo import Store
+from storage.tables import WeComFileState
+from tests.conftest import SHARED
+from tests.support.wecom_sim.serve import BackgroundServer
+from tests.support.wecom_sim.server import WeComSimulator
+
+CONTACT = "dinglijun"  # 长白山管委会教育科技局's contact
+OFFICE = "wuxiaohui"
+UNIT = "长白山管委会教育科技局"
+_msg_ids = itertools.count(int(time.time()) * 1000 + 500_000)
+
+
+def _sample_zip() -> tuple[str, bytes]:
+    with (SHARED / "samples" / "changbaishan_missing" / "1.eml").open("rb") as fh:
+        msg = email.message_from_binary_file(fh, policy=email.policy.default)
+    part = next(msg.iter_attachments())
+    return part.get_filename(), part.get_content()
+
+
+def _wait_for(predicate, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def sim() -> Iterator[WeComSimulator]:
+    with WeComSimulator() as simulator:
+        yield simulator
+
+
+def _settings(sim: WeComSimulator, data: Path) -> Settings:
+    return Settings(
+        data_dir=data,
+        wecom_corp_id=sim.corp_id,
+        wecom_agent_id=str(sim.agent_id),
+        wecom_secret=sim.secret,
+        wecom_token=sim.token,
+        wecom_aes_key=sim.aes_key,
+        wecom_api_base=sim.base_url,
+    )
+
+
+def test_an_acknowledged_file_survives_a_failed_download_and_a_restart(sim: WeComSimulator, tmp_path: Path) -> None:
+    settings = _settings(sim, tmp_path / "data")
+    name, data = _sample_zip()
+    media_id = sim.add_media(name, data)
+    sim.fail_next("media/get", 45009)  # WeCom rate-limits the first download
+
+    first = Service.build(settings, load_campaign())
+    try:
+        with BackgroundServer(create_app(first)) as server:
+            xml = sim.file_message(CONTACT, media_id, next(_msg_ids), file_name=name)
+            response = sim.send_callback(server.url + "/wecom/callback", xml)
+            ack = ET.fromstring(sim.decrypt_passive_reply(response.text)).findtext("Content") or ""
+            assert "已收到文件" in ack
+            [row] = _wait_for(lambda: [f for f in first.store.wecom_files() if f.attempts == 1 and f.last_error])
+            assert row.state == WeComFileState.PENDING and "45009" in (row.last_error or "")
+    finally:
+        first.shutdown()  # the desk stops before the retry is due
+    assert not [m for m in sim.sent_messages if "文件已检查" in (m.content or "")]
+
+    second = Service.build(settings, load_campaign())  # a new desk over the same database
+    second.poll_interval = 0.1
+    second.start()
+    try:
+        sent = _wait_for(
+            lambda: [m for m in sim.sent_messages if CONTACT in m.delivered_to and "文件已检查" in (m.content or "")]
+        )
+        assert "宋丽萍" in (sent[0].content or "")  # the file was read and checked
+        assert len(second.store.unit_submissions(UNIT)) == 1
+        [row] = _wait_for(lambda: second.store.wecom_files(WeComFileState.DONE))
+        assert row.media_id == media_id and row.attempts == 2
+    finally:
+        second.shutdown()
+
+
+class Clock:
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture
+def parts(sim: WeComSimulator, tmp_path: Path, campaign: Campaign) -> Iterator[tuple[Store, PendingFiles, Clock]]:
+    """The worker without its thread: a real store and desk, downloads from the simulator."""
+    clock = Clock(dt.datetime(2021, 8, 20, 2, 0, tzinfo=dt.UTC))
+    store = Store.open(tmp_path)
+    store.sync_units(campaign)
+    desk = Desk(_settings(sim, tmp_path), campaign, store, clock=clock)
+    client = WeComClient(sim.corp_id, sim.secret, sim.agent_id, api_base=sim.base_url)
+
+    def hand_to_desk(user: str, media_id: str, filename: str) -> None:
+        _, data = client.download_media(media_id)
+        desk.accept_wecom_file(user, media_id, filename, data)
+
+    def send_text(user: str, text: str) -> None:  # as the service does: queued in the outbox
+        key = f"wecom-text:{user}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+        store.enqueue_outbox(key, channel="wecom", recipients=[user], body_text=text)
+
+    files = PendingFiles(store, hand_to_desk, send_text=send_text, clock=clock, tz=campaign.tz)
+    yield store, files, clock
+    store.close()
+
+
+def _wecom_texts(store: Store, user: str) -> list[str]:
+    return [r.body_text for r in store.outbox() if r.channel == "wecom" and user in r.recipients]
+
+
+def test_a_failed_download_is_retried_after_a_backoff(sim: WeComSimulator, parts) -> None:
+    store, files, clock = parts
+    media_id = sim.add_media("推荐表.docx", b"PK\x03\x04 not really a docx")
+    files.add("msg:1", CONTACT, media_id, "推荐表.docx")
+    sim.fail_next("media/get", -1, times=3)  # busy beyond the client's own short retries
+    assert files.run_once() == 1
+    assert files.run_once() == 0  # not due yet
+    clock.now += dt.timedelta(minutes=1)
+    assert files.run_once() == 1
+    [row] = store.wecom_files()
+    assert row.state == WeComFileState.DONE and row.attempts == 2
+    assert [r.source_ref for r in store.raw_messages()] == [f"wecom:{CONTACT}:{media_id}"]
+    assert _wecom_texts(store, CONTACT) == []  # nothing to tell: the file made it
+
+
+def test_after_three_days_the_contact_and_the_office_are_told(sim: WeComSimulator, parts) -> None:
+    store, files, clock = parts
+    media_id = sim.add_media("附表2登记表.xlsx", b"PK\x03\x04")
+    files.add("msg:2", CONTACT, media_id, "附表2登记表.xlsx")
+    for _ in range(12):  # WeCom keeps failing, hour after hour
+        sim.fail_next("media/get", 45009)
+        files.run_once()
+        clock.now += dt.timedelta(hours=1)
+    [row] = store.wecom_files()
+    assert row.state == WeComFileState.PENDING  # still within the 3 days
+    clock.now = row.received_at + dt.timedelta(days=3) - dt.timedelta(minutes=1)
+    sim.fail_next("media/get", 45009)
+    assert files.run_once() == 1
+    [row] = store.wecom_files()
+    assert row.state == WeComFileState.EXPIRED
+    [to_contact] = _wecom_texts(store, CONTACT)
+    assert "附表2登记表.xlsx" in to_contact and "重新发送" in to_contact
+    [to_office] = _wecom_texts(store, OFFICE)
+    assert UNIT in to_office and CONTACT in to_office and "附表2登记表.xlsx" in to_office
+    assert store.raw_messages() == []
+
+
+def test_a_media_id_wecom_does_not_know_is_given_up_at_once(parts) -> None:
+    store, files, _clock = parts
+    files.add("msg:3", CONTACT, "sim-no-such-media", "材料.zip")
+    assert files.run_once() == 1
+    [row] = store.wecom_files()
+    assert row.state == WeComFileState.EXPIRED and "40007" in (row.last_error or "")
+    assert len(_wecom_texts(store, CONTACT)) == 1
