@@ -1,9 +1,17 @@
-"""Exports for the expert review: the roster (.xlsx, a sheet for stars and one for projects)
-and the materials as a clean folder tree (unit / 百姓学习之星 / name / files)."""
+"""Exports for the expert review: the roster (.xlsx, a sheet for stars, one for projects, one for
+the problems of a unit that are on no nominee) and the materials as a clean folder tree
+(unit / 百姓学习之星 / name / files).
+
+Folder and file names are made unique (compared without case, as Windows and macOS do), so two
+nominees whose names come out the same once made safe for a file system never share a folder
+("王芳", "王芳_2"). Exporting into a folder that holds an earlier export replaces that export,
+and only that: see `export_materials`.
+"""
 
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 import unicodedata
@@ -18,11 +26,14 @@ from intake.models import Dossier, ProjectEntry, StarEntry
 from schedule.digest import FILLS
 from schedule.status import UnitState, UnitStatus
 from storage.repo import Store
-from validators.base import Finding, Severity, render
+from validators.base import SEVERITY_ORDER, SEVERITY_ZH, Finding, Severity, render
 
 STARS_DIR = "百姓学习之星"
 PROJECTS_DIR = "终身学习品牌项目"
 REGISTERS_DIR = "登记表"
+UNIT_PROBLEMS = "单位问题"
+UNIT_PROBLEM_COLUMNS = ["序号", "推荐单位", "涉及", "严重程度", "问题", "修改建议"]
+MANIFEST = ".nomdesk-export.json"  # what the last export into a folder wrote there
 STAR_COLUMNS = [
     ("姓名", "name"),
     ("性别", "gender"),
@@ -60,12 +71,32 @@ def safe_name(text: str) -> str:
     return text or "_"
 
 
+def unique(name: str, taken: set[str], *, file: bool = False) -> str:
+    """`name`, or `name_2`, `name_3`… (a file's before its extension) when it is taken, compared without case."""
+    path = PurePosixPath(name)
+    stem, suffix = (str(path.with_suffix("")), path.suffix) if file else (name, "")
+    candidate, n = name, 1
+    while candidate.casefold() in taken:
+        n += 1
+        candidate = f"{stem}_{n}{suffix}"
+    taken.add(candidate.casefold())
+    return candidate
+
+
+def unit_folders(statuses: list[UnitStatus]) -> dict[str, str]:
+    """Each unit's folder in the tree (the roster's paths and the export use the same)."""
+    taken: set[str] = set()
+    return {s.name: unique(safe_name(s.name), taken) for s in statuses if s.dossier is not None}
+
+
 @dataclass(frozen=True)
 class Placed:
-    """A file of the materials tree: where it goes (relative) and where its bytes are."""
+    """A file of the materials tree: where it goes (relative), where its bytes are, and whose it is
+    ((sheet, index in the dossier's list) of a nominee; None for the registers)."""
 
     target: str
     source: Path
+    nominee: tuple[str, int] | None = None
 
 
 def _entry_files(prefix: str, entry: StarEntry | ProjectEntry) -> list[tuple[str, str]]:
@@ -80,36 +111,88 @@ def _entry_files(prefix: str, entry: StarEntry | ProjectEntry) -> list[tuple[str
     return [(f"{prefix}/{role}_{safe_name(PurePosixPath(path).name)}", path) for role, path in files]
 
 
-def materials_plan(store: Store, unit: str, dossier: Dossier) -> list[Placed]:
-    """Where each of a unit's files goes in the tree; the bytes are the stored ones (later mails win)."""
+def materials_plan(store: Store, unit: str, dossier: Dossier, base: str | None = None) -> list[Placed]:
+    """Where each of a unit's files goes in the tree (under `base`, the unit's folder); the bytes
+    are the stored ones (later mails win)."""
     by_path: dict[str, Path] = {}
     for sub in store.unit_submissions(unit):
         for f in store.submission_files(sub.id or 0):
             by_path[f.path] = store.file_path(f)
-    base = safe_name(unit)
-    wanted: list[tuple[str, str]] = []
-    for star in dossier.stars:
-        wanted += _entry_files(f"{base}/{STARS_DIR}/{safe_name(star.name)}", star)
-    for project in dossier.projects:
-        wanted += _entry_files(f"{base}/{PROJECTS_DIR}/{safe_name(project.name)}", project)
+    base = base or safe_name(unit)
+    wanted: list[tuple[str, str, tuple[str, int] | None]] = []
+    for title, entries in ((STARS_DIR, dossier.stars), (PROJECTS_DIR, dossier.projects)):
+        folders: set[str] = set()
+        for i, entry in enumerate(entries):
+            folder = unique(safe_name(entry.name), folders)
+            wanted += [(target, path, (title, i)) for target, path in _entry_files(f"{base}/{title}/{folder}", entry)]
     for register in (dossier.star_register, dossier.project_register):
         if register is not None:
-            wanted.append((f"{base}/{REGISTERS_DIR}/{safe_name(PurePosixPath(register.path).name)}", register.path))
-    return [Placed(target, by_path[path]) for target, path in wanted if path in by_path]
+            wanted.append(
+                (f"{base}/{REGISTERS_DIR}/{safe_name(PurePosixPath(register.path).name)}", register.path, None)
+            )
+    taken: set[str] = set()
+    return [
+        Placed(unique(target, taken, file=True), by_path[path], owner)
+        for target, path, owner in wanted
+        if path in by_path
+    ]
 
 
 def export_materials(store: Store, statuses: list[UnitStatus], directory: Path) -> list[Path]:
-    """Copy every unit's current materials into `directory`; returns the files written."""
+    """Copy every unit's current materials into `directory`; returns the files written.
+
+    Exporting again into the same folder replaces the earlier export: the files it wrote (listed
+    in the folder's MANIFEST) that this one does not write again are removed, with the folders
+    left empty; anything else in the folder (notes the office put there, say) is left alone. The
+    manifest lists every file this export may write before the first is copied, so an
+    interrupted export is cleared by the next one too.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest = directory / MANIFEST
+    earlier = _read_manifest(manifest)
+    folders = unit_folders(statuses)
+    plan = [
+        placed
+        for status in statuses
+        if status.dossier is not None
+        for placed in materials_plan(store, status.name, status.dossier, folders[status.name])
+    ]
+    targets = {p.target for p in plan}
+    manifest.write_text(json.dumps(sorted(earlier | targets), ensure_ascii=False), encoding="utf-8")
+    for target in sorted(earlier - targets):
+        _remove(directory, target)
     written = []
-    for status in statuses:
-        if status.dossier is None:
-            continue
-        for placed in materials_plan(store, status.name, status.dossier):
-            target = directory / placed.target
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(placed.source, target)
-            written.append(target)
+    for placed in plan:
+        target = directory / placed.target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(placed.source, target)
+        written.append(target)
+    manifest.write_text(json.dumps(sorted(targets), ensure_ascii=False), encoding="utf-8")
     return written
+
+
+def _read_manifest(manifest: Path) -> set[str]:
+    try:
+        listed = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return {p for p in listed if isinstance(p, str)} if isinstance(listed, list) else set()
+
+
+def _remove(directory: Path, target: str) -> None:
+    """Delete a file an earlier export wrote, and the folders it leaves empty; never outside `directory`."""
+    root = directory.resolve()
+    path = (directory / target).resolve()
+    if PurePosixPath(target).is_absolute() or ".." in PurePosixPath(target).parts or not path.is_relative_to(root):
+        return
+    path.unlink(missing_ok=True)
+    for parent in path.parents:
+        if parent == root or not parent.is_relative_to(root):
+            break
+        try:
+            parent.rmdir()
+        except OSError:
+            break  # not empty: something else lives there
 
 
 def _problems(findings: list[Finding], name: str) -> list[Finding]:
@@ -134,13 +217,26 @@ def _row(status: UnitStatus, entry: StarEntry | ProjectEntry, columns: list[tupl
     return values, bool(errors)
 
 
+def unit_problems(status: UnitStatus) -> list[Finding]:
+    """A unit's open findings that are on no nominee's row: the unit's own, the files', and any
+    naming a nominee the dossier spells otherwise. Unit-level first, files last, errors first."""
+    assert status.dossier is not None
+    names = {e.name for e in (*status.dossier.stars, *status.dossier.projects)}
+    rest = [f for f in status.findings if f.severity != Severity.INFO and f.nominee not in names]
+    return sorted(rest, key=lambda f: (f.subject.startswith("附件"), SEVERITY_ORDER[f.severity]))
+
+
 def roster_xlsx(store: Store | None, statuses: list[UnitStatus]) -> bytes:
-    """One sheet for stars, one for projects: a row per nominee with the 附表2/附表4 fields."""
+    """One sheet for stars, one for projects: a row per nominee with the 附表2/附表4 fields; and a
+    sheet of the problems that are on no nominee's row, a row per finding."""
     wb = Workbook()
     sheets = [(wb.active, STARS_DIR, STAR_COLUMNS), (wb.create_sheet(), PROJECTS_DIR, PROJECT_COLUMNS)]
     for ws, title, columns in sheets:
         ws.title = title
         ws.append(["序号", *(label for label, _ in columns), *TAIL])
+    unit_ws = wb.create_sheet(UNIT_PROBLEMS)
+    unit_ws.append(UNIT_PROBLEM_COLUMNS)
+    for ws in wb.worksheets:
         for cell in ws[1]:
             cell.font = Font(bold=True)
     counters = [0, 0]
@@ -148,25 +244,37 @@ def roster_xlsx(store: Store | None, statuses: list[UnitStatus]) -> bytes:
         errors: PatternFill("solid", start_color=c, end_color=c)
         for errors, c in ((True, FILLS[UnitState.INCOMPLETE]), (False, FILLS[UnitState.COMPLETE]))
     }
+    folders = unit_folders(statuses)
+    problems = 0
     for status in statuses:
         if status.dossier is None:
             continue
-        placed = materials_plan(store, status.name, status.dossier) if store is not None else []
+        placed = materials_plan(store, status.name, status.dossier, folders[status.name]) if store is not None else []
         for n, (ws, title, columns) in enumerate(sheets):
             entries = status.dossier.stars if n == 0 else status.dossier.projects
-            for entry in entries:
-                prefix = f"{safe_name(status.name)}/{title}/{safe_name(entry.name)}/"
-                paths = [p.target for p in placed if p.target.startswith(prefix)]
+            for i, entry in enumerate(entries):
+                paths = [p.target for p in placed if p.nominee == (title, i)]
                 values, has_errors = _row(status, entry, columns, paths)
                 counters[n] += 1
                 ws.append([counters[n], *values])
                 for cell in ws[counters[n] + 1]:  # (ws.max_row scans every cell: quadratic over a roster)
                     cell.fill = fills[has_errors]
+        for f in unit_problems(status):
+            message, hint = render(f)
+            problems += 1
+            unit_ws.append([problems, status.name, f.subject, SEVERITY_ZH[f.severity], message, hint])
+            if f.severity == Severity.ERROR:
+                for cell in unit_ws[problems + 1]:
+                    cell.fill = fills[True]
     for (ws, _, columns), count in zip(sheets, counters, strict=True):
         ws.freeze_panes = "C2"
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns) + 1 + len(TAIL))}{count + 1}"
         for i in range(1, len(columns) + len(TAIL) + 2):
             ws.column_dimensions[get_column_letter(i)].width = 16
+    unit_ws.freeze_panes = "C2"
+    unit_ws.auto_filter.ref = f"A1:{get_column_letter(len(UNIT_PROBLEM_COLUMNS))}{problems + 1}"
+    for i, width in enumerate([6, 30, 30, 10, 60, 60], start=1):
+        unit_ws.column_dimensions[get_column_letter(i)].width = width
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

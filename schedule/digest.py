@@ -11,7 +11,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from bot.wecom_client import APP_TEXT_LIMIT, ROBOT_MARKDOWN_LIMIT
-from config.campaign import Campaign
+from config.campaign import KIND_ZH, Campaign
 from schedule.status import STATE_ZH, UnitState, UnitStatus
 
 APP_MARKDOWN_LIMIT = APP_TEXT_LIMIT  # bytes of an app markdown message
@@ -47,7 +47,6 @@ HEADER = [
     "最近来件",
     "联系人",
 ]
-KIND_ZH = {"city": "市州", "college": "高校", "other": "其他"}
 
 
 @dataclass
@@ -153,7 +152,9 @@ def digest_markdown(digest: Digest, campaign: Campaign, limit: int = ROBOT_LIMIT
     """The digest as WeCom markdown within `limit` bytes: the totals always, the unit lists as
     long as they fit (a cut list says how many it leaves out)."""
     rows = digest.rows
-    nothing = digest.with_state(UnitState.NOTHING)
+    # A unit whose first mail is still being read has submitted but has no dossier yet.
+    nothing = [r for r in digest.with_state(UnitState.NOTHING) if not r.submissions]
+    checking = [r for r in digest.with_state(UnitState.NOTHING) if r.submissions]
     incomplete = digest.with_state(UnitState.INCOMPLETE)
     complete = digest.with_state(UnitState.COMPLETE)
     paper = [r for r in rows if r.paper]
@@ -164,7 +165,7 @@ def digest_markdown(digest: Digest, campaign: Campaign, limit: int = ROBOT_LIMIT
         f'> 单位 {len(rows)} 个：已报送 <font color="info">{len(digest.submitted)}</font>，'
         f'材料齐全 <font color="info">{len(complete)}</font>，'
         f'待修改 <font color="warning">{len(incomplete)}</font>，'
-        f'未报送 <font color="comment">{len(nothing)}</font>',
+        f'未报送 <font color="comment">{len(nothing)}</font>' + (f"，检查中 {len(checking)}" if checking else ""),
         f"> 百姓学习之星 {sum(r.stars for r in rows)} 名，品牌项目 {sum(r.projects for r in rows)} 个，"
         f"典范 {sum(len(r.exemplars) for r in rows)} 个",
         f"> 纸质材料已收 {len(paper)} 个单位，逾期报送 {len(late)} 个单位",

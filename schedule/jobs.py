@@ -5,6 +5,9 @@ number of processes: each (unit, slot, channel) is claimed once in storage
 (`Store.try_mark_reminder`) and queued once in the outbox (dedupe key
 `reminder:<unit>:<slot>:<channel>`), so a rerun, a restart or a second desk sends nothing
 twice. A claim whose outbox row is missing (a crash between the two) is queued again.
+The after-deadline round, caught up on a later day when the desk was down on its own
+(slots.due_slot), ends with the office's notice: once that is queued on every office
+channel, the round is over and later ticks send nothing of it.
 """
 
 from __future__ import annotations
@@ -15,9 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from config.campaign import Campaign
-from notify.mail import build_reply
+from notify.mail import build_reply, desk_message_id_domain
 from schedule.digest import APP_MARKDOWN_LIMIT, ROBOT_LIMIT, build_digest, digest_filename, digest_markdown, digest_xlsx
-from schedule.reminders import Message, compose_office_notice, compose_reminder, reminder_targets
+from schedule.reminders import (
+    Message,
+    compose_office_notice,
+    compose_reminder,
+    incomplete_units,
+    reminder_targets,
+)
 from schedule.slots import AFTER, Slot, digest_due, due_slot, reminder_plan
 from schedule.status import EvaluationCache, UnitStatus, collect_status
 from storage.repo import Store
@@ -82,13 +91,15 @@ class Jobs:
         *,
         mail_from: str | None = None,
         webhook: bool = False,
+        wecom: bool = True,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.store = store
         self.campaign = campaign
         self.mail_from = mail_from or campaign.office.email
-        self.domain = self.mail_from.rsplit("@", 1)[-1].lower()
+        self.domain = desk_message_id_domain(self.mail_from)
         self.webhook = webhook  # the office group's robot is configured
+        self.wecom = wecom  # the WeCom app's API is configured: without it a WeCom message could never leave
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.plan = reminder_plan(campaign)
         self._cache: EvaluationCache = {}
@@ -98,7 +109,10 @@ class Jobs:
     def tick(self, now: dt.datetime | None = None) -> TickReport:
         now = now or self.clock()
         report = TickReport(now)
-        slot = due_slot(self.plan, now)
+        catch_up = dt.timedelta(days=self.campaign.reminders.catch_up_days)
+        slot = due_slot(self.plan, now, self.campaign.deadline_end, catch_up)
+        if slot is not None and slot.kind == AFTER and self._office_notified(slot):
+            slot = None  # the final round is over (it stays due for a desk that missed its day)
         day = digest_due(self.campaign, now)
         if slot is None and day is None:
             return report
@@ -111,36 +125,54 @@ class Jobs:
 
     def statuses(self) -> list[UnitStatus]:
         """Where every unit stands now (and who of the office is on WeCom)."""
-        self._office_users = sorted({c.wecom_user for c in self.store.contacts() if c.is_office and c.wecom_user})
+        self._office_users = self._office_wecom_users()
         return collect_status(self.store, self.campaign, cache=self._cache)
+
+    def _office_wecom_users(self) -> list[str]:
+        return sorted({c.wecom_user for c in self.store.contacts() if c.is_office and c.wecom_user})
+
+    def _office_notified(self, slot: Slot) -> bool:
+        self._office_users = self._office_wecom_users()
+        office = self.campaign.office.name
+        return all(self._done("reminder", office, slot.key, c) for c, _ in self._office_channels(markdown=False))
 
     # -- reminders ------------------------------------------------------------------------------
     def send_reminders(self, slot: Slot, statuses: list[UnitStatus], now: dt.datetime) -> list[Queued]:
         queued: list[Queued] = []
-        targets = reminder_targets(slot, statuses)
-        for status in targets:
-            channels = [("mail", status.emails), ("wecom", status.wecom_users)]
+        unreachable: set[str] = set()
+        for status in reminder_targets(slot, statuses):
+            wecom_users = status.wecom_users if self.wecom else []
+            if not status.emails and not wecom_users:
+                unreachable.add(status.name)
+                self._note_unreachable(status.name, slot)
+                continue
+            channels = [("mail", status.emails), ("wecom", wecom_users)]
             channels = [(c, r) for c, r in channels if r and not self._done("reminder", status.name, slot.key, c)]
             if not channels:
                 continue
             message = compose_reminder(slot, status, self.campaign, now)
             for channel, recipients in channels:
                 queued += self._once(status.name, slot.key, channel, recipients, message, now)
-        if slot.kind == AFTER:
+        if slot.kind == AFTER and not self._office_notified(slot):
+            # Every unit not complete, reminded or not: the office follows up on all of them.
+            notice = compose_office_notice(slot, incomplete_units(statuses), unreachable, self.campaign)
             office = self.campaign.office.name
-            channels = self._office_channels(markdown=False)
-            if not all(self._done("reminder", office, slot.key, c) for c, _ in channels):
-                notice = compose_office_notice(slot, targets, self.campaign)
-                for channel, recipients in channels:
-                    queued += self._once(office, slot.key, channel, recipients, notice, now)
+            for channel, recipients in self._office_channels(markdown=False):
+                queued += self._once(office, slot.key, channel, recipients, notice, now)
         return queued
+
+    def _note_unreachable(self, unit: str, slot: Slot) -> None:
+        """A unit the round cannot reach (no address, no WeCom id): logged and audited once per slot."""
+        if self.store.kv_add(f"reminder-unreachable:{unit}:{slot.key}", "1"):
+            log.warning("reminder %s for %s not sent: the unit has no contact address or WeCom id", slot.key, unit)
+            self.store.audit("scheduler", "reminder.unreachable", unit, slot=slot.key)
 
     def _done(self, prefix: str, unit: str, slot: str, channel: str) -> bool:
         return self.store.outbox_by_key(f"{prefix}:{unit}:{slot}:{channel}") is not None
 
     def _office_channels(self, *, markdown: bool) -> list[tuple[str, list[str]]]:
         emails = sorted({self.campaign.office.email, *self.campaign.digest.emails})
-        users = self._office_users
+        users = self._office_users if self.wecom else []
         channels: list[tuple[str, list[str]]] = [("mail", emails)]
         if users:
             channels.append((MARKDOWN_CHANNEL if markdown else "wecom", users))

@@ -2,7 +2,9 @@
 
 A reminder goes to a unit that has sent nothing or still has open errors, and lists
 exactly what is missing, per nominee; a complete unit gets none. A unit that sent
-something after the slot's time already has a fresh reply, so the slot skips it.
+something after the slot's time already has a fresh reply, so the slot skips it. The
+office's notice after the deadline lists every unit that is not complete, reminded or not,
+and says which of them the system could not reach.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import html
 from dataclasses import dataclass
 
 from bot.wecom_client import APP_TEXT_LIMIT
-from config.campaign import Campaign
+from config.campaign import Campaign, Range, VideoSpec
 from nomdesk.report import group_findings
 from schedule.slots import AFTER, Slot
 from schedule.status import STATE_ZH, UnitState, UnitStatus
 from validators.base import Finding, render
+
+NO_CONTACT_ZH = "未能通知（无联系方式）"
 
 
 @dataclass(frozen=True)
@@ -27,45 +31,73 @@ class Message:
     chat: str  # the WeCom text (within the app's size limit)
 
 
+def incomplete_units(statuses: list[UnitStatus]) -> list[UnitStatus]:
+    """The units not complete now: nothing received, open errors, or a first mail still being checked."""
+    return [s for s in statuses if s.known and s.state != UnitState.COMPLETE]
+
+
+def skip_reason(slot: Slot, status: UnitStatus) -> str | None:
+    """Why a slot does not remind a unit that is not complete (None: it does), as the office reads it."""
+    if status.submissions and status.dossier is None:
+        return "材料正在检查，检查结果将直接回复该单位"  # the reply will tell it more than a reminder
+    if status.last_arrival is not None and status.last_arrival >= slot.at:
+        return "截止通知时刻后有新来件，检查结果已另行回复该单位"
+    return None
+
+
 def reminder_targets(slot: Slot, statuses: list[UnitStatus]) -> list[UnitStatus]:
     """The units a slot reminds: not complete, evaluated (or with nothing sent), not active since the slot."""
-    targets = []
-    for status in statuses:
-        if not status.known or status.state == UnitState.COMPLETE:
-            continue
-        if status.submissions and status.dossier is None:
-            continue  # its mail is being processed: the reply will tell it more than a reminder
-        if status.last_arrival is not None and status.last_arrival >= slot.at:
-            continue
-        targets.append(status)
-    return targets
+    return [s for s in incomplete_units(statuses) if skip_reason(slot, s) is None]
 
 
-def _when(slot: Slot, campaign: Campaign) -> str:
+def _days_left(campaign: Campaign, now: dt.datetime) -> int:
+    """Whole days to the deadline day from `now` (a reminder sent late counts from when it is sent)."""
+    return (campaign.deadline - now.astimezone(campaign.tz).date()).days
+
+
+def _when(slot: Slot, campaign: Campaign, now: dt.datetime) -> str:
     deadline = f"{campaign.deadline:%Y年%m月%d日}"
+    left = _days_left(campaign, now)
     if slot.kind == AFTER:
         return f"报送截止时间（{deadline}）已过"
-    if slot.days == 0:
+    if left == 0:
         return f"今天（{deadline}）24 时报送截止"
-    return f"报送截止时间为 {deadline}（当天 24 时前），还剩 {slot.days} 天"
+    return f"报送截止时间为 {deadline}（当天 24 时前），还剩 {left} 天"
 
 
-def _subject(slot: Slot, status: UnitStatus) -> str:
+def _subject(slot: Slot, status: UnitStatus, campaign: Campaign, now: dt.datetime) -> str:
     what = "尚未收到推荐材料" if status.state == UnitState.NOTHING else "推荐材料尚不完整"
+    left = _days_left(campaign, now)
     if slot.kind == AFTER:
         return f"【报送已截止】{status.name}：{what}"
-    if slot.days == 0:
+    if left == 0:
         return f"【今日截止提醒】{status.name}：{what}"
-    return f"【截止前{slot.days}天提醒】{status.name}：{what}"
+    return f"【截止前{left}天提醒】{status.name}：{what}"
+
+
+def _count(r: Range) -> str:
+    return f"{r.min}" if r.min == r.max else f"{r.min}-{r.max}"
+
+
+def _minutes(seconds: int) -> str:
+    return f"{seconds / 60:g}"
+
+
+def video_words(spec: VideoSpec) -> str:
+    """A video requirement as the call words it: "视频（MP4，4-5 分钟）", "鼓励报送视频（…）" when optional."""
+    formats = "/".join(c.upper() for c in spec.containers)
+    words = f"视频（{formats}，{_minutes(spec.min_seconds)}-{_minutes(spec.max_seconds)} 分钟）"
+    return words if spec.required else f"鼓励报送{words}"
 
 
 def checklist_lines(campaign: Campaign) -> list[str]:
-    q = campaign.quotas
+    """What to send, every number from the campaign config (the call's ID-photo size has no field: not named)."""
+    q, star, project = campaign.quotas, campaign.star, campaign.project
     return [
-        f"1. 百姓学习之星 {q.stars.min}-{q.stars.max} 名：附表1推荐表（每人一份）、附表2登记表，"
-        f"每人照片 {campaign.star.photos.min} 张（其中一张为 2 寸免冠彩色证件照）；",
-        f"2. 终身学习品牌项目 {q.projects.min}-{q.projects.max} 个：附表3推荐表、附表4登记表、工作总结，"
-        f"照片 {campaign.project.photos.min}-{campaign.project.photos.max} 张，视频 1 个；",
+        f"1. 百姓学习之星 {_count(q.stars)} 名：附表1推荐表（每人一份）、附表2登记表，"
+        f"每人照片 {_count(star.photos)} 张（其中一张为免冠彩色证件照），{video_words(star.video)}；",
+        f"2. 终身学习品牌项目 {_count(q.projects)} 个：附表3推荐表、附表4登记表、工作总结，"
+        f"照片 {_count(project.photos)} 张，{video_words(project.video)}；",
         "3. 盖章的纸质材料请按通知要求邮寄。",
     ]
 
@@ -88,9 +120,10 @@ def _footer(campaign: Campaign) -> list[str]:
 
 def compose_reminder(slot: Slot, status: UnitStatus, campaign: Campaign, now: dt.datetime) -> Message:
     local = now.astimezone(campaign.tz)
-    head = [f"{status.name}：", "", f"您好！{campaign.name}，{_when(slot, campaign)}。"]
+    when, subject = _when(slot, campaign, now), _subject(slot, status, campaign, now)
+    head = [f"{status.name}：", "", f"您好！{campaign.name}，{when}。"]
     body: list[str] = []
-    chat = [_subject(slot, status), _when(slot, campaign) + "。"]
+    chat = [subject, when + "。"]
     if status.state == UnitState.NOTHING:
         body.append(f"截至 {local:%m月%d日 %H:%M}，系统尚未收到贵单位的推荐材料。请按以下清单报送：")
         body += checklist_lines(campaign)
@@ -114,22 +147,37 @@ def compose_reminder(slot: Slot, status: UnitStatus, campaign: Campaign, now: dt
     html_text = "".join(
         f"<p>{html.escape(line)}</p>" if line else "<br>" for line in [*head, *body, "", *_footer(campaign)]
     )
-    return Message(subject=_subject(slot, status), text=text, html=html_text, chat=fit_bytes(chat, APP_TEXT_LIMIT))
+    return Message(subject=subject, text=text, html=html_text, chat=fit_bytes(chat, APP_TEXT_LIMIT))
 
 
-def compose_office_notice(slot: Slot, late: list[UnitStatus], campaign: Campaign) -> Message:
-    """After the deadline: the office is told which units are still incomplete."""
-    subject = f"【报送已截止】仍有 {len(late)} 个单位材料不完整"
-    lines = [f"{campaign.name}：报送截止时间（{campaign.deadline:%Y年%m月%d日}）已过。", subject[7:] + "："]
-    for status in late:
+def compose_office_notice(
+    slot: Slot, incomplete: list[UnitStatus], unreachable: set[str], campaign: Campaign
+) -> Message:
+    """After the deadline: the office hears of every unit still not complete, and of each whether
+    the system reminded it; `unreachable` are the units it could not (no address, no WeCom id)."""
+    lead = f"仍有 {len(incomplete)} 个单位材料不完整"
+    subject = f"【报送已截止】{lead}"
+    lines = [f"{campaign.name}：报送截止时间（{campaign.deadline:%Y年%m月%d日}）已过。", lead + "："]
+    notified, missed = 0, []
+    for status in incomplete:
         people = "、".join(c.name for c in status.contacts) or "未登记联系人"
-        if status.state == UnitState.NOTHING:
-            lines.append(f"- {status.name}：{STATE_ZH[status.state]}（联系人：{people}）")
+        if status.submissions and status.dossier is None:
+            what = "已报送"
+        elif status.state == UnitState.NOTHING:
+            what = STATE_ZH[status.state]
         else:
-            lines.append(f"- {status.name}：需修改 {len(status.errors)} 项（联系人：{people}）")
-    if not late:
+            what = f"需修改 {len(status.errors)} 项"
+        reason = skip_reason(slot, status) or (NO_CONTACT_ZH if status.name in unreachable else None)
+        notified += reason is None
+        if reason == NO_CONTACT_ZH:
+            missed.append(status.name)
+        lines.append(f"- {status.name}：{what}（联系人：{people}）" + (f"——{reason}" if reason else ""))
+    if not incomplete:
         lines.append("（无）")
-    lines.append("以上单位已收到系统发出的截止通知。")
+    else:
+        lines.append(f"其中 {notified} 个单位已收到系统发出的截止通知。")
+    if missed:
+        lines.append(f"{NO_CONTACT_ZH}：{'、'.join(missed)}，请电话联系。")
     text = "\n".join(lines) + "\n"
     body = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
     return Message(subject=subject, text=text, html=body, chat=fit_bytes(lines, APP_TEXT_LIMIT))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from config.campaign import Campaign
@@ -37,15 +38,43 @@ def reminder_plan(campaign: Campaign) -> list[Slot]:
     return sorted(slots, key=lambda s: s.at)
 
 
-def due_slot(plan: list[Slot], now: dt.datetime) -> Slot | None:
-    """The slot due at `now`: the latest whose time has come, on its own day only. A desk that was
-    down catches up later that day, but never sends a day-old round ("3 days left" when 2 are)
-    nor a burst of superseded ones."""
+def due_slot(
+    plan: list[Slot], now: dt.datetime, deadline_end: dt.datetime, catch_up: dt.timedelta | None = None
+) -> Slot | None:
+    """The slot due at `now`; only ever the latest whose time has come, so a desk that was down
+    never sends a burst of superseded rounds.
+
+    Catch-up policy (the desk may have been down on a slot's day):
+    - the after-deadline slot (the units' final notice and the office's list) stays due from its
+      time on, on any later day within `catch_up` (the campaign's `reminders.catch_up_days`),
+      until it has been sent (jobs.py sends its round once); a desk first started long after the
+      campaign sends nothing;
+    - a pre-deadline slot is due on its own day, and after it only while it is still the latest
+      slot and the deadline has not passed: a missed 7-days-before round goes out on day 5
+      rather than not at all, its countdown written from the time it is sent ("还剩 5 天"),
+      and is dropped as soon as the 3-days-before slot comes; nothing pre-deadline is sent once
+      the deadline is over.
+    """
     passed = [s for s in plan if s.at <= now]
     if not passed:
         return None
     latest = passed[-1]
-    return latest if now.astimezone(latest.at.tzinfo).date() == latest.at.date() else None
+    if latest.kind == AFTER:
+        return latest if catch_up is None or now <= latest.at + catch_up else None
+    return latest if now < deadline_end else None
+
+
+def slot_label(key: str) -> str:
+    """A slot key in Chinese, as the office reads it: "before-3d:2021-08-27" is
+    "截止前3天提醒（2021年8月27日）". A key of another form is returned as it is."""
+    found = re.fullmatch(r"(before|after)-(\d+)d:(\d{4})-(\d{2})-(\d{2})", key)
+    if found is None:
+        return key
+    kind, days, year, month, day = found.groups()
+    date = f"{int(year)}年{int(month)}月{int(day)}日"
+    if kind == AFTER:
+        return f"截止后通知（{date}）"
+    return f"截止当天提醒（{date}）" if days == "0" else f"截止前{days}天提醒（{date}）"
 
 
 def digest_due(campaign: Campaign, now: dt.datetime) -> dt.date | None:

@@ -9,6 +9,11 @@ either). The token is stored hashed, so a copy of the database gives no usable s
 CSRF: every session carries its own random token, put in each form and checked on every
 POST. The login form, which has no session yet, uses the double-submit pattern (a random
 cookie that the form must repeat). Cookies are HttpOnly and SameSite=Lax.
+
+Guessing passwords: after LOGIN_MAX_FAILURES failed logins for one username within
+LOGIN_WINDOW, that username may not log in for LOGIN_WINDOW, whatever password is given
+(the password is not even checked, so the lock tells nothing about it). The failures and
+the lock live in the same key-value table as the sessions, so every process sees them.
 """
 
 from __future__ import annotations
@@ -29,6 +34,11 @@ SESSION_COOKIE = "nomdesk_session"
 LOGIN_CSRF_COOKIE = "nomdesk_login_csrf"
 SESSION_TTL = dt.timedelta(hours=12)
 KEY_PREFIX = "web-session:"
+LOGIN_MAX_FAILURES = 5
+LOGIN_WINDOW = dt.timedelta(minutes=15)  # failures count within it; a lock lasts as long
+FAILURES_PREFIX = "web-login-failures:"
+LOCK_PREFIX = "web-login-locked:"
+LOCKED_ZH = f"登录失败次数过多，该用户名已暂停登录 {int(LOGIN_WINDOW.total_seconds()) // 60} 分钟，请稍后再试"
 
 
 @dataclass(frozen=True)
@@ -122,3 +132,31 @@ def safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     return target
+
+
+def _login_key(prefix: str, username: str) -> str:
+    """Per username, case and spaces aside (hashed: any text a visitor types makes a bounded key)."""
+    return prefix + hashlib.sha256(username.strip().casefold().encode()).hexdigest()
+
+
+def login_locked(store: Store, username: str, now: dt.datetime) -> bool:
+    return store.kv_get(_login_key(LOCK_PREFIX, username), now=now) is not None
+
+
+def record_login_failure(store: Store, username: str, now: dt.datetime) -> bool:
+    """Count a failed login for `username`; True when this one locks it."""
+    key = _login_key(FAILURES_PREFIX, username)
+    raw = store.kv_get(key, now=now)
+    since = now - LOGIN_WINDOW
+    failures = [t for t in (json.loads(raw) if raw else []) if dt.datetime.fromisoformat(t) > since]
+    failures.append(now.isoformat())
+    if len(failures) >= LOGIN_MAX_FAILURES:
+        store.kv_set(_login_key(LOCK_PREFIX, username), now.isoformat(), expires_at=now + LOGIN_WINDOW)
+        store.kv_delete(key)
+        return True
+    store.kv_set(key, json.dumps(failures), expires_at=now + LOGIN_WINDOW)
+    return False
+
+
+def clear_login_failures(store: Store, username: str) -> None:
+    store.kv_delete(_login_key(FAILURES_PREFIX, username))

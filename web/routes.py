@@ -1,19 +1,29 @@
 """The dashboard's pages and actions. Every route but the login page requires an office login.
 
+Every route of this router answers an error (400, 403, 404, 422) with a Chinese page, not
+FastAPI's JSON, and every response says it may not be framed (clickjacking). Both are done
+by the router's own route class, so the app's other routes (the WeCom callback) keep theirs.
+
 No `from __future__ import annotations` here: FastAPI must see the route signatures'
 annotations as objects, and `User` is local to `create_router`.
 """
 
 import datetime as dt
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nomdesk.service import Service
+from schedule.slots import slot_label
 from storage.tables import RawState
 from web import auth, exports, views
 from web.fetch import FetchError, fetch_link
@@ -21,11 +31,53 @@ from web.thumbs import SIZES, thumbnail
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 DONE_ZH = {"paper": "已记录纸质材料收到，并已重新检查该单位材料。", "attach": "附件已加入该单位材料，并已重新检查。"}
+ERROR_ZH = {400: "请求有误", 403: "无法完成操作", 404: "没有找到", 422: "提交的内容不完整或格式不对"}
+FRAME_HEADERS = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
 
 
 def create_router(service: Service) -> APIRouter:
     store, campaign, desk = service.store, service.campaign, service.desk
-    router = APIRouter()
+
+    def page(request: Request, template: str, who: auth.WebUser | None, status: int = 200, **context: object):
+        label, passed = views.countdown(campaign, desk.clock())
+        return TEMPLATES.TemplateResponse(
+            request,
+            template,
+            {"user": who, "campaign": campaign, "countdown": label, "deadline_passed": passed, **context},
+            status_code=status,
+        )
+
+    def error_page(request: Request, status: int, detail: object) -> Response:
+        title = ERROR_ZH.get(status, "出错了")
+        if status == 422:  # FastAPI's detail is a list of English messages about the form's fields
+            message = "请检查填写的内容后重新提交。"
+        else:
+            message = detail if isinstance(detail, str) and detail else "请返回上一页重试。"
+        who = auth.session_user(store, request)
+        return page(request, "error.html", who, status, code=status, title=title, message=message)
+
+    class DashboardRoute(APIRoute):
+        """A dashboard route: errors as Chinese pages, and never to be framed by another site."""
+
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def route(request: Request) -> Response:
+                try:
+                    response = await handler(request)
+                except StarletteHTTPException as exc:
+                    if exc.status_code < 400:  # the login guard's redirect
+                        response = Response(status_code=exc.status_code, headers=exc.headers)
+                    else:
+                        response = await run_in_threadpool(error_page, request, exc.status_code, exc.detail)
+                except RequestValidationError:
+                    response = await run_in_threadpool(error_page, request, 422, None)
+                response.headers.update(FRAME_HEADERS)
+                return response
+
+            return route
+
+    router = APIRouter(route_class=DashboardRoute)
 
     def user(request: Request) -> auth.WebUser:
         found = auth.session_user(store, request)
@@ -39,15 +91,6 @@ def create_router(service: Service) -> APIRouter:
         if name not in {u.name for u in store.units(active_only=False)} and not store.unit_submissions(name):
             raise HTTPException(status_code=404, detail="没有这个单位")
         return name
-
-    def page(request: Request, template: str, who: auth.WebUser | None, status: int = 200, **context: object):
-        label, passed = views.countdown(campaign, desk.clock())
-        return TEMPLATES.TemplateResponse(
-            request,
-            template,
-            {"user": who, "campaign": campaign, "countdown": label, "deadline_passed": passed, **context},
-            status_code=status,
-        )
 
     # ---- login -------------------------------------------------------------------------------
 
@@ -67,13 +110,21 @@ def create_router(service: Service) -> APIRouter:
         next: Annotated[str, Form()] = "/",
     ) -> Response:
         auth.check_login_csrf(request, csrf)
+        now = desk.clock()
+
+        def refused(status: int, error: str) -> Response:
+            return page(request, "login.html", None, status, next=auth.safe_next(next), csrf=csrf, error=error)
+
+        if auth.login_locked(store, username, now):
+            store.audit("web", "login.locked", None, username=username[:64])
+            return refused(429, auth.LOCKED_ZH)
         found = store.verify_user(username, password)
         if found is None:
             store.audit("web", "login.failed", None, username=username[:64])
-            response = page(
-                request, "login.html", None, 401, next=auth.safe_next(next), csrf=csrf, error="用户名或密码错误"
-            )
-            return response
+            if auth.record_login_failure(store, username, now):
+                return refused(429, auth.LOCKED_ZH)
+            return refused(401, "用户名或密码错误")
+        auth.clear_login_failures(store, username)
         response = RedirectResponse(auth.safe_next(next), status_code=303)
         auth.start_session(store, response, request, found.username, found.display_name)
         store.audit(f"office:{found.username}", "login", None)
@@ -91,7 +142,7 @@ def create_router(service: Service) -> APIRouter:
     @router.get("/", response_class=HTMLResponse)
     def campaign_page(request: Request, who: User, kind: str = "", state: str = "", q: str = "") -> Response:
         rows = views.unit_rows(store, campaign)
-        counts = {s: sum(r.state == s for r in rows) for s in views.STATES}
+        counts = {s: sum(r.matches("", s, "") for r in rows) for s in views.FILTER_ZH}
         shown = [r for r in rows if r.matches(kind, state, q)]
         return page(
             request,
@@ -100,7 +151,8 @@ def create_router(service: Service) -> APIRouter:
             rows=shown,
             total=len(rows),
             counts=counts,
-            states=views.STATE_ZH,
+            states=views.FILTER_ZH,
+            late_zh=views.LATE_ZH,
             kinds=views.KIND_ZH,
             kind=kind,
             state=state,
@@ -123,6 +175,8 @@ def create_router(service: Service) -> APIRouter:
             today=today.isoformat(),
             outbox_state=views.OUTBOX_STATE_ZH,
             channels=views.CHANNEL_ZH,
+            slot_label=slot_label,
+            late_zh=views.LATE_ZH,
             local=lambda value: views.local(value, campaign),
         )
 
@@ -224,9 +278,8 @@ def create_router(service: Service) -> APIRouter:
 
     @router.get("/exports/roster.xlsx")
     def roster(who: User) -> Response:
-        now = desk.clock()
-        data = exports.roster_xlsx(store, campaign, now)
-        return _xlsx(data, f"推荐名单-{now.astimezone(campaign.tz):%Y%m%d}.xlsx")
+        data = exports.roster_xlsx(store, campaign)
+        return _xlsx(data, f"推荐名单-{desk.clock().astimezone(campaign.tz):%Y%m%d}.xlsx")
 
     @router.get("/exports/digest.xlsx")
     def digest(who: User) -> Response:

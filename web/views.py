@@ -10,17 +10,20 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from config.campaign import Campaign
+from config.campaign import KIND_ZH, Campaign
 from intake.models import Dossier, PackageFile
 from nomdesk.privacy import mask_id_number, mask_phone
+from schedule.jobs import MARKDOWN_CHANNEL
 from storage.repo import Store
 from storage.tables import FileRecord, OutboxRecord, PaperReceipt, ReminderSent
 from validators.base import SEVERITY_ORDER, SEVERITY_ZH, Finding, render
 
-# A unit's state, in the order the office cares about it.
-STATES = ("none", "late", "incomplete", "complete")
-STATE_ZH = {"none": "未报送", "late": "逾期报送", "incomplete": "待修改", "complete": "材料齐全"}
-KIND_ZH = {"city": "市州", "college": "高校", "other": "其他"}
+# A unit's state, in the order the office cares about it; lateness is a mark beside it, not a state:
+# a late unit is still missing what it misses. The filters offer both ("late": every late unit).
+LATE = "late"
+STATE_ZH = {"none": "未报送", "incomplete": "待修改", "complete": "材料齐全"}
+FILTER_ZH = {"none": "未报送", LATE: "逾期报送", "incomplete": "待修改", "complete": "材料齐全"}
+LATE_ZH = "逾期"
 OUTBOX_STATE_ZH = {
     "pending": "待发送",
     "sending": "发送中",
@@ -28,20 +31,18 @@ OUTBOX_STATE_ZH = {
     "failed": "发送失败",
     "suppressed": "未发送",
 }
-CHANNEL_ZH = {"mail": "邮件", "wecom": "企业微信", "webhook": "群机器人"}
+CHANNEL_ZH = {"mail": "邮件", "wecom": "企业微信", MARKDOWN_CHANNEL: "企业微信", "webhook": "群机器人"}
 
 
 def local(value: dt.datetime | None, campaign: Campaign, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(campaign.tz).strftime(fmt) if value else "—"
 
 
-def unit_state(submissions: int, late: bool, errors: int) -> str:
-    """Nothing received; late (the office decides on it, whatever else it lacks); incomplete while
-    an error finding stands (or before the first evaluation); else complete."""
+def unit_state(submissions: int, errors: int) -> str:
+    """Nothing received; incomplete while an error finding stands (or before the first
+    evaluation); else complete. Whether it came late is shown beside the state (`UnitRow.late`)."""
     if submissions == 0:
         return "none"
-    if late:
-        return "late"
     return "incomplete" if errors else "complete"
 
 
@@ -53,6 +54,7 @@ class UnitRow:
     aliases: list[str]
     state: str
     state_zh: str
+    late: bool  # a submission came after the deadline (the LATE finding stands)
     submissions: int
     last_arrival: str
     stars: int
@@ -68,7 +70,7 @@ class UnitRow:
     def matches(self, kind: str, state: str, query: str) -> bool:
         if kind and self.kind != kind:
             return False
-        if state and self.state != state:
+        if state and not (self.late if state == LATE else self.state == state):
             return False
         query = query.strip()
         return not query or any(query in text for text in (self.name, *self.aliases))
@@ -85,7 +87,7 @@ def unit_rows(store: Store, campaign: Campaign) -> list[UnitRow]:
             late = any(f.code == "LATE" for f in store.current_findings(o.name))
             for n in store.unit_nominees(o.name):
                 exemplars[n.kind] = exemplars.get(n.kind, 0) + int(n.exemplar)
-        state = unit_state(o.submissions, late, o.errors)
+        state = unit_state(o.submissions, o.errors)
         rows.append(
             UnitRow(
                 name=o.name,
@@ -94,6 +96,7 @@ def unit_rows(store: Store, campaign: Campaign) -> list[UnitRow]:
                 aliases=aliases.get(o.name, []),
                 state=state,
                 state_zh=STATE_ZH[state],
+                late=late,
                 submissions=o.submissions,
                 last_arrival=local(o.last_arrival, campaign, "%m-%d %H:%M"),
                 stars=o.stars,

@@ -1,4 +1,4 @@
-"""An accelerated campaign: 10 units, 20 days, hour by hour, a restart and two desks in the middle.
+"""An accelerated campaign: 11 units, 20 days, hour by hour, a restart and two desks in the middle.
 
 The script below is the ground truth: who sent what when. The test asserts every reminder
 queued and delivered (to whom, when, what it lists), the office's notice after the
@@ -55,7 +55,7 @@ class Recorder:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, campaign: Campaign):
     """Run the whole campaign once; the tests below look at what it left."""
-    c = scripted_campaign(campaign, 10)
+    c = scripted_campaign(campaign, 11)
     names = [u.name for u in c.units]
     data = tmp_path_factory.mktemp("campaign") / "var"
     store = Store.open(data)
@@ -75,6 +75,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, campaign: Campaign):
         ((8, 29, 8, 0), 5, [], False),
         ((8, 29, 9, 30), 6, [missing_form(2)], False),
         ((8, 31, 8, 0), 6, [], False),
+        ((8, 31, 9, 0), 10, [too_few_photos(1)], False),  # late, incomplete, at the final notice's time
         ((9, 1, 10, 0), 9, [], False),
     ]
     pending = [(local(c, *when), i, b, ex) for when, i, b, ex in events]
@@ -153,6 +154,7 @@ EXPECTED = {
     7: [S3, S1, S0, SA],
     8: [],
     9: [S7, S3, S1, S0, SA],
+    10: [S7, S3, S1, S0],  # its late mail came at the final notice's time: it got the check's reply instead
 }
 
 
@@ -203,10 +205,14 @@ def test_after_the_deadline_the_office_hears_who_is_still_incomplete(run) -> Non
     assert sorted(q.channel for q in office) == ["mail", "webhook", "wecom"]
     mail = next(q for q in office if q.channel == "mail")
     assert mail.recipients == (c.office.email,)
-    incomplete = [names[i] for i in (1, 3, 7, 9)]
+    # Every unit not complete at that time, reminded or not: 10 sent late and incomplete.
+    incomplete = [names[i] for i in (1, 3, 7, 9, 10)]
     listed = [line for line in mail.text.splitlines() if line.startswith("- ")]
     assert [line[2:].split("：")[0] for line in listed] == incomplete
-    assert "仍有 4 个单位材料不完整" in mail.text
+    assert "仍有 5 个单位材料不完整" in mail.text
+    late = next(line for line in listed if line.startswith(f"- {names[10]}："))
+    assert "需修改 1 项" in late and "检查结果已另行回复该单位" in late
+    assert "其中 4 个单位已收到系统发出的截止通知" in mail.text
     wecom = next(q for q in office if q.channel == "wecom")
     assert wecom.recipients == ("wuxiaohui",)
 

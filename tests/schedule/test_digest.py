@@ -22,7 +22,7 @@ NOW = dt.datetime(2021, 8, 28, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 @pytest.fixture(scope="module")
 def scripted(tmp_path_factory: pytest.TempPathFactory, campaign: Campaign):
-    """Three of the config's units have sent something; the other 65 nothing."""
+    """Three of the config's units have sent something; the others nothing."""
     data = tmp_path_factory.mktemp("digest") / "var"
     store = Store.open(data)
     store.sync_units(campaign)
@@ -88,16 +88,30 @@ def test_the_workbook_has_every_unit_a_frozen_header_filters_and_state_colours(s
     assert isinstance(value(changchun, "最近来件"), dt.datetime)
 
 
-def test_nomdesk_digest_prints_the_message_writes_the_workbook_and_sends_once(scripted, tmp_path: Path) -> None:
+def test_nomdesk_digest_prints_the_message_writes_the_workbook_and_sends_once(
+    scripted, tmp_path: Path, campaign: Campaign
+) -> None:
     data = scripted["data"]
     out = tmp_path / "汇总.xlsx"
     done = nomdesk("digest", "--data-dir", data, "--out", out)
     assert done.returncode == 0, done.stderr
     assert "推荐材料每日汇总" in done.stdout and "已报送" in done.stdout
-    assert load_workbook(out)["单位汇总"].max_row == 69
+    assert load_workbook(out)["单位汇总"].max_row == len(campaign.units) + 1  # the header and a row per unit
     first = nomdesk("digest", "--data-dir", data, "--send", "--out", out)
     second = nomdesk("digest", "--data-dir", data, "--send", "--out", out)
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     assert "今日汇总已发送过" in second.stderr
     sent = sorted((data / "outbox").glob("*.eml"))
     assert len(sent) == 1 and b"xlsx" in sent[0].read_bytes()
+
+
+def test_a_unit_whose_first_mail_is_being_checked_is_counted_once(tmp_path: Path, campaign: Campaign) -> None:
+    store = Store.open(tmp_path / "var")
+    try:
+        store.sync_units(campaign)
+        Script(campaign).arrive(store, campaign.units[0].name, NOW - dt.timedelta(minutes=5))
+        text = digest_markdown(build_digest(Jobs(store, campaign).statuses(), campaign, NOW), campaign, 4096)
+    finally:
+        store.close()
+    assert '已报送 <font color="info">1</font>' in text
+    assert f'未报送 <font color="comment">{len(campaign.units) - 1}</font>，检查中 1' in text

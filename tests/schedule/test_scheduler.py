@@ -24,7 +24,7 @@ def at(campaign: Campaign, day: int, hour: int, minute: int = 0, month: int = 8)
     return dt.datetime(2021, month, day, hour, minute, tzinfo=campaign.tz)
 
 
-def test_the_plan_follows_the_config_and_a_slot_is_due_on_its_own_day_only(campaign: Campaign) -> None:
+def test_the_plan_follows_the_config_and_a_missed_slot_catches_up_by_the_policy(campaign: Campaign) -> None:
     plan = reminder_plan(campaign)
     assert [s.key for s in plan] == [
         "before-7d:2021-08-23",
@@ -34,12 +34,21 @@ def test_the_plan_follows_the_config_and_a_slot_is_due_on_its_own_day_only(campa
         "after-1d:2021-08-31",
     ]
     assert all(s.at.timetz().replace(tzinfo=None) == campaign.reminders.time for s in plan)
-    assert due_slot(plan, at(campaign, 23, 8, 59)) is None
-    assert due_slot(plan, at(campaign, 23, 9)).key == "before-7d:2021-08-23"
-    assert due_slot(plan, at(campaign, 23, 23, 59)).key == "before-7d:2021-08-23"  # caught up the same day
-    assert due_slot(plan, at(campaign, 24, 9)) is None  # never a day late
-    assert due_slot(plan, at(campaign, 31, 12)).key == "after-1d:2021-08-31"
-    assert due_slot(plan, at(campaign, 1, 12, month=9)) is None
+    end = campaign.deadline_end
+
+    def due(moment: dt.datetime) -> str | None:
+        slot = due_slot(plan, moment, end)
+        return slot.key if slot else None
+
+    assert due(at(campaign, 23, 8, 59)) is None
+    assert due(at(campaign, 23, 9)) == "before-7d:2021-08-23"
+    assert due(at(campaign, 23, 23, 59)) == "before-7d:2021-08-23"  # caught up the same day
+    assert due(at(campaign, 25, 9)) == "before-7d:2021-08-23"  # missed: still the latest, before the deadline
+    assert due(at(campaign, 27, 9)) == "before-3d:2021-08-27"  # superseded: the 7-day round is never sent now
+    assert due(at(campaign, 30, 23, 59)) == "before-0d:2021-08-30"
+    assert due(at(campaign, 31, 8)) is None  # the deadline is over: no pre-deadline round any more
+    assert due(at(campaign, 31, 12)) == "after-1d:2021-08-31"
+    assert due(at(campaign, 5, 12, month=9)) == "after-1d:2021-08-31"  # the final round catches up any later day
     assert digest_due(campaign, at(campaign, 20, 7, 59)) is None
     assert digest_due(campaign, at(campaign, 20, 8)) == dt.date(2021, 8, 20)
     last = campaign.deadline + dt.timedelta(days=campaign.digest.days_after_deadline or 0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from config.campaign import Campaign, Contact, Unit
@@ -53,14 +53,20 @@ def contact_wecom(i: int) -> str:
     return f"unit{i}-clerk"
 
 
-def scripted_campaign(base: Campaign, units: int) -> Campaign:
-    """The first `units` units of the config, each with one contact (an address and a WeCom id)."""
+def scripted_campaign(base: Campaign, units: int, *, unreachable: Iterable[int] = ()) -> Campaign:
+    """The first `units` units of the config, each with one contact (an address and a WeCom id);
+    the `unreachable` ones' contact has a phone number only, so no reminder can reach them."""
+    no_channel = set(unreachable)
     chosen = [
         Unit(
             name=u.name,
             kind=u.kind,
             aliases=list(u.aliases),
-            contacts=[Contact(name=f"联系人{i}", emails=[contact_email(i)], wecom_user=contact_wecom(i))],
+            contacts=[
+                Contact(name=f"联系人{i}", phone="0431-8000000")
+                if i in no_channel
+                else Contact(name=f"联系人{i}", emails=[contact_email(i)], wecom_user=contact_wecom(i))
+            ],
         )
         for i, u in enumerate(base.units[:units])
     ]
@@ -116,6 +122,13 @@ class Script:
         sent = Sent(unit, at, findings, dossier)
         self.history.append(sent)
         return sent
+
+    def arrive(self, store: Store, unit: str, at: dt.datetime) -> None:
+        """A mail from `unit` at `at` that the desk has stored but not yet checked (no evaluation)."""
+        raw, _ = store.put_raw(
+            f"Message-ID: <{uuid.uuid4().hex}@x>\r\nSubject: s\r\n\r\n{unit}".encode(), source="cli", received_at=at
+        )
+        store.add_submission(raw.id, unit_name=unit, arrived_at=at, unit_confirmed=True, summary={})
 
     def state_at(self, unit: str, moment: dt.datetime) -> Sent | None:
         """The unit's last submission at or before `moment` (None: nothing sent yet)."""

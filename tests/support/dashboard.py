@@ -2,7 +2,7 @@
 
 - 延边朝鲜族自治州教育局: the complete sample package (complete);
 - 长白山管委会教育科技局: the sample with missing pieces (incomplete);
-- 吉林大学: a small mail after the deadline, with a large-file link (late);
+- 吉林大学: a small mail after the deadline, with a large-file link (incomplete, and late);
 - every other unit: nothing received.
 """
 
@@ -37,7 +37,8 @@ OFFICE_USER, OFFICE_PASSWORD, OFFICE_NAME = "wu", "correct-horse-1", "吴晓辉"
 COMPLETE, INCOMPLETE, LATE = "延边朝鲜族自治州教育局", "长白山管委会教育科技局", "吉林大学"
 LATE_SENDER = "zhaoyan@jlu.edu.cn"
 LARGE_FILE_LINK = "https://pan.baidu.com/s/1nomdeskTestLink"
-EXPECTED_STATES = {COMPLETE: "complete", INCOMPLETE: "incomplete", LATE: "late", "长春市教育局": "none"}
+EXPECTED_STATES = {COMPLETE: "complete", INCOMPLETE: "incomplete", LATE: "incomplete", "长春市教育局": "none"}
+EXPECTED_LATE = {LATE}  # marked 逾期 beside its state
 
 
 def build_service(data_dir: Path, campaign: Campaign) -> Service:

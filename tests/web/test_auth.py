@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from nomdesk.service import Service
 from storage.repo import Store
 from tests.support.dashboard import COMPLETE, OFFICE_PASSWORD, OFFICE_USER, form_csrf, login
 from tests.support.service import clean_env
+from web import auth
 
 UNIT = f"/units/{quote(COMPLETE)}"
 PROTECTED_GETS = ["/", UNIT, f"{UNIT}/raw/1", f"{UNIT}/files/1/thumb", "/exports/roster.xlsx", "/exports/digest.xlsx"]
@@ -23,6 +25,7 @@ def test_every_page_redirects_to_login_without_a_session(client: TestClient, pat
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
     assert "金哲洙" not in response.text and not response.content.startswith(b"PK")
+    assert response.headers["x-frame-options"] == "DENY"
 
 
 def test_actions_are_refused_without_a_session(client: TestClient, service: Service) -> None:
@@ -51,6 +54,40 @@ def test_wrong_password_and_unknown_users_are_refused(client: TestClient) -> Non
     assert response.status_code == 401 and "用户名或密码错误" in response.text
     assert login(client, "nobody", OFFICE_PASSWORD).status_code == 401
     assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_five_failed_logins_lock_the_username_for_a_quarter_hour(
+    client: TestClient, service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service.store.add_user("li", "li-own-password-1", "李明")
+    for _ in range(auth.LOGIN_MAX_FAILURES - 1):
+        assert login(client, OFFICE_USER, "wrong-password").status_code == 401
+    fifth = login(client, OFFICE_USER, "wrong-password")
+    assert fifth.status_code == 429 and "登录失败次数过多" in fifth.text
+    # Locked: the right password is refused too, and no session is made.
+    right = login(client, OFFICE_USER, OFFICE_PASSWORD)
+    assert right.status_code == 429 and "请稍后再试" in right.text and "set-cookie" not in right.headers
+    assert client.get("/", follow_redirects=False).status_code == 303
+    # Another office user is not locked out by someone guessing at 吴晓辉's password.
+    assert login(client, "li", "li-own-password-1").status_code == 303
+    # A quarter of an hour later the lock is over.
+    later = service.desk.clock() + auth.LOGIN_WINDOW + dt.timedelta(seconds=1)
+    monkeypatch.setattr(service.desk, "clock", lambda: later)
+    assert login(client, OFFICE_USER, OFFICE_PASSWORD).status_code == 303
+
+
+def test_failures_spread_over_more_than_the_window_or_followed_by_a_login_do_not_lock(
+    client: TestClient, service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = service.desk.clock()
+    for _ in range(auth.LOGIN_MAX_FAILURES - 1):
+        assert login(client, OFFICE_USER, "wrong-password").status_code == 401
+    monkeypatch.setattr(service.desk, "clock", lambda: start + auth.LOGIN_WINDOW + dt.timedelta(seconds=1))
+    assert login(client, OFFICE_USER, "wrong-password").status_code == 401  # the first four no longer count
+    for _ in range(auth.LOGIN_MAX_FAILURES - 2):
+        assert login(client, OFFICE_USER, "wrong-password").status_code == 401
+    assert login(client, OFFICE_USER, OFFICE_PASSWORD).status_code == 303  # a login clears the count
+    assert login(client, OFFICE_USER, "wrong-password").status_code == 401
 
 
 def test_unit_contacts_cannot_log_in(client: TestClient, service: Service) -> None:

@@ -18,7 +18,10 @@ from nomdesk.app import create_app
 from nomdesk.service import Service
 from tests.support.dashboard import (
     COMPLETE,
+    EXPECTED_LATE,
     EXPECTED_STATES,
+    INCOMPLETE,
+    LATE,
     OFFICE_NAME,
     OFFICE_PASSWORD,
     OFFICE_USER,
@@ -73,15 +76,21 @@ def test_office_works_through_the_dashboard(
     try:
         log_in(page, server)
 
-        # The campaign page: every unit, each in its state's colour.
+        # The campaign page: every unit, each in its state's colour, a late one marked 逾期 beside it.
         for unit, state in EXPECTED_STATES.items():
             row = page.locator(f'tr[data-unit="{unit}"]')
             expect(row).to_have_attribute("data-state", state)
-            expect(row.locator(".badge")).to_have_class(f"badge state-{state}")
+            expect(row.locator(f".badge.state-{state}")).to_be_visible()
+            expect(row.locator(".badge.state-late")).to_have_count(1 if unit in EXPECTED_LATE else 0)
         colours = {
-            state: page.locator(f'tr[data-unit="{unit}"] .badge').evaluate("e => getComputedStyle(e).color")
+            state: page.locator(f'tr[data-unit="{unit}"] .badge.state-{state}').evaluate(
+                "e => getComputedStyle(e).color"
+            )
             for unit, state in EXPECTED_STATES.items()
         }
+        late = page.locator(f'tr[data-unit="{next(iter(EXPECTED_LATE))}"] .badge.state-late')
+        expect(late).to_have_text("逾期")
+        colours["late"] = late.evaluate("e => getComputedStyle(e).color")
         assert len(set(colours.values())) == 4, colours
         expect(page.locator("#countdown")).to_contain_text("截止")
         page.screenshot(path=tmp_path / f"campaign-{viewport}.png", full_page=viewport == "desktop")
@@ -91,8 +100,10 @@ def test_office_works_through_the_dashboard(
             page.get_by_role("link", name="下载推荐名单").click()
         saved = tmp_path / "roster.xlsx"
         info.value.save_as(saved)
-        names = {row[2] for row in load_workbook(saved)["百姓学习之星"].iter_rows(min_row=2, values_only=True)}
-        assert "金哲洙" in names
+        rows = list(load_workbook(saved)["百姓学习之星"].iter_rows(values_only=True))
+        stars = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+        by_name = {r["姓名"]: r["推荐单位"] for r in stars}
+        assert by_name["金哲洙"] == COMPLETE and by_name["宋丽萍"] == INCOMPLETE
 
         # A unit page: its dossier per nominee, photos as thumbnails that load.
         page.get_by_role("link", name=COMPLETE).click()
@@ -129,5 +140,18 @@ def test_a_request_without_a_session_is_refused(browser: Browser, server: str) -
         assert direct.status == 303 and direct.headers["location"].startswith("/login")
         posted = context.request.post(f"{server}/units/{quote(COMPLETE)}/paper", max_redirects=0)
         assert posted.status == 303
+    finally:
+        context.close()
+
+
+def test_the_campaign_page_fits_a_phone_without_sideways_scrolling(browser: Browser, server: str) -> None:
+    context = browser.new_context(viewport=VIEWPORTS["phone"], locale="zh-CN")
+    page = context.new_page()
+    try:
+        log_in(page, server)
+        for path in ("/", "/?state=late", *(f"/units/{quote(unit)}" for unit in (COMPLETE, INCOMPLETE, LATE))):
+            page.goto(server + path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= page.evaluate("window.innerWidth"), (path, width)
     finally:
         context.close()

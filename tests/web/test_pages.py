@@ -13,8 +13,10 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from nomdesk.service import Service
+from schedule.slots import reminder_plan
 from tests.support.dashboard import (
     COMPLETE,
+    EXPECTED_LATE,
     EXPECTED_STATES,
     INCOMPLETE,
     LARGE_FILE_LINK,
@@ -22,12 +24,23 @@ from tests.support.dashboard import (
     form_csrf,
 )
 from tests.support.media import make_photo
+from tests.support.service import nomdesk
 
 UNIT = f"/units/{quote(COMPLETE)}"
 
 
 def states(html: str) -> dict[str, str]:
     return dict(re.findall(r'data-unit="([^"]+)" data-state="([^"]+)"', html))
+
+
+def late_units(html: str) -> set[str]:
+    return set(re.findall(r'data-unit="([^"]+)" data-state="[^"]+" data-late="yes"', html))
+
+
+def workbook_rows(ws) -> list[dict[str, object]]:
+    """A sheet's rows by its header's names, as the office reads it."""
+    rows = list(ws.iter_rows(values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
 
 
 def test_campaign_page_shows_every_unit_in_its_state(office: TestClient, service: Service) -> None:
@@ -37,6 +50,10 @@ def test_campaign_page_shows_every_unit_in_its_state(office: TestClient, service
     for unit, state in EXPECTED_STATES.items():
         assert shown[unit] == state, unit
     assert sum(s == "none" for s in shown.values()) == len(service.campaign.units) - 3
+    assert late_units(html) == EXPECTED_LATE
+    # The late unit is both: still missing things, and late.
+    late_row = re.search(rf'data-unit="{LATE}".*?</tr>', html, re.S).group(0)
+    assert ">待修改<" in late_row and ">逾期<" in late_row
     assert "已于 2021年08月30日 截止（已过 3 天）" in html
     row = re.search(r'data-unit="延边朝鲜族自治州教育局".*?</tr>', html, re.S).group(0)
     assert ">8<" in row and ">5<" in row and "之星 1 · 项目 1" in row and "未收" in row
@@ -46,8 +63,9 @@ def test_campaign_page_shows_every_unit_in_its_state(office: TestClient, service
     ("query", "expected"),
     [
         ("state=late", {LATE}),
-        ("state=incomplete", {INCOMPLETE}),
+        ("state=incomplete", {INCOMPLETE, LATE}),  # late, and still incomplete
         ("kind=college&state=late", {LATE}),
+        ("kind=college&state=incomplete", {LATE}),
         ("kind=college&state=complete", set()),
         (f"q={quote('延边')}", {COMPLETE, "延边大学", "延边职业技术学院"}),
     ],
@@ -87,13 +105,17 @@ def test_raw_mail_download_is_the_mail_as_received(office: TestClient, service: 
     assert office.get(f"{UNIT}/raw/{other}").status_code == 404
 
 
-def test_unit_page_lists_replies_and_reminders(office: TestClient, service: Service) -> None:
-    service.store.try_mark_reminder(COMPLETE, "deadline-3d:2021-08-27", "mail")
+def test_unit_page_lists_replies_and_reminders_in_chinese(office: TestClient, service: Service) -> None:
+    three_days = next(s for s in reminder_plan(service.campaign) if s.days == 3).key
+    service.store.try_mark_reminder(COMPLETE, three_days, "mail")
+    service.store.try_mark_reminder(COMPLETE, three_days, "wecom-markdown")
     html = office.get(UNIT).text
     replies = html.split("<h2>已发回复</h2>")[1].split("</section>")[0]
     assert "ybjyj_zcjy@163.com" in replies and "待发送" in replies
     reminders = html.split("<h2>催报提醒</h2>")[1].split("</section>")[0]
-    assert "deadline-3d:2021-08-27" in reminders
+    assert "截止前3天提醒（2021年8月27日）" in reminders
+    assert "邮件" in reminders and "企业微信" in reminders
+    assert three_days not in reminders and "wecom-markdown" not in reminders
 
 
 def test_mark_paper_records_a_receipt_and_reevaluates(office: TestClient, service: Service) -> None:
@@ -171,22 +193,65 @@ def test_attach_reports_links_that_give_no_file(office: TestClient, service: Ser
     assert len(service.store.unit_submissions(COMPLETE)) == 1
 
 
-def test_late_unit_offers_its_large_file_link(office: TestClient) -> None:
+def test_late_unit_shows_its_state_and_that_it_is_late_and_offers_its_large_file_link(office: TestClient) -> None:
     html = office.get(f"/units/{quote(LATE)}").text
-    assert "逾期报送" in html and LARGE_FILE_LINK in html
+    assert re.search(r'id="unit-state">待修改<', html) and re.search(r'id="unit-late">逾期<', html)
+    assert LARGE_FILE_LINK in html
     assert 'name="url" value="' + LARGE_FILE_LINK in html
 
 
-def test_roster_and_digest_downloads(office: TestClient, service: Service) -> None:
+def test_the_roster_download_is_the_cli_roster(office: TestClient, service: Service, data_dir, tmp_path) -> None:
     roster = office.get("/exports/roster.xlsx")
     assert roster.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert "attachment" in roster.headers["content-disposition"]
     book = load_workbook(io.BytesIO(roster.content))
-    stars = [(row[1], row[2]) for row in book["百姓学习之星"].iter_rows(min_row=2, values_only=True)]
-    assert (COMPLETE, "金哲洙") in stars and len(stars) == 8 + 7
+    stars = workbook_rows(book["百姓学习之星"])
+    assert {"推荐单位": COMPLETE, "姓名": "金哲洙"}.items() <= next(r for r in stars if r["姓名"] == "金哲洙").items()
+    assert {r["推荐单位"] for r in stars} == {COMPLETE, INCOMPLETE}
+    assert sum(r["推荐单位"] == COMPLETE for r in stars) == 8 and sum(r["推荐单位"] == INCOMPLETE for r in stars) == 7
+    projects = workbook_rows(book["终身学习品牌项目"])
+    assert ("长白山管委会教育科技局", "“林下经济”农民实用技术培训", "否") in {
+        (r["推荐单位"], r["项目名称"], r["材料齐全"]) for r in projects
+    }
+    # Sheet by sheet, cell by cell, what `nomdesk export roster` writes.
+    out = tmp_path / "roster.xlsx"
+    done = nomdesk("export", "roster", out, "--data-dir", data_dir)
+    assert done.returncode == 0, done.stderr
+    cli = load_workbook(out)
+    assert book.sheetnames == cli.sheetnames
+    for name in cli.sheetnames:
+        assert list(book[name].iter_rows(values_only=True)) == list(cli[name].iter_rows(values_only=True)), name
+
+
+def test_digest_download(office: TestClient) -> None:
     digest = load_workbook(io.BytesIO(office.get("/exports/digest.xlsx").content)).active
-    rows = list(digest.iter_rows(values_only=True))
-    unit, state, late = (rows[0].index(h) for h in ("推荐单位", "状态", "逾期"))
-    by_unit = {row[unit]: (row[state], row[late]) for row in rows[1:]}
-    assert by_unit[COMPLETE] == ("材料齐全", "否") and by_unit["长春市教育局"][0] == "未报送"
-    assert by_unit[LATE][1] == "是"
+    by_unit = {row["推荐单位"]: row for row in workbook_rows(digest)}
+    assert (by_unit[COMPLETE]["状态"], by_unit[COMPLETE]["逾期"]) == ("材料齐全", "否")
+    assert by_unit["长春市教育局"]["状态"] == "未报送"
+    assert (by_unit[LATE]["状态"], by_unit[LATE]["逾期"]) == ("待修改", "是")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data", "status", "words"),
+    [
+        ("get", f"/units/{quote('没有这个单位教育局')}", None, 404, "没有这个单位"),
+        ("get", f"{UNIT}/raw/999999", None, 404, "没有这封邮件"),
+        ("post", f"{UNIT}/paper", {"csrf": "forged"}, 403, "表单已失效"),
+        ("post", f"{UNIT}/paper", {"received_on": "9月1日"}, 400, "日期格式应为 YYYY-MM-DD"),
+        ("post", f"{UNIT}/attach", {"submission": "第一次"}, 422, "提交的内容不完整或格式不对"),
+    ],
+)
+def test_errors_are_chinese_pages(office: TestClient, method: str, path: str, data, status: int, words: str) -> None:
+    if data is not None and data.get("csrf") is None:
+        data = {**data, "csrf": form_csrf(office.get(UNIT).text)}
+    response = office.request(method, path, data=data)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("text/html")
+    assert words in response.text and "<html" in response.text and '"detail"' not in response.text
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_no_dashboard_response_may_be_framed(office: TestClient) -> None:
+    for response in (office.get("/"), office.get(UNIT), office.get("/exports/digest.xlsx"), office.get("/login")):
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
