@@ -54,15 +54,31 @@ def check(
 ) -> None:
     """Check one unit's package(s) offline against every rule of the call.
 
-    Exit 0: no error finding; 1: at least one error finding; 2: nothing could be read.
+    Exit 0: no error finding; 1: at least one error finding; 2: nothing could be read, or
+    the check itself failed (a bug must never read as "the package has errors").
     """
+    _setup_logging(verbose)
+    campaign = _campaign(campaign_file)
+    try:
+        code = _run_check(paths, campaign, unit, as_json)
+    except Exception as exc:
+        logging.getLogger("nomdesk.check").debug("check failed", exc_info=True)  # the traceback with -v
+        message = f"检查过程中出现内部错误（{type(exc).__name__}），未能完成检查；请把所检查的文件转交技术人员处理"
+        if as_json:
+            typer.echo(json.dumps({"error": message}, ensure_ascii=False))
+        err.print(message, style="red", markup=False, highlight=False)
+        code = 2
+    raise typer.Exit(code)
+
+
+def _run_check(paths: list[Path], campaign: Campaign, unit: str | None, as_json: bool) -> int:
+    """The check itself; returns the exit status."""
     from nomdesk.check import check_paths, result_json
     from nomdesk.report import render_text
 
-    _setup_logging(verbose)
-    campaign = _campaign(campaign_file)
     workdir = Path(tempfile.mkdtemp(prefix="nomdesk-check-"))
-    show_progress = err.is_terminal
+    # stdout is for the one JSON object; a bar on a terminal's stderr would only garble a log
+    show_progress = err.is_terminal and not as_json
     try:
         with Progress(
             TextColumn("{task.description}"),
@@ -95,15 +111,15 @@ def check(
         message = "无法读取任何输入文件：" + "、".join(str(p) for p in paths)
         if as_json:
             typer.echo(json.dumps({"error": message}, ensure_ascii=False))
-        err.print(f"[red]{message}[/red]")
-        raise typer.Exit(2)
+        err.print(message, style="red", markup=False, highlight=False)
+        return 2
     if as_json:
         typer.echo(json.dumps(result_json(result), ensure_ascii=False, indent=2))
     else:
         typer.echo(render_text(result.dossier, result.findings))
         for path, reason in result.unreadable:
-            err.print(f"[yellow]未能读取 {path}：{reason}[/yellow]")
-    raise typer.Exit(1 if result.has_errors else 0)
+            err.print(f"未能读取 {path}：{reason}", style="yellow", markup=False, highlight=False)
+    return 1 if result.has_errors else 0
 
 
 @app.command()
@@ -254,6 +270,7 @@ def status(
                     "已收" if row.paper_received else "未收",
                 )
             out.print(table)
+            _print_waiting_for_a_person(desk, out)
             return
         config_unit = desk.campaign.unit_by_exact_name(unit) or desk.campaign.unit_named(unit)
         name = config_unit.name if config_unit else unit
@@ -263,6 +280,57 @@ def status(
             return
         dossier = Dossier.model_validate(snapshot.dossier)
         typer.echo(render_text(dossier, desk.store.current_findings(name)))
+    finally:
+        desk.store.close()
+
+
+def _print_waiting_for_a_person(desk, out: Console) -> None:
+    """Mail the desk could not finish on its own: quarantined, or from a sender of no known unit."""
+    from storage.tables import RawState
+
+    tz = desk.campaign.tz
+    for row in desk.store.raw_messages(RawState.QUARANTINED):
+        when = row.received_at.astimezone(tz).strftime("%m-%d %H:%M")
+        out.print(
+            f"[red]待人工处理[/red] 来件 #{row.id}（{when}，{row.sender or '无发件人'}）：{row.last_error or ''}"
+            f" —— 处理后运行 nomdesk retry {row.id}",
+            markup=True,
+            highlight=False,
+        )
+    for sub in desk.store.unassigned_submissions():
+        out.print(
+            f"[yellow]待确认单位[/yellow] 报送 #{sub.id}（来件 #{sub.raw_message_id}）"
+            f" —— 核实后运行 nomdesk assign {sub.id} 单位全称",
+            markup=True,
+            highlight=False,
+        )
+
+
+@app.command()
+def retry(
+    raw_id: Annotated[int, typer.Argument(help="来件编号（见“待人工处理”通知或 nomdesk status）")],
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Process a quarantined mail again once what broke it is fixed; it is then answered as usual."""
+    from storage.tables import RawState
+
+    _setup_logging(False)
+    desk = _open_desk(data_dir, campaign_file)
+    try:
+        try:
+            desk.retry(raw_id, actor="office:cli")
+        except (KeyError, ValueError) as exc:
+            err.print(f"[red]无法重新处理来件 #{raw_id}：{exc}[/red]")
+            raise typer.Exit(2) from exc
+        desk.process_pending()
+        row = desk.store.get_raw(raw_id)
+        state = row.state if row else "?"
+        if state == RawState.DONE:
+            typer.echo(f"来件 #{raw_id} 已重新处理，回复已排队发送")
+        else:
+            typer.echo(f"来件 #{raw_id} 重新处理后状态：{state}（{row.last_error if row else ''}）")
+            raise typer.Exit(1)
     finally:
         desk.store.close()
 
@@ -325,7 +393,14 @@ def _jobs(desk):
     from schedule.jobs import Jobs
 
     webhook = bool(desk.settings.wecom_webhook_key)
-    return Jobs(desk.store, desk.campaign, mail_from=desk.settings.mail_from, webhook=webhook, clock=desk.clock)
+    return Jobs(
+        desk.store,
+        desk.campaign,
+        mail_from=desk.settings.mail_from,
+        webhook=webhook,
+        wecom=desk.settings.wecom_api_configured,
+        clock=desk.clock,
+    )
 
 
 @app.command()

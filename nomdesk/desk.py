@@ -14,9 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import email.utils
+import hashlib
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
@@ -30,9 +32,10 @@ from intake.source import SourceUnreadable
 from intake.sources.base import IncomingRef
 from intake.unit import UnitResolution, resolve_unit
 from nomdesk.check import CheckResult, check_submissions
+from nomdesk.privacy import mask_text
 from notify.autoreply import reply_suppression
-from notify.compose import Reply, compose_reply, compose_unknown_sender_reply
-from notify.mail import build_reply
+from notify.compose import Reply, compose_quarantine_ack, compose_reply, compose_unknown_sender_reply
+from notify.mail import build_reply, desk_message_id_domain
 from storage.repo import Store
 from storage.tables import RawMessageRecord, RawState, SubmissionRecord
 
@@ -42,6 +45,7 @@ WECOM_USER_HEADER = "X-Nomdesk-WeCom-User"
 OFFICE_SOURCE = "office"  # raw messages only the dashboard writes; their source_ref is "office:<unit>"
 
 Clock = Callable[[], dt.datetime]
+WORK_DIR_MAX_AGE = dt.timedelta(hours=1)  # far longer than reading the biggest package takes
 
 
 def utcnow() -> dt.datetime:
@@ -81,7 +85,8 @@ class Desk:
         self.work_root = settings.data_dir / "work"
         self.work_root.mkdir(parents=True, exist_ok=True)
         self.mail_from = settings.mail_from or campaign.office.email
-        self.own_domain = self.mail_from.rsplit("@", 1)[-1].lower()
+        self.own_domain = desk_message_id_domain(self.mail_from)  # of the Message-IDs the desk writes
+        self.own_addresses = {self.mail_from.lower(), campaign.office.email.lower()}
 
     # -- intake -----------------------------------------------------------------------------
     def accept(self, path: Path, ref: IncomingRef) -> None:
@@ -119,13 +124,18 @@ class Desk:
         msg["To"] = self.mail_from
         msg["Subject"] = f"企业微信文件：{filename}"
         msg["Date"] = email.utils.format_datetime(self.clock())
-        msg["Message-ID"] = email.utils.make_msgid(domain="wecom.invalid")
+        # One Message-ID per WeCom file, so a hand-off repeated after a crash is the same mail.
+        msg["Message-ID"] = f"<wecom-{hashlib.sha256(media_id.encode()).hexdigest()[:24]}@wecom.invalid>"
         msg[WECOM_USER_HEADER] = user_id
         msg.set_content(f"{user_id} 通过企业微信发送的文件：{filename}\n", cte="base64")
         # The type is sniffed from content downstream, like every attachment's.
         msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=filename)
         record, _ = self.store.put_raw(
-            msg.as_bytes(), source="wecom", source_ref=f"wecom:{user_id}:{media_id}", received_at=self.clock()
+            msg.as_bytes(),
+            source="wecom",
+            source_ref=f"wecom:{user_id}:{media_id}",
+            received_at=self.clock(),
+            dedupe_message_id=True,
         )
         return record
 
@@ -163,6 +173,20 @@ class Desk:
         """After a crash or restart: messages and outbox rows left half-done go back to the queue."""
         self.store.requeue_stale(dt.timedelta(0))
         self.store.requeue_stale_outbox(dt.timedelta(0))
+        self._sweep_work_dirs()
+
+    def _sweep_work_dirs(self, older_than: dt.timedelta = WORK_DIR_MAX_AGE) -> None:
+        """Unpacked packages a killed process left under DIR/work (they can be gigabytes of video).
+        Only old ones: a CLI command beside `serve` may be reading one right now."""
+        cutoff = time.time() - older_than.total_seconds()
+        for leftover in self.work_root.iterdir():
+            try:
+                stale = leftover.stat().st_mtime < cutoff
+            except FileNotFoundError:
+                continue
+            if stale:
+                shutil.rmtree(leftover, ignore_errors=True)
+                log.info("removed a work folder left by an interrupted run: %s", leftover.name)
 
     def process_pending(self, limit: int | None = None) -> int:
         done = 0
@@ -179,7 +203,63 @@ class Desk:
             self._process(record)
         except Exception as exc:  # the pipeline must never lose or drop a message
             log.exception("raw message %s quarantined", record.id)
-            self.store.quarantine(record.id, f"{type(exc).__name__}: {exc}")  # audited by the store
+            error = f"{type(exc).__name__}: {exc}"
+            self.store.quarantine(record.id, error)  # audited by the store
+            try:
+                self._tell_quarantined(record, error)
+            except Exception:  # telling must not undo keeping: the row is quarantined either way
+                log.exception("could not tell about quarantined raw message %s", record.id)
+
+    def _tell_quarantined(self, record: RawMessageRecord, error: str) -> None:
+        """A quarantined mail waits for a person: the office is told what and why, the sender that
+        their mail is safe (unless it came from a robot, which is never answered)."""
+        office = self.campaign.office.email
+        subject = f"【待人工处理】来件 #{record.id} 处理出错"
+        text = (
+            f"来件 #{record.id}（发件人：{record.sender or '（无）'}，主题：{record.subject or '（无）'}，"
+            f"来源：{record.source}）在自动处理时出错，已隔离，等待人工处理。\n"
+            f"错误：{mask_text(error)[:500]}\n"
+            f"原始邮件已完整保存：store/{record.store_path}\n"
+            f"问题解决后，可用 `nomdesk retry {record.id}` 重新处理；处理后系统会回复发件单位。\n"
+        )
+        notice = build_reply(
+            from_addr=self.mail_from,
+            to=[office],
+            subject=subject,
+            text=text,
+            html=None,
+            in_reply_to=None,
+            references=[],
+            message_id_domain=self.own_domain,
+        )
+        notice.replace_header("Subject", subject)  # a notice, not a reply
+        notice.replace_header("Auto-Submitted", "auto-generated")
+        self.store.enqueue_outbox(
+            f"office-quarantine:{record.id}:{record.attempts}",
+            channel="mail",
+            recipients=[office],
+            subject=subject,
+            body_text=text,
+            eml=notice.as_bytes(),
+            raw_message_id=record.id,
+            not_before=self.clock(),
+        )
+        if record.source not in ("imap", "maildir", "cli"):
+            return  # WeCom and office files are answered in their own channel
+        headers = _headers(self.store.raw_path(record))
+        ack = compose_quarantine_ack(self.campaign, now=self.clock())
+        self._enqueue(f"ack-quarantine:{record.id}", record, headers, ack, None, self._suppression(headers))
+
+    def retry(self, raw_id: int, *, actor: str = "office") -> RawMessageRecord:
+        """The office fixed what broke a quarantined mail: it goes through the pipeline again."""
+        row = self.store.get_raw(raw_id)
+        if row is None:
+            raise KeyError(f"no raw message {raw_id}")
+        if row.state != RawState.QUARANTINED:
+            raise ValueError(f"raw message {raw_id} is {row.state}, not quarantined")
+        row = self.store.mark_raw(raw_id, RawState.NEW)
+        self.store.audit(actor, "raw.retried", None, raw_id=raw_id)
+        return row
 
     def _process(self, record: RawMessageRecord) -> None:
         raw_path = self.store.raw_path(record)
@@ -191,7 +271,7 @@ class Desk:
                 self.evaluate(row.unit_name)
             self.store.mark_raw(record.id, RawState.DONE)
             return
-        suppression = reply_suppression(headers, own_domains={self.own_domain})
+        suppression = self._suppression(headers)
         robots = ("own_message", "delivery_status_report", "mailer_daemon", "auto_submitted", "null_return_path")
         if suppression in robots:
             # An auto-reply, a bounce or our own message looping back: kept in the store, not a submission.
@@ -295,14 +375,27 @@ class Desk:
         return result
 
     # -- replies ----------------------------------------------------------------------------
+    def _suppression(self, headers) -> str | None:
+        return reply_suppression(headers, own_addresses=self.own_addresses, own_msgid_domains={self.own_domain})
+
     def _recipients(self, record: RawMessageRecord, headers) -> list[str]:
-        reply_to = headers.get("Reply-To") or headers.get("From") or record.sender or ""
-        addresses = [addr.lower() for _, addr in getaddresses([str(reply_to)]) if addr]
+        """The sender's From address only. Reply-To is not honoured: anyone could set it and have a
+        unit's whole dossier (names, phones) mailed to an outside address."""
+        sender = headers.get("From") or record.sender or ""
+        addresses = [addr.lower() for _, addr in getaddresses([str(sender)]) if addr]
         return addresses[:1]
 
-    def _rate_limited(self, recipient: str) -> bool:
-        since = self.clock() - dt.timedelta(hours=1)
-        return self.store.recent_outbox_count(recipient, since) >= self.settings.reply_rate_per_hour
+    def _rate_slot(self, recipient: str) -> dt.datetime | None:
+        """None when a reply may go now; else the first moment the sliding hour has room for it.
+
+        A reply over the limit is held back, never dropped: clerks send big packages one
+        attachment per mail, and the last reply is the one that tells them where they stand."""
+        per_hour = self.settings.reply_rate_per_hour
+        now = self.clock()
+        times = self.store.reply_times(recipient, now - dt.timedelta(hours=1))
+        if len(times) < per_hour:
+            return None
+        return max(now, times[-per_hour] + dt.timedelta(hours=1))
 
     def _enqueue(
         self, key: str, record: RawMessageRecord, headers, reply: Reply, unit: str | None, suppression: str | None
@@ -311,8 +404,7 @@ class Desk:
             return
         recipients = self._recipients(record, headers)
         reason = suppression or (None if recipients else "no_sender")
-        if reason is None and self._rate_limited(recipients[0]):
-            reason = "rate_limited"
+        not_before = self._rate_slot(recipients[0]) if reason is None else None
         references = [str(r) for r in str(headers.get("References") or "").split() if r]
         message_id = str(headers.get("Message-ID") or "").strip() or None
         if message_id:
@@ -337,9 +429,14 @@ class Desk:
             eml=msg.as_bytes(),
             raw_message_id=record.id,
             unit_name=unit,
+            not_before=not_before or self.clock(),
         )
         if created and reason:
             self.store.suppress_outbox(row.id, reason, actor="notify")
+        elif created and unit is not None and not_before is not None:
+            self.store.audit("notify", "outbox.rate_delayed", unit, outbox_id=row.id, until=not_before.isoformat())
+            # Every reply describes the whole dossier: one held back as well is now out of date.
+            self.store.supersede_pending_replies(unit, recipients[0], keep_id=row.id, waiting_after=self.clock())
 
     def _answer(self, record, headers, result: CheckResult, suppression: str | None) -> None:
         reply = compose_reply(result.dossier, result.findings, self.campaign, now=self.clock())
@@ -436,6 +533,6 @@ class Desk:
         if record is not None:
             headers = _headers(self.store.raw_path(record))
             reply = compose_reply(result.dossier, result.findings, self.campaign, now=self.clock())
-            suppression = reply_suppression(headers, own_domains={self.own_domain})
+            suppression = self._suppression(headers)
             self._enqueue(f"reply-assigned:{record.id}", record, headers, reply, name, suppression)
         return result

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,6 +33,12 @@ from schedule.scheduler import DeskScheduler
 from storage.repo import Store
 
 log = logging.getLogger(__name__)
+
+# People `cp` mail straight into the drop folder's new/: give a copy this long to finish.
+DROP_FOLDER_SETTLE_SECONDS = 2.0
+HOUSEKEEPING_EVERY_SECONDS = 60.0
+STALE_PROCESSING = dt.timedelta(minutes=30)  # the biggest package takes a minute or two to read
+STALE_SENDING = dt.timedelta(minutes=10)  # an SMTP send times out long before this
 
 
 class StoreMailboxState:
@@ -60,6 +67,7 @@ class Service:
     poll_interval: float = 1.0
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
+    _last_housekeeping: float = 0.0
     imap: ImapPoller | None = None
     maildir: MaildirSource | None = None
     bot: WeComBot | None = None
@@ -84,7 +92,14 @@ class Service:
         outbox = OutboxWorker(store, smtp=smtp, outbox_dir=settings.outbox_dir, clock=clock, channels=channels)
         service = cls(settings, campaign, store, desk, outbox)
         webhook = bool(settings.wecom_webhook_key)
-        jobs = Jobs(store, campaign, mail_from=settings.mail_from, webhook=webhook, clock=clock)
+        jobs = Jobs(
+            store,
+            campaign,
+            mail_from=settings.mail_from,
+            webhook=webhook,
+            wecom=settings.wecom_api_configured,
+            clock=clock,
+        )
         service.scheduler = DeskScheduler(jobs, key=str(settings.data_dir.resolve()))
         if settings.wecom_callback_configured:
             service.bot = _build_bot(settings, campaign, store, desk, client, clock)
@@ -101,7 +116,7 @@ class Service:
                 desk.accept,
             )
         else:
-            service.maildir = MaildirSource(settings.inbox_dir, desk.accept)
+            service.maildir = MaildirSource(settings.inbox_dir, desk.accept, settle_seconds=DROP_FOLDER_SETTLE_SECONDS)
         return service
 
     # -- loops ------------------------------------------------------------------------------
@@ -115,6 +130,16 @@ class Service:
             if not busy:
                 self.stop.wait(self.poll_interval)
 
+    def _housekeeping_step(self) -> int:
+        """Rows a worker left half-done without dying (an error between claim and mark) would wait
+        for the next restart; once a minute, those stuck far longer than any real work go back."""
+        now = time.monotonic()
+        if now - self._last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS:
+            self._last_housekeeping = now
+            self.store.requeue_stale(STALE_PROCESSING)
+            self.store.requeue_stale_outbox(STALE_SENDING)
+        return 0
+
     def _maildir_step(self) -> int:
         assert self.maildir is not None
         return self.maildir.poll_once()
@@ -124,6 +149,7 @@ class Service:
         loops: list[tuple[str, Callable[[], None]]] = [
             ("pipeline", lambda: self._loop("pipeline", lambda: self.desk.process_pending(limit=5))),
             ("outbox", lambda: self._loop("outbox", self.outbox.run_once)),
+            ("housekeeping", lambda: self._loop("housekeeping", self._housekeeping_step)),
         ]
         if self.imap is not None:
             loops.append(("imap", lambda: self.imap.run(self.stop)))  # type: ignore[union-attr]
@@ -139,7 +165,7 @@ class Service:
 
     def shutdown(self, timeout: float = 10.0) -> None:
         if self.bot is not None:
-            self.bot.pool.shutdown(wait=False, cancel_futures=True)
+            self.bot.close()
         if self.scheduler is not None:
             self.scheduler.shutdown()
         self.stop.set()
@@ -194,7 +220,8 @@ def _build_bot(
         def on_file(user: str, media_id: str, filename: str) -> None:
             name, data = client.download_media(media_id)
             desk.accept_wecom_file(user, media_id, filename or name, data)
-            desk.process_pending()
+            # The pipeline loop reads it within a poll; processing here, a failure after the
+            # hand-off would make the file worker fetch and store the file a second time.
 
     answerer = Answerer(store, campaign, clock=clock, on_paper=paper)
     return WeComBot(store, crypto, answerer, on_file=on_file, send_text=send_text, clock=clock)

@@ -28,9 +28,17 @@ def _domain(address: str) -> str:
     return address.rpartition("@")[2].strip("<> ").lower()
 
 
-def reply_suppression(headers: email.message.Message | Mapping[str, str], *, own_domains: set[str]) -> str | None:
-    """None if an automatic reply to this mail is allowed, else the reason code why not."""
-    own = {d.lower() for d in own_domains}
+def reply_suppression(
+    headers: email.message.Message | Mapping[str, str], *, own_addresses: set[str], own_msgid_domains: set[str]
+) -> str | None:
+    """None if an automatic reply to this mail is allowed, else the reason code why not.
+
+    Our own mail is recognised by the office's exact addresses and by the Message-ID domain
+    only the desk uses, never by the mail provider's domain: the office's mailbox is on a
+    public provider (126.com) where many units' contacts have their addresses too.
+    """
+    own_ids = {d.lower() for d in own_msgid_domains}
+    own_addrs = {a.lower() for a in own_addresses}
 
     return_path = _get(headers, "return-path")
     if return_path is not None and parseaddr(return_path)[1] == "" and "<>" in return_path.replace(" ", ""):
@@ -68,9 +76,9 @@ def reply_suppression(headers: email.message.Message | Mapping[str, str], *, own
         return "x_loop"
 
     message_id = _get(headers, "message-id") or ""
-    if own and _domain(message_id) in own:
+    if _domain(message_id) in own_ids:
         return "own_message"
-    if own and _domain(sender) in own:
+    if any(address.lower() in own_addrs for address in senders):
         return "own_message"
     return None
 

@@ -14,7 +14,8 @@ from pydantic import BaseModel
 from config.campaign import Campaign
 from intake.models import Dossier, ProjectEntry, StarEntry
 from nomdesk.report import group_findings
-from validators.base import SEVERITY_ZH, Finding, Severity, render
+from validators.base import SEVERITY_ORDER, SEVERITY_ZH, Finding, Severity, render
+from validators.measure import format_duration
 
 
 class Reply(BaseModel):
@@ -23,22 +24,53 @@ class Reply(BaseModel):
     html: str
 
 
-def _checklist_star(star: StarEntry) -> str:
-    parts = [
-        "推荐表✓" if star.form else "推荐表✗",
-        f"照片{len(star.photos)}张",
-        f"视频{len(star.videos)}个" if star.videos else "无视频",
-    ]
-    return "，".join(parts)
+# Which finding codes speak about which item of a nominee's checklist.
+_FORM_CODES = {"STAR_FORM_MISSING", "STAR_FIELD_MISSING", "PROJECT_FORM_MISSING", "PROJECT_FIELD_MISSING"}
+_PHOTO_CODES = {"STAR_PHOTO_COUNT", "STAR_ID_PHOTO", "PROJECT_PHOTO_COUNT", "EXEMPLAR_PHOTOS"}
+_VIDEO_CODES = {
+    "STAR_VIDEO_SPEC",
+    "PROJECT_VIDEO_MISSING",
+    "PROJECT_VIDEO_SPEC",
+    "EXEMPLAR_VIDEO_MISSING",
+    "EXEMPLAR_VIDEO_SPEC",
+}
+_SUMMARY_CODES = {"PROJECT_SUMMARY_MISSING", "PROJECT_SUMMARY_LENGTH"}
 
 
-def _checklist_project(project: ProjectEntry) -> str:
-    parts = [
-        "推荐表✓" if project.form else "推荐表✗",
-        f"工作总结{project.summary.chars}字" if project.summary else "无工作总结",
-        f"照片{len(project.photos)}张",
-        f"视频{len(project.videos)}个" if project.videos else "无视频",
-    ]
+def _mark(codes: set[str], open_codes: dict[str, Severity]) -> str:
+    """✓ nothing to do, ✗ must be fixed, ⚠ the office will look."""
+    hits = [sev for code, sev in open_codes.items() if code in codes]
+    if Severity.ERROR in hits:
+        return "✗"
+    return "⚠" if Severity.WARNING in hits else "✓"
+
+
+def _videos(entry: StarEntry | ProjectEntry) -> str:
+    durations = [v.video.duration for v in entry.videos if v.video is not None and v.video.duration]
+    if not entry.videos:
+        return "无视频"
+    if len(durations) == len(entry.videos):
+        return "视频 " + "、".join(format_duration(d) for d in durations)
+    return f"视频{len(entry.videos)}个"
+
+
+def _checklist(entry: StarEntry | ProjectEntry, findings: list[Finding]) -> str:
+    """One line per nominee, each item marked by what its own findings say, with the measured value,
+    so the clerk sees which item of a ✗ nominee is the trouble."""
+    open_codes: dict[str, Severity] = {}
+    for f in findings:
+        if f.nominee == entry.name and f.severity != Severity.INFO:
+            worst = open_codes.get(f.code)
+            if worst is None or SEVERITY_ORDER[f.severity] < SEVERITY_ORDER[worst]:
+                open_codes[f.code] = f.severity
+    parts = ["推荐表" + (_mark(_FORM_CODES, open_codes) if entry.form else "✗（未收到）")]
+    if isinstance(entry, ProjectEntry):
+        summary = f"工作总结{entry.summary.chars}字" if entry.summary else "工作总结（未收到）"
+        parts.append(summary + _mark(_SUMMARY_CODES, open_codes))
+    parts.append(f"照片{len(entry.photos)}张" + _mark(_PHOTO_CODES, open_codes))
+    video_mark = _mark(_VIDEO_CODES, open_codes)
+    videos = _videos(entry)
+    parts.append(videos + (video_mark if entry.videos or video_mark != "✓" else ""))
     return "，".join(parts)
 
 
@@ -69,11 +101,10 @@ def compose_reply(dossier: Dossier, findings: list[Finding], campaign: Campaign,
     groups = group_findings(dossier, findings)
     checklist: dict[str, str] = {}
     for star in dossier.stars:
-        checklist[f"百姓学习之星 {star.name}" + ("（典范）" if star.exemplar else "")] = _checklist_star(star)
+        checklist[f"百姓学习之星 {star.name}" + ("（典范）" if star.exemplar else "")] = _checklist(star, findings)
     for project in dossier.projects:
-        checklist[f"终身学习品牌项目 {project.name}" + ("（典范）" if project.exemplar else "")] = _checklist_project(
-            project
-        )
+        heading = f"终身学习品牌项目 {project.name}" + ("（典范）" if project.exemplar else "")
+        checklist[heading] = _checklist(project, findings)
 
     text_lines = [
         f"{unit}：",
@@ -98,7 +129,9 @@ def compose_reply(dossier: Dossier, findings: list[Finding], campaign: Campaign,
             for f in items:
                 message, hint = render(f)
                 label = SEVERITY_ZH[f.severity]
-                text_lines.append(f"  - [{label}] {message}" + (f" 修改建议：{hint}" if hint else ""))
+                text_lines.append(f"  - [{label}] {message}")
+                if hint:
+                    text_lines.append(f"    修改建议：{hint}")
                 colour = {"error": "#c0392b", "warning": "#d68910", "info": "#555"}[f.severity.value]
                 html_parts.append(
                     f'<li><span style="color:{colour}">[{label}]</span> {html.escape(message)}'
@@ -128,6 +161,20 @@ def compose_reply(dossier: Dossier, findings: list[Finding], campaign: Campaign,
     text_lines += footer
     html_parts.append("<p>" + "<br>".join(html.escape(line) for line in footer if line) + "</p>")
     return Reply(subject=subject, text="\n".join(text_lines) + "\n", html="\n".join(html_parts))
+
+
+def compose_quarantine_ack(campaign: Campaign, *, now: dt.datetime) -> Reply:
+    """The sender's answer when the desk could not process a mail: it is kept, a person looks at it."""
+    text = (
+        "您好！\n\n"
+        "您的邮件已收到并完整保存，但系统在自动检查材料时遇到问题，已转省级办公室人工处理，"
+        "处理后将另行回复检查结果。您无需重复发送。\n\n"
+        f"{_days_left(campaign, now)}\n\n"
+        f"{campaign.office.name}\n联系人：{campaign.office.contact}　电话：{campaign.office.phone}\n"
+        "（本邮件由材料受理系统自动发送）\n"
+    )
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n"))
+    return Reply(subject="【材料受理回执】已转人工处理", text=text, html=body)
 
 
 def compose_unknown_sender_reply(campaign: Campaign, *, now: dt.datetime) -> Reply:

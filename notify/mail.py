@@ -19,6 +19,12 @@ def reply_subject(subject: str) -> str:
     return "Re: " + _REPLY_PREFIX.sub("", subject or "").strip()
 
 
+def desk_message_id_domain(mail_from: str) -> str:
+    """The domain of the desk's own Message-IDs: under the office's domain but used by no one
+    else, so a mail looping back is known as ours while the provider's other users are not."""
+    return "nomdesk." + mail_from.rsplit("@", 1)[-1].strip("<> ").lower()
+
+
 def build_reply(
     *,
     from_addr: str,

@@ -89,6 +89,11 @@ class OutboxWorker:
             log.error("outbox %s: refused by the SMTP server: %s", row.id, exc)
             self.store.mark_outbox_failed(row.id, str(exc), None)
             return False
+        except Exception as exc:  # a full disk, a broken stored message: this row waits, the others go on
+            retry_at = self.clock() + next_backoff(row.attempts)
+            log.exception("outbox %s: could not send, retry at %s", row.id, retry_at)
+            self.store.mark_outbox_failed(row.id, f"{type(exc).__name__}: {exc}", retry_at)
+            return False
         self.store.mark_outbox_sent(row.id, self.clock())
         return True
 

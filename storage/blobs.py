@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -19,6 +20,7 @@ from typing import BinaryIO
 from pydantic import BaseModel
 
 CHUNK = 1 << 20
+TMP_SWEEP_AGE_SECONDS = 6 * 3600.0  # no write of a blob takes this long; a crashed writer's leftovers do
 
 
 class Blob(BaseModel):
@@ -70,10 +72,17 @@ class BlobStore:
                 digest.update(chunk)
         return digest.hexdigest() == sha256
 
-    def sweep_tmp(self) -> int:
-        """Remove temporary files left by a crashed writer; returns how many."""
+    def sweep_tmp(self, older_than: float = TMP_SWEEP_AGE_SECONDS) -> int:
+        """Remove temporary files left by a crashed writer; returns how many. Only old ones: every
+        command opens the store, and one run beside `serve` must not delete serve's writes in flight."""
         removed = 0
+        cutoff = time.time() - older_than
         for leftover in self._tmp.iterdir():
+            try:
+                if leftover.stat().st_mtime >= cutoff:
+                    continue
+            except FileNotFoundError:
+                continue
             leftover.unlink(missing_ok=True)
             removed += 1
         return removed

@@ -58,6 +58,8 @@ from storage.tables import (
     ReminderSent,
     SubmissionRecord,
     UnitRecord,
+    WeComFileState,
+    WeComPendingFile,
     utcnow,
 )
 from validators.base import Finding, Severity
@@ -794,18 +796,49 @@ class Store:
 
         return self._retry_unique(attempt)
 
-    def recent_outbox_count(self, recipient: str, since: dt.datetime, *, channel: str = "mail") -> int:
-        """Messages queued to `recipient` since `since` (for the per-sender reply rate limit)."""
+    def reply_times(self, recipient: str, since: dt.datetime, *, channel: str = "mail") -> list[dt.datetime]:
+        """When each message to `recipient` went or is due to go (sent, or scheduled) from `since`
+        on, sorted: the per-sender reply rate limit counts these. Suppressed messages never went."""
         recipient = recipient.lower()
         with self._session() as s:
             rows = s.exec(
                 select(OutboxRecord).where(
                     OutboxRecord.channel == channel,
-                    OutboxRecord.created_at >= since,
                     OutboxRecord.state != OutboxState.SUPPRESSED,
+                    or_(OutboxRecord.sent_at >= since, OutboxRecord.next_attempt_at >= since),
                 )
             ).all()
-            return sum(1 for r in rows if recipient in (a.lower() for a in r.recipients))
+            times = [
+                _aware(r.sent_at or r.next_attempt_at) for r in rows if recipient in (a.lower() for a in r.recipients)
+            ]
+            return sorted(t for t in times if t >= since)
+
+    def supersede_pending_replies(
+        self, unit_name: str, recipient: str, *, keep_id: int, waiting_after: dt.datetime
+    ) -> int:
+        """A newer reply describes the whole dossier: older replies to the same person about the same
+        unit still held back (due only after `waiting_after`) need not go. Returns how many."""
+        recipient = recipient.lower()
+        with self._session() as s:
+            rows = s.exec(
+                select(OutboxRecord).where(
+                    OutboxRecord.channel == "mail",
+                    OutboxRecord.state == OutboxState.PENDING,
+                    OutboxRecord.unit_name == unit_name,
+                    OutboxRecord.id != keep_id,
+                    OutboxRecord.next_attempt_at > waiting_after,
+                    OutboxRecord.dedupe_key.startswith("reply"),  # type: ignore[union-attr]
+                )
+            ).all()
+            superseded = [r for r in rows if recipient in (a.lower() for a in r.recipients)]
+            for row in superseded:
+                row.state = OutboxState.SUPPRESSED
+                row.last_error = f"superseded by outbox {keep_id}"
+                s.add(row)
+                self._audit_row(
+                    s, "notify", "outbox.superseded", unit_name, {"outbox_id": row.id, "by_outbox_id": keep_id}
+                )
+            return len(superseded)
 
     def get_outbox(self, outbox_id: int) -> OutboxRecord | None:
         with self._session() as s:
@@ -1060,6 +1093,89 @@ class Store:
             fresh.last_login = utcnow()
             s.add(fresh)
             return fresh
+
+    # ---- files sent to the WeCom app (bot/files.py) -------------------------------------
+
+    def add_wecom_file(
+        self, msg_key: str, user_id: str, media_id: str, filename: str, received_at: dt.datetime
+    ) -> bool:
+        """Keep a received file's media_id until the desk has the file; False if `msg_key` is known."""
+        values = {
+            "msg_key": msg_key,
+            "user_id": user_id,
+            "media_id": media_id,
+            "filename": filename,
+            "received_at": received_at,
+            "state": WeComFileState.PENDING,
+            "attempts": 0,
+            "next_attempt_at": received_at,
+        }
+        stmt = self._insert()(WeComPendingFile).values(**values).on_conflict_do_nothing(index_elements=["msg_key"])
+        with self._session() as s:
+            created = bool(s.exec(stmt).rowcount)  # type: ignore[call-overload]
+            if created:
+                self._audit_row(s, f"bot:{user_id}", "wecom.file_received", None, {"filename": filename})
+            return created
+
+    def claim_wecom_file(self, now: dt.datetime, lease: dt.timedelta) -> WeComPendingFile | None:
+        """The next due file, now "working" with the attempt counted. A row left "working" longer
+        than `lease` (its worker died) is due again; the conditional update claims it only once."""
+        due = or_(
+            (WeComPendingFile.state == WeComFileState.PENDING) & (WeComPendingFile.next_attempt_at <= now),
+            (WeComPendingFile.state == WeComFileState.WORKING) & (WeComPendingFile.claimed_at <= now - lease),  # type: ignore[operator]
+        )
+        with self._session() as s:
+            for row in s.exec(select(WeComPendingFile).where(due).order_by(WeComPendingFile.id).limit(5)).all():
+                claimed = s.exec(
+                    update(WeComPendingFile)
+                    .where(WeComPendingFile.id == row.id, WeComPendingFile.attempts == row.attempts, due)
+                    .values(state=WeComFileState.WORKING, attempts=row.attempts + 1, claimed_at=now)
+                )
+                if claimed.rowcount:
+                    s.commit()
+                    return s.get(WeComPendingFile, row.id, populate_existing=True)
+        return None
+
+    def finish_wecom_file(
+        self,
+        file_id: int,
+        state: str,
+        *,
+        now: dt.datetime,
+        error: str | None = None,
+        retry_at: dt.datetime | None = None,
+    ) -> None:
+        """Done, given up (expired), or back to pending until `retry_at`."""
+        values: dict[str, Any] = {"state": state, "claimed_at": None}
+        if error is not None:
+            values["last_error"] = mask_text(error)
+        if state == WeComFileState.PENDING:
+            values["next_attempt_at"] = retry_at or now
+        else:
+            values["done_at"] = now
+        with self._session() as s:
+            s.exec(update(WeComPendingFile).where(WeComPendingFile.id == file_id).values(**values))
+            if state != WeComFileState.PENDING:
+                self._audit_row(
+                    s, "bot", f"wecom.file_{state}", None, {"file_id": file_id, "error": values.get("last_error")}
+                )
+
+    def resume_wecom_files(self, now: dt.datetime) -> int:
+        """At start: files waiting out a backoff are tried at once (a restart may have fixed the cause)."""
+        with self._session() as s:
+            result = s.exec(
+                update(WeComPendingFile)
+                .where(WeComPendingFile.state == WeComFileState.PENDING, WeComPendingFile.next_attempt_at > now)
+                .values(next_attempt_at=now)
+            )
+            return result.rowcount
+
+    def wecom_files(self, state: str | None = None) -> list[WeComPendingFile]:
+        with self._session() as s:
+            query = select(WeComPendingFile).order_by(WeComPendingFile.id)
+            if state is not None:
+                query = query.where(WeComPendingFile.state == state)
+            return list(s.exec(query).all())
 
     # ---- overview --------------------------------------------------------------------
 

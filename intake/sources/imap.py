@@ -36,6 +36,12 @@ class ConnectionLost(Exception):
     """The server went away without saying so (an IDLE that ended early with nothing)."""
 
 
+class IncompleteDownload(ConnectionLost):
+    """A message came down shorter (or longer) than the server said: fetched again on reconnect."""
+
+
+SIZE_MISMATCH_TRIES = 3
+
 # Anything here means "drop the connection, back off, reconnect, reselect, catch up".
 RECONNECT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,  # includes socket.timeout, ssl.SSLError, ConnectionError
@@ -127,6 +133,7 @@ class ImapPoller:
         self._uidvalidity = 0
         self._can_flag = False
         self.reconnects = 0  # observable for tests and the dashboard
+        self._size_mismatches: dict[int, int] = {}
 
     # -- connection --------------------------------------------------------------------------
 
@@ -135,6 +142,10 @@ class ImapPoller:
         try:
             client.normalise_times = False  # keep INTERNALDATE's zone: received_at must be aware
             client.login(self.user, self.password)
+            if b"ID" in client.capabilities():
+                # NetEase (126/163.com, the office's mailbox) answers SELECT with "Unsafe Login"
+                # to a client that has not said who it is (RFC 2971 ID).
+                client.id_({"name": "nomdesk", "vendor": "Nomination Desk"})
             info = client.select_folder(self.folder)
         except BaseException:
             with contextlib.suppress(Exception):
@@ -192,6 +203,7 @@ class ImapPoller:
             if path is None:
                 self.state.set(self.state_key, self._uidvalidity, uid)
                 continue
+            self._check_complete(uid, path, meta[uid].get(b"RFC822.SIZE"))
             received = meta[uid][b"INTERNALDATE"]
             if received.tzinfo is None:
                 received = received.replace(tzinfo=dt.UTC)
@@ -210,6 +222,25 @@ class ImapPoller:
             if self._can_flag:
                 client.add_flags([uid], [self.processed_flag], silent=True)
         return done
+
+    def _check_complete(self, uid: int, path: Path, declared: int | None) -> None:
+        """A download shorter or longer than the size the server declared is not kept and the
+        last UID does not move past it: the poll fails and the next one fetches it again. A
+        server whose sizes never match (a few count line ends differently) is believed after
+        a few tries rather than blocking the mailbox."""
+        got = path.stat().st_size
+        if declared is None or got == int(declared):
+            self._size_mismatches.pop(uid, None)
+            return
+        tries = self._size_mismatches.get(uid, 0) + 1
+        self._size_mismatches[uid] = tries
+        if tries >= SIZE_MISMATCH_TRIES:
+            log.warning(
+                "message %s:%s: %s bytes, server says %s; kept after %s tries", self.folder, uid, got, declared, tries
+            )
+            return
+        path.unlink(missing_ok=True)
+        raise IncompleteDownload(f"message {self.folder}:{uid}: got {got} of {declared} bytes")
 
     def _download(self, client: IMAPClient, uid: int) -> Path | None:
         """Write the raw message to a spool file in partial fetches; None if the server has no such message."""

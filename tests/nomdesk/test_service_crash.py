@@ -16,6 +16,7 @@ import pytest
 from storage.repo import Store
 from storage.tables import OutboxState, RawState
 from tests.support.mail import attachment, filename_rfc2047
+from tests.support.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures)
 from tests.support.service import (
     ServeProcess,
     campaign_with_contacts,
@@ -51,7 +52,15 @@ def _mails(rng: random.Random) -> list[tuple[str, bytes]]:
     return out
 
 
-def test_sigkill_at_random_points_loses_nothing_and_answers_each_mail_once(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None: the default SQLite file under the data dir; else a fresh database on a real PostgreSQL."""
+    return None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+
+
+def test_sigkill_at_random_points_loses_nothing_and_answers_each_mail_once(
+    tmp_path: Path, database_url: str | None
+) -> None:
     rng = random.Random(20210830)
     contacts = {UNITS[i % len(UNITS)]: [] for i in range(10)}
     for i in range(10):
@@ -59,14 +68,15 @@ def test_sigkill_at_random_points_loses_nothing_and_answers_each_mail_once(tmp_p
     campaign = campaign_with_contacts(tmp_path / "campaign.toml", contacts)
     data = tmp_path / "var"
     mails = _mails(rng)
-    serve = ServeProcess(data, campaign=campaign)
+    env = {"NOMDESK_DATABASE_URL": database_url} if database_url else None
+    serve = ServeProcess(data, campaign=campaign, env=env)
 
-    progress: list[tuple[int, int]] = []  # (mails done, mails stored) at each kill
+    progress: list[tuple[int, int, int]] = []  # (mails done, mails stored, mails cut mid-processing) at each kill
     for _, raw in mails[: MAILS // 2]:
         deliver(data, raw)
     done = 0
-    Store.open(data).close()  # the data dir as a first start leaves it, so progress can be watched from the start
-    with store_of(data) as store:
+    Store.open(data, database_url).close()  # the data dir as a first start leaves it: watchable from the start
+    with store_of(data, database_url) as store:
         for round_ in range(ROUNDS):
             serve.start(wait=False)
             if round_ == 0:  # the rest arrive while the desk is busy
@@ -78,12 +88,13 @@ def test_sigkill_at_random_points_loses_nothing_and_answers_each_mail_once(tmp_p
             time.sleep(rng.uniform(0.0, 0.3))
             serve.kill(signal.SIGKILL)
             done = len(store.raw_messages(RawState.DONE))
-            progress.append((done, len(store.raw_messages())))
+            cut = len(store.raw_messages(RawState.PROCESSING))  # killed halfway through reading a mail
+            progress.append((done, len(store.raw_messages()), cut))
             if done == MAILS:
                 break
 
     serve.start()
-    with store_of(data) as store:
+    with store_of(data, database_url) as store:
 
         def settled() -> bool:
             raws = store.raw_messages()
@@ -97,7 +108,8 @@ def test_sigkill_at_random_points_loses_nothing_and_answers_each_mail_once(tmp_p
         serve.stop()
 
         # Some kills came while mail was still waiting or in flight (else the test proved nothing).
-        assert len(progress) >= 3 and all(d < MAILS for d, _ in progress[:3]), progress
+        assert len(progress) >= 3 and all(d < MAILS for d, _, _ in progress[:3]), progress
+        assert any(cut for _, _, cut in progress), f"no kill interrupted a mail mid-processing: {progress}"
 
         raws = store.raw_messages()
         assert len(raws) == MAILS and {r.state for r in raws} == {RawState.DONE}

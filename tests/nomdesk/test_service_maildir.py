@@ -69,5 +69,10 @@ def test_a_mail_that_breaks_the_pipeline_is_quarantined_and_the_next_is_answered
         (reply,) = wait_until(lambda: replies_to(outbox_mails(data), message_id_of(good)), 30, what="the next reply")
         assert serve.healthy()
         assert "延边朝鲜族自治州教育局" in body_text(reply)
-        assert len(outbox_mails(data)) == 1  # nothing was sent about the noise
+        # Nothing went to anyone about the noise but the office, which is told a person must look.
+        (notice,) = wait_until(
+            lambda: [m for m in outbox_mails(data) if "待人工处理" in str(m["Subject"])], 30, what="the office notice"
+        )
+        assert notice["To"] == "jlqmxx@126.com" and f"nomdesk retry {bad.id}" in body_text(notice)
+        assert len(outbox_mails(data)) == 2
         assert [a.detail["raw_id"] for a in store.audit_log(action="raw.quarantined")] == [bad.id]

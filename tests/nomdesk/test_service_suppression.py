@@ -9,6 +9,8 @@ import pytest
 from storage.tables import OutboxState, RawState
 from tests.support.service import (
     ServeProcess,
+    body_text,
+    campaign_with_contacts,
     deliver,
     mail,
     message_id_of,
@@ -77,3 +79,25 @@ def test_no_reply_to_auto_replies_bounces_or_lists(tmp_path: Path) -> None:
                 assert store.submission_for_raw(row.id) is not None, name
                 assert [o.state for o in replies] == [OutboxState.SUPPRESSED], name
             assert (data / "store" / row.store_path).read_bytes() == raw
+
+
+def test_a_contact_on_the_offices_provider_is_answered_and_reply_to_is_not_honoured(tmp_path: Path) -> None:
+    """The office's mailbox is on 126.com, so are many contacts': they are units, not our own mail.
+    And a Reply-To header never redirects a unit's dossier away from its registered sender."""
+    data = tmp_path / "var"
+    contact = "cbs_jyj@126.com"
+    campaign = campaign_with_contacts(tmp_path / "campaign.toml", {"长白山管委会教育科技局": [contact]})
+    raw = mail(
+        f"长白山教育局 <{contact}>",
+        subject="长白山推荐材料",
+        message_id="<20210821.1a2b@126.com>",
+        extra_headers=[b"Reply-To: outsider@evil.example"],
+    )
+    with ServeProcess(data, campaign=campaign), store_of(data) as store:
+        deliver(data, raw)
+        reply = wait_until(lambda: replies_to(outbox_mails(data), message_id_of(raw)), 60, what="the reply")[0]
+        row = next(r for r in store.raw_messages() if r.sha256 == sha256(raw))
+        assert row.state == RawState.DONE
+    assert reply["To"] == contact
+    assert "evil.example" not in str(reply)
+    assert "长白山管委会教育科技局" in body_text(reply)

@@ -10,10 +10,11 @@ import pytest
 
 from notify.autoreply import RateLimiter, reply_suppression
 
-OWN = {"jledu.gov.cn"}
+OWN = {"nomdesk.126.com"}  # the Message-ID domain only the desk writes
+OWN_ADDRS = {"jlqmxx@126.com"}  # the office's mailbox, on a public provider
 NORMAL = {
     "From": "延边州教育局 <yanbian@example.cn>",
-    "To": "desk@jledu.gov.cn",
+    "To": "jlqmxx@126.com",
     "Subject": "延边州推荐材料",
     "Message-ID": "<abc@example.cn>",
     "Return-Path": "<yanbian@example.cn>",
@@ -22,9 +23,12 @@ NORMAL = {
 
 def test_a_unit_mail_gets_a_reply() -> None:
     raw = b"".join(f"{k}: {v}\r\n".encode() for k, v in NORMAL.items()) + b"\r\nbody\r\n"
-    assert reply_suppression(BytesParser(policy=default).parsebytes(raw), own_domains=OWN) is None
-    assert reply_suppression(NORMAL, own_domains=OWN) is None
-    assert reply_suppression({**NORMAL, "Auto-Submitted": "no"}, own_domains=OWN) is None
+    assert (
+        reply_suppression(BytesParser(policy=default).parsebytes(raw), own_addresses=OWN_ADDRS, own_msgid_domains=OWN)
+        is None
+    )
+    assert reply_suppression(NORMAL, own_addresses=OWN_ADDRS, own_msgid_domains=OWN) is None
+    assert reply_suppression({**NORMAL, "Auto-Submitted": "no"}, own_addresses=OWN_ADDRS, own_msgid_domains=OWN) is None
 
 
 @pytest.mark.parametrize(
@@ -43,20 +47,26 @@ def test_a_unit_mail_gets_a_reply() -> None:
         ({"List-Unsubscribe": "<mailto:leave@example.cn>"}, "list_mail"),
         ({"X-Auto-Response-Suppress": "OOF, AutoReply"}, "x_auto_response_suppress"),
         ({"X-Auto-Response-Suppress": "All"}, "x_auto_response_suppress"),
-        ({"X-Loop": "desk@jledu.gov.cn"}, "x_loop"),
-        ({"Message-ID": "<reply.1@jledu.gov.cn>"}, "own_message"),
-        ({"From": "desk@jledu.gov.cn"}, "own_message"),
+        ({"X-Loop": "jlqmxx@126.com"}, "x_loop"),
+        ({"Message-ID": "<reply.1@nomdesk.126.com>"}, "own_message"),
+        ({"From": "吉林全民学习 <JLQMXX@126.com>"}, "own_message"),
         ({"Content-Type": 'multipart/report; report-type=delivery-status; boundary="x"'}, "delivery_status_report"),
         ({"From": "undisclosed-recipients:;"}, "no_sender"),
     ],
 )
 def test_suppressed(change: dict[str, str], reason: str) -> None:
-    assert reply_suppression({**NORMAL, **change}, own_domains=OWN) == reason
+    assert reply_suppression({**NORMAL, **change}, own_addresses=OWN_ADDRS, own_msgid_domains=OWN) == reason
+
+
+def test_a_contact_on_the_offices_mail_provider_gets_a_reply() -> None:
+    # 126.com hosts the office's mailbox and many units' contacts: only the office's own address is "us".
+    colleague = {**NORMAL, "From": "长白山教育局 <cbs_jyj@126.com>", "Message-ID": "<1a2b3c@126.com>"}
+    assert reply_suppression(colleague, own_addresses=OWN_ADDRS, own_msgid_domains=OWN) is None
 
 
 def test_no_from_at_all() -> None:
     headers = {k: v for k, v in NORMAL.items() if k != "From"}
-    assert reply_suppression(headers, own_domains=OWN) == "no_sender"
+    assert reply_suppression(headers, own_addresses=OWN_ADDRS, own_msgid_domains=OWN) == "no_sender"
 
 
 def test_rate_limit_per_sliding_hour() -> None:

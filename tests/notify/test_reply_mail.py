@@ -47,7 +47,7 @@ def test_headers_threading_and_body_round_trip() -> None:
     assert attachment.get_filename() == "检查结果.xlsx"
     assert attachment.get_content() == b"PK\x03\x04data"
     # Our own reply, coming back to us, must never be answered.
-    assert reply_suppression(msg, own_domains={"jledu.gov.cn"}) is not None
+    assert reply_suppression(msg, own_addresses={"desk@jledu.gov.cn"}, own_msgid_domains={"jledu.gov.cn"}) is not None
 
 
 def test_subject_prefix_once() -> None:

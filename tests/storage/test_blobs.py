@@ -53,11 +53,15 @@ def test_a_failed_write_leaves_nothing_in_the_store(tmp_path: Path) -> None:
     assert [p for p in (tmp_path / "store").rglob("*") if p.is_file()] == []
 
 
-def test_leftover_temporary_files_are_swept(tmp_path: Path) -> None:
+def test_leftover_temporary_files_are_swept_but_not_a_write_in_flight(tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path / "store")
-    (tmp_path / "store" / "tmp" / "put-crashed").write_bytes(b"partial")
+    crashed = tmp_path / "store" / "tmp" / "put-crashed"
+    crashed.write_bytes(b"partial")
+    os.utime(crashed, (1_700_000_000, 1_700_000_000))  # left by a writer that died long ago
+    in_flight = tmp_path / "store" / "tmp" / "put-writing"
+    in_flight.write_bytes(b"serve is writing this right now")
     assert blobs.sweep_tmp() == 1
-    assert list((tmp_path / "store" / "tmp").iterdir()) == []
+    assert list((tmp_path / "store" / "tmp").iterdir()) == [in_flight]
 
 
 def test_verify_detects_a_damaged_blob(tmp_path: Path) -> None:

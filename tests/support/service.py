@@ -155,9 +155,9 @@ class ServeProcess:
         self.stop()
 
 
-def open_store(data_dir: Path) -> Store:
+def open_store(data_dir: Path, database_url: str | None = None) -> Store:
     """The data dir's store, opened beside a running service: no migration, no sweep of its temp files."""
-    url = f"sqlite:///{(data_dir / 'nomdesk.sqlite3').resolve()}"  # as the service's (NOMDESK_* are cleared)
+    url = database_url or f"sqlite:///{(data_dir / 'nomdesk.sqlite3').resolve()}"  # as the service's
     return Store(data_dir, make_engine(url), keys.load_or_create_key(data_dir))
 
 
@@ -241,8 +241,8 @@ def campaign_with_contacts(
 
 
 @contextlib.contextmanager
-def store_of(data_dir: Path):
-    store = open_store(data_dir)
+def store_of(data_dir: Path, database_url: str | None = None):
+    store = open_store(data_dir, database_url)
     try:
         yield store
     finally:

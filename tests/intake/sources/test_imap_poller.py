@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from intake.sources import ImapPoller, IncomingRef, JsonStateStore
-from intake.sources.imap import PROCESSED_FLAG
+from intake.sources.imap import PROCESSED_FLAG, IncompleteDownload
 from tests.support.dovecot import Dovecot
 
 _folders = itertools.count()
@@ -233,3 +233,34 @@ def test_server_down_and_back(dovecot: Dovecot, folder: str, make_poller, tmp_pa
         stop.set()
         worker.join(timeout=10)
     assert store.hashes == [sha(message("up")), sha(message("back"))]
+
+
+def test_a_short_download_is_not_kept_and_fetched_again(
+    dovecot: Dovecot, folder: str, make_poller, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partial fetch that comes back short (a server or proxy that drops an answer) must not be
+    stored as the mail, nor let the last UID move past it."""
+    sent = message("short", body=b"x" * 5000)
+    dovecot.append(sent, folder=folder)
+    store = Store(tmp_path / "store")
+    poller = make_poller(store)
+    real_download = ImapPoller._download
+    cut = []
+
+    def short_once(self: ImapPoller, client, uid: int):
+        path = real_download(self, client, uid)
+        if not cut and path is not None:
+            cut.append(uid)
+            path.write_bytes(path.read_bytes()[:1000])  # what a dropped partial-fetch answer leaves
+        return path
+
+    monkeypatch.setattr(ImapPoller, "_download", short_once)
+    try:
+        with pytest.raises(IncompleteDownload):
+            poller.poll_once()
+        assert store.hashes == []
+        poller.close()
+        assert poller.poll_once() == 1
+    finally:
+        poller.close()
+    assert store.hashes == [sha(sent)]

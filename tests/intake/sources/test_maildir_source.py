@@ -60,3 +60,24 @@ def test_sink_that_moves_the_file(tmp_path: Path) -> None:
     assert source.poll_once() == 1
     assert (store / "b").read_bytes() == b"Subject: b\r\n\r\n"
     assert not list((root / "cur").iterdir())
+
+
+def test_a_file_still_being_copied_into_new_waits_until_it_stands_still(tmp_path: Path) -> None:
+    """`cp big.eml inbox/new/` breaks the Maildir rule: the half-written file must not be taken."""
+    root = tmp_path / "inbox"
+    got: list[bytes] = []
+    source = MaildirSource(root, lambda p, r: got.append(p.read_bytes()), settle_seconds=30)
+    target = root / "new" / "copied.eml"
+    with open(target, "wb") as out:
+        out.write(b"Subject: big\r\n\r\nfirst half ")
+        out.flush()
+        assert source.poll_once() == 0  # fresh and never seen: wait
+        out.write(b"second half\r\n")
+        out.flush()
+        assert source.poll_once() == 0  # it grew since the last look: still wait
+    assert source.poll_once() == 1  # unchanged since the last look: taken, whole
+    assert got == [b"Subject: big\r\n\r\nfirst half second half\r\n"]
+    old = root / "new" / "old.eml"
+    old.write_bytes(b"Subject: old\r\n\r\n")
+    os.utime(old, (1_700_000_000, 1_700_000_000))
+    assert source.poll_once() == 1  # an old file is no copy in progress: taken at once

@@ -1,0 +1,61 @@
+"""The per-sender reply limit holds replies back; it never drops the one that tells where a unit stands."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from config.campaign import Campaign
+from config.settings import Settings
+from nomdesk.desk import Desk
+from notify.outbox import OutboxWorker
+from storage.repo import Store
+from storage.tables import OutboxState
+from tests.support.service import mail, parse
+
+SENDER = "ybjyj_zcjy@163.com"  # a registered contact of 延边州
+
+
+class Clock:
+    def __init__(self, start: dt.datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def test_replies_over_the_limit_wait_and_only_the_newest_goes(tmp_path: Path, campaign: Campaign) -> None:
+    data = tmp_path / "var"
+    clock = Clock(dt.datetime(2021, 8, 21, 6, 0, tzinfo=dt.UTC))
+    store = Store.open(data)
+    try:
+        store.sync_units(campaign)
+        desk = Desk(Settings(data_dir=data, reply_rate_per_hour=2), campaign, store, clock=clock)
+        worker = OutboxWorker(store, smtp=None, outbox_dir=data / "outbox", clock=clock)
+
+        def send_mail(n: int) -> None:
+            path = tmp_path / f"{n}.eml"
+            path.write_bytes(mail(SENDER, subject=f"延边州推荐材料（第{n}封）", message_id=f"<m{n}@163.com>"))
+            desk.ingest_file(path, received_at=clock())
+            desk.process_pending()
+            worker.run_once()
+            clock.now += dt.timedelta(minutes=5)
+
+        for n in range(1, 5):  # four mails within 20 minutes, limit 2 an hour
+            send_mail(n)
+        sent = sorted((data / "outbox").glob("*.eml"))
+        assert [parse(p.read_bytes())["In-Reply-To"] for p in sent] == ["<m1@163.com>", "<m2@163.com>"]
+        rows = {r.dedupe_key: r for r in store.outbox()}
+        third, fourth = rows["reply:3"], rows["reply:4"]
+        # The third reply was held back, then made obsolete by the fourth: it never goes.
+        assert third.state == OutboxState.SUPPRESSED and "superseded" in (third.last_error or "")
+        assert fourth.state == OutboxState.PENDING
+        assert fourth.next_attempt_at == dt.datetime(2021, 8, 21, 7, 5, tzinfo=dt.UTC)  # first reply + 1 h
+
+        clock.now = dt.datetime(2021, 8, 21, 7, 5, tzinfo=dt.UTC)
+        worker.run_once()
+        sent = sorted((data / "outbox").glob("*.eml"))
+        assert [parse(p.read_bytes())["In-Reply-To"] for p in sent][-1] == "<m4@163.com>"
+        assert len(sent) == 3
+    finally:
+        store.close()
