@@ -191,7 +191,7 @@ class _Walker:
         search_from = self.pos
         while True:
             buf = self.buf
-            i = buf.find(b"\n--", search_from)
+            i = _find_delimiter(buf, search_from)
             if i < 0:
                 keep = max(len(buf) - 3, self.pos)  # "\r\n-" may be cut by the block's end
                 if sink and keep > self.pos:
@@ -317,6 +317,21 @@ class _Base64(_Decoder):
         if self.rest.strip(b"="):
             self.out(_b64(self.rest + b"=" * (-len(self.rest) % 4)))
         self.rest = b""
+
+
+def _find_delimiter(buf: bytes, start: int) -> int:
+    """Where the next b"\\n--" at or after `start` begins, or -1: `buf.find(b"\\n--", start)`.
+
+    Looks for the dash alone (a single-byte search is memchr, several times faster): base64,
+    the bulk of every big mail, has no dash, while a newline comes every 76 bytes."""
+    pos = start + 1
+    while True:
+        k = buf.find(b"-", pos)
+        if k < 0:
+            return -1
+        if buf[k - 1] == 0x0A and buf[k + 1 : k + 2] == b"-":
+            return k - 1
+        pos = k + 1
 
 
 def _b64(data: bytes) -> bytes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from config.campaign import Campaign
@@ -75,36 +76,44 @@ def read_submission(
     submission = read_source(path, workdir, campaign, index)
     if on_unpacked:
         on_unpacked(submission)
-    files, problems = probe_all(submission.files, campaign, progress=on_probed)
+    # Media are probed (ffprobe children, Pillow headers) while this thread reads the forms:
+    # the two wait on different things, and a package holds both.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="media") as runner:
+        probing = runner.submit(probe_all, submission.files, campaign, progress=on_probed)
+        for file in submission.files:
+            if file.sniffed in DOCUMENT_TYPES:
+                _read_into(submission, file, workdir, campaign, index)
+        files, problems = probing.result()
     submission.problems += problems
     for file in files:
         problem = unusable_problem(file)
         if problem is not None:
             submission.problems.append(problem)
-            continue
-        if file.sniffed not in DOCUMENT_TYPES:
-            continue
-        result = read_document(file, workdir, campaign)
-        # python-docx and openpyxl leave their XML trees in reference cycles: collect them
-        # now, or a package of dozens of forms holds them all at once (bench/check_package.py).
-        gc.collect()
-        file.kind = result.kind
-        for table in result.registers:
-            table.submission = index
-        for form in (*result.star_forms, *result.project_forms):
-            form.submission = index
-        submission.registers += result.registers
-        submission.star_forms += result.star_forms
-        submission.project_forms += result.project_forms
-        if result.summary is not None:
-            result.summary.submission = index
-            submission.summaries.append(result.summary)
-        submission.problems += result.problems
     for file in files:
         if file.kind == FileKind.OTHER and file.sniffed in DOCUMENT_TYPES:
             file.kind = FileKind.DOCUMENT
     submission.files = files
     return submission
+
+
+def _read_into(submission: Submission, file: PackageFile, workdir: Path, campaign: Campaign, index: int) -> None:
+    """Read one document (form, table, summary) and add what it holds to the submission."""
+    result = read_document(file, workdir, campaign)
+    # python-docx and openpyxl leave their XML trees in reference cycles: collect the young
+    # ones now, or a package of dozens of forms holds them all at once (bench/check_package.py).
+    gc.collect(1)
+    file.kind = result.kind
+    for table in result.registers:
+        table.submission = index
+    for form in (*result.star_forms, *result.project_forms):
+        form.submission = index
+    submission.registers += result.registers
+    submission.star_forms += result.star_forms
+    submission.project_forms += result.project_forms
+    if result.summary is not None:
+        result.summary.submission = index
+        submission.summaries.append(result.summary)
+    submission.problems += result.problems
 
 
 def unusable_problem(file: PackageFile) -> FileProblem | None:

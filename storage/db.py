@@ -18,6 +18,7 @@ from sqlmodel import create_engine
 DATABASE_URL_ENV = "NOMDESK_DATABASE_URL"
 SQLITE_FILENAME = "nomdesk.sqlite3"
 SQLITE_BUSY_TIMEOUT_S = 30
+READ_ONLY_OPTION = "nomdesk_read_only"  # an execution option: the transaction only reads
 
 
 def database_url(data_dir: Path, url: str | None = None) -> str:
@@ -62,7 +63,10 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only session (Store._read_session) takes no write lock: in WAL mode readers
+        # see the last commit and neither wait for nor block the writer.
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -35,7 +35,7 @@ from intake.models import Dossier, PackageFile
 from nomdesk.privacy import mask_text, mask_value
 from storage import keys
 from storage.blobs import BlobStore
-from storage.db import database_url, is_sqlite, make_engine
+from storage.db import READ_ONLY_OPTION, database_url, is_sqlite, make_engine
 from storage.migrate import upgrade_to_head
 from storage.models import ContactView, NewFile, NomineeIn, UnitOverview
 from storage.passwords import dummy_hash, hash_password, verify_password
@@ -78,6 +78,8 @@ class Store:
         self.blobs = BlobStore(self.data_dir / "store")
         self._id_key = id_key
         self._local_lock: Any = threading.RLock() if is_sqlite(engine) else contextlib.nullcontext()
+        self._read_engine = engine.execution_options(**{READ_ONLY_OPTION: True})
+        self._overview: tuple[tuple[Any, ...], list[UnitOverview]] | None = None  # see unit_overview
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -115,6 +117,13 @@ class Store:
                 session.rollback()
                 raise
 
+    @contextlib.contextmanager
+    def _read_session(self) -> Iterator[Session]:
+        """For the hot read paths (bot answers, the dashboard): no process lock, no write lock, so
+        concurrent questions do not queue behind each other or behind the pipeline's writes."""
+        with Session(self._read_engine, expire_on_commit=False) as session:
+            yield session  # closing ends the read transaction; loaded rows keep their values
+
     def _retry_unique(self, attempt: Any) -> Any:
         """Run `attempt()` (one transaction) again when a concurrent writer won a unique race."""
         for n in range(UNIQUE_RETRIES):
@@ -137,6 +146,7 @@ class Store:
     def sync_units(self, campaign: Campaign) -> None:
         """Load units and contacts from the config. The config wins for what it defines; contacts
         added through `add_contact` are kept; units gone from the config are marked inactive."""
+        self._overview = None
         with self._session() as s:
             existing = {u.name: u for u in s.exec(select(UnitRecord)).all()}
             config_names = set()
@@ -231,7 +241,7 @@ class Store:
         )
 
     def contacts(self, unit_name: str | None = None) -> list[ContactView]:
-        with self._session() as s:
+        with self._read_session() as s:
             query = select(ContactRecord, UnitRecord.name).outerjoin(UnitRecord, UnitRecord.id == ContactRecord.unit_id)
             if unit_name is not None:
                 query = query.where(UnitRecord.name == unit_name)
@@ -244,7 +254,7 @@ class Store:
     def unit_of_address(self, address: str) -> str | None:
         """The unit of a registered sender address (case-insensitive); None for unknown or office."""
         _, addr = parseaddr(address)
-        with self._session() as s:
+        with self._read_session() as s:
             return s.exec(
                 select(UnitRecord.name)
                 .join(ContactRecord, ContactRecord.unit_id == UnitRecord.id)
@@ -253,7 +263,7 @@ class Store:
             ).first()
 
     def unit_of_wecom_user(self, user_id: str) -> str | None:
-        with self._session() as s:
+        with self._read_session() as s:
             return s.exec(
                 select(UnitRecord.name)
                 .join(ContactRecord, ContactRecord.unit_id == UnitRecord.id)
@@ -261,7 +271,7 @@ class Store:
             ).first()
 
     def is_office(self, *, address: str | None = None, wecom_user: str | None = None) -> bool:
-        with self._session() as s:
+        with self._read_session() as s:
             query = select(ContactRecord.id).where(ContactRecord.is_office)
             if address is not None:
                 _, addr = parseaddr(address)
@@ -627,12 +637,12 @@ class Store:
         return self._retry_unique(attempt)
 
     def current_version(self, unit_name: str) -> int | None:
-        with self._session() as s:
+        with self._read_session() as s:
             return s.exec(select(func.max(DossierSnapshot.version)).where(DossierSnapshot.unit_name == unit_name)).one()
 
     def current_findings(self, unit_name: str) -> list[Finding]:
         """The findings of the unit's latest evaluation, in the order they were found."""
-        with self._session() as s:
+        with self._read_session() as s:
             latest = (
                 select(func.max(DossierSnapshot.version))
                 .where(DossierSnapshot.unit_name == unit_name)
@@ -656,7 +666,7 @@ class Store:
             ]
 
     def latest_dossier(self, unit_name: str) -> DossierSnapshot | None:
-        with self._session() as s:
+        with self._read_session() as s:
             return s.exec(
                 select(DossierSnapshot)
                 .where(DossierSnapshot.unit_name == unit_name)
@@ -665,7 +675,7 @@ class Store:
             ).first()
 
     def dossier_version(self, unit_name: str, version: int) -> DossierSnapshot | None:
-        with self._session() as s:
+        with self._read_session() as s:
             return s.exec(
                 select(DossierSnapshot).where(
                     DossierSnapshot.unit_name == unit_name, DossierSnapshot.version == version
@@ -673,7 +683,7 @@ class Store:
             ).first()
 
     def unit_nominees(self, unit_name: str, *, include_withdrawn: bool = False) -> list[NomineeRecord]:
-        with self._session() as s:
+        with self._read_session() as s:
             query = select(NomineeRecord).where(NomineeRecord.unit_name == unit_name)
             if not include_withdrawn:
                 query = query.where(NomineeRecord.withdrawn == False)  # noqa: E712
@@ -1030,10 +1040,15 @@ class Store:
     ) -> bool:
         """Set the key only if it is absent (or expired): True for the first caller, safe across processes."""
         now = now or utcnow()
+        stmt = self._insert()(KeyValue).values(key=key, value=value, expires_at=expires_at, updated_at=now)
+        # One statement: a new key is inserted, an expired one taken over, a live one left alone.
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"value": value, "expires_at": expires_at, "updated_at": now},
+            where=KeyValue.expires_at <= now,  # type: ignore[operator]
+        )
         with self._session() as s:
-            s.exec(delete(KeyValue).where(KeyValue.key == key, KeyValue.expires_at <= now))  # type: ignore[operator]
-            stmt = self._insert()(KeyValue).values(key=key, value=value, expires_at=expires_at, updated_at=now)
-            result = s.exec(stmt.on_conflict_do_nothing(index_elements=["key"]))  # type: ignore[call-overload]
+            result = s.exec(stmt)  # type: ignore[call-overload]
             return bool(result.rowcount)
 
     def kv_delete(self, key: str) -> None:
@@ -1180,8 +1195,27 @@ class Store:
     # ---- overview --------------------------------------------------------------------
 
     def unit_overview(self) -> list[UnitOverview]:
-        """Per unit (config order, then units only seen in submissions): what it sent and where it stands."""
-        with self._session() as s:
+        """Per unit (config order, then units only seen in submissions): what it sent and where it stands.
+
+        Asked for at every office question and page view, it is recomputed only when something
+        was written since: every decision is audited, and every evaluation and submission has
+        its row, so their highest ids together tell (three index look-ups instead of five
+        aggregates over all findings)."""
+        with self._read_session() as s:
+            marker = (
+                s.exec(select(func.max(AuditLog.id))).one(),
+                s.exec(select(func.max(DossierSnapshot.id))).one(),
+                s.exec(select(func.max(SubmissionRecord.id))).one(),
+            )
+        cached = self._overview
+        if cached is not None and cached[0] == marker:
+            return [row.model_copy() for row in cached[1]]
+        result = self._unit_overview()
+        self._overview = (marker, result)
+        return [row.model_copy() for row in result]
+
+    def _unit_overview(self) -> list[UnitOverview]:
+        with self._read_session() as s:
             units = s.exec(select(UnitRecord).where(UnitRecord.active).order_by(UnitRecord.position)).all()
             subs = {
                 name: (count, last)

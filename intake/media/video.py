@@ -69,7 +69,7 @@ def probe_video(file: PackageFile, campaign: Campaign) -> VideoInfo | FileProble
     try:
         data = _ffprobe(["-show_format", "-show_streams"], file.local)
         info = _video_info(data, file)
-        if info.duration:
+        if info.duration and not _iso_boxes_whole(file.local, data):
             actual = _readable_end(file.local, data, info.duration)
             if actual is not None:
                 return _problem(
@@ -231,6 +231,37 @@ def _duration(fmt: dict[str, Any], streams: list[dict[str, Any]]) -> float | Non
 @dataclass
 class _Tail:
     end: float | None  # where the packets read end (seconds from the start), None when none were read
+
+
+def _iso_boxes_whole(path: Path, data: dict[str, Any]) -> bool:
+    """True when an MP4/MOV file is evidently whole: its top-level boxes tile the file exactly and
+    it has its index (moov) and media data (a non-empty mdat, or fragments). A cut upload leaves
+    its last box reaching past the end of the file. Reading a few box headers costs nothing;
+    when this cannot tell (another container, a box "to the end of file"), the packets are read.
+    """
+    if "mp4" not in str((data.get("format") or {}).get("format_name", "")):
+        return False
+    size = path.stat().st_size
+    seen: set[bytes] = set()
+    offset = 0
+    try:
+        with path.open("rb") as fh:
+            while offset < size:
+                fh.seek(offset)
+                header = fh.read(16)
+                if len(header) < 8:
+                    return False
+                length, kind = int.from_bytes(header[:4], "big"), header[4:8]
+                if length == 1 and len(header) == 16:
+                    length = int.from_bytes(header[8:16], "big")
+                if length < 8:  # 0: "to the end of the file", cannot tell; below 8: damaged
+                    return False
+                if (kind == b"mdat" and length > 16) or kind in (b"moov", b"moof"):
+                    seen.add(kind)
+                offset += length
+    except OSError:
+        return False
+    return offset == size and b"moov" in seen and (b"mdat" in seen or b"moof" in seen)
 
 
 def _readable_end(path: Path, data: dict[str, Any], declared: float) -> float | None:

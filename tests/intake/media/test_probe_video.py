@@ -138,3 +138,21 @@ def test_missing_ffprobe_is_reported_not_raised(
     video = make_video(5)
     monkeypatch.setenv("PATH", str(tmp_path))  # a server without ffmpeg installed
     assert probe_problem(video, campaign).reason == "服务器未安装 ffprobe，无法检查视频"
+
+
+def test_box_walk_tells_a_whole_mp4_from_a_cut_one(tmp_path: Path) -> None:
+    """Whole files skip the packet reads (the cost of a check is mostly ffprobe); cut ones never do."""
+    from intake.media.video import _iso_boxes_whole
+
+    mp4 = {"format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2"}}
+    whole = make_video(30)
+    assert _iso_boxes_whole(whole, mp4)
+    data = whole.read_bytes()
+    for share in (0.3, 0.9, 0.999):
+        cut = tmp_path / f"cut-{share}.mp4"
+        cut.write_bytes(data[: int(len(data) * share)])
+        assert not _iso_boxes_whole(cut, mp4), share
+    header_only = tmp_path / "header-only.mp4"
+    header_only.write_bytes(data[:32])
+    assert not _iso_boxes_whole(header_only, mp4)
+    assert not _iso_boxes_whole(whole, {"format": {"format_name": "matroska,webm"}})
