@@ -42,6 +42,11 @@ TRUNCATED_NOTE = "\n……（内容较长，其余部分已省略）"
 T = TypeVar("T")
 
 
+# WeCom's codes for requests that are wrong, not unlucky: bad secret (40001), bad corp id (40013),
+# bad agent id (40056), missing agent id (41011), no valid recipient (81013), bad robot key (93000).
+PERMANENT_ERRCODES = frozenset({40001, 40013, 40056, 41011, 81013, 93000})
+
+
 class WeComError(RuntimeError):
     """A WeCom call that did not succeed; `errcode` is WeCom's code, None when WeCom was not reached."""
 
@@ -49,6 +54,12 @@ class WeComError(RuntimeError):
         super().__init__(message)
         self.errcode = errcode
         self.errmsg = errmsg
+
+    @property
+    def permanent(self) -> bool:
+        """Trying again cannot help (a wrong secret, agent, robot key or recipient): the outbox
+        stops retrying and the row keeps the reason for the office."""
+        return self.errcode in PERMANENT_ERRCODES
 
 
 class _TokenRejected(Exception):

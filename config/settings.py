@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     wecom_max_skew_seconds: int = 300  # callbacks whose timestamp is further off are rejected (replays)
 
     port: int = 8080
+    fetch_private_hosts: bool = False  # the dashboard may fetch units' links from loopback/private hosts (tests)
     reply_rate_per_hour: int = 5
 
     @model_validator(mode="after")

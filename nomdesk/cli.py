@@ -427,11 +427,18 @@ def digest(
         typer.echo(digest_markdown(result, desk.campaign))
         err.print(f"汇总表：{target}")
         if send:
+            from nomdesk.service import _chat_channels
+
             queued = jobs.send_digest(statuses, now)
+            channels, _ = _chat_channels(desk.settings, desk.store)  # WeCom app and group robot, when configured
             worker = OutboxWorker(
-                desk.store, smtp=_smtp_sender(desk.settings), outbox_dir=desk.settings.outbox_dir, clock=desk.clock
+                desk.store,
+                smtp=_smtp_sender(desk.settings),
+                outbox_dir=desk.settings.outbox_dir,
+                clock=desk.clock,
+                channels=channels,
             )
-            worker.run_once(limit=100)
+            worker.run_once(limit=len(queued) or 1, only_keys=[q.dedupe_key for q in queued])  # not others' mail
             err.print(f"已发送 {len(queued)} 条（今日已发送过的不再重复）" if queued else "今日汇总已发送过")
     finally:
         desk.store.close()
@@ -526,17 +533,20 @@ def attach(
     desk = _open_desk(data_dir, campaign_file)
     try:
         name = _unit_name(desk, unit)
-        filename = file.name
-        if for_name and for_name not in filename:
-            filename = f"{for_name}_{filename}"  # a file belongs to whoever its name names
         # Counted as arriving with the unit's mail that carried the link, not when the office fetched it.
         linked = [s for s in desk.store.unit_submissions(name) if (s.summary.get("submission") or {}).get("links")]
         arrived = linked[-1].arrived_at if linked else None
         record = desk.accept_office_file(
-            name, filename, file.read_bytes(), actor="office:cli", origin=str(file), received_at=arrived
+            name,
+            file.name,
+            file.read_bytes(),
+            actor="office:cli",
+            origin=str(file),
+            received_at=arrived,
+            for_name=for_name,
         )
         desk.process_pending()
-        typer.echo(f"已补充 {filename} 到 {name}（原始邮件 #{record.id}），已重新检查")
+        typer.echo(f"已补充 {file.name} 到 {name}（原始邮件 #{record.id}），已重新检查")
         findings = desk.store.current_findings(name)
         errors = sum(f.severity == "error" for f in findings)
         typer.echo(f"当前需修改 {errors} 项" if errors else "材料齐全")

@@ -35,7 +35,7 @@ from nomdesk.check import CheckResult, check_submissions
 from nomdesk.privacy import mask_text
 from notify.autoreply import reply_suppression
 from notify.compose import Reply, compose_quarantine_ack, compose_reply, compose_unknown_sender_reply
-from notify.mail import build_reply, desk_message_id_domain
+from notify.mail import build_reply, desk_message_id_domain, notice_mail
 from storage.repo import Store
 from storage.tables import RawMessageRecord, RawState, SubmissionRecord
 
@@ -148,10 +148,16 @@ class Desk:
         actor: str,
         origin: str = "",
         received_at: dt.datetime | None = None,
+        for_name: str | None = None,
     ) -> RawMessageRecord:
         """A file the office attached by hand (fetched from a unit's large-file link, or uploaded):
         kept as a mail that joins `unit`'s dossier. `received_at` is when the unit sent it (the mail
-        that carried the link), so a file fetched late is not counted late. No reply is mailed."""
+        that carried the link), so a file fetched late is not counted late. No reply is mailed.
+        `for_name` (a nominee or project) is put before the file name, which is what files are
+        matched by."""
+        for_name = (for_name or "").strip()
+        if for_name and for_name not in filename:
+            filename = f"{for_name}_{filename}"
         from email.message import EmailMessage
 
         msg = EmailMessage()
@@ -222,25 +228,13 @@ class Desk:
             f"原始邮件已完整保存：store/{record.store_path}\n"
             f"问题解决后，可用 `nomdesk retry {record.id}` 重新处理；处理后系统会回复发件单位。\n"
         )
-        notice = build_reply(
-            from_addr=self.mail_from,
-            to=[office],
-            subject=subject,
-            text=text,
-            html=None,
-            in_reply_to=None,
-            references=[],
-            message_id_domain=self.own_domain,
-        )
-        notice.replace_header("Subject", subject)  # a notice, not a reply
-        notice.replace_header("Auto-Submitted", "auto-generated")
         self.store.enqueue_outbox(
             f"office-quarantine:{record.id}:{record.attempts}",
             channel="mail",
             recipients=[office],
             subject=subject,
             body_text=text,
-            eml=notice.as_bytes(),
+            eml=self._office_notice(subject, text),
             raw_message_id=record.id,
             not_before=self.clock(),
         )
@@ -249,6 +243,16 @@ class Desk:
         headers = _headers(self.store.raw_path(record))
         ack = compose_quarantine_ack(self.campaign, now=self.clock())
         self._enqueue(f"ack-quarantine:{record.id}", record, headers, ack, None, self._suppression(headers))
+
+    def _office_notice(self, subject: str, text: str) -> bytes:
+        return notice_mail(
+            from_addr=self.mail_from,
+            to=[self.campaign.office.email],
+            subject=subject,
+            text=text,
+            html=None,
+            domain=self.own_domain,
+        )
 
     def retry(self, raw_id: int, *, actor: str = "office") -> RawMessageRecord:
         """The office fixed what broke a quarantined mail: it goes through the pipeline again."""
@@ -500,26 +504,13 @@ class Desk:
             f"系统推测所属单位：{row.summary.get('unit_guess') or '无法推测'}。\n"
             f"请核实后用 `nomdesk assign {row.id} 单位全称` 确认，确认后系统将检查材料并回复。\n"
         )
-        # The outbox sends mail rows from their stored .eml only: without one the notice never left.
-        notice = build_reply(
-            from_addr=self.mail_from,
-            to=[office],
-            subject=subject,
-            text=text,
-            html=None,
-            in_reply_to=None,
-            references=[],
-            message_id_domain=self.own_domain,
-        )
-        notice.replace_header("Subject", subject)  # a notice, not a reply: no "Re:"
-        notice.replace_header("Auto-Submitted", "auto-generated")
         self.store.enqueue_outbox(
             f"office-unknown:{record.id}",
             channel="mail",
             recipients=[office],
             subject=subject,
             body_text=text,
-            eml=notice.as_bytes(),
+            eml=self._office_notice(subject, text),  # the outbox sends mail rows from their .eml only
             raw_message_id=record.id,
         )
 

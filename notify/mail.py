@@ -85,3 +85,31 @@ def write_eml(msg: EmailMessage, directory: Path) -> Path:
     finally:
         os.close(dir_fd)
     return target
+
+
+def notice_mail(
+    *,
+    from_addr: str,
+    to: list[str],
+    subject: str,
+    text: str,
+    html: str | None,
+    domain: str,
+    attachments: list[tuple[str, bytes, str]] | None = None,
+) -> bytes:
+    """An automatic notice (not a reply): its own subject, RFC 3834 "auto-generated"."""
+    msg = build_reply(
+        from_addr=from_addr,
+        to=to,
+        subject=subject,
+        text=text,
+        html=html,
+        in_reply_to=None,
+        references=[],
+        attachments=attachments or [],
+        message_id_domain=domain,
+    )
+    msg.replace_header("Subject", subject)
+    msg.replace_header("Auto-Submitted", "auto-generated")
+    del msg["Precedence"]
+    return msg.as_bytes()

@@ -50,10 +50,11 @@ class OutboxWorker:
         self.channels = channels or {}  # "wecom", "webhook": rows of a channel with no sender wait
         outbox_dir.mkdir(parents=True, exist_ok=True)
 
-    def run_once(self, limit: int = 20) -> int:
-        """Send what is due now; returns how many were sent."""
+    def run_once(self, limit: int = 20, only_keys: list[str] | None = None) -> int:
+        """Send what is due now (of `only_keys`, when given); returns how many were sent."""
         sent = 0
-        for row in self.store.claim_outbox(self.clock(), limit, channels=["mail", *self.channels]):
+        rows = self.store.claim_outbox(self.clock(), limit, channels=["mail", *self.channels], dedupe_keys=only_keys)
+        for row in rows:
             ok = self._send(row) if row.channel == "mail" else self._send_chat(row)
             sent += ok
         return sent
@@ -61,7 +62,11 @@ class OutboxWorker:
     def _send_chat(self, row: OutboxRecord) -> bool:
         try:
             self.channels[row.channel](list(row.recipients), row.body_text)
-        except Exception as exc:  # the chat APIs fail in many ways; every one is a retry later
+        except Exception as exc:  # the chat APIs fail in many ways; all but the permanent are retried
+            if getattr(exc, "permanent", False):
+                log.error("outbox %s: %s refused for good: %s", row.id, row.channel, exc)
+                self.store.mark_outbox_failed(row.id, f"{type(exc).__name__}: {exc}", None)
+                return False
             retry_at = self.clock() + next_backoff(row.attempts)
             log.warning("outbox %s: %s send failed, retry at %s: %s", row.id, row.channel, retry_at, exc)
             self.store.mark_outbox_failed(row.id, f"{type(exc).__name__}: {exc}", retry_at)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from config.campaign import Campaign
-from notify.mail import build_reply, desk_message_id_domain
+from notify.mail import desk_message_id_domain, notice_mail
 from schedule.digest import APP_MARKDOWN_LIMIT, ROBOT_LIMIT, build_digest, digest_filename, digest_markdown, digest_xlsx
 from schedule.reminders import (
     Message,
@@ -53,34 +53,6 @@ class Queued:
 class TickReport:
     now: dt.datetime
     queued: list[Queued] = field(default_factory=list)
-
-
-def notice_mail(
-    *,
-    from_addr: str,
-    to: list[str],
-    subject: str,
-    text: str,
-    html: str | None,
-    domain: str,
-    attachments: list[tuple[str, bytes, str]] | None = None,
-) -> bytes:
-    """An automatic notice (not a reply): its own subject, RFC 3834 "auto-generated"."""
-    msg = build_reply(
-        from_addr=from_addr,
-        to=to,
-        subject=subject,
-        text=text,
-        html=html,
-        in_reply_to=None,
-        references=[],
-        attachments=attachments or [],
-        message_id_domain=domain,
-    )
-    msg.replace_header("Subject", subject)
-    msg.replace_header("Auto-Submitted", "auto-generated")
-    del msg["Precedence"]
-    return msg.as_bytes()
 
 
 class Jobs:

@@ -882,7 +882,12 @@ class Store:
             )
 
     def claim_outbox(
-        self, now: dt.datetime | None = None, limit: int = 10, *, channels: Iterable[str] | None = None
+        self,
+        now: dt.datetime | None = None,
+        limit: int = 10,
+        *,
+        channels: Iterable[str] | None = None,
+        dedupe_keys: Iterable[str] | None = None,
     ) -> list[OutboxRecord]:
         """Due pending messages, now "sending" with the attempt counted; no message is claimed twice."""
         now = now or utcnow()
@@ -890,6 +895,8 @@ class Store:
             conditions = [OutboxRecord.state == OutboxState.PENDING, OutboxRecord.next_attempt_at <= now]
             if channels is not None:
                 conditions.append(OutboxRecord.channel.in_(list(channels)))  # type: ignore[attr-defined]
+            if dedupe_keys is not None:
+                conditions.append(OutboxRecord.dedupe_key.in_(list(dedupe_keys)))  # type: ignore[attr-defined]
             rows = s.exec(
                 select(OutboxRecord)
                 .where(*conditions)

@@ -1,13 +1,17 @@
 """Fetch a file from a unit's large-file link (cloud drive, QQ/163 超大附件) for the office.
 
 Only http(s); redirects followed; the download stops at the campaign's mail size limit,
-so a wrong link cannot fill the disk. The file name comes from Content-Disposition, else
-the URL's last path segment.
+so a wrong link cannot fill the disk. The link comes from a unit's mail, so it is not
+trusted: hosts on loopback or private networks (the desk's own port, the office's
+intranet) are refused, on every redirect too, unless the settings allow them. The file
+name comes from Content-Disposition, else the URL's last path segment.
 """
 
 from __future__ import annotations
 
 import email.message
+import ipaddress
+import socket
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -32,13 +36,29 @@ def _filename(response: httpx.Response, url: str) -> str:
     return name or "下载文件"
 
 
-def fetch_link(url: str, max_bytes: int, *, client: httpx.Client | None = None) -> tuple[str, bytes]:
+def _public_only(request: httpx.Request) -> None:
+    """Refuse a request (the first or a redirect's) to a host that is not on the public internet."""
+    host = request.url.host
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, request.url.port or 443)}
+    except OSError as exc:
+        raise FetchError(f"下载失败：找不到服务器 {host}") from exc
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not ip.is_global:
+            raise FetchError(f"链接指向内部网络地址（{host}），出于安全原因不下载，请手动下载后上传")
+
+
+def fetch_link(
+    url: str, max_bytes: int, *, client: httpx.Client | None = None, allow_private: bool = False
+) -> tuple[str, bytes]:
     """(file name, bytes) of the file behind `url`."""
     url = url.strip()
     if urlsplit(url).scheme not in ("http", "https"):
         raise FetchError("只能下载 http 或 https 链接")
     own = client is None
-    client = client or httpx.Client(follow_redirects=True, timeout=TIMEOUT)
+    hooks = {} if allow_private else {"request": [_public_only]}
+    client = client or httpx.Client(follow_redirects=True, timeout=TIMEOUT, event_hooks=hooks)
     try:
         with client.stream("GET", url) as response:
             if response.status_code != 200:

@@ -216,6 +216,7 @@ def create_router(service: Service) -> APIRouter:
         csrf: Annotated[str, Form()] = "",
         url: Annotated[str, Form()] = "",
         submission: Annotated[int, Form()] = 0,
+        for_name: Annotated[str, Form()] = "",
         upload: Annotated[UploadFile | None, File()] = None,
     ) -> Response:
         auth.check_csrf(who, csrf)
@@ -228,7 +229,7 @@ def create_router(service: Service) -> APIRouter:
                     raise FetchError(f"文件超过 {limit // (1 << 20)} MB 上限")
                 filename, origin = upload.filename, "办公室上传"
             elif url.strip():
-                filename, data = fetch_link(url, limit)
+                filename, data = fetch_link(url, limit, allow_private=service.settings.fetch_private_hosts)
                 origin = url.strip()
             else:
                 raise FetchError("请填写下载链接或选择文件")
@@ -237,7 +238,9 @@ def create_router(service: Service) -> APIRouter:
         subs = store.unit_submissions(name)
         # The file belongs to the mail that carried its link: it arrived when that mail did.
         received_at = subs[submission - 1].arrived_at if 0 < submission <= len(subs) else None
-        record = desk.accept_office_file(name, filename, data, actor=who.actor, origin=origin, received_at=received_at)
+        record = desk.accept_office_file(
+            name, filename, data, actor=who.actor, origin=origin, received_at=received_at, for_name=for_name
+        )
         # Process it now (the pipeline thread may take it first; processing is idempotent either way).
         for _ in range(100):
             current = store.get_raw(record.id)

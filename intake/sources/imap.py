@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import random
+import socket
 import ssl
 import tempfile
 import threading
@@ -41,6 +42,9 @@ class IncompleteDownload(ConnectionLost):
 
 
 SIZE_MISMATCH_TRIES = 3
+KEEPALIVE_IDLE_SECONDS = 60
+KEEPALIVE_INTERVAL_SECONDS = 15
+KEEPALIVE_PROBES = 4
 
 # Anything here means "drop the connection, back off, reconnect, reselect, catch up".
 RECONNECT_ERRORS: tuple[type[BaseException], ...] = (
@@ -49,6 +53,16 @@ RECONNECT_ERRORS: tuple[type[BaseException], ...] = (
     imaplib.IMAP4.error,  # NO/BAD on login/select: retried too, the server may be restarting
     ConnectionLost,
 )
+
+
+def _keep_alive(sock: socket.socket) -> None:
+    """A connection that died without a word (a NAT or firewall forgetting it) is noticed by the
+    kernel within about two minutes, instead of at the next IDLE renewal (25 minutes later)."""
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE_SECONDS)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL_SECONDS)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_PROBES)
 
 
 class JsonStateStore:
@@ -140,6 +154,7 @@ class ImapPoller:
     def _connect(self) -> IMAPClient:
         client = IMAPClient(self.host, port=self.port, ssl=self.tls, ssl_context=self.ssl_context, timeout=self.timeout)
         try:
+            _keep_alive(client.socket())
             client.normalise_times = False  # keep INTERNALDATE's zone: received_at must be aware
             client.login(self.user, self.password)
             if b"ID" in client.capabilities():

@@ -59,7 +59,7 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
 
 
 def test_sigkill_at_random_points_loses_nothing_and_answers_each_mail_once(
-    tmp_path: Path, database_url: str | None
+    tmp_path: Path, database_url: str | None, request: pytest.FixtureRequest
 ) -> None:
     rng = random.Random(20210830)
     contacts = {UNITS[i % len(UNITS)]: [] for i in range(10)}
@@ -70,6 +70,7 @@ def test_sigkill_at_random_points_loses_nothing_and_answers_each_mail_once(
     mails = _mails(rng)
     env = {"NOMDESK_DATABASE_URL": database_url} if database_url else None
     serve = ServeProcess(data, campaign=campaign, env=env)
+    request.addfinalizer(serve.stop)  # a failed assertion must not leave a desk running
 
     progress: list[tuple[int, int, int]] = []  # (mails done, mails stored, mails cut mid-processing) at each kill
     for _, raw in mails[: MAILS // 2]:

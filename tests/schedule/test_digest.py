@@ -115,3 +115,15 @@ def test_a_unit_whose_first_mail_is_being_checked_is_counted_once(tmp_path: Path
         store.close()
     assert '已报送 <font color="info">1</font>' in text
     assert f'未报送 <font color="comment">{len(campaign.units) - 1}</font>，检查中 1' in text
+
+
+def test_nomdesk_digest_send_posts_to_the_office_group_robot(scripted, tmp_path: Path) -> None:
+    """`--send` sends through every configured channel at once, not only mail: the robot gets it now."""
+    from tests.support.wecom_sim.server import WeComSimulator
+
+    with WeComSimulator() as sim:
+        env = {"NOMDESK_WECOM_WEBHOOK_KEY": sim.webhook_key, "NOMDESK_WECOM_API_BASE": sim.base_url}
+        done = nomdesk("digest", "--data-dir", scripted["data"], "--send", "--out", tmp_path / "d.xlsx", env=env)
+        assert done.returncode == 0, done.stderr
+        (posted,) = sim.webhook_messages
+    assert "推荐材料每日汇总" in posted.content and len(posted.content.encode()) <= 4096

@@ -42,7 +42,7 @@ EXPECTED_LATE = {LATE}  # marked 逾期 beside its state
 
 
 def build_service(data_dir: Path, campaign: Campaign) -> Service:
-    settings = Settings(data_dir=data_dir, database_url=None)
+    settings = Settings(data_dir=data_dir, database_url=None, fetch_private_hosts=True)  # its file server is local
     return Service.build(settings, campaign, clock=lambda: NOW.astimezone(dt.UTC))
 
 

@@ -214,7 +214,10 @@ def test_duplicate_project_and_across_units(campaign: Campaign) -> None:
     found = {f["subject"]: f for f in _run(d, campaign, "DUPLICATE_NOMINEE")}
     assert f"终身学习品牌项目 {d.projects[0].name}" in found
     across = found[f"百姓学习之星 {d.stars[2].name}"]
-    assert "吉林市教育局" in across["message_zh"]
+    # A unit learns that someone else nominated the same person, not who: that is the office's to know.
+    assert "另有 1 个单位也推荐了同一对象" in across["message_zh"]
+    assert "吉林市教育局" not in across["message_zh"] + across["hint_zh"]
+    assert across["evidence"]["other_units"] == ["吉林市教育局"]
 
 
 def test_previously_honored_project_by_its_brand(campaign: Campaign) -> None:

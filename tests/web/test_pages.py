@@ -185,6 +185,15 @@ def test_attach_a_file_fetched_from_a_link(office: TestClient, service: Service,
     assert not [o for o in service.store.outbox() if o.raw_message_id == subs[1].raw_message_id]
 
 
+def test_attach_for_a_named_nominee(office: TestClient, service: Service, file_server: str) -> None:
+    """The office says whose file it is: the file is named so, and the desk places it by that name."""
+    csrf = form_csrf(office.get(UNIT).text)
+    data = {"csrf": csrf, "url": f"{file_server}/photo", "submission": "1", "for_name": "金哲洙"}
+    assert office.post(f"{UNIT}/attach", data=data, follow_redirects=False).status_code == 303
+    subs = service.store.unit_submissions(COMPLETE)
+    assert [f.path for f in service.store.submission_files(subs[-1].id)] == ["金哲洙_活动照片9.jpg"]
+
+
 def test_attach_reports_links_that_give_no_file(office: TestClient, service: Service, file_server: str) -> None:
     csrf = form_csrf(office.get(UNIT).text)
     for path, reason in (("/gone", "服务器返回 404"), ("/login-page", "打开的是网页而不是文件")):

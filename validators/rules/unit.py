@@ -331,7 +331,9 @@ class DuplicateNominee(Rule):
                 subject,
                 nominee=shown,
                 name=shown,
-                detail=f"{names_list(units)} 也推荐了同一对象",
+                # The unit reads this: which other unit nominated whom is the office's to know
+                # (evidence keeps it for the office's views), not another unit's.
+                detail=f"另有 {len(units)} 个单位也推荐了同一对象，省级办公室将与各单位核实",
                 evidence={"other_units": units},
             )
 

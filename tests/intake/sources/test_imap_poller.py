@@ -264,3 +264,19 @@ def test_a_short_download_is_not_kept_and_fetched_again(
     finally:
         poller.close()
     assert store.hashes == [sha(sent)]
+
+
+def test_the_connection_asks_the_kernel_to_notice_a_silent_drop(dovecot: Dovecot, folder: str, make_poller, tmp_path):
+    """A connection a NAT silently forgot would otherwise only be noticed at the next IDLE renewal."""
+    import socket
+
+    from intake.sources.imap import KEEPALIVE_IDLE_SECONDS
+
+    poller = make_poller(Store(tmp_path / "store"))
+    try:
+        poller.poll_once()
+        sock = poller._client.socket()
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == KEEPALIVE_IDLE_SECONDS
+    finally:
+        poller.close()
