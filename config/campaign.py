@@ -286,16 +286,16 @@ def load_campaign(path: Path | str | None = None) -> Campaign:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise CampaignError(f"campaign file not found: {path}") from exc
+        raise CampaignError(f"找不到活动配置文件：{path}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise CampaignError(f"{path}: not valid TOML: {exc}") from exc
+        raise CampaignError(f"活动配置文件 {path} 格式有误（不是有效的 TOML）：{exc}") from exc
     try:
         return Campaign.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             problems.append(f"  {config_key(err['loc'])}: {err['msg']}")
-        raise CampaignError(f"{path}: invalid campaign configuration:\n" + "\n".join(problems)) from exc
+        raise CampaignError(f"活动配置文件 {path} 有误（以下为出错的配置项）：\n" + "\n".join(problems)) from exc
 
 
 def config_key(loc: tuple[int | str, ...]) -> str:

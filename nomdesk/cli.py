@@ -29,7 +29,8 @@ def _campaign(path: Path | None) -> Campaign:
     try:
         return load_campaign(path)
     except CampaignError as exc:
-        err.print(f"[red]{exc}[/red]")
+        # No markup: the keys it names look like markup tags ("units[3].name") and would vanish.
+        err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
 
 

@@ -256,16 +256,18 @@ def roster_xlsx(store: Store | None, statuses: list[UnitStatus]) -> bytes:
                 paths = [p.target for p in placed if p.nominee == (title, i)]
                 values, has_errors = _row(status, entry, columns, paths)
                 counters[n] += 1
-                ws.append([counters[n], *values])
-                for cell in ws[counters[n] + 1]:  # (ws.max_row scans every cell: quadratic over a roster)
-                    cell.fill = fills[has_errors]
+                row = [counters[n], *values]
+                ws.append(row)
+                # ws.cell is a lookup; ws[row] (and ws.max_row) scan every cell: quadratic over a roster.
+                for column in range(1, len(row) + 1):
+                    ws.cell(row=counters[n] + 1, column=column).fill = fills[has_errors]
         for f in unit_problems(status):
             message, hint = render(f)
             problems += 1
             unit_ws.append([problems, status.name, f.subject, SEVERITY_ZH[f.severity], message, hint])
             if f.severity == Severity.ERROR:
-                for cell in unit_ws[problems + 1]:
-                    cell.fill = fills[True]
+                for column in range(1, len(UNIT_PROBLEM_COLUMNS) + 1):
+                    unit_ws.cell(row=problems + 1, column=column).fill = fills[True]
     for (ws, _, columns), count in zip(sheets, counters, strict=True):
         ws.freeze_panes = "C2"
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns) + 1 + len(TAIL))}{count + 1}"

@@ -218,8 +218,8 @@ def digest_xlsx(digest: Digest, campaign: Campaign) -> bytes:
     late_fill = PatternFill("solid", start_color=LATE_FILL, end_color=LATE_FILL)
     for n, row in enumerate(digest.rows, start=2):
         ws.append(row.values(campaign))
-        for cell in ws[n]:
-            cell.fill = fills[row.state]
+        for column in range(1, len(HEADER) + 1):  # ws.cell looks up; ws[n] would scan the sheet
+            ws.cell(n, column).fill = fills[row.state]
         if row.late:
             ws.cell(n, late_col).fill = late_fill
         ws.cell(n, last_col).number_format = "yyyy-mm-dd hh:mm"
