@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from config.campaign import Campaign, CampaignError, load_campaign
+
+if TYPE_CHECKING:
+    from nomdesk.desk import Desk
 
 app = typer.Typer(help="Nomination Desk：百姓学习之星、终身学习品牌项目推荐材料受理台", no_args_is_help=True)
 err = Console(stderr=True)
@@ -151,7 +156,7 @@ def _settings(data_dir: Path | None, campaign_file: Path | None):
     return settings
 
 
-def _open_desk(data_dir: Path | None, campaign_file: Path | None):
+def _open_desk(data_dir: Path | None, campaign_file: Path | None) -> Desk:
     from nomdesk.desk import Desk
     from storage.repo import Store
 
@@ -160,6 +165,17 @@ def _open_desk(data_dir: Path | None, campaign_file: Path | None):
     store = Store.open(settings.data_dir, settings.database_url)
     store.sync_units(campaign)
     return Desk(settings, campaign, store)
+
+
+@contextlib.contextmanager
+def _opened_desk(data_dir: Path | None, campaign_file: Path | None) -> Iterator[Desk]:
+    """The office's commands: quiet logging, the data directory's desk, its store closed after."""
+    _setup_logging(False)
+    desk = _open_desk(data_dir, campaign_file)
+    try:
+        yield desk
+    finally:
+        desk.store.close()
 
 
 @app.command()
@@ -202,9 +218,7 @@ def ingest(
     """Store mail files, process them now, and send (or write) the replies."""
     from notify.outbox import OutboxWorker
 
-    _setup_logging(False)
-    desk = _open_desk(data_dir, campaign_file)
-    try:
+    with _opened_desk(data_dir, campaign_file) as desk:
         for path in files:
             if not path.is_file():
                 err.print(f"[red]找不到文件：{path}[/red]")
@@ -218,8 +232,6 @@ def ingest(
             )
             sent = worker.run_once(limit=1000)
             typer.echo(f"已发送回复 {sent} 封")
-    finally:
-        desk.store.close()
 
 
 def _smtp_sender(settings):
@@ -249,11 +261,9 @@ def status(
     from intake.models import Dossier
     from nomdesk.report import render_text
 
-    _setup_logging(False)
-    desk = _open_desk(data_dir, campaign_file)
     # Piped (a script, a mail to the office), rich would cut the table to 80 columns and the unit names with it.
     out = Console() if sys.stdout.isatty() else Console(width=200)
-    try:
+    with _opened_desk(data_dir, campaign_file) as desk:
         if unit is None:
             table = Table(title=desk.campaign.name)
             for col in ("单位", "类别", "报送", "最近报送", "之星", "项目", "需修改", "需核实", "纸质材料"):
@@ -281,8 +291,6 @@ def status(
             return
         dossier = Dossier.model_validate(snapshot.dossier)
         typer.echo(render_text(dossier, desk.store.current_findings(name)))
-    finally:
-        desk.store.close()
 
 
 def _print_waiting_for_a_person(desk, out: Console) -> None:
@@ -316,9 +324,7 @@ def retry(
     """Process a quarantined mail again once what broke it is fixed; it is then answered as usual."""
     from storage.tables import RawState
 
-    _setup_logging(False)
-    desk = _open_desk(data_dir, campaign_file)
-    try:
+    with _opened_desk(data_dir, campaign_file) as desk:
         try:
             desk.retry(raw_id, actor="office:cli")
         except (KeyError, ValueError) as exc:
@@ -332,8 +338,6 @@ def retry(
         else:
             typer.echo(f"来件 #{raw_id} 重新处理后状态：{state}（{row.last_error if row else ''}）")
             raise typer.Exit(1)
-    finally:
-        desk.store.close()
 
 
 @app.command()
@@ -344,13 +348,9 @@ def assign(
     campaign_file: CampaignOption = None,
 ) -> None:
     """Confirm the unit of a mail from an unregistered sender; it is then checked and answered."""
-    _setup_logging(False)
-    desk = _open_desk(data_dir, campaign_file)
-    try:
+    with _opened_desk(data_dir, campaign_file) as desk:
         result = desk.assign(submission_id, unit)
         typer.echo(f"报送 #{submission_id} 已归入 {result.dossier.unit}；回复已排队发送")
-    finally:
-        desk.store.close()
 
 
 user_app = typer.Typer(help="办公室用户（登录工作台）", no_args_is_help=True)
@@ -415,9 +415,7 @@ def digest(
     from notify.outbox import OutboxWorker
     from schedule.digest import build_digest, digest_filename, digest_markdown, digest_xlsx
 
-    _setup_logging(False)
-    desk = _open_desk(data_dir, campaign_file)
-    try:
+    with _opened_desk(data_dir, campaign_file) as desk:
         jobs = _jobs(desk)
         now = desk.clock()
         statuses = jobs.statuses()
@@ -441,8 +439,6 @@ def digest(
             )
             worker.run_once(limit=len(queued) or 1, only_keys=[q.dedupe_key for q in queued])  # not others' mail
             err.print(f"已发送 {len(queued)} 条（今日已发送过的不再重复）" if queued else "今日汇总已发送过")
-    finally:
-        desk.store.close()
 
 
 export_app = typer.Typer(help="导出（专家评审用）", no_args_is_help=True)
@@ -459,17 +455,13 @@ def export_roster(
     from nomdesk.exports import roster_xlsx
     from schedule.status import collect_status
 
-    _setup_logging(False)
-    desk = _open_desk(data_dir, campaign_file)
-    try:
+    with _opened_desk(data_dir, campaign_file) as desk:
         statuses = collect_status(desk.store, desk.campaign)
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_bytes(roster_xlsx(desk.store, statuses))
         stars = sum(s.stars for s in statuses)
         projects = sum(s.projects for s in statuses)
         typer.echo(f"已导出 {file}：百姓学习之星 {stars} 名，终身学习品牌项目 {projects} 个")
-    finally:
-        desk.store.close()
 
 
 @export_app.command("materials")
@@ -482,13 +474,9 @@ def export_materials_cmd(
     from nomdesk.exports import export_materials
     from schedule.status import collect_status
 
-    _setup_logging(False)
-    desk = _open_desk(data_dir, campaign_file)
-    try:
+    with _opened_desk(data_dir, campaign_file) as desk:
         written = export_materials(desk.store, collect_status(desk.store, desk.campaign), directory)
         typer.echo(f"已导出 {len(written)} 个文件到 {directory}")
-    finally:
-        desk.store.close()
 
 
 @app.command()
@@ -506,16 +494,12 @@ def paper(
     except ValueError as exc:
         err.print(f"[red]日期格式应为 YYYY-MM-DD：{received}[/red]")
         raise typer.Exit(2) from exc
-    _setup_logging(False)
-    desk = _open_desk(data_dir, campaign_file)
-    try:
+    with _opened_desk(data_dir, campaign_file) as desk:
         name = _unit_name(desk, unit)
         desk.store.record_paper(name, day, "cli")
         if desk.store.latest_dossier(name) is not None:
             desk.evaluate(name)
         typer.echo(f"已登记：{name} 的纸质材料于 {day:%Y年%m月%d日} 收到")
-    finally:
-        desk.store.close()
 
 
 @app.command()
@@ -530,9 +514,7 @@ def attach(
     if not file.is_file():
         err.print(f"[red]找不到文件：{file}[/red]")
         raise typer.Exit(2)
-    _setup_logging(False)
-    desk = _open_desk(data_dir, campaign_file)
-    try:
+    with _opened_desk(data_dir, campaign_file) as desk:
         name = _unit_name(desk, unit)
         # Counted as arriving with the unit's mail that carried the link, not when the office fetched it.
         linked = [s for s in desk.store.unit_submissions(name) if (s.summary.get("submission") or {}).get("links")]
@@ -551,8 +533,6 @@ def attach(
         findings = desk.store.current_findings(name)
         errors = sum(f.severity == "error" for f in findings)
         typer.echo(f"当前需修改 {errors} 项" if errors else "材料齐全")
-    finally:
-        desk.store.close()
 
 
 def main() -> None:  # pragma: no cover - console entry point
