@@ -861,11 +861,15 @@ class Store:
     def outbox_eml(self, record: OutboxRecord) -> bytes | None:
         return self.blobs.read_bytes(record.eml_sha256) if record.eml_sha256 else None
 
-    def outbox(self, state: str | None = None, limit: int = 1000) -> list[OutboxRecord]:
-        with self._session() as s:
+    def outbox(
+        self, state: str | None = None, limit: int = 1000, *, unit_name: str | None = None
+    ) -> list[OutboxRecord]:
+        with self._read_session() as s:
             query = select(OutboxRecord).order_by(OutboxRecord.id)
             if state:
                 query = query.where(OutboxRecord.state == state)
+            if unit_name is not None:
+                query = query.where(OutboxRecord.unit_name == unit_name)
             return list(s.exec(query.limit(limit)).all())
 
     def due_outbox(self, now: dt.datetime | None = None, limit: int = 100) -> list[OutboxRecord]:

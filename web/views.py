@@ -322,7 +322,7 @@ def unit_page(store: Store, campaign: Campaign, name: str, rows: list[UnitRow] |
     for items in by_nominee.values():  # a nominee the dossier spells otherwise
         page.general.extend(_sorted(items))
 
-    page.replies = [o for o in store.outbox(limit=1_000_000) if o.unit_name == name]
+    page.replies = store.outbox(limit=10_000, unit_name=name)
     page.reminders = store.reminders_sent(name)
     page.paper = store.paper_receipts(name)
     return page
