@@ -46,6 +46,8 @@ OFFICE_SOURCE = "office"  # raw messages only the dashboard writes; their source
 
 Clock = Callable[[], dt.datetime]
 WORK_DIR_MAX_AGE = dt.timedelta(hours=1)  # far longer than reading the biggest package takes
+WECOM_BURST = dt.timedelta(minutes=30)  # files sent in WeCom closer together than this are one submission
+WECOM_DOMAIN = "wecom.invalid"  # the sender domain of the mails WeCom files are kept as
 
 
 def utcnow() -> dt.datetime:
@@ -61,6 +63,39 @@ def _wecom_user(record: RawMessageRecord) -> str | None:
     if record.source != "wecom" or not record.source_ref:
         return None
     return record.source_ref.split(":")[1]
+
+
+def _merge_wecom_bursts(subs: list[Submission]) -> list[Submission]:
+    """Files a contact sends to the WeCom app one after another are one submission.
+
+    WeCom carries one file a message, so two photos of a person arrive as two messages; as two
+    submissions the second would replace the first's photo set (RULES.md "Resubmissions"), and
+    the person would seem to have one photo. Files from the same WeCom user, each within
+    WECOM_BURST of the one before, are merged into the first submission of the run."""
+    merged: list[Submission] = []
+    for sub in subs:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and _is_wecom(sub)
+            and last.sender == sub.sender
+            and last.arrived_at is not None
+            and sub.arrived_at is not None
+            and sub.arrived_at - last.arrived_at <= WECOM_BURST
+        ):
+            later = _reindex(sub, last.index)  # the run keeps the place of its first file
+            combined = last.model_copy(deep=True)
+            for field in ("files", "registers", "star_forms", "project_forms", "summaries", "problems", "links"):
+                setattr(combined, field, [*getattr(last, field), *getattr(later, field)])
+            combined.arrived_at = sub.arrived_at  # the run is as late as its last file
+            merged[-1] = combined
+        else:
+            merged.append(sub)
+    return merged
+
+
+def _is_wecom(sub: Submission) -> bool:
+    return bool(sub.sender and sub.sender.endswith("@" + WECOM_DOMAIN))
 
 
 def _reindex(submission: Submission, index: int) -> Submission:
@@ -120,12 +155,12 @@ class Desk:
         from email.message import EmailMessage
 
         msg = EmailMessage()
-        msg["From"] = f"{user_id}@wecom.invalid"
+        msg["From"] = f"{user_id}@{WECOM_DOMAIN}"
         msg["To"] = self.mail_from
         msg["Subject"] = f"企业微信文件：{filename}"
         msg["Date"] = email.utils.format_datetime(self.clock())
         # One Message-ID per WeCom file, so a hand-off repeated after a crash is the same mail.
-        msg["Message-ID"] = f"<wecom-{hashlib.sha256(media_id.encode()).hexdigest()[:24]}@wecom.invalid>"
+        msg["Message-ID"] = f"<wecom-{hashlib.sha256(media_id.encode()).hexdigest()[:24]}@{WECOM_DOMAIN}>"
         msg[WECOM_USER_HEADER] = user_id
         msg.set_content(f"{user_id} 通过企业微信发送的文件：{filename}\n", cte="base64")
         # The type is sniffed from content downstream, like every attachment's.
@@ -355,8 +390,8 @@ class Desk:
                 if stored is not None:
                     file.local = self.store.file_path(stored)
             sub.arrived_at = row.arrived_at
-            subs.append(_reindex(sub, index))
-        return subs
+            subs.append(_reindex(sub, index))  # its place among the unit's stored submissions
+        return _merge_wecom_bursts(subs)
 
     def evaluate(self, unit: str) -> CheckResult:
         """Re-check the unit's whole dossier (all its submissions merged) and keep the result."""

@@ -1,0 +1,58 @@
+"""Photos sent in WeCom one message at a time are one submission, not one replacing the other."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from config.campaign import Campaign
+from config.settings import Settings
+from nomdesk.desk import WECOM_BURST, Desk
+from storage.repo import Store
+from tests.conftest import SHARED
+from tests.support.media import make_photo
+
+SAMPLE = SHARED / "samples" / "yanbian_complete" / "1.eml"
+YANBIAN = "延边朝鲜族自治州教育局"
+CONTACT = "wufengxia"  # 延边州's contact in WeCom
+STAR = "金哲洙"
+
+
+class Clock:
+    def __init__(self, start: dt.datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def star_photos(desk: Desk) -> list[str]:
+    star = next(s for s in desk.evaluate(YANBIAN).dossier.stars if s.name == STAR)
+    return [p.path for p in star.photos]
+
+
+def test_two_photos_sent_one_by_one_make_one_photo_set(tmp_path: Path, campaign: Campaign) -> None:
+    data = tmp_path / "var"
+    clock = Clock(dt.datetime(2021, 8, 25, 2, 0, tzinfo=dt.UTC))
+    with Store.open(data) as store:
+        store.sync_units(campaign)
+        desk = Desk(Settings(data_dir=data), campaign, store, clock=clock)
+        desk.ingest_file(SAMPLE, received_at=clock())
+        desk.process_pending()
+        assert len(star_photos(desk)) == 2  # from the mail
+
+        id_photo = make_photo(413, 579).read_bytes()
+        life = make_photo(1024, 768).read_bytes()
+        clock.now += dt.timedelta(days=1)
+        desk.accept_wecom_file(CONTACT, "media-1", f"{STAR}证件照.jpg", id_photo)
+        clock.now += dt.timedelta(minutes=2)
+        desk.accept_wecom_file(CONTACT, "media-2", f"{STAR}生活照.jpg", life)
+        desk.process_pending()
+        # Both WeCom photos replace the mail's set together: two photos, not the last one alone.
+        assert sorted(star_photos(desk)) == [f"{STAR}生活照.jpg", f"{STAR}证件照.jpg"]
+
+        # A photo sent much later is a new submission again: it replaces the set (RULES.md).
+        clock.now += WECOM_BURST + dt.timedelta(minutes=1)
+        desk.accept_wecom_file(CONTACT, "media-3", f"{STAR}证件照（新）.jpg", id_photo)
+        desk.process_pending()
+        assert star_photos(desk) == [f"{STAR}证件照（新）.jpg"]
