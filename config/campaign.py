@@ -163,6 +163,7 @@ class Limits(Strict):
     ratio_min_bytes: Count
     max_image_pixels: Count
     max_mail_bytes: Count
+    max_office_xml_bytes: Count  # a form's XML, unpacked, is parsed in memory
 
 
 class PastStar(Strict):

@@ -238,3 +238,24 @@ def test_register_1984_1_is_october_when_the_form_says_1984_10(tmp_path: Path, c
     assert (ding.row.birth_parsed.year, ding.row.birth_parsed.month) == (1984, 10)
     assert result.dossier.star_register.star_rows[0].birth_parsed.month == 10
     assert song.form is None and song.row.birth_parsed.month == 1  # no form: the plain reading stands
+
+
+def test_a_form_whose_xml_exceeds_the_limit_is_not_parsed(tmp_path: Path, campaign: Campaign) -> None:
+    """openpyxl and python-docx hold the whole XML tree: past the configured size, the file is refused."""
+    from intake.forms.document import read_document
+    from intake.models import PackageFile
+    from tests.support.forms import register_xlsx
+
+    good = cached(register_xlsx, ".xlsx", kind="stars", rows=[{"name": "张三"}])
+    with zipfile.ZipFile(good) as zf:
+        xml_bytes = sum(i.file_size for i in zf.infolist() if i.filename.endswith((".xml", ".rels")))
+    file = PackageFile(path="附表2.xlsx", local=good, size=good.stat().st_size, sniffed="xlsx")
+    tight = campaign.model_copy(
+        update={"limits": campaign.limits.model_copy(update={"max_office_xml_bytes": xml_bytes - 1})}
+    )
+    (problem,) = read_document(file, tmp_path, tight).problems
+    assert problem.code == "FILE_UNREADABLE" and "文件内容过大" in problem.reason
+    roomy = campaign.model_copy(
+        update={"limits": campaign.limits.model_copy(update={"max_office_xml_bytes": xml_bytes})}
+    )
+    assert read_document(file, tmp_path, roomy).registers  # at the limit it is read
