@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from config.campaign import KIND_ZH, Campaign
-from intake.models import Dossier, PackageFile
+from intake.models import Dossier, PackageFile, ProjectEntry, StarEntry
 from nomdesk.privacy import mask_id_number, mask_phone
 from schedule.jobs import MARKDOWN_CHANNEL
 from storage.repo import Store
@@ -279,20 +279,7 @@ def unit_page(store: Store, campaign: Campaign, name: str, rows: list[UnitRow] |
                 ("身份证号", mask_id_number(src.id_number) if src and src.id_number else None),
                 ("联系电话", mask_phone(src.phone) if src and src.phone else None),
             ]
-            page.nominees.append(
-                NomineeView(
-                    kind="star",
-                    heading="百姓学习之星",
-                    name=star.name,
-                    exemplar=star.exemplar,
-                    registered=star.registered,
-                    form=star.form.path if star.form else None,
-                    fields=[(k, v) for k, v in fields if v],
-                    photos=[_photo(p, file_ids) for p in star.photos],
-                    videos=[_video(v) for v in star.videos],
-                    findings=_sorted(by_nominee.pop(star.name, [])),
-                )
-            )
+            page.nominees.append(_nominee_view("star", star, fields, file_ids, by_nominee.pop(star.name, [])))
         for project in dossier.projects:
             src = project.form.fields if project.form else project.row
             fields = [
@@ -304,20 +291,7 @@ def unit_page(store: Store, campaign: Campaign, name: str, rows: list[UnitRow] |
                 ("年参与人次", src.participations_per_year if src else None),
                 ("工作总结", f"{project.summary.chars} 字（{project.summary.path}）" if project.summary else "未收到"),
             ]
-            page.nominees.append(
-                NomineeView(
-                    kind="project",
-                    heading="终身学习品牌项目",
-                    name=project.name,
-                    exemplar=project.exemplar,
-                    registered=project.registered,
-                    form=project.form.path if project.form else None,
-                    fields=[(k, v) for k, v in fields if v],
-                    photos=[_photo(p, file_ids) for p in project.photos],
-                    videos=[_video(v) for v in project.videos],
-                    findings=_sorted(by_nominee.pop(project.name, [])),
-                )
-            )
+            page.nominees.append(_nominee_view("project", project, fields, file_ids, by_nominee.pop(project.name, [])))
         page.links = [LinkView(k.url, k.host, k.text, k.submission + 1) for k in dossier.links]
     for items in by_nominee.values():  # a nominee the dossier spells otherwise
         page.general.extend(_sorted(items))
@@ -335,3 +309,28 @@ def unit_file(store: Store, unit: str, file_id: int) -> FileRecord | None:
             if f.id == file_id:
                 return f
     return None
+
+
+_HEADINGS = {"star": "百姓学习之星", "project": "终身学习品牌项目"}
+
+
+def _nominee_view(
+    kind: str,
+    entry: StarEntry | ProjectEntry,
+    fields: list[tuple[str, str | None]],
+    file_ids: dict[tuple[int, str], int],
+    findings: list[Finding],
+) -> NomineeView:
+    """A star's or project's card: the fields that are filled in, its media, its findings."""
+    return NomineeView(
+        kind=kind,
+        heading=_HEADINGS[kind],
+        name=entry.name,
+        exemplar=entry.exemplar,
+        registered=entry.registered,
+        form=entry.form.path if entry.form else None,
+        fields=[(k, v) for k, v in fields if v],
+        photos=[_photo(p, file_ids) for p in entry.photos],
+        videos=[_video(v) for v in entry.videos],
+        findings=_sorted(findings),
+    )
