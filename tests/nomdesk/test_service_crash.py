@@ -92,8 +92,10 @@ def test_sigkill_at_random_points_loses_nothing_and_answers_each_mail_once(
             if round_ % 2:
                 # ... as soon as a mail is seen half-read, so some kill surely cuts one ...
                 wait_until(
-                    lambda: store.raw_messages(RawState.PROCESSING)
-                    or len(store.raw_messages(RawState.DONE)) == MAILS - len(late),
+                    lambda: (
+                        store.raw_messages(RawState.PROCESSING)
+                        or len(store.raw_messages(RawState.DONE)) == MAILS - len(late)
+                    ),
                     30,
                     0.002,
                     what="a mail in processing",
