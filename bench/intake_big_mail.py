@@ -153,6 +153,7 @@ def main() -> None:
         print(f"peak RSS growth from {rows[0][0]} MB to {rows[-1][0]} MB mail: {(last - first) / mb:+.1f} MB")
     if args.poll_messages:
         # The other half of intake's cost: a poll that finds nothing new on a big mailbox (bench/imap_poll.py).
+        sys.path.insert(0, str(ROOT))  # run as a script, bench/ is not a package on the path
         from bench import imap_poll
 
         print()

@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 import rarfile
 
 from config.campaign import Limits
+from intake.blockwriter import BackgroundWriter
 from intake.filenames import UnsafePath, entry_parts, zip_entry_name
 
 CHUNK = 1 << 20
@@ -137,13 +138,13 @@ class _Writer:
         local = self.new_path()
         size = 0
         name = "/".join(parts)
-        with local.open("wb") as out:
+        with local.open("wb") as out, BackgroundWriter(out) as writer:
             self.members.append(Member(parts, local))
             while chunk := src.read(CHUNK):
                 size += len(chunk)
                 self.count(len(chunk))
                 self.budget.check_ratio(name, size, compressed)
-                out.write(chunk)
+                writer.write(chunk)
 
     def count(self, n: int) -> None:
         self.written += n

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
+from intake.blockwriter import BackgroundWriter
 from intake.filenames import attachment_basename, codec_for, decode_param, decode_words, unescape_raw
 from intake.htmltext import html_to_text
 from intake.sniff import MAIL_HEADERS
@@ -34,6 +35,7 @@ MAX_BODY_CHARS = 100_000
 MAX_LINE = 1024  # longer lines are never delimiters
 MAX_DEPTH = 40  # nested multiparts/messages; deeper parts are kept as opaque files
 
+_AFTER_PADDING = re.compile(rb"(?<==)(?=[^=])")
 _NOT_BASE64 = bytes(b for b in range(256) if not re.match(rb"[A-Za-z0-9+/=]", bytes([b])))
 
 
@@ -259,8 +261,8 @@ class _Walker:
         self.counter[0] += 1
         n = self.counter[0]
         local = self.dest / f"{n:05d}"
-        with local.open("wb") as out:
-            decoder = _decoder(cte, out.write)
+        with local.open("wb") as out, BackgroundWriter(out) as writer:
+            decoder = _decoder(cte, writer.write)
             hit = self.scan(stack, decoder.feed)
             decoder.close()
         if ctype == "message/rfc822" and depth < MAX_DEPTH:  # an encoded forwarded message: read it too
@@ -307,15 +309,31 @@ class _Base64(_Decoder):
         self.rest = b""
 
     def feed(self, data: bytes) -> None:
-        data = self.rest + data.translate(None, _NOT_BASE64)
+        data = self.rest + data if self.rest else data
+        # Fast path: whole lines up to the block's last line break, handed to a2b_base64 as they
+        # are (it skips the CRLFs itself), saving a copy of every block. It only applies when those
+        # lines hold whole 4-character groups (76-character lines do; a2b_base64 refuses
+        # anything else) and no padding, whose meaning mid-stream the slow path settles.
+        cut = data.rfind(b"\n") + 1
+        if cut and data.find(b"=", 0, cut) < 0:
+            try:
+                decoded = binascii.a2b_base64(memoryview(data)[:cut])
+            except binascii.Error:
+                pass
+            else:
+                self.out(decoded)
+                self.rest = data[cut:]
+                return
+        data = data.translate(None, _NOT_BASE64)
         usable = len(data) - len(data) % 4
         if usable:
             self.out(_b64(data[:usable]))
         self.rest = data[usable:]
 
     def close(self) -> None:
-        if self.rest.strip(b"="):
-            self.out(_b64(self.rest + b"=" * (-len(self.rest) % 4)))
+        rest = self.rest.translate(None, _NOT_BASE64)
+        if rest.strip(b"="):
+            self.out(_b64(rest + b"=" * (-len(rest) % 4)))
         self.rest = b""
 
 
@@ -335,6 +353,13 @@ def _find_delimiter(buf: bytes, start: int) -> int:
 
 
 def _b64(data: bytes) -> bytes:
+    """Decode clean base64; padding mid-stream (pieces encoded apart and glued) ends a piece, not the data."""
+    if data.rstrip(b"=").find(b"=") >= 0:
+        return b"".join(_b64_piece(piece) for piece in _AFTER_PADDING.split(data))
+    return _b64_piece(data)
+
+
+def _b64_piece(data: bytes) -> bytes:
     try:
         return binascii.a2b_base64(data)
     except binascii.Error:  # damaged padding: decode what can be decoded
