@@ -14,7 +14,11 @@ STATIC_DIR = Path(__file__).with_name("static")
 
 def mount_dashboard(app: FastAPI, service: Service) -> None:
     """Add the dashboard to the service's one HTTP app (pages at `/`, styles at `/static`)."""
-    from web.routes import create_router
+    from starlette.exceptions import HTTPException
 
-    app.include_router(create_router(service))
+    from web.routes import create_router, unmatched_handler
+
+    dashboard = create_router(service)
+    app.include_router(dashboard.router)
+    app.add_exception_handler(HTTPException, unmatched_handler(dashboard.error_page))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -3,6 +3,7 @@
 Every route of this router answers an error (400, 403, 404, 422) with a Chinese page, not
 FastAPI's JSON, and every response says it may not be framed (clickjacking). Both are done
 by the router's own route class, so the app's other routes (the WeCom callback) keep theirs.
+A URL no route matches gets the same page through `unmatched_handler`.
 
 No `from __future__ import annotations` here: FastAPI must see the route signatures'
 annotations as objects, and `User` is local to `create_router`.
@@ -11,11 +12,12 @@ annotations as objects, and `User` is local to `create_router`.
 import datetime as dt
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
@@ -31,11 +33,25 @@ from web.thumbs import SIZES, thumbnail
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 DONE_ZH = {"paper": "已记录纸质材料收到，并已重新检查该单位材料。", "attach": "附件已加入该单位材料，并已重新检查。"}
-ERROR_ZH = {400: "请求有误", 403: "无法完成操作", 404: "没有找到", 422: "提交的内容不完整或格式不对"}
+ERROR_ZH = {
+    400: "请求有误",
+    403: "无法完成操作",
+    404: "没有找到",
+    405: "无法完成操作",
+    422: "提交的内容不完整或格式不对",
+}
+UNMATCHED_ZH = {404: "没有这个页面，请从首页重新进入。", 405: "这个页面不能这样打开，请从首页重新进入。"}
+# Paths that are not the dashboard's: their errors stay as their own clients expect them.
+NOT_DASHBOARD = ("/wecom", "/healthz", "/static")
 FRAME_HEADERS = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
 
 
-def create_router(service: Service) -> APIRouter:
+class Dashboard(NamedTuple):
+    router: APIRouter
+    error_page: Callable[[Request, int, object], Response]
+
+
+def create_router(service: Service) -> Dashboard:
     store, campaign, desk = service.store, service.campaign, service.desk
 
     def page(request: Request, template: str, who: auth.WebUser | None, status: int = 200, **context: object):
@@ -290,7 +306,24 @@ def create_router(service: Service) -> APIRouter:
         data = exports.digest_xlsx(store, campaign, now)
         return _xlsx(data, f"每日汇总-{now.astimezone(campaign.tz):%Y%m%d}.xlsx")
 
-    return router
+    return Dashboard(router, error_page)
+
+
+def unmatched_handler(
+    error_page: Callable[[Request, int, object], Response],
+) -> Callable[[Request, Exception], Coroutine[Any, Any, Response]]:
+    """The app's handler for errors raised outside the dashboard's routes (a URL no route matches)."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if request.url.path.startswith(NOT_DASHBOARD) or exc.status_code < 400:
+            return await http_exception_handler(request, exc)
+        detail = UNMATCHED_ZH.get(exc.status_code)
+        response = await run_in_threadpool(error_page, request, exc.status_code, detail)
+        response.headers.update(FRAME_HEADERS)
+        return response
+
+    return handle
 
 
 def _xlsx(data: bytes, filename: str) -> Response:

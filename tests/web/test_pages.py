@@ -260,6 +260,18 @@ def test_errors_are_chinese_pages(office: TestClient, method: str, path: str, da
     assert response.headers["x-frame-options"] == "DENY"
 
 
+def test_a_url_no_page_has_gets_a_chinese_page(office: TestClient) -> None:
+    for method, path, status in (("get", "/units-typo", 404), ("get", "/no/such/page", 404), ("delete", "/", 405)):
+        response = office.request(method, path)
+        assert response.status_code == status, path
+        assert response.headers["content-type"].startswith("text/html"), path
+        assert "请从首页重新进入" in response.text and '"detail"' not in response.text, path
+        assert response.headers["x-frame-options"] == "DENY"
+    # what is not the dashboard keeps its own answers
+    assert office.get("/static/no-such.css").headers["content-type"].startswith("application/json")
+    assert office.get("/healthz").json()["ok"] is True
+
+
 def test_no_dashboard_response_may_be_framed(office: TestClient) -> None:
     for response in (office.get("/"), office.get(UNIT), office.get("/exports/digest.xlsx"), office.get("/login")):
         assert response.headers["x-frame-options"] == "DENY"
