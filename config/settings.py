@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     port: int = 8080
     fetch_private_hosts: bool = False  # the dashboard may fetch units' links from loopback/private hosts (tests)
     reply_rate_per_hour: int = 5
+    # Files sent in WeCom come one by one: the check's answer waits this long after the last of
+    # them, so eight photos in a row get one answer (and one mail to the unit), not eight.
+    wecom_answer_settle_seconds: int = 60
 
     @model_validator(mode="after")
     def _default_ports(self) -> Settings:

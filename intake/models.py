@@ -187,6 +187,10 @@ class LargeFileLink(Model):
     submission: int = 0
 
 
+# The subject a file sent in WeCom is stored under (as a mail, so it takes the mail's path).
+WECOM_SUBJECT_PREFIX = "企业微信文件："
+
+
 class Submission(Model):
     """What one mail, archive or folder carried, read and probed but not yet attributed."""
 

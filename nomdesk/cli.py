@@ -39,6 +39,9 @@ def _campaign(path: Path | None) -> Campaign:
         raise typer.Exit(2) from exc
 
 
+THIRD_PARTY_LOGGERS = ("urllib3", "httpx", "httpcore", "asyncio", "multipart", "PIL", "apscheduler", "watchfiles")
+
+
 def _setup_logging(verbose: bool, level: int = logging.WARNING) -> None:
     from nomdesk.privacy import MaskingFilter
 
@@ -48,6 +51,10 @@ def _setup_logging(verbose: bool, level: int = logging.WARNING) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else level)
+    # -v is for the desk's own steps; libraries' debug lines are request URLs (with tokens, which
+    # the filter masks anyway), parser internals and image plugin chatter.
+    for name in THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
 
 
 @app.command()
@@ -340,6 +347,19 @@ def retry(
             raise typer.Exit(1)
 
 
+def _assigned_reply_state(desk: Desk, submission_id: int) -> str:
+    """What became of the reply to an assigned mail: a list's or a robot's mail is not answered."""
+    from storage.tables import OutboxState
+
+    row = desk.store.get_submission(submission_id)
+    outbox = desk.store.outbox_by_key(f"reply-assigned:{row.raw_message_id}") if row else None
+    if outbox is None:
+        return "未生成回复"
+    if outbox.state == OutboxState.SUPPRESSED:
+        return "不回复（来信是邮件列表、群发或自动发送的邮件，或没有可回复的地址）"
+    return "回复已排队发送"
+
+
 @app.command()
 def assign(
     submission_id: Annotated[int, typer.Argument(help="报送编号（见办公室通知邮件）")],
@@ -350,7 +370,7 @@ def assign(
     """Confirm the unit of a mail from an unregistered sender; it is then checked and answered."""
     with _opened_desk(data_dir, campaign_file) as desk:
         result = desk.assign(submission_id, unit)
-        typer.echo(f"报送 #{submission_id} 已归入 {result.dossier.unit}；回复已排队发送")
+        typer.echo(f"报送 #{submission_id} 已归入 {result.dossier.unit}；{_assigned_reply_state(desk, submission_id)}")
 
 
 user_app = typer.Typer(help="办公室用户（登录工作台）", no_args_is_help=True)

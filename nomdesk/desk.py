@@ -26,14 +26,14 @@ from pathlib import Path
 
 from config.campaign import Campaign, UnitKind
 from config.settings import Settings
-from intake.models import Submission
+from intake.models import WECOM_SUBJECT_PREFIX, Submission
 from intake.package import read_submission
 from intake.source import SourceUnreadable
 from intake.sources.base import IncomingRef
 from intake.unit import UnitResolution, resolve_unit
 from nomdesk.check import CheckResult, check_submissions
 from nomdesk.privacy import mask_text
-from notify.autoreply import reply_suppression
+from notify.autoreply import deliverable, reply_suppression
 from notify.compose import Reply, compose_quarantine_ack, compose_reply, compose_unknown_sender_reply
 from notify.mail import build_reply, desk_message_id_domain, notice_mail
 from storage.repo import Store
@@ -157,7 +157,7 @@ class Desk:
         msg = EmailMessage()
         msg["From"] = f"{user_id}@{WECOM_DOMAIN}"
         msg["To"] = self.mail_from
-        msg["Subject"] = f"企业微信文件：{filename}"
+        msg["Subject"] = f"{WECOM_SUBJECT_PREFIX}{filename}"
         msg["Date"] = email.utils.format_datetime(self.clock())
         # One Message-ID per WeCom file, so a hand-off repeated after a crash is the same mail.
         msg["Message-ID"] = f"<wecom-{hashlib.sha256(media_id.encode()).hexdigest()[:24]}@{WECOM_DOMAIN}>"
@@ -165,6 +165,9 @@ class Desk:
         msg.set_content(f"{user_id} 通过企业微信发送的文件：{filename}\n", cte="base64")
         # The type is sniffed from content downstream, like every attachment's.
         msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=filename)
+        # A fixed boundary too: the same file handed over again is then the same body, which is
+        # what makes a copy under a known Message-ID a duplicate rather than a new mail.
+        msg.set_boundary(f"nomdesk-wecom-{hashlib.sha256(media_id.encode()).hexdigest()[:32]}")
         record, _ = self.store.put_raw(
             msg.as_bytes(),
             source="wecom",
@@ -311,7 +314,14 @@ class Desk:
             self.store.mark_raw(record.id, RawState.DONE)
             return
         suppression = self._suppression(headers)
-        robots = ("own_message", "delivery_status_report", "mailer_daemon", "auto_submitted", "null_return_path")
+        robots = (
+            "own_message",
+            "delivery_status_report",
+            "machine_report",
+            "mailer_daemon",
+            "auto_submitted",
+            "null_return_path",
+        )
         if suppression in robots:
             # An auto-reply, a bounce or our own message looping back: kept in the store, not a submission.
             self.store.mark_raw(record.id, RawState.IGNORED, f"not a submission: {suppression}")
@@ -346,7 +356,8 @@ class Desk:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
-        _, sender = getaddresses([submission.sender or record.sender or ""])[0]
+        # getaddresses gives [] for a mail without a From line, or one whose From holds nothing
+        _, sender = next(iter(getaddresses([submission.sender or record.sender or ""])), ("", ""))
         sender = sender.lower()
         wecom_user = _wecom_user(record)
         if record.source == OFFICE_SOURCE and record.source_ref:
@@ -421,7 +432,7 @@ class Desk:
         """The sender's From address only. Reply-To is not honoured: anyone could set it and have a
         unit's whole dossier (names, phones) mailed to an outside address."""
         sender = headers.get("From") or record.sender or ""
-        addresses = [addr.lower() for _, addr in getaddresses([str(sender)]) if addr]
+        addresses = [addr.lower() for _, addr in getaddresses([str(sender)]) if deliverable(addr)]
         return addresses[:1]
 
     def _rate_slot(self, recipient: str) -> dt.datetime | None:
@@ -484,19 +495,28 @@ class Desk:
             self._enqueue(f"reply:{record.id}", record, headers, reply, result.dossier.unit, suppression)
             return
         # A file sent in WeCom: the answer goes back in WeCom, and by mail to the unit's contacts.
+        # Both wait for the contact to finish sending (a newer file's answer supersedes a waiting
+        # one), and the mail counts against the same hourly limit as any reply.
         from bot.answers import Answerer
 
         unit = result.dossier.unit or ""
+        now = self.clock()
+        settled = now + dt.timedelta(seconds=self.settings.wecom_answer_settle_seconds)
         answerer = Answerer(self.store, self.campaign, clock=self.clock)
         text = "文件已检查，当前材料情况：\n" + answerer.status(unit) + "\n\n" + answerer.missing(unit)
-        self.store.enqueue_outbox(
+        row, created = self.store.enqueue_outbox(
             f"wecom-reply:{record.id}",
             channel="wecom",
             recipients=[wecom_user],
             body_text=text,
             raw_message_id=record.id,
             unit_name=unit,
+            not_before=settled,
         )
+        if created:
+            self.store.supersede_pending_replies(
+                unit, wecom_user, keep_id=row.id, waiting_after=now, channel="wecom", key_prefix="wecom-reply"
+            )
         emails = sorted({e for c in self.store.contacts(unit) for e in c.emails})
         if emails:
             msg = build_reply(
@@ -509,7 +529,8 @@ class Desk:
                 references=[],
                 message_id_domain=self.own_domain,
             )
-            self.store.enqueue_outbox(
+            slot = max((s for s in map(self._rate_slot, emails) if s is not None), default=None)
+            row, created = self.store.enqueue_outbox(
                 f"reply:{record.id}",
                 channel="mail",
                 recipients=emails,
@@ -519,7 +540,10 @@ class Desk:
                 eml=msg.as_bytes(),
                 raw_message_id=record.id,
                 unit_name=unit,
+                not_before=max(settled, slot or settled),
             )
+            if created:
+                self.store.supersede_pending_replies(unit, emails[0], keep_id=row.id, waiting_after=now)
 
     def _answer_unknown_sender(self, record, headers, row: SubmissionRecord, suppression: str | None) -> None:
         reply = compose_unknown_sender_reply(self.campaign, now=self.clock())

@@ -1,7 +1,8 @@
 """Masking of personal numbers (mobile phones, ID numbers) wherever text leaves the data store.
 
 Logs and the audit log must never carry a full phone or ID number. `mask_text` finds them
-in free text; `MaskingFilter` applies it to every log record a handler emits.
+in free text (and credentials in URLs); `MaskingFilter` applies it to every log record a
+handler emits.
 """
 
 from __future__ import annotations
@@ -12,10 +13,15 @@ from collections.abc import Mapping
 from typing import Any
 
 # An 18-character ID number (17 digits + check digit, X allowed) or a legacy 15-digit one.
-# Lookarounds keep us from matching inside longer digit runs (order numbers, hashes).
-_ID_RE = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
+# Lookarounds keep us from matching inside longer digit runs (order numbers, Message-IDs).
+# Letters around the number do not protect it: file names like sfz2201….docx or
+# tel139….jpg are common, and a hash that happens to hold 15 digits in a row is only masked.
+_ID_RE = re.compile(r"(?<!\d)(?:\d{17}[0-9Xx]|\d{15})(?![0-9Xx])")
 # A mainland mobile number, optionally with +86 / 86 and written in 3-4-4 groups.
-_MOBILE_RE = re.compile(r"(?<![0-9A-Za-z])(?:(?:\+?86)[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+_MOBILE_RE = re.compile(r"(?<!\d)(?:(?:\+?86)[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+# Credentials in URLs and forms a library may log at debug level (WeCom's gettoken?corpsecret=,
+# ?access_token=, the group robot's ?key=).
+_SECRET_RE = re.compile(r"\b(corpsecret|access_token|secret|key|password|passwd|token)=([^&\s'\"]+)")
 
 # Keys whose values are personal numbers whatever their shape ("phone": "0433 251 3420").
 _SENSITIVE_KEYS = {"phone", "mobile", "tel", "telephone", "id_number", "id_no", "idcard", "id_card"}
@@ -47,7 +53,8 @@ def mask_text(text: str) -> str:
     if not text:
         return text
     text = _ID_RE.sub(lambda m: mask_id_number(m.group(0)), text)
-    return _MOBILE_RE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    text = _MOBILE_RE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    return _SECRET_RE.sub(lambda m: f"{m.group(1)}=***", text)
 
 
 def mask_value(value: Any, key: str | None = None) -> Any:

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import email.message
+import re
 from collections.abc import Mapping
 from email.utils import getaddresses, parseaddr
 
 BULK_PRECEDENCE = {"bulk", "list", "junk"}
 LIST_HEADERS = ("list-id", "list-unsubscribe", "list-post", "list-help", "list-subscribe", "list-owner", "list-archive")
 ROBOT_LOCALPARTS = {"mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply"}
+# The same words inside a local part, however mailers dress them: noreply+tag, no_reply,
+# notice-noreply, DoNotReply.Service.
+_ROBOT_WORD = re.compile(r"(?:^|[._+-])(?:no[._-]?reply|do[._-]?not[._-]?reply|mailer-daemon|postmaster)(?:$|[._+-])")
+# A deliverable address: no control characters, spaces or brackets; a dotted domain.
+_ATOM = r"[^\s@<>()\[\],;:\\\"\x00-\x1f\x7f]"
+_ADDRESS = re.compile(rf"{_ATOM}+@{_ATOM}+\.{_ATOM}+")
 
 
 def _get(headers: email.message.Message | Mapping[str, str], name: str) -> str | None:
@@ -22,6 +29,16 @@ def _get(headers: email.message.Message | Mapping[str, str], name: str) -> str |
     else:
         value = next((v for k, v in headers.items() if k.lower() == name), None)
     return None if value is None else str(value).strip()
+
+
+def deliverable(address: str) -> bool:
+    """Whether `address` can go on a To line: a NUL or a space in it would only bounce, or retry forever."""
+    return bool(_ADDRESS.fullmatch(address or ""))
+
+
+def is_robot_localpart(local: str) -> bool:
+    local = local.lower()
+    return local in ROBOT_LOCALPARTS or bool(_ROBOT_WORD.search(local))
 
 
 def _domain(address: str) -> str:
@@ -45,12 +62,12 @@ def reply_suppression(
         return "null_return_path"
 
     sender = parseaddr(_get(headers, "reply-to") or _get(headers, "from") or "")[1]
-    if not sender or "@" not in sender:
+    if not sender or not deliverable(sender):
         return "no_sender"
     senders = [a for _, a in getaddresses([v for v in (_get(headers, "from"), _get(headers, "sender"), sender) if v])]
     for address in senders:
         local = address.rpartition("@")[0].lower()
-        if local in ROBOT_LOCALPARTS:
+        if is_robot_localpart(local):
             return "mailer_daemon"
         if local.startswith("owner-") or local.endswith("-request") or local.endswith("-bounces"):
             return "list_mail"
@@ -58,6 +75,8 @@ def reply_suppression(
     content_type = (_get(headers, "content-type") or "").lower()
     if content_type.startswith("multipart/report") and "delivery-status" in content_type:
         return "delivery_status_report"
+    if content_type.startswith(("multipart/report", "message/disposition-notification")):
+        return "machine_report"  # a read receipt (RFC 8098), an abuse report: a mail client speaking
 
     auto_submitted = (_get(headers, "auto-submitted") or "no").split(";", 1)[0].strip().lower()
     if auto_submitted != "no":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import email.policy
+import hashlib
 import logging
 import re
 import threading
@@ -301,10 +302,12 @@ class Store:
         """Store a message's exact bytes, then its row. Returns (row, created).
 
         The same bytes twice give the first row back (created False). With
-        `dedupe_message_id`, other bytes carrying an already-stored Message-ID (an IMAP
-        rescan after a UIDVALIDITY change) are kept too, as an "ignored" row pointing at
-        the first one, and the first row is returned. Message-ID, sender and subject are
-        read from the headers unless given. Delete the source only after this returns.
+        `dedupe_message_id`, a copy with other headers but the same Message-ID and the same
+        body (an IMAP rescan after a UIDVALIDITY change, a copy with one more Received line)
+        is kept too, as an "ignored" row pointing at the first one, and the first row is
+        returned. Another body under a known Message-ID is a mail of its own: a mailer that
+        reuses IDs must not make a unit's supplement vanish. Message-ID, sender and subject
+        are read from the headers unless given. Delete the source only after this returns.
         """
         blob = self.blobs.put_bytes(data) if isinstance(data, bytes) else self.blobs.put_file(Path(data))
         if message_id is None or sender is None or subject is None:
@@ -321,11 +324,13 @@ class Store:
                     return same, False
                 original = None
                 if dedupe_message_id and message_id:
-                    original = s.exec(
+                    candidates = s.exec(
                         select(RawMessageRecord)
                         .where(RawMessageRecord.message_id == message_id, RawMessageRecord.duplicate_of.is_(None))
                         .order_by(RawMessageRecord.id)
-                    ).first()
+                    ).all()
+                    body = _body_digest(self.blobs.path_of(blob.sha256))
+                    original = next((c for c in candidates if _body_digest(self.raw_path(c)) == body), None)
                 row = RawMessageRecord(
                     sha256=blob.sha256,
                     size=blob.size,
@@ -824,7 +829,14 @@ class Store:
             return sorted(t for t in times if t >= since)
 
     def supersede_pending_replies(
-        self, unit_name: str, recipient: str, *, keep_id: int, waiting_after: dt.datetime
+        self,
+        unit_name: str,
+        recipient: str,
+        *,
+        keep_id: int,
+        waiting_after: dt.datetime,
+        channel: str = "mail",
+        key_prefix: str = "reply",
     ) -> int:
         """A newer reply describes the whole dossier: older replies to the same person about the same
         unit still held back (due only after `waiting_after`) need not go. Returns how many."""
@@ -832,12 +844,12 @@ class Store:
         with self._session() as s:
             rows = s.exec(
                 select(OutboxRecord).where(
-                    OutboxRecord.channel == "mail",
+                    OutboxRecord.channel == channel,
                     OutboxRecord.state == OutboxState.PENDING,
                     OutboxRecord.unit_name == unit_name,
                     OutboxRecord.id != keep_id,
                     OutboxRecord.next_attempt_at > waiting_after,
-                    OutboxRecord.dedupe_key.startswith("reply"),  # type: ignore[union-attr]
+                    OutboxRecord.dedupe_key.startswith(key_prefix),  # type: ignore[union-attr]
                 )
             ).all()
             superseded = [r for r in rows if recipient in (a.lower() for a in r.recipients)]
@@ -1362,6 +1374,27 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+def _body_digest(path: Path) -> str | None:
+    """SHA-256 of what follows a message's header block: equal for copies that differ in headers only."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        tail = b""
+        while True:
+            block = fh.read(1 << 16)
+            if not block:
+                return None  # no header/body separator: nothing to compare
+            data = tail + block
+            ends = [i for i in (data.find(b"\r\n\r\n"), data.find(b"\n\n")) if i >= 0]
+            if ends:
+                end = min(ends)
+                digest.update(data[end:].lstrip(b"\r\n"))
+                break
+            tail = data[-3:]
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _header_fields(path: Path) -> dict[str, str]:
     """Message-ID, sender address and subject from a message's header block, without reading the body."""
     head = bytearray()
@@ -1374,16 +1407,21 @@ def _header_fields(path: Path) -> dict[str, str]:
         msg = BytesHeaderParser(policy=email.policy.compat32).parsebytes(bytes(head))
     except Exception:  # a message we cannot parse is still stored; intake reports it
         return {}
+    # The raw values: for raw 8-bit bytes (a GBK subject sent without encoded words) `get`
+    # hands back a Header whose str() has already turned them into U+FFFD.
+    raw = {}
+    for name, value in msg.raw_items():
+        raw.setdefault(name.lower(), value)
     fields: dict[str, str] = {}
-    message_id = msg.get("Message-ID")
+    message_id = raw.get("message-id")
     if message_id:
-        fields["message_id"] = re.sub(r"\s+", "", str(message_id))
-    sender = msg.get("From")
+        fields["message_id"] = re.sub(r"\s+", "", _decode(message_id))
+    sender = raw.get("from")
     if sender:
         fields["sender"] = parseaddr(_decode(sender))[1].lower() or _decode(sender)
-    subject = msg.get("Subject")
+    subject = raw.get("subject")
     if subject:
-        fields["subject"] = _decode(subject)
+        fields["subject"] = _decode(re.sub(r"\r?\n(?=[ \t])", "", subject))  # unfolded first (RFC 5322)
     return fields
 
 

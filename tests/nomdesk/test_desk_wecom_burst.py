@@ -56,3 +56,36 @@ def test_two_photos_sent_one_by_one_make_one_photo_set(tmp_path: Path, campaign:
         desk.accept_wecom_file(CONTACT, "media-3", f"{STAR}证件照（新）.jpg", id_photo)
         desk.process_pending()
         assert star_photos(desk) == [f"{STAR}证件照（新）.jpg"]
+
+
+def test_photos_sent_in_a_row_get_one_answer_in_wecom_and_one_mail(tmp_path: Path, campaign: Campaign) -> None:
+    """Eight photos sent one after another: the contact is answered once when they stop, not eight times."""
+    data = tmp_path / "var"
+    clock = Clock(dt.datetime(2021, 8, 25, 2, 0, tzinfo=dt.UTC))
+    with Store.open(data) as store:
+        store.sync_units(campaign)
+        settings = Settings(data_dir=data, wecom_answer_settle_seconds=60)
+        desk = Desk(settings, campaign, store, clock=clock)
+        photo = make_photo(413, 579).read_bytes()
+        for n in range(8):
+            desk.accept_wecom_file(CONTACT, f"media-{n}", f"{STAR}照片{n}.jpg", photo + bytes([n]))
+            desk.process_pending()
+            clock.now += dt.timedelta(seconds=5)
+        rows = store.outbox()
+        waiting = {(r.channel, r.dedupe_key) for r in rows if r.state == "pending"}
+        assert waiting == {("wecom", "wecom-reply:8"), ("mail", "reply:8")}, waiting  # the last file's
+        assert all(
+            r.state == "suppressed" and "superseded" in (r.last_error or "") for r in rows if r.dedupe_key[-1] != "8"
+        )
+        last = next(r for r in rows if r.dedupe_key == "wecom-reply:8")
+        assert last.next_attempt_at == clock.now - dt.timedelta(seconds=5) + dt.timedelta(seconds=60)
+
+
+def test_the_same_wecom_file_handed_over_twice_is_stored_once(tmp_path: Path, campaign: Campaign) -> None:
+    with Store.open(tmp_path / "var") as store:
+        clock = Clock(dt.datetime(2021, 8, 25, 2, 0, tzinfo=dt.UTC))
+        desk = Desk(Settings(data_dir=tmp_path / "var"), campaign, store, clock=clock)
+        first = desk.accept_wecom_file(CONTACT, "media-x", f"{STAR}证件照.jpg", b"\xff\xd8photo")
+        clock.now += dt.timedelta(minutes=3)  # a restart later: another Date header
+        again = desk.accept_wecom_file(CONTACT, "media-x", f"{STAR}证件照.jpg", b"\xff\xd8photo")
+        assert again.id == first.id and len([r for r in store.raw_messages() if r.state != "ignored"]) == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import random
+import os
 from pathlib import Path
 
 import httpx
@@ -11,6 +11,7 @@ import pytest
 from storage.tables import OutboxState, RawState
 from tests.conftest import SHARED
 from tests.support.service import (
+    ROOT,
     ServeProcess,
     body_text,
     deliver,
@@ -24,6 +25,7 @@ from tests.support.service import (
 )
 
 SAMPLE = SHARED / "samples" / "changbaishan_missing" / "1.eml"
+FAULTS = ROOT / "tests" / "support" / "faults"
 CHANGBAISHAN = "长白山管委会教育科技局"
 
 pytestmark = pytest.mark.slow
@@ -56,23 +58,26 @@ def test_out_of_the_box_drop_folder_to_outbox_folder(tmp_path: Path) -> None:
 
 def test_a_mail_that_breaks_the_pipeline_is_quarantined_and_the_next_is_answered(tmp_path: Path) -> None:
     data = tmp_path / "var"
-    # Not a mail at all: binary noise that landed in the drop folder (a bad copy, a wrong file).
-    noise = random.Random(7).randbytes(3000)
+    # The reader breaks on this one mail (tests/support/faults: a fault put into the real process).
+    breaking = b"X-Test-Break: yes\r\n" + mail("ybjyj_zcjy@163.com", subject="延边州推荐材料")
     good = mail("ybjyj_zcjy@163.com", subject="延边州补充材料")
-    with ServeProcess(data) as serve, store_of(data) as store:
-        deliver(data, noise)
+    faults = f"{FAULTS}{os.pathsep}{ROOT}"
+    with ServeProcess(data, env={"PYTHONPATH": faults}) as serve, store_of(data) as store:
+        deliver(data, breaking)
         bad = wait_until(lambda: store.raw_messages(RawState.QUARANTINED), 30, what="the quarantine")[0]
-        assert bad.sha256 == sha256(noise) and bad.last_error  # kept with its error, for a person
-        assert (data / "store" / bad.store_path).read_bytes() == noise
+        assert bad.sha256 == sha256(breaking) and "test fault" in (bad.last_error or "")  # kept with its error
+        assert (data / "store" / bad.store_path).read_bytes() == breaking
 
         deliver(data, good)
         (reply,) = wait_until(lambda: replies_to(outbox_mails(data), message_id_of(good)), 30, what="the next reply")
         assert serve.healthy()
         assert "延边朝鲜族自治州教育局" in body_text(reply)
-        # Nothing went to anyone about the noise but the office, which is told a person must look.
+        # The office is told a person must look; the sender only that a person will.
         (notice,) = wait_until(
             lambda: [m for m in outbox_mails(data) if "待人工处理" in str(m["Subject"])], 30, what="the office notice"
         )
         assert notice["To"] == "jlqmxx@126.com" and f"nomdesk retry {bad.id}" in body_text(notice)
-        assert len(outbox_mails(data)) == 2
+        (ack,) = replies_to(outbox_mails(data), message_id_of(breaking))
+        assert "人工处理" in body_text(ack) and "延边朝鲜族自治州教育局" not in body_text(ack)
+        assert len(outbox_mails(data)) == 3
         assert [a.detail["raw_id"] for a in store.audit_log(action="raw.quarantined")] == [bad.id]

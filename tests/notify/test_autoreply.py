@@ -52,10 +52,26 @@ def test_a_unit_mail_gets_a_reply() -> None:
         ({"From": "吉林全民学习 <JLQMXX@126.com>"}, "own_message"),
         ({"Content-Type": 'multipart/report; report-type=delivery-status; boundary="x"'}, "delivery_status_report"),
         ({"From": "undisclosed-recipients:;"}, "no_sender"),
+        # robots however their mailer spells them
+        ({"From": "系统通知 <noreply+abc123@notice.example.cn>"}, "mailer_daemon"),
+        ({"From": "no_reply@edu.example.cn"}, "mailer_daemon"),
+        ({"From": "notice-noreply@jl.gov.example.cn"}, "mailer_daemon"),
+        ({"From": "DoNotReply.Service@example.cn"}, "mailer_daemon"),
+        # a read receipt is the sender's mail client answering, not the sender
+        ({"Content-Type": 'multipart/report; report-type=disposition-notification; boundary="r"'}, "machine_report"),
+        ({"Content-Type": "message/disposition-notification"}, "machine_report"),
+        # an address that cannot go on a To line
+        ({"From": "\x00\x00 <x@\x00.cn>"}, "no_sender"),
+        ({"From": "张三 <zhang san@example.cn>"}, "no_sender"),
     ],
 )
 def test_suppressed(change: dict[str, str], reason: str) -> None:
     assert reply_suppression({**NORMAL, **change}, own_addresses=OWN_ADDRS, own_msgid_domains=OWN) == reason
+
+
+@pytest.mark.parametrize("sender", ["wangnoreplyx@163.com", "ybjyj_zcjy@163.com", "伍凤霞 <wfx.2021+jl@qq.com>"])
+def test_people_whose_address_only_looks_odd_get_a_reply(sender: str) -> None:
+    assert reply_suppression({**NORMAL, "From": sender}, own_addresses=OWN_ADDRS, own_msgid_domains=OWN) is None
 
 
 def test_a_contact_on_the_offices_mail_provider_gets_a_reply() -> None:

@@ -67,6 +67,24 @@ def test_message_id_dedupe_keeps_the_bytes_but_not_a_second_job(store: Store) ->
     assert created and third.id != original.id
 
 
+def test_another_body_under_a_known_message_id_is_a_mail_of_its_own(store: Store) -> None:
+    """A mailer reusing a Message-ID for a supplement must not make the supplement vanish."""
+    original, _ = store.put_raw(make_mail(body="第一次"), source="imap", received_at=T0)
+    supplement, created = store.put_raw(
+        make_mail(body="补充材料"), source="imap", received_at=T0, dedupe_message_id=True
+    )
+    assert created and supplement.id != original.id and supplement.state == RawState.NEW
+
+
+def test_a_raw_8bit_gbk_subject_is_read_as_gbk(store: Store) -> None:
+    head = (
+        "From: 伍凤霞 <ybjyj@163.com>\r\nSubject: 延边州推荐材料（补充）\r\n\tsecond line\r\nMessage-ID: <g@x>\r\n\r\n"
+    )
+    row, _ = store.put_raw(head.encode("gbk") + "正文".encode("gbk"), source="imap", received_at=T0)
+    assert row.subject == "延边州推荐材料（补充）\tsecond line"
+    assert row.sender == "ybjyj@163.com"
+
+
 def test_unparseable_bytes_are_still_stored(store: Store) -> None:
     junk = b"\xff\xfe\x00 not a mail at all \x00" * 10
     row, created = store.put_raw(junk, source="cli", received_at=T0)

@@ -8,7 +8,7 @@ import pytest
 
 from config import Campaign
 from config.campaign import Range
-from intake.models import FileKind, YearMonth
+from intake.models import FileKind, FileProblem, YearMonth
 from tests.support.dossiers import city_dossier, photo_file, set_project_fields, unreadable, video_file
 from validators import finding_to_json, run_rules
 from validators.base import Finding, Severity
@@ -254,7 +254,22 @@ def test_late_is_named_per_mail(campaign: Campaign) -> None:
     d.submissions[0].arrived_at = dt.datetime.combine(campaign.deadline, dt.time(23, 59))
     (found,) = _run(d, campaign, "LATE")
     assert found["subject"] == "邮件 补充材料"
-    assert "2021年8月31日 00:00" in found["message_zh"] and "2021年8月30日 24:00" in found["message_zh"]
+    assert found["message_zh"].startswith("邮件「补充材料」于 2021年8月31日 00:00 送达")  # which mail, in its words
+    assert "2021年8月30日 24:00" in found["message_zh"]
+
+
+def test_a_broken_file_names_the_mail_it_came_in_once_there_are_several(campaign: Campaign) -> None:
+    d = city_dossier(campaign)
+    broken = FileProblem(code="FILE_UNREADABLE", path="推荐材料.zip", reason="压缩包不完整", submission=0)
+    d.problems = [broken]
+    (alone,) = _run(d, campaign, "FILE_UNREADABLE")
+    assert alone["message_zh"] == "文件 推荐材料.zip 无法打开：压缩包不完整"  # one mail: nothing to tell apart
+    d.submissions.append(d.submissions[0].model_copy(update={"index": 1, "source": "2.eml", "subject": "补充"}))
+    d.submissions[0].subject = "推荐材料"
+    d.problems = [broken.model_copy(update={"submission": 1})]
+    (second,) = _run(d, campaign, "FILE_UNREADABLE")
+    assert second["message_zh"] == "文件 推荐材料.zip（邮件「补充」中） 无法打开：压缩包不完整"
+    assert second["evidence"]["path"] == "推荐材料.zip"
 
 
 # Numbers follow the campaign file ------------------------------------------------------

@@ -13,7 +13,16 @@ from typing import Any
 
 from config.campaign import Campaign
 from intake.forms.fields import PROJECT_REGISTER_TITLE, REQUIRED_GROUPS, STAR_REGISTER_TITLE, FieldSpec
-from intake.models import Dossier, PackageFile, ProjectEntry, ProjectFields, StarEntry, StarFields
+from intake.models import (
+    WECOM_SUBJECT_PREFIX,
+    Dossier,
+    PackageFile,
+    ProjectEntry,
+    ProjectFields,
+    StarEntry,
+    StarFields,
+    Submission,
+)
 
 STAR_PREFIX = "百姓学习之星"
 PROJECT_PREFIX = "终身学习品牌项目"
@@ -133,3 +142,13 @@ def missing_fields(
 
 def describe_missing(missing: dict[str, list[str]]) -> str:
     return "；".join(f"{where} 缺少：{'、'.join(labels)}" for where, labels in missing.items())
+
+
+def mail_label(sub: Submission) -> str:
+    """The mail as its sender knows it: by subject, else by its place among the unit's mails."""
+    subject = (sub.subject or "").strip()
+    if subject.startswith(WECOM_SUBJECT_PREFIX):
+        return f"企业微信发来的文件「{subject.removeprefix(WECOM_SUBJECT_PREFIX).strip()}」"
+    if subject:
+        return f"邮件「{subject}」"
+    return f"第 {sub.index + 1} 次报送的材料"

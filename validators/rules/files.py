@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from config.campaign import Campaign
-from intake.models import Dossier
+from intake.models import Dossier, FileProblem
 from validators.base import Finding, Rule, Severity, rule
-from validators.rules.common import file_subject
+from validators.rules.common import file_subject, mail_label
 
 
 class _ProblemRule(Rule):
@@ -23,10 +23,19 @@ class _ProblemRule(Rule):
             params = {k: v for k, v in problem.params.items() if k not in ("file", "reason")}
             yield self.finding(
                 file_subject(problem.path),
-                file=problem.path,
+                file=_in_which_mail(problem, dossier),
                 reason=problem.reason,
                 evidence={"path": problem.path, "submission": problem.submission, **params},
             )
+
+
+def _in_which_mail(problem: FileProblem, dossier: Dossier) -> str:
+    """The file's name, and which mail brought it once there are several: a unit that sent the
+    same zip twice must know which copy is broken."""
+    if len(dossier.submissions) < 2:
+        return problem.path
+    sub = next((s for s in dossier.submissions if s.index == problem.submission), None)
+    return f"{problem.path}（{mail_label(sub)}中）" if sub is not None else problem.path
 
 
 @rule

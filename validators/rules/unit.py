@@ -17,6 +17,7 @@ from validators.rules.common import (
     fold,
     format_moment,
     local_time,
+    mail_label,
     names_list,
     project_sources,
     project_subject,
@@ -46,7 +47,7 @@ class Late(Rule):
     code = "LATE"
     severity = Severity.WARNING
     title_zh = "逾期报送"
-    message_zh = "该邮件于 {arrived} 送达，晚于截止时间 {deadline}"
+    message_zh = "{mail}于 {arrived} 送达，晚于截止时间 {deadline}"
     hint_zh = "材料已收到，是否受理由省办公室决定；如有特殊情况请与省办公室联系说明"
 
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
@@ -58,6 +59,7 @@ class Late(Rule):
             if arrived >= deadline:
                 yield self.finding(
                     f"邮件 {sub.subject or sub.source}",
+                    mail=mail_label(sub),
                     arrived=format_moment(arrived),
                     deadline=f"{campaign.deadline.year}年{campaign.deadline.month}月{campaign.deadline.day}日 24:00",
                     evidence={"submission": sub.index, "source": sub.source, "arrived_at": arrived.isoformat()},

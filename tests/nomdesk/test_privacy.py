@@ -28,6 +28,16 @@ def test_mask_id_number() -> None:
         ("身份证号22240119800101123x，", "身份证号2224**********123x，"),
         ("旧证 222401800101123 ", "旧证 2224*******1123 "),
         ("金哲洙 22240119800101123X 13812345678", "金哲洙 2224**********123X 138****5678"),
+        # pinyin prefixes in file names do not shield a number
+        ("cannot read sfz220102198001011234宋丽萍推荐表.docx", "cannot read sfz2201**********1234宋丽萍推荐表.docx"),
+        ("tel13987654321.jpg, sfz22240119800101123Xzp.jpg", "tel139****4321.jpg, sfz2224**********123Xzp.jpg"),
+        # credentials a library logs in URLs
+        (
+            "GET /cgi-bin/gettoken?corpid=ww1&corpsecret=s3cr3t HTTP/1.1",
+            "GET /cgi-bin/gettoken?corpid=ww1&corpsecret=*** HTTP/1.1",
+        ),
+        ("POST /cgi-bin/message/send?access_token=AbC-123_x", "POST /cgi-bin/message/send?access_token=***"),
+        ("webhook/send?key=693a91f6-7xxx", "webhook/send?key=***"),
     ],
 )
 def test_mask_text_finds_numbers_in_free_text(text: str, expected: str) -> None:
