@@ -78,6 +78,8 @@ def test_exemplar_mark_words_come_from_config(campaign: Campaign) -> None:
         "吉林省教育厅 厅长",
         "长春市 市长",
         "长春市教育局 局长",
+        "松原市长岭县人民政府 副县长",  # the place name clears 市长, not the 县长 after it
+        "延边州 州长",
     ],
 )
 def test_leader_titles_flagged(campaign: Campaign, title: str) -> None:
@@ -93,6 +95,14 @@ def test_leader_titles_flagged(campaign: Campaign, title: str) -> None:
         "汪清县教育局 局长",
         "某某村 村长",
         "长白山森林经营局 高级技师",
+        # Jilin place and street names beginning with 长 after 市/州/县
+        "松原市长岭县 农民",
+        "白山市长白朝鲜族自治县马鹿沟镇 农民",
+        "延吉市长白乡 种植户",
+        "延吉市长途汽车站 司机",
+        "吉林市长春路小学 教师",
+        "延边州长白山旅游公司 导游",
+        "抚松县长白山镇 个体户",
         None,
     ],
 )
@@ -196,6 +206,25 @@ def test_duplicate_by_name_birth_phone_without_id(campaign: Campaign) -> None:
     twin.phone = "13900000000"  # another phone: another person of the same name
     assert _run(d, campaign, "DUPLICATE_NOMINEE") == []
     assert second.name not in json.dumps(_run(d, campaign, "DUPLICATE_NOMINEE"), ensure_ascii=False)
+
+
+def test_duplicate_found_whichever_way_the_numbers_are_written(campaign: Campaign) -> None:
+    """FORMS.md: numbers come with +86, spaces and full-width digits; the same person is still found."""
+    d = city_dossier(campaign)
+    first = d.stars[0]
+    first.form.fields.id_number = None
+    twin = first.row.model_copy(update={"id_number": None})
+    twin.phone = "+86 " + " ".join([first.row.phone[:3], first.row.phone[3:7], first.row.phone[7:]])
+    d.star_register.star_rows.append(twin)
+    first.row.id_number = None
+    (found,) = _run(d, campaign, "DUPLICATE_NOMINEE")
+    assert found["subject"] == f"百姓学习之星 {first.name}"
+
+    d = city_dossier(campaign)
+    wide = d.stars[0].form.fields.id_number.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    d.stars[1].form.fields.id_number = wide
+    (found,) = _run(d, campaign, "DUPLICATE_NOMINEE")
+    assert found["subject"] in (f"百姓学习之星 {d.stars[0].name}", f"百姓学习之星 {d.stars[1].name}")
 
 
 def test_duplicate_evidence_masks_id_numbers(campaign: Campaign) -> None:

@@ -52,8 +52,11 @@ class ProjectFieldMissing(_ProjectRule):
     code = "PROJECT_FIELD_MISSING"
     severity = Severity.ERROR
     title_zh = "终身学习品牌项目必填项缺失"
-    message_zh = "{name} 的必填项未填写：{missing}"
-    hint_zh = "请补全上述必填项；登记表（附表4）与推荐表（附表3）中的同一信息须各自填写完整"
+    message_zh = "{name} 的必填项未填写（或表中找不到这一栏）：{missing}"
+    hint_zh = (
+        "请补全上述必填项；登记表（附表4）与推荐表（附表3）中的同一信息须各自填写完整；"
+        "已填写的，请核对栏目名称与通知所附表格一致"
+    )
 
     def check_project(self, project: ProjectEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         missing = missing_fields(project_sources(project), PROJECT_FIELDS, "附表4")

@@ -50,8 +50,11 @@ class StarFieldMissing(_StarRule):
     code = "STAR_FIELD_MISSING"
     severity = Severity.ERROR
     title_zh = "百姓学习之星必填项缺失"
-    message_zh = "{name} 的必填项未填写：{missing}"
-    hint_zh = "请补全上述必填项；登记表（附表2）与推荐表（附表1）中的同一信息须各自填写完整"
+    message_zh = "{name} 的必填项未填写（或表中找不到这一栏）：{missing}"
+    hint_zh = (
+        "请补全上述必填项；登记表（附表2）与推荐表（附表1）中的同一信息须各自填写完整；"
+        "已填写的，请核对栏目名称与通知所附表格一致"
+    )
 
     def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         missing = missing_fields(star_sources(star), STAR_FIELDS, "附表2")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -215,16 +216,19 @@ class _Person:
 
 
 def _digits(text: str | None) -> str | None:
+    """A phone number as comparable digits: full-width folded, the +86/0086 country prefix of a
+    mobile dropped (the same person's number written two ways must match)."""
     if not text:
         return None
-    d = re.sub(r"\D", "", str(text))
+    d = re.sub(r"\D", "", unicodedata.normalize("NFKC", str(text)))
+    d = re.sub(r"^(?:0086|86)(?=1[3-9]\d{9}$)", "", d)
     return d or None
 
 
 def _id(text: str | None) -> str | None:
     if not text:
         return None
-    v = re.sub(r"\s", "", str(text)).upper()
+    v = re.sub(r"\s", "", unicodedata.normalize("NFKC", str(text))).upper()
     return v or None
 
 
