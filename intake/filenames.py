@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import binascii
 import codecs
 import re
-from email.header import decode_header
 
 _GB_ALIASES = {"gb2312", "gbk", "x-gbk", "cp936", "gb_2312-80", "euc-cn", "euccn", "x-euc-cn", "gb18030"}
 _JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini", "ehthumbs.db", ".localized"}
@@ -47,21 +47,45 @@ def unescape_raw(text: str) -> str:
 
 
 def decode_words(value: str) -> str:
-    """A header value with RFC 2047 encoded words (also inside quoted parameters, as clients do)."""
+    """A header value with RFC 2047 encoded words (also inside quoted parameters, as clients do).
+
+    Not email.header.decode_header: next to an encoded word it turns raw non-ASCII text
+    ("[补充] =?UTF-8?B?...?=", a client mixing raw UTF-8 with encoded words) into literal
+    \\uXXXX escapes. Whitespace between two encoded words is dropped (RFC 2047 section 6.2).
+    """
     value = unescape_raw(value)
     if "=?" not in value:
         return value
-    try:
-        parts = decode_header(value)
-    except Exception:  # a malformed encoded word: keep the text as written
-        return value
     out: list[str] = []
-    for chunk, charset in parts:
-        if isinstance(chunk, str):
-            out.append(chunk)
-        else:
-            out.append(decode_bytes(chunk, charset))
+    pos = 0
+    after_word = False
+    for m in _ENCODED_WORD.finditer(value):
+        between = value[pos : m.start()]
+        if between.strip() or not after_word:
+            out.append(between)
+        decoded = _decode_word(*m.groups())
+        out.append(m.group(0) if decoded is None else decoded)
+        after_word = decoded is not None
+        pos = m.end()
+    out.append(value[pos:])
     return "".join(out)
+
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
+
+
+def _decode_word(charset: str, encoding: str, text: str) -> str | None:
+    """One encoded word's text, or None when it is malformed (then it is kept as written)."""
+    charset = charset.split("*", 1)[0]  # RFC 2231 language suffix: =?utf-8*zh?B?...?=
+    raw = text.encode("ascii", "replace")
+    try:
+        if encoding in "Bb":
+            data = binascii.a2b_base64(raw + b"=" * (-len(raw) % 4))
+        else:
+            data = binascii.a2b_qp(raw, header=True)
+    except (binascii.Error, ValueError):
+        return None
+    return decode_bytes(data, charset)
 
 
 def decode_param(value: str | tuple[str | None, str | None, str] | None) -> str | None:

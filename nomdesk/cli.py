@@ -302,20 +302,28 @@ def status(
 
 def _print_waiting_for_a_person(desk, out: Console) -> None:
     """Mail the desk could not finish on its own: quarantined, or from a sender of no known unit."""
+    from rich.markup import escape
+
     from storage.tables import RawState
 
     tz = desk.campaign.tz
     for row in desk.store.raw_messages(RawState.QUARANTINED):
         when = row.received_at.astimezone(tz).strftime("%m-%d %H:%M")
         out.print(
-            f"[red]待人工处理[/red] 来件 #{row.id}（{when}，{row.sender or '无发件人'}）：{row.last_error or ''}"
+            f"[red]待人工处理[/red] 来件 #{row.id}（{when}，{escape(row.sender or '无发件人')}，"
+            f"主题：{escape(row.subject or '无')}）：{escape(row.last_error or '')}"
             f" —— 处理后运行 nomdesk retry {row.id}",
             markup=True,
             highlight=False,
         )
     for sub in desk.store.unassigned_submissions():
+        raw = desk.store.get_raw(sub.raw_message_id)
+        sender = raw.sender if raw and raw.sender else "无发件人"
+        subject = raw.subject if raw and raw.subject else "无"
+        guess = (sub.summary or {}).get("unit_guess") or "无法推测"
         out.print(
-            f"[yellow]待确认单位[/yellow] 报送 #{sub.id}（来件 #{sub.raw_message_id}）"
+            f"[yellow]待确认单位[/yellow] 报送 #{sub.id}（来件 #{sub.raw_message_id}，{escape(sender)}，"
+            f"主题：{escape(subject)}，推测：{escape(guess)}）"
             f" —— 核实后运行 nomdesk assign {sub.id} 单位全称",
             markup=True,
             highlight=False,

@@ -18,7 +18,6 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from email.header import decode_header
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from pathlib import Path
@@ -32,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from config.campaign import Campaign
+from intake.filenames import decode_words
 from intake.models import Dossier, PackageFile
 from nomdesk.privacy import mask_text, mask_value
 from storage import keys
@@ -1425,29 +1425,6 @@ def _header_fields(path: Path) -> dict[str, str]:
     return fields
 
 
-_CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030"}
-
-
 def _decode(value: Any) -> str:
-    """An RFC 2047 header value as text; raw 8-bit bytes tried as UTF-8, then GB18030."""
-    text = str(value)
-    parts = []
-    try:
-        chunks = decode_header(text)
-    except Exception:
-        chunks = [(text, None)]
-    for chunk, charset in chunks:
-        if isinstance(chunk, str):
-            chunk = chunk.encode("utf-8", "surrogateescape")  # raw 8-bit headers come back as non-ASCII text
-        charset = _CHARSET_ALIASES.get((charset or "").lower(), charset)
-        for candidate in (charset, "utf-8", "gb18030"):
-            if not candidate:
-                continue
-            try:
-                parts.append(chunk.decode(candidate))
-                break
-            except (LookupError, UnicodeDecodeError):
-                continue
-        else:
-            parts.append(chunk.decode("utf-8", "replace"))
-    return "".join(parts).strip()
+    """A raw header value as text: RFC 2047 encoded words, raw 8-bit bytes as UTF-8 or GB18030."""
+    return decode_words(str(value)).strip()

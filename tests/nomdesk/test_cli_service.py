@@ -37,6 +37,10 @@ def from_stranger(raw: bytes) -> bytes:
         f"From: {STRANGER}".encode() if line.lower().startswith(b"from:") else line for line in head.split(b"\r\n")
     ]
     assert any(line == f"From: {STRANGER}".encode() for line in lines)
+    lines = [
+        b"Subject: [\xe8\xa1\xa5\xe5\x85\x85] " + line[9:] if line.lower().startswith(b"subject: ") else line
+        for line in lines
+    ]
     return b"\r\n".join(lines).replace(b"Message-ID: <", b"Message-ID: <stranger.", 1) + sep + body
 
 
@@ -59,6 +63,11 @@ def test_unknown_sender_then_assign_then_status(tmp_path: Path) -> None:
         notice_text = body_text(notice)
         assert STRANGER in notice["Subject"] and YANBIAN in notice_text  # the guess from the package
         submission_id = re.search(r"nomdesk assign (\d+)", notice_text).group(1)
+        # The office's list tells the waiting mails apart: sender, subject (brackets kept), the guess.
+        waiting = nomdesk("status", "--data-dir", data)
+        assert waiting.returncode == 0, waiting.stderr
+        line = next(ln for ln in waiting.stdout.splitlines() if f"报送 #{submission_id}" in ln)
+        assert STRANGER in line and "主题：[补充]" in line and f"推测：{YANBIAN}" in line
 
         assigned = nomdesk("assign", submission_id, "延边州", "--data-dir", data)
         assert assigned.returncode == 0, assigned.stderr
