@@ -41,6 +41,7 @@ ERROR_ZH = {
     422: "提交的内容不完整或格式不对",
 }
 UNMATCHED_ZH = {404: "没有这个页面，请从首页重新进入。", 405: "这个页面不能这样打开，请从首页重新进入。"}
+OPEN_POSTS = frozenset({"/login"})  # the only form a visitor without a session may send
 # Paths that are not the dashboard's: their errors stay as their own clients expect them.
 NOT_DASHBOARD = ("/wecom", "/healthz", "/static")
 FRAME_HEADERS = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
@@ -80,6 +81,13 @@ def create_router(service: Service) -> Dashboard:
 
             async def route(request: Request) -> Response:
                 try:
+                    # Before the body is read: a stranger's 300 MB upload is refused unread.
+                    if (
+                        request.method == "POST"
+                        and request.url.path not in OPEN_POSTS
+                        and await run_in_threadpool(auth.session_user, store, request) is None
+                    ):
+                        raise auth.login_redirect(request)
                     response = await handler(request)
                 except StarletteHTTPException as exc:
                     if exc.status_code < 400:  # the login guard's redirect

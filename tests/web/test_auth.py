@@ -34,6 +34,25 @@ def test_actions_are_refused_without_a_session(client: TestClient, service: Serv
     assert not service.store.paper_received(COMPLETE)
 
 
+def test_a_strangers_upload_is_refused_before_it_is_read(client: TestClient, service: Service) -> None:
+    sent: list[int] = []
+
+    def body():  # a 64 MB multipart body, counted as the server takes it
+        for _ in range(64):
+            sent.append(1)
+            yield b"x" * (1 << 20)
+
+    response = client.post(
+        f"{UNIT}/attach",
+        content=body(),
+        headers={"content-type": "multipart/form-data; boundary=zzz"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert len(sent) < 4, f"{len(sent)} MB of the upload were read before the refusal"
+    assert len(service.store.raw_messages()) == 0 or all(r.source != "office" for r in service.store.raw_messages())
+
+
 def test_login_then_back_to_the_page_asked_for(client: TestClient) -> None:
     first = client.get(UNIT, follow_redirects=False)
     page = client.get(first.headers["location"])
