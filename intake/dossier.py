@@ -311,7 +311,7 @@ def _unusable(file: PackageFile) -> FileProblem:
     return FileProblem(
         code="FILE_UNSUPPORTED",
         path=file.path,
-        reason="系统无法识别该文件的类型，办公室将人工查看",
+        reason="文件格式无法识别，办公室将人工查看",
         params={"type": file.sniffed},
         submission=file.submission,
     )

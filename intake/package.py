@@ -27,7 +27,6 @@ UNSUPPORTED_TYPES = {
     "ppt": "PowerPoint 演示文稿",
     "pptx": "PowerPoint 演示文稿",
     "odp": "演示文稿",
-    "et": "WPS 表格",
     "m4a": "音频文件（没有画面，不能作为视频）",
     "mp3": "音频文件（没有画面，不能作为视频）",
     "wav": "音频文件（没有画面，不能作为视频）",
@@ -135,14 +134,21 @@ def unusable_problem(file: PackageFile) -> FileProblem | None:
             params={"type": sniffed, "extension": ext},
             submission=file.submission,
         )
-    what = UNSUPPORTED_TYPES.get(sniffed, "无法识别的文件类型")
     return FileProblem(
         code="FILE_UNSUPPORTED",
         path=file.path,
-        reason=f"系统无法读取{what}，办公室将人工查看；{ADVICE.get(sniffed, _DOCUMENT_ADVICE)}",
+        reason=f"{_what_it_is(sniffed, ext)}，办公室将人工查看；{ADVICE.get(sniffed, _DOCUMENT_ADVICE)}",
         params={"type": sniffed},
         submission=file.submission,
     )
+
+
+def _what_it_is(sniffed: str, ext: str) -> str:
+    """The start of the reason, read after "文件 X 的类型无法自动读取：" in the finding's message."""
+    what = UNSUPPORTED_TYPES.get(sniffed)
+    if what is not None:
+        return f"这是{_spaced(what)}"
+    return f"文件格式无法识别（扩展名 .{ext}）" if ext else "文件格式无法识别（没有扩展名）"
 
 
 def _spaced(words: str) -> str:

@@ -95,6 +95,8 @@ def sniff_bytes(head: bytes, path: Path | None = None, name: str = "") -> str:
         return "tar"
     if head.startswith(b"\x78\x9f\x3e\x22"):
         return "tnef"
+    if _utf16_text(head):  # before MP3: the BOM FF FE looks like an MPEG frame sync
+        return "txt"
     if head.startswith(b"ID3") or (head[0] == 0xFF and len(head) > 1 and head[1] & 0xE0 == 0xE0):
         return "mp3"
     if head.startswith(b"{\\rtf"):
@@ -119,6 +121,13 @@ def _ftyp_flavour(head: bytes) -> str:
     return "mp4"
 
 
+_OFFICE_PARTS = (("word/", "docx"), ("xl/", "xlsx"), ("ppt/", "pptx"))
+_OFFICE_EXTENSIONS = {"docx": "docx", "docm": "docx", "xlsx": "xlsx", "xlsm": "xlsx", "pptx": "pptx"}
+_LOCAL_HEADER = b"PK\x03\x04"
+# What an Office Open XML package starts with (Word, Excel, WPS and LibreOffice all write one of these first).
+_OFFICE_FIRST_ENTRIES = ("[Content_Types].xml", "_rels/", "docProps/", "word/", "xl/", "ppt/", "customXml/")
+
+
 def _zip_flavour(path: Path, ext: str) -> str:
     try:
         with zipfile.ZipFile(path) as zf:
@@ -129,23 +138,70 @@ def _zip_flavour(path: Path, ext: str) -> str:
                     if mime.endswith("opendocument." + suffix):
                         return kind
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError):
-        return "zip"
+        return _truncated_zip_flavour(path, ext)
     names_set = set(names)
-    office = (("word/", "docx"), ("xl/", "xlsx"), ("ppt/", "pptx"))
     if "[Content_Types].xml" in names_set:
-        for prefix, kind in office:
+        for prefix, kind in _OFFICE_PARTS:
             if any(n.startswith(prefix) for n in names):
                 return kind
     # A damaged Office file (its [Content_Types].xml lost) is still that file, never a folder
     # of parts to unpack: the reader then says it cannot be opened.
-    for prefix, kind in office:
-        if any(n.startswith(prefix) and n.endswith(".xml") for n in names):
-            return kind
+    office = _office_kind(names)
+    if office:
+        return office
     if ext in ("docx", "xlsx", "pptx"):
         return ext
     if ext in ("pages", "numbers", "key") and any(n.startswith("Index/") for n in names):
         return ext
     return "zip"
+
+
+def _office_kind(names: list[str]) -> str | None:
+    """docx/xlsx/pptx when the zip's entry names include that format's XML parts."""
+    for prefix, kind in _OFFICE_PARTS:
+        if any(n.startswith(prefix) and n.endswith(".xml") for n in names):
+            return kind
+    return None
+
+
+def _truncated_zip_flavour(path: Path, ext: str, window: int = 1 << 20) -> str:
+    """A zip without its central directory (a download or copy cut short) is still what it was.
+
+    The central directory sits at the end, so a truncated .docx cannot be listed; the local
+    entry headers at the front still name its parts (word/document.xml, xl/workbook.xml).
+    A truncated Word or Excel file must be reported as that file, not as a broken archive.
+    """
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(window)
+    except OSError:
+        return "zip"
+    first = _local_name(data, 0)
+    if not first or not first.startswith(_OFFICE_FIRST_ENTRIES):
+        return "zip"  # an archive's own first entry; Office files inside a stored zip must not decide
+    names = [_local_name(data, m.start()) for m in re.finditer(re.escape(_LOCAL_HEADER), data)]
+    return _office_kind([n for n in names if n]) or _OFFICE_EXTENSIONS.get(ext, "zip")
+
+
+def _local_name(data: bytes, offset: int) -> str | None:
+    """The entry name of the local file header at `offset` (ASCII for Office parts), if whole."""
+    header = data[offset : offset + 30]
+    if len(header) < 30:
+        return None
+    length = int.from_bytes(header[26:28], "little")
+    raw = data[offset + 30 : offset + 30 + length]
+    return raw.decode("ascii", "replace") if len(raw) == length else None
+
+
+def _utf16_text(head: bytes) -> bool:
+    """A UTF-16 text (Windows Notepad's "Unicode"): a byte-order mark and text behind it."""
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):
+            body = head[2 : 2 + (len(head) - 2) // 2 * 2]
+            text = body.decode(codec, "replace")
+            bad = sum(1 for c in text if c == "\ufffd" or (ord(c) < 32 and c not in "\r\n\t\f"))
+            return bad <= max(1, len(text) // 100)  # a surrogate pair cut by the window's end
+    return False
 
 
 _OLE_STREAMS = (

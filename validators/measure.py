@@ -83,7 +83,8 @@ def video_shortfalls(info: VideoInfo, spec: VideoSpec, tolerances: Tolerances) -
         out.append(Shortfall("video_stream", "画面", "无视频画面（仅有音频）", "含视频画面"))
     else:
         if spec.codec and (info.codec or "").lower() != spec.codec.lower():
-            out.append(Shortfall("codec", "编码", info.codec or "未知", _codec_zh(spec.codec)))
+            measured = _codec_zh(info.codec) if info.codec else "未知"
+            out.append(Shortfall("codec", "编码", measured, _codec_zh(spec.codec)))
         if spec.width and spec.height and (info.width, info.height) != (spec.width, spec.height):
             measured = f"{info.width}×{info.height}" if info.width and info.height else "未知"
             out.append(Shortfall("size", "分辨率", measured, f"{spec.width}×{spec.height}"))
@@ -106,7 +107,11 @@ def video_shortfalls(info: VideoInfo, spec: VideoSpec, tolerances: Tolerances) -
 
 
 def _codec_zh(codec: str) -> str:
-    return {"h264": "H.264", "hevc": "H.265"}.get(codec.lower(), codec)
+    """ffprobe's codec name as a clerk's video tool shows it."""
+    return CODEC_NAMES_ZH.get(codec.lower(), codec)
+
+
+CODEC_NAMES_ZH = {"h264": "H.264", "hevc": "H.265（HEVC）", "mpeg4": "MPEG-4", "vp9": "VP9", "av1": "AV1"}
 
 
 def photo_ratio(info: PhotoInfo) -> float:

@@ -23,7 +23,12 @@ from intake.models import FileKind, FileProblem, PackageFile, ProjectForm, Regis
 
 log = logging.getLogger(__name__)
 
-DOCUMENT_TYPES = ("xlsx", "xls", "ods", "docx", "doc", "wps", "rtf", "odt", "pdf", "txt")
+DOCUMENT_TYPES = ("xlsx", "xls", "et", "ods", "docx", "doc", "wps", "rtf", "odt", "pdf", "txt")
+BIFF_TYPES = ("xls", "et")  # read with xlrd; xlsx (and .ods converted to xlsx) with openpyxl
+# Kingsoft WPS 表格 (.et) is BIFF inside as often as not: read it as .xls, else say what it is.
+WPS_SHEET_UNREADABLE = (
+    "这是 WPS 表格专有格式（.et），办公室将人工查看；如为登记表，请在 WPS 中“另存为” Excel 工作簿（.xlsx）后重新发送"
+)
 SUMMARY_WORDS = ("总结", "工作报告", "汇报材料")
 NOT_SUMMARY_WORDS = ("函", "通知", "目录", "清单", "承诺", "证明", "推荐表", "登记表", "附表")
 # A PDF with fewer characters than this in its text layer is a scan.
@@ -68,21 +73,26 @@ def _problem(file: PackageFile, code: str, reason: str) -> DocumentResult:
     return DocumentResult(kind=FileKind.OTHER, problems=[problem])
 
 
+_EXCEL_BROKEN = "Excel 文件已损坏或不完整，无法打开"
+_WORD_BROKEN = "Word 文件已损坏或不完整，无法打开"
+
+
 def _broken_reason(sniffed: str) -> str:
-    if sniffed in ("xlsx", "xls", "ods"):
-        return "Excel 文件已损坏，无法打开"
+    """Named after what the clerk sent (a Word or Excel file), never the zip an Office file is inside."""
+    if sniffed in ("xlsx", "xls", "et", "ods"):
+        return _EXCEL_BROKEN
     if sniffed in ("docx", "doc", "wps", "rtf", "odt"):
-        return "Word 文件已损坏，无法打开"
+        return _WORD_BROKEN
     if sniffed == "pdf":
-        return "PDF 文件已损坏，无法打开"
-    return "文件已损坏，无法打开"
+        return "PDF 文件已损坏或不完整，无法打开"
+    return "文件已损坏或不完整，无法打开"
 
 
 def _read(file: PackageFile, workdir: Path, campaign: Campaign) -> DocumentResult:
     sniffed = file.sniffed
     if sniffed in ("xlsx", "docx"):
         _refuse_bloated(file.local, campaign.limits.max_office_xml_bytes)
-    if sniffed in ("xlsx", "xls"):
+    if sniffed in ("xlsx", "xls", "et"):
         return _read_workbook(file, file.local)
     if sniffed == "ods":
         converted = convert(file.local, workdir, label=".ods", target="xlsx")
@@ -136,12 +146,14 @@ def _refuse_encrypted(path: Path) -> None:
 def _read_workbook(file: PackageFile, local: Path) -> DocumentResult:
     _refuse_encrypted(local)
     try:
-        sheets: list[Sheet] = read_xls(local) if file.sniffed == "xls" else read_xlsx(local)
+        sheets: list[Sheet] = read_xls(local) if file.sniffed in BIFF_TYPES else read_xlsx(local)
     except zipfile.BadZipFile as exc:
-        raise _Unreadable("Excel 文件已损坏，无法打开") from exc
+        raise _Unreadable(_EXCEL_BROKEN) from exc
     except Exception as exc:
         if "encrypt" in str(exc).lower():
             raise _Unreadable("文件设有打开密码，无法读取，请取消密码后重新发送") from exc
+        if file.sniffed == "et":  # WPS's own format, not BIFF: for the office, not a broken file
+            raise _Unreadable(WPS_SHEET_UNREADABLE, code="FILE_UNSUPPORTED") from exc
         raise
     registers = [t for sheet in sheets if (t := read_register(sheet.grid, file.path, file.submission))]
     if not registers:
@@ -155,9 +167,9 @@ def _read_docx(file: PackageFile, local: Path, campaign: Campaign) -> DocumentRe
     try:
         document = docx.Document(str(local))
     except zipfile.BadZipFile as exc:
-        raise _Unreadable("Word 文件已损坏，无法打开") from exc
+        raise _Unreadable(_WORD_BROKEN) from exc
     except KeyError as exc:  # a zip without word/document.xml
-        raise _Unreadable("Word 文件已损坏，无法打开") from exc
+        raise _Unreadable(_WORD_BROKEN) from exc
     forms = read_forms(document)
     stars = [
         star_form(f, file.path, file.submission)

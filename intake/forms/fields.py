@@ -35,11 +35,22 @@ def normalise_label(text: str) -> str:
     return _SPACES.sub("", text)
 
 
+# Every label a reader accepts is listed here, the Word reader (exact labels: a value cell may begin
+# with a label's words) and the register reader (which also takes a label's longer forms) alike,
+# so a label one reader knows is never unknown to the other.
+PHONE_ALIASES = ("电话", "手机", "手机号", "手机号码", "联系手机", "联系方式")
+
 # 附表1 and 附表2
 STAR_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("name", "姓名", required_in_form=True, required_in_register=True),
     FieldSpec("gender", "性别", required_in_form=True, required_in_register=True),
-    FieldSpec("birth", "出生年月", ("出生日期", "出生时间"), required_in_form=True, required_in_register=True),
+    FieldSpec(
+        "birth",
+        "出生年月",
+        ("出生年月日", "出生日期", "出生时间"),
+        required_in_form=True,
+        required_in_register=True,
+    ),
     FieldSpec("ethnicity", "民族"),
     FieldSpec("politics", "政治面貌"),
     FieldSpec("education", "学历（文化程度）", ("学历", "文化程度")),
@@ -52,9 +63,7 @@ STAR_FIELDS: tuple[FieldSpec, ...] = (
         required_in_register=True,
     ),
     FieldSpec("group", "所属群体", ("群体", "人员类别", "所属类别")),
-    FieldSpec(
-        "phone", "联系电话", ("电话", "手机", "手机号码", "联系方式"), required_in_form=True, required_in_register=True
-    ),
+    FieldSpec("phone", "联系电话", PHONE_ALIASES, required_in_form=True, required_in_register=True),
     FieldSpec("email", "电子邮箱", ("邮箱", "电子邮件", "Email", "E-mail"), in_register=False),
     FieldSpec("address", "通讯地址", ("通信地址", "地址"), in_register=False),
     FieldSpec("postcode", "邮编", ("邮政编码",), in_register=False),
@@ -75,12 +84,18 @@ PROJECT_FIELDS: tuple[FieldSpec, ...] = (
         required_in_form=True,
         required_in_register=True,
     ),
-    FieldSpec("leader", "项目负责人", ("负责人",), required_in_form=True, required_in_register=True),
-    FieldSpec("phone", "联系电话", ("电话", "手机", "联系方式"), required_in_form=True, required_in_register=True),
+    FieldSpec(
+        "leader",
+        "项目负责人",
+        ("负责人", "项目负责人及职务", "负责人及职务", "项目负责人姓名"),
+        required_in_form=True,
+        required_in_register=True,
+    ),
+    FieldSpec("phone", "联系电话", PHONE_ALIASES, required_in_form=True, required_in_register=True),
     FieldSpec(
         "founded",
         "创建时间",
-        ("创办时间", "启动时间", "成立时间", "开始时间"),
+        ("创建年月", "创建日期", "项目创建时间", "创办时间", "创办年月", "启动时间", "成立时间", "开始时间"),
         required_in_form=True,
         required_in_register=True,
     ),

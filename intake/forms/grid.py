@@ -49,13 +49,21 @@ def read_xlsx(path: Path) -> list[Sheet]:
 
     Not openpyxl's read-only mode: it has no merged-cell ranges, which two-row headers need.
     openpyxl parses with lxml's resolve_entities=False and defusedxml's iterparse, so no
-    external entity is ever fetched.
+    external entity is ever fetched. The workbook is handed over as an open file: given a
+    path, openpyxl refuses any name not ending in .xlsx/.xlsm, and units rename workbooks
+    freely (.xls, .et, no extension); `sniff` has already decided from the bytes.
     """
     import openpyxl
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "Data Validation extension is not supported" and the like
-        workbook = openpyxl.load_workbook(path, data_only=True, keep_links=False, keep_vba=False)
+    with path.open("rb") as fh:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Data Validation extension is not supported" and the like
+            workbook = openpyxl.load_workbook(fh, data_only=True, keep_links=False, keep_vba=False)
+        return _xlsx_sheets(workbook)
+
+
+def _xlsx_sheets(workbook: Any) -> list[Sheet]:
+    """The grids of an open openpyxl workbook, which is closed afterwards."""
     sheets: list[Sheet] = []
     try:
         for ws in workbook.worksheets:

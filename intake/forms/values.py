@@ -56,6 +56,9 @@ _YM = re.compile(
     r"(?:\s*[.\-/]?\s*(?P<d>\d{1,2})\s*[日号]?)?)?\s*(?:年)?$"
 )
 _COMPACT = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})?$")
+# A part of a year as units write a founding date they only roughly know ("2015年初", "2015年底",
+# "2015年上半年", "2015年春"): read as the year alone, like "2015年".
+_YEAR_PART = re.compile(r"^(?P<y>\d{4})年?(?:年?[初底末中]|[上下]半年|[春夏秋冬]季?|前后|左右)$")
 
 
 def _make(year: int, month: int | None, day: int | None = None) -> YearMonth | None:
@@ -81,9 +84,9 @@ def parse_year_month(value: Any) -> YearMonth | None:
     """Year and month (and the day, when a full date is written) of a birth or founding date.
 
     Reads Excel dates, "1965.03", "1965年3月", "196503", "1965-3", "1965/3", "1965.3",
-    "2019-08-31", "2019年8月31日", "1965年", 1965 and Excel serial numbers. The float
-    1984.1 reads as January; see `year_month_candidates` for the October reading (the
-    dossier takes it when the person's 附表1 says so).
+    "2019-08-31", "2019年8月31日", "1965年", "2015年初"/"2015年上半年" (the year), 1965 and Excel
+    serial numbers. The float 1984.1 reads as January; see `year_month_candidates` for the
+    October reading (the dossier takes it when the person's 附表1 says so).
     """
     if value is None or isinstance(value, bool):
         return None
@@ -100,6 +103,9 @@ def parse_year_month(value: Any) -> YearMonth | None:
     text = re.sub(r"\s+", "", text)
     if not text:
         return None
+    year_part = _YEAR_PART.match(text)
+    if year_part:
+        return _make(int(year_part["y"]), None)
     match = _COMPACT.match(text) or _YM.match(text)
     if match:
         month, day = match["m"], match["d"]

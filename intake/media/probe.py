@@ -19,6 +19,12 @@ from intake.models import FileKind, FileProblem, PackageFile, PhotoInfo, VideoIn
 PHOTO_TYPES: frozenset[str] = frozenset({"jpeg", "png", "heic", "heif", "avif", "webp", "bmp", "gif", "tiff"})
 VIDEO_TYPES: frozenset[str] = frozenset({"mp4", "mov", "avi", "mkv", "flv", "webm", "wmv", "mpeg", "3gp", "m4v", "ts"})
 MAX_WORKERS = 8
+# An image whose file name says it is a form (or the stamped page of one) is a scan of the
+# paper form, not a photo of the person or the project: it never counts towards the photos.
+FORM_SCAN_WORDS = ("推荐表", "登记表", "申报表", "附表")
+# Weaker words: "盖章" or "扫描" name a scan unless the name says it is a photo ("证件照扫描件").
+SCAN_WORDS = ("盖章", "扫描")
+PHOTO_WORDS = ("照", "相片")
 
 
 def default_workers() -> int:
@@ -71,8 +77,25 @@ def _probe_one(file: PackageFile, campaign: Campaign) -> PhotoInfo | VideoInfo |
         )
 
 
+def is_form_scan(path: str) -> bool:
+    """An image file named as a scan of a form ("金哲洙推荐表（盖章扫描件）.jpg", "附表1盖章页.jpg").
+
+    Only the file's own name decides: folder names such as "延边州申报表及材料" hold real photos.
+    """
+    name = path.rsplit("/", 1)[-1]
+    if any(word in name for word in FORM_SCAN_WORDS):
+        return True
+    return any(word in name for word in SCAN_WORDS) and not any(word in name for word in PHOTO_WORDS)
+
+
+def _kind(file: PackageFile) -> FileKind:
+    if file.sniffed not in PHOTO_TYPES:
+        return FileKind.VIDEO
+    return FileKind.DOCUMENT if is_form_scan(file.path) else FileKind.PHOTO
+
+
 def _merge(file: PackageFile, outcome: PhotoInfo | VideoInfo | FileProblem) -> tuple[PackageFile, FileProblem | None]:
-    kind = FileKind.PHOTO if file.sniffed in PHOTO_TYPES else FileKind.VIDEO
+    kind = _kind(file)
     if isinstance(outcome, FileProblem):
         return file.model_copy(update={"kind": kind, "photo": None, "video": None}), outcome
     if isinstance(outcome, PhotoInfo):

@@ -58,7 +58,52 @@ def test_bytes_that_are_not_what_the_extension_says_are_unreadable(
 
 def test_bytes_of_no_type_under_no_known_extension_are_for_the_office(tmp_path: Path, campaign: Campaign) -> None:
     sub = read_folder(tmp_path, {f"{STAR}/说明.dat": noise(8)}, campaign)
-    assert problems(sub)[f"{STAR}/说明.dat"][0] == "FILE_UNSUPPORTED"
+    code, reason = problems(sub)[f"{STAR}/说明.dat"]
+    assert code == "FILE_UNSUPPORTED"
+    # read after "文件 X 的类型无法自动读取：" in the finding: says what is unknown, once
+    assert reason.startswith("文件格式无法识别（扩展名 .dat），办公室将人工查看")
+    assert "无法读取无法识别" not in reason
+
+
+def test_a_type_the_desk_does_not_read_is_named(tmp_path: Path, campaign: Campaign) -> None:
+    page = "<!DOCTYPE html><html><body><table><tr><td>姓名</td></tr></table></body></html>".encode()
+    sub = read_folder(tmp_path, {"附表2 百姓学习之星推荐登记表.xls": page}, campaign)
+    code, reason = problems(sub)["附表2 百姓学习之星推荐登记表.xls"]
+    assert code == "FILE_UNSUPPORTED" and reason.startswith("这是网页文件，办公室将人工查看")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_utf16_summary_is_a_summary_not_audio(encoding: str, tmp_path: Path, campaign: Campaign) -> None:
+    """Notepad's "Unicode" .txt starts with FF FE, which looks like an MPEG audio frame sync."""
+    text = "“海兰江畔”农民夜校工作总结\n" + "本项目坚持面向群众开展学习活动，成效显著。" * 80
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    sub = read_folder(tmp_path, {"终身学习品牌项目/海兰江畔/海兰江畔工作总结.txt": data}, campaign)
+    (file,) = sub.files
+    assert (file.sniffed, file.kind) == ("txt", FileKind.SUMMARY)
+    assert sub.problems == []
+    (summary,) = sub.summaries
+    assert summary.text_head.startswith("“海兰江畔”农民夜校工作总结")
+
+
+@pytest.mark.parametrize(
+    "name", ["金哲洙推荐表（盖章扫描件）.jpg", "附表1盖章页.jpg", "推荐表扫描件.png", "盖章页.jpg"]
+)
+def test_an_image_of_the_stamped_form_is_no_photo(name: str, tmp_path: Path, campaign: Campaign) -> None:
+    sub = read_folder(
+        tmp_path, {f"{STAR}/{name}": make_photo(1240, 1754, fmt="PNG" if name.endswith("png") else "JPEG")}, campaign
+    )
+    (file,) = sub.files
+    assert file.kind == FileKind.DOCUMENT  # the form's scan, like a scanned PDF
+    assert sub.problems == []
+
+
+@pytest.mark.parametrize("name", ["金哲洙证件照（扫描件）.jpg", "金哲洙生活照.jpg", "盖章仪式合影照片.jpg"])
+def test_photos_named_as_photos_stay_photos(name: str, tmp_path: Path, campaign: Campaign) -> None:
+    sub = read_folder(tmp_path, {f"延边州申报表及材料/{STAR}/{name}": make_photo(413, 579)}, campaign)
+    (file,) = sub.files
+    assert file.kind == FileKind.PHOTO
 
 
 def test_audio_is_no_video(tmp_path: Path, campaign: Campaign) -> None:

@@ -139,3 +139,61 @@ def test_sniff_word_97_and_wps(tmp_path: Path) -> None:
     (tmp_path / "推荐表.wps").write_bytes(data)
     assert sniff(tmp_path / "推荐表.docx") == "doc"
     assert sniff(tmp_path / "推荐表.wps") == "wps"  # Kingsoft's .wps is a Word 97 file inside
+
+
+def _truncated(data: bytes) -> bytes:
+    """The first half of a file, as a download or copy cut short leaves it (no central directory)."""
+    return data[: len(data) // 2]
+
+
+@pytest.mark.parametrize(
+    ("expected", "data"),
+    [
+        ("txt", "工作总结\r\n本项目坚持面向群众开展学习活动。".encode("utf-16")),  # Notepad's "Unicode": BOM FF FE
+        ("txt", b"\xfe\xff" + "工作总结\r\n本项目坚持面向群众开展学习活动。".encode("utf-16-be")),
+    ],
+    ids=["utf-16-le", "utf-16-be"],
+)
+def test_text_with_a_utf16_byte_order_mark_is_text_not_mp3(tmp_path: Path, expected: str, data: bytes) -> None:
+    path = tmp_path / "海兰江畔工作总结.txt"
+    path.write_bytes(data)
+    assert sniff(path) == expected
+
+
+def test_mpeg_audio_is_still_mp3(tmp_path: Path) -> None:
+    frame = b"\xff\xfb\x90\x64" + bytes((i * 37) % 256 for i in range(413))  # an MPEG-1 Layer III frame header
+    path = tmp_path / "配乐.mp3"
+    path.write_bytes(frame * 8)
+    assert sniff(path) == "mp3"
+
+
+@pytest.mark.parametrize(
+    ("expected", "name", "build"),
+    [("docx", "金哲洙推荐表.docx", _docx), ("xlsx", "附表2.xlsx", _xlsx), ("xlsx", "附表2.xls", _xlsx)],
+)
+def test_a_truncated_office_file_is_that_file_not_a_zip(
+    tmp_path: Path, expected: str, name: str, build: Callable[[], bytes]
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(_truncated(build()))
+    assert sniff(path) == expected
+
+
+def test_a_truncated_archive_holding_office_files_is_still_an_archive(tmp_path: Path) -> None:
+    data = zip_bytes({"延边州/金哲洙推荐表.docx": _docx(), "延边州/附表2.xlsx": _xlsx()})
+    path = tmp_path / "材料.zip"
+    path.write_bytes(_truncated(data))
+    assert sniff(path) == "zip"
+
+
+@pytest.mark.parametrize(
+    ("expected", "name", "build"),
+    [("xlsx", "登记表.et", _xlsx), ("xlsx", "登记表", _xlsx), ("et", "登记表.et", _xls)],
+    ids=["xlsx-as-et", "xlsx-no-extension", "xls-as-et"],
+)
+def test_workbooks_under_wps_or_no_extension(
+    tmp_path: Path, expected: str, name: str, build: Callable[[], bytes]
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(build())
+    assert sniff(path) == expected

@@ -61,7 +61,7 @@ def test_exemplar_video_names_every_failing_property(campaign: Campaign) -> None
     ]
     (found,) = _run(d, campaign, "EXEMPLAR_VIDEO_SPEC")
     msg = found["message_zh"]
-    for part in ("格式 MOV", "编码 hevc", "分辨率 1920×1080", "帧率 29.97 fps", "时长 2分31秒"):
+    for part in ("格式 MOV", "编码 H.265（HEVC）", "分辨率 1920×1080", "帧率 29.97 fps", "时长 2分31秒"):
         assert part in msg, msg
     props = {s["prop"] for s in found["evidence"]["shortfalls"]}
     assert props == {"container", "codec", "size", "fps", "duration"}

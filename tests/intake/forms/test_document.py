@@ -78,9 +78,9 @@ def test_scanned_pdf_is_a_document_without_problem(read: Any) -> None:
 @pytest.mark.parametrize(
     ("sniffed", "reason"),
     [
-        ("xlsx", "Excel 文件已损坏，无法打开"),
-        ("docx", "Word 文件已损坏，无法打开"),
-        ("pdf", "PDF 文件已损坏，无法打开"),
+        ("xlsx", "Excel 文件已损坏或不完整，无法打开"),
+        ("docx", "Word 文件已损坏或不完整，无法打开"),
+        ("pdf", "PDF 文件已损坏或不完整，无法打开"),
     ],
 )
 def test_corrupt_files_are_unreadable(sniffed: str, reason: str, tmp_path: Path, read: Any) -> None:
@@ -105,6 +105,66 @@ def test_truncated_xlsx_is_unreadable(tmp_path: Path, read: Any) -> None:
     path.write_bytes(data[: len(data) // 2])
     (problem,) = read(path, "xlsx").problems
     assert problem.code == "FILE_UNREADABLE"
+    assert problem.reason == "Excel 文件已损坏或不完整，无法打开"  # the clerk sent an Excel file, not a zip
+
+
+def test_truncated_docx_is_an_unreadable_word_file(tmp_path: Path, read: Any) -> None:
+    from intake.sniff import sniff
+
+    good = cached(star_forms_docx, ".docx", persons=[{"name": "金哲洙", "birth": "1968.03"}])
+    data = good.read_bytes()
+    path = tmp_path / "金哲洙推荐表.docx"
+    path.write_bytes(data[: len(data) // 2])
+    (problem,) = read(path, sniff(path)).problems
+    assert (problem.code, problem.reason) == ("FILE_UNREADABLE", "Word 文件已损坏或不完整，无法打开")
+
+
+STAR_ROWS = [
+    {"name": "金哲洙", "gender": "男", "birth": "1968.03", "employer_title": "公交公司", "phone": "13967686483"}
+]
+
+
+@pytest.mark.parametrize("name", ["附表2.xls", "附表2.et", "附表2", "附表2.XLSX", "附表2.xlsm"])
+def test_an_xlsx_under_any_name_is_read(name: str, tmp_path: Path, read: Any) -> None:
+    """openpyxl refuses a path not ending in .xlsx: the workbook is read by its sniffed content."""
+    from intake.sniff import sniff
+    from tests.support.forms import register_xlsx
+
+    path = tmp_path / name
+    shutil.copyfile(cached(register_xlsx, ".xlsx", kind="stars", rows=STAR_ROWS), path)
+    assert sniff(path) == "xlsx"
+    result = read(path, "xlsx")
+    assert result.problems == []
+    assert result.kind is FileKind.REGISTER_STARS
+    assert [r.name for r in result.registers[0].star_rows] == ["金哲洙"]
+
+
+def test_a_legacy_xls_saved_as_wps_et_is_read(tmp_path: Path, read: Any) -> None:
+    from intake.sniff import sniff
+    from tests.support.forms import register_xls
+
+    path = tmp_path / "附表2 百姓学习之星推荐登记表.et"
+    shutil.copyfile(cached(register_xls, ".xls", kind="stars", rows=STAR_ROWS), path)
+    assert sniff(path) == "et"
+    result = read(path, "et")
+    assert result.problems == []
+    assert [r.name for r in result.registers[0].star_rows] == ["金哲洙"]
+
+
+def test_a_wps_et_in_its_own_format_is_for_the_office(tmp_path: Path, read: Any) -> None:
+    """A compound file without a BIFF workbook stream (WPS's own .et): named as such, never "damaged"."""
+    from intake.sniff import sniff
+    from tests.support.forms import register_xls
+
+    data = cached(register_xls, ".xls", kind="stars", rows=STAR_ROWS).read_bytes()
+    data = data.replace("Workbook".encode("utf-16-le"), "WpsSheet".encode("utf-16-le"))
+    path = tmp_path / "附表2 百姓学习之星推荐登记表.et"
+    path.write_bytes(data)
+    assert sniff(path) == "et"
+    (problem,) = read(path, "et").problems
+    assert problem.code == "FILE_UNSUPPORTED"
+    assert "WPS 表格" in problem.reason and ".xlsx" in problem.reason
+    assert "损坏" not in problem.reason
 
 
 def test_password_protected_office_file(tmp_path: Path, read: Any) -> None:

@@ -57,6 +57,15 @@ def test_a_full_date_keeps_its_day(raw: object, day: int | None) -> None:
     assert parsed is not None and parsed.day == day
 
 
+@pytest.mark.parametrize(
+    "raw",
+    ["2015年初", "2015年底", "2015年上半年", "2015年下半年", "2015年末", "2015年年初", "2015年春", "２０１５年初"],
+)
+def test_a_part_of_a_year_reads_as_the_year(raw: str) -> None:
+    """A founding date units only roughly know is the year alone, like "2015年" (not unreadable)."""
+    assert parse_year_month(raw) == YearMonth(year=2015)
+
+
 @pytest.mark.parametrize("raw", [None, "", "不详", "1965.13", "13/1965", "abc1965"])
 def test_year_month_that_is_no_date(raw: object) -> None:
     assert parse_year_month(raw) is None

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from intake.forms.fields import PROJECT_FIELDS, STAR_FIELDS, label_index
 from intake.models import FileKind, YearMonth
-from tests.support.forms import cached, project_forms_docx, star_forms_docx
+from tests.support.forms import cached, project_forms_docx, register_xlsx, star_forms_docx
 
 STORY = "朴英子，女，蒙古族，1985年1月出生。\n她牵头成立了职工创新工作室，带出徒弟33名。"
 PERSONS: list[dict[str, Any]] = [
@@ -146,3 +149,47 @@ def test_several_projects_and_a_missing_scale(read: Any) -> None:
     forms = read(path, "docx").project_forms
     assert [f.fields.name for f in forms] == [PROJECT["name"], "“阿里郎”老年大学"]
     assert forms[1].missing_labels == ["年参与人数/年参与人次"]
+
+
+@pytest.mark.parametrize(("key", "label"), [("birth", "出生年月日"), ("phone", "手机号"), ("phone", "手机号码")])
+def test_star_labels_the_register_knows_are_known_in_the_form(key: str, label: str, read: Any) -> None:
+    """附表1 and 附表2 accept the same labels: one alias list (forms/fields.py) for both readers."""
+    path = cached(star_forms_docx, ".docx", persons=PERSONS[:1], label_overrides={key: label})
+    (form,) = read(path, "docx").star_forms
+    assert getattr(form.fields, key) == PERSONS[0][key]
+    assert form.missing_labels == []
+    row = {"name": "朴英子", key: PERSONS[0][key]}
+    register = cached(register_xlsx, ".xlsx", kind="stars", rows=[row], labels={key: label})
+    (table,) = read(register, "xlsx").registers
+    assert getattr(table.star_rows[0], key) == PERSONS[0][key]
+
+
+@pytest.mark.parametrize(
+    ("key", "label"),
+    [
+        ("founded", "创建年月"),
+        ("founded", "项目创建时间"),
+        ("founded", "创建日期"),
+        ("leader", "项目负责人及职务"),
+        ("leader", "负责人及职务"),
+        ("phone", "手机号"),
+    ],
+)
+def test_project_labels_spelled_otherwise(key: str, label: str, read: Any) -> None:
+    path = cached(project_forms_docx, ".docx", projects=[PROJECT], label_overrides={key: label})
+    (form,) = read(path, "docx").project_forms
+    assert getattr(form.fields, key) == PROJECT[key]
+    assert form.missing_labels == []
+    register = cached(register_xlsx, ".xlsx", kind="projects", rows=[PROJECT], labels={key: label})
+    (table,) = read(register, "xlsx").registers
+    assert getattr(table.project_rows[0], key) == PROJECT[key]
+    assert table.missing_columns == []
+
+
+def test_every_register_label_of_a_form_field_is_a_form_label() -> None:
+    """The Word reader matches labels exactly: each label the register reads must be listed for it too."""
+    for specs in (STAR_FIELDS, PROJECT_FIELDS):
+        form = label_index(specs, register=False)
+        register = label_index(specs, register=True)
+        shared = {label: spec.key for label, spec in register.items() if spec.in_form}
+        assert {label: form[label].key for label in shared} == shared
