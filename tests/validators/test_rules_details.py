@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from config import Campaign
-from intake.models import Dossier, FileKind, FileProblem, LargeFileLink, PackageFile
+from intake.models import Dossier, FileKind, FileProblem, LargeFileLink, PackageFile, StarEntry
 from tests.support.dossiers import (
     city_dossier,
     rename_project,
@@ -206,6 +206,20 @@ def test_duplicate_by_name_birth_phone_without_id(campaign: Campaign) -> None:
     twin.phone = "13900000000"  # another phone: another person of the same name
     assert _run(d, campaign, "DUPLICATE_NOMINEE") == []
     assert second.name not in json.dumps(_run(d, campaign, "DUPLICATE_NOMINEE"), ensure_ascii=False)
+
+
+def test_a_name_registered_twice_is_one_duplicate_not_a_missing_form_too(campaign: Campaign) -> None:
+    d = city_dossier(campaign)
+    first = d.stars[0]
+    twin_row = first.row.model_copy()
+    d.star_register.star_rows.append(twin_row)
+    # intake's entry for the second row: registered, its materials all went to the first
+    d.stars.append(
+        StarEntry(name=first.name.replace(first.name[0], first.name[0] + " ", 1), registered=True, row=twin_row)
+    )
+    codes = [f.code for f in run_rules(d, campaign, strict=True)]
+    assert codes.count("DUPLICATE_NOMINEE") == 1
+    assert "STAR_FORM_MISSING" not in codes and "STAR_PHOTO_COUNT" not in codes, codes
 
 
 def test_duplicate_found_whichever_way_the_numbers_are_written(campaign: Campaign) -> None:

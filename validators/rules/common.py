@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from typing import Any
+from typing import Any, TypeVar
 
 from config.campaign import Campaign
 from intake.forms.fields import PROJECT_REGISTER_TITLE, REQUIRED_GROUPS, STAR_REGISTER_TITLE, FieldSpec
@@ -53,6 +53,9 @@ def _sender(dossier: Dossier) -> str | None:
         if sub.sender:
             return sub.sender
     return None
+
+
+E = TypeVar("E", StarEntry, ProjectEntry)
 
 
 def fold(text: str | None) -> str:
@@ -152,3 +155,17 @@ def mail_label(sub: Submission) -> str:
     if subject:
         return f"邮件「{subject}」"
     return f"第 {sub.index + 1} 次报送的材料"
+
+
+def first_of_each_name(entries: list[E]) -> list[E]:
+    """The entries, each name once (the first): a name registered twice is DUPLICATE_NOMINEE's to
+    report, once; its second copy has no materials of its own (they went to the first) and must
+    not add "未收到推荐表" and "照片 0 张" on top."""
+    seen: set[str] = set()
+    out: list[E] = []
+    for entry in entries:
+        key = fold(entry.name)
+        if key not in seen:
+            seen.add(key)
+            out.append(entry)
+    return out

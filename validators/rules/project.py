@@ -15,6 +15,7 @@ from validators.measure import format_count_range, format_duration_range, video_
 from validators.rules.common import (
     describe_missing,
     filled,
+    first_of_each_name,
     fold,
     missing_fields,
     project_sources,
@@ -24,7 +25,7 @@ from validators.rules.common import (
 
 class _ProjectRule(Rule):
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
-        for project in dossier.projects:
+        for project in first_of_each_name(dossier.projects):
             yield from self.check_project(project, dossier, campaign)
 
     def check_project(self, project: ProjectEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:

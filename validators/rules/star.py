@@ -17,12 +17,19 @@ from validators.measure import (
     photo_ratio,
     video_shortfalls,
 )
-from validators.rules.common import describe_missing, fold, missing_fields, star_sources, star_subject
+from validators.rules.common import (
+    describe_missing,
+    first_of_each_name,
+    fold,
+    missing_fields,
+    star_sources,
+    star_subject,
+)
 
 
 class _StarRule(Rule):
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
-        for star in dossier.stars:
+        for star in first_of_each_name(dossier.stars):
             yield from self.check_star(star, dossier, campaign)
 
     def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
