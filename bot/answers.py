@@ -9,19 +9,29 @@ are short Chinese texts for a phone screen, built from what storage already hold
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
+from collections import Counter
 from collections.abc import Callable
 
-from bot.commands import Command, Intent
+from bot.commands import Command, Intent, normalise
 from config.campaign import KIND_ZH, Campaign, VideoSpec
-from intake.models import Dossier
-from nomdesk.report import group_findings
+from intake.models import Dossier, Submission
+from nomdesk.report import SEVERITY_MARK, group_findings
 from storage.repo import Store
-from validators.base import Finding, Severity, render
+from validators.base import SEVERITY_ZH, Finding, Severity, render
 from validators.measure import format_count_range, format_duration_range
 
 OFFICE_HELP = "办公室命令：汇总｜未交｜单位 <单位名>｜纸质 <单位名>（查询）｜纸质 <单位名> 已收（登记）"
 CONTACT_HELP = "可发送：状态（材料审核进度）｜缺什么（逐人列出问题）｜清单（报送要求）｜截止（截止时间）｜帮助"
+GENERAL = "整体情况"  # group_findings' heading for the unit as a whole
+LATE = "LATE"  # one finding per late submission: summarised in one line, however many files came late
+# How each raw message source is counted: a WeCom file (a run of them is one submission) is no mail.
+CHANNEL_ZH = {"wecom": ("企业微信文件", "批"), "office": ("办公室补充文件", "份")}
+MAIL_ZH = ("邮件", "封")
+MEDIA_ZH = {"image": ("图片", "张", ".jpg", "照片"), "video": ("视频", "个", ".mp4", "视频")}
+EXAMPLE_NAME = "张三"  # a placeholder when the unit has no nominee yet (never another unit's nominee)
+_QUOTED = re.compile(r"[“\"]([^”\"]+)[”\"]")
 
 
 def _video_spec(spec: VideoSpec) -> str:
@@ -72,12 +82,10 @@ class Answerer:
     def answer(self, user_id: str, command: Command) -> str:
         office, unit = self.who(user_id)
         if not office and unit is None:
-            # The office registers a contact by their WeCom userid, which the user cannot easily look up.
             return (
                 f"您好！您的企业微信账号（账号：{user_id}）尚未登记为推荐单位联系人，暂不能查询材料情况。\n"
-                f"登记方法：请将上面的账号和您的姓名、单位告知{self.campaign.office.name}"
-                f"（{self.campaign.office.contact}，电话 {self.campaign.office.phone}），"
-                "由办公室将该账号添加为本次征集活动中您单位的联系人，登记后即可查询。"
+                + self._how_to_register()
+                + "登记后即可查询。"
             )
         intent = command.intent
         if intent == Intent.PENDING and not office:
@@ -87,7 +95,12 @@ class Answerer:
             if named is not None and named != unit:
                 return "该命令仅供省级办公室使用。\n" + CONTACT_HELP
             return self.paper_status(unit)
-        if intent in (Intent.SUMMARY, Intent.PENDING, Intent.UNIT, Intent.PAPER) and not office:
+        if intent == Intent.UNIT and not office:
+            # "单位 长白山" from 长白山's own contact is a question about their own dossier.
+            if self._unit_named(command.argument) != unit:
+                return "该命令仅供省级办公室使用。\n" + CONTACT_HELP
+            return self.status(unit) + "\n\n" + self.missing(unit)
+        if intent in (Intent.SUMMARY, Intent.PENDING, Intent.PAPER) and not office:
             return "该命令仅供省级办公室使用。\n" + CONTACT_HELP
         if intent == Intent.HELP or intent == Intent.UNKNOWN:
             prefix = "" if intent == Intent.HELP else "没有听懂您的问题。\n"
@@ -114,6 +127,58 @@ class Answerer:
         if intent == Intent.STATUS:
             return self.status(unit)
         return self.missing(unit)
+
+    def _how_to_register(self) -> str:
+        """The office registers a contact by their WeCom userid, which the user cannot easily look up."""
+        office = self.campaign.office
+        return (
+            f"登记方法：请将上面的账号和您的姓名、单位告知{office.name}（{office.contact}，电话 {office.phone}），"
+            "由办公室将该账号添加为本次征集活动中您单位的联系人，"
+        )
+
+    def file_refused(self, user_id: str) -> str:
+        """An unregistered user sent a file: it was not taken (it belongs to no unit), and how to fix that."""
+        return (
+            f"您发送的文件未被接收，也没有计入任何单位的推荐材料：您的企业微信账号（账号：{user_id}）"
+            "尚未登记为推荐单位联系人，系统无法确认文件属于哪个单位。\n"
+            + self._how_to_register()
+            + "登记后请重新发送文件；也可以由您单位已登记的联系人邮箱报送。"
+        )
+
+    def nameless_media_receipt(self, user_id: str, msg_type: str, window: dt.timedelta) -> str:
+        """The receipt of an image/video: it has no file name, and files are matched to nominees by name,
+        so the contact learns how to say whose it is (reply with the name, or send it as a named file)."""
+        noun, measure, ext, example_kind = MEDIA_ZH.get(msg_type, MEDIA_ZH["image"])
+        unit = self.store.unit_of_wecom_user(user_id)
+        names = self.nominee_names(unit) if unit else []
+        example = names[0] if names else EXAMPLE_NAME
+        lines = [
+            f"已收到{noun}。{noun}没有文件名，暂时无法归属到任何推荐对象（材料按文件名中的姓名归档）。",
+        ]
+        if names:
+            minutes = max(int(window.total_seconds() // 60), 1)
+            lines.append(
+                f"请在 {minutes} 分钟内直接回复这{measure}{noun}所属的人员姓名或项目名称（如“{example}”），"
+                f"系统即按该对象归档并检查；连续发送的多{measure}可一并回复一次。"
+            )
+        lines.append(
+            f"{'也可以改用“文件”方式发送' if names else '请改用“文件”方式重新发送'}（不要以图片、视频方式发送），"
+            f"并在文件名中写明姓名或项目名称，如「{example}-{example_kind}{ext}」。"
+        )
+        return "\n".join(lines)
+
+    def nominee_names(self, unit: str) -> list[str]:
+        """The unit's stars, then its projects, as its latest dossier names them."""
+        latest = self._latest(unit)
+        return [e.name for e in (*latest[0].stars, *latest[0].projects)] if latest else []
+
+    def nominee_named(self, unit: str, text: str) -> str | None:
+        """The unit's star or project that `text` names (the whole name, or a project's quoted part)."""
+        wanted = normalise(text)
+        for name in self.nominee_names(unit) if wanted else []:
+            if wanted in {normalise(name), *(normalise(q) for q in _QUOTED.findall(name))}:
+                return name
+        return None
 
     def _unit_named(self, text: str) -> str | None:
         if not text:
@@ -148,7 +213,7 @@ class Answerer:
         last = max((s.arrived_at for s in dossier.submissions if s.arrived_at), default=None)
         lines = [
             f"{unit}",
-            f"已收邮件 {len(dossier.submissions)} 封"
+            f"已收{self._received(dossier.submissions)}"
             + (f"，最近一次 {last.astimezone(self.campaign.tz):%m月%d日 %H:%M}" if last else ""),
             f"百姓学习之星 {len(dossier.stars)} 名（要求 {q.stars.min}-{q.stars.max}）",
             f"品牌项目 {len(dossier.projects)} 个（要求 {q.projects.min}-{q.projects.max}）",
@@ -166,6 +231,7 @@ class Answerer:
         return "\n".join(lines)
 
     def missing(self, unit: str) -> str:
+        """Per nominee what is wrong (with the measured value) and how to fix it, as the mail reply says."""
         latest = self._latest(unit)
         if latest is None:
             return f"{unit}：尚未收到推荐材料，请按“清单”报送。"
@@ -173,16 +239,47 @@ class Answerer:
         shown = [f for f in findings if f.severity != Severity.INFO]
         if not shown:
             return f"{unit}：没有需要修改或核实的问题。"
-        lines = [f"{unit} 需处理的问题："]
-        for heading, items in group_findings(dossier, shown):
-            if not items:
-                continue
+        late = [f for f in shown if f.code == LATE]
+        groups = [(h, items) for h, items in group_findings(dossier, [f for f in shown if f.code != LATE]) if items]
+        if late and not any(h == GENERAL for h, _ in groups):
+            groups.insert(0, (GENERAL, []))
+        marks = sorted({f.severity for f in shown}, key=list(Severity).index)
+        legend = "，".join(f"{SEVERITY_MARK[s]} {SEVERITY_ZH[s]}" for s in marks)
+        lines = [f"{unit} 需处理的问题（{legend}）："]
+        for heading, items in groups:
             lines.append(f"【{heading}】")
-            for f in items:
-                message, _ = render(f)
-                mark = "✗" if f.severity == Severity.ERROR else "!"
-                lines.append(f"{mark} {message}")
+            lines += _finding_lines(items)
+            if heading == GENERAL and late:
+                lines += self._late_lines(dossier, late)
         return "\n".join(lines)
+
+    def _late_lines(self, dossier: Dossier, late: list[Finding]) -> list[str]:
+        """One line however many submissions came late (a contact may send dozens of WeCom files),
+        with the first and the latest arrival in time order, and the hint once."""
+        late = sorted(late, key=_arrival)
+        by_index = {s.index: s for s in dossier.submissions}
+        subs = [by_index[f.evidence["submission"]] for f in late if f.evidence.get("submission") in by_index]
+        deadline = late[0].params.get("deadline", "")
+        via = f"（{self._received(subs)}）" if subs else ""
+        if len(late) == 1:
+            line = f"! 材料于 {late[0].params.get('arrived', '')} 送达{via}，晚于截止时间 {deadline}"
+        else:
+            line = (
+                f"! 截止时间 {deadline} 后收到材料 {len(late)} 次{via}："
+                f"最早 {late[0].params.get('arrived', '')}，最近 {late[-1].params.get('arrived', '')}"
+            )
+        return [line, f"  修改建议：{render(late[0])[1]}"]
+
+    def _received(self, submissions: list[Submission]) -> str:
+        """ "邮件 2 封、企业微信文件 3 批": what came by which way, never calling a WeCom file a mail."""
+        counts = Counter(self._channel(s) for s in submissions)
+        return "、".join(f"{noun} {n} {measure}" for (noun, measure), n in counts.items())
+
+    def _channel(self, sub: Submission) -> tuple[str, str]:
+        """How a submission came, from its raw message's source (the service's submissions are "raw:<id>")."""
+        raw_id = sub.source.removeprefix("raw:")
+        record = self.store.get_raw(int(raw_id)) if sub.source.startswith("raw:") and raw_id.isdigit() else None
+        return CHANNEL_ZH.get(record.source if record else "", MAIL_ZH)
 
     def checklist(self) -> str:
         c = self.campaign
@@ -262,3 +359,34 @@ class Answerer:
         if hint:  # the office: how to record it once it has arrived
             text += f"\n收到后请发送“纸质 {unit} 已收”登记。"
         return text
+
+
+def _finding_lines(items: list[Finding]) -> list[str]:
+    """A finding's message and, below it, its fix; a fix already given for this nominee is not repeated."""
+    lines: list[str] = []
+    given: set[str] = set()
+    for f in items:
+        message, hint = render(_short_paths(f))
+        lines.append(f"{SEVERITY_MARK[f.severity]} {message}")
+        if hint and hint not in given:
+            lines.append(f"  修改建议：{hint}")
+            given.add(hint)
+    return lines
+
+
+def _short_paths(finding: Finding) -> Finding:
+    """The finding with its file's path cut to the file's name: "…/池北书苑/宣传视频.mp4" is wider than a
+    phone screen and a WeCom message has only 2048 bytes; the name alone tells the contact which file."""
+    value = finding.params.get("file")
+    path = finding.evidence.get("path") or value  # the text may say more than the path ("…（邮件「…」中）")
+    if not isinstance(value, str) or not isinstance(path, str) or "/" not in path or path not in value:
+        return finding
+    params = {**finding.params, "file": value.replace(path, path.rsplit("/", 1)[-1], 1)}
+    return finding.model_copy(update={"params": params})
+
+
+def _arrival(finding: Finding) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(str(finding.evidence.get("arrived_at")))
+    except ValueError:
+        return dt.datetime.max.replace(tzinfo=dt.UTC)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -26,13 +27,23 @@ from bot.answers import Answerer
 from bot.commands import MENU_KEYS, Command, Intent, parse
 from bot.crypto import CallbackCrypto, CallbackRejected
 from bot.files import FileHandler, PendingFiles
-from bot.wecom_client import split_utf8
+from bot.wecom_client import TRUNCATED_NOTE, split_utf8
 from storage.repo import Store
 
 log = logging.getLogger(__name__)
 
 PASSIVE_LIMIT = 2048  # bytes of a text message's content (WeCom)
 DEDUPE_TTL = dt.timedelta(days=1)
+# A WeCom envelope is a few KB (a text message's content is at most 2048 bytes before encryption):
+# anything far bigger is refused before it is read, so an unsigned POST cannot fill the memory.
+MAX_BODY_BYTES = 1 << 20
+REQUIRED_FIELDS = ("FromUserName", "MsgType")
+MEDIA_TYPES = ("file", "image", "video")
+NAMELESS_EXT = {"image": ".jpg", "video": ".mp4"}  # media messages that carry no file name
+
+
+class MalformedMessage(ValueError):
+    """A decrypted message that is not a WeCom message: refused, never handled."""
 
 
 class WeComBot:
@@ -71,7 +82,7 @@ class WeComBot:
 
     def handle(self, xml: str) -> str | None:
         """The passive reply's text for a decrypted message, or None for no reply."""
-        return self.handle_message(parse_message(xml), _fields(xml))
+        return self.handle_message(*read_message(xml))
 
     def handle_message(self, msg, raw: dict[str, str]) -> str | None:
         user = getattr(msg, "source", "") or raw.get("FromUserName", "")
@@ -92,8 +103,9 @@ class WeComBot:
 
     def _dispatch(self, msg, raw: dict[str, str], user: str, msg_type: str, key: str) -> str | None:
         if msg_type == "text":
-            return self.answerer.answer(user, parse(msg.content))
-        if msg_type in ("file", "image", "video"):
+            named = self._name_media(user, msg.content or "")
+            return named if named is not None else self.answerer.answer(user, parse(msg.content))
+        if msg_type in MEDIA_TYPES:
             return self._file(user, msg_type, raw, key)
         if msg_type == "event":
             event = str(getattr(msg, "event", "")).lower()
@@ -110,14 +122,37 @@ class WeComBot:
             # Files join a unit's dossier: only a unit's contact can send them (the office attaches by CLI).
             if self.store.is_office(wecom_user=user):
                 return "办公室请用 `nomdesk attach 单位 文件` 为单位补充材料。"
-            return self.answerer.answer(user, Command(intent=Intent.STATUS))  # the polite refusal
+            return self.answerer.file_refused(user)  # nothing is stored: the file is no one's
         if self.on_file is None:
             return "暂不能通过企业微信接收文件，请通过邮件报送。"
         media_id = raw.get("MediaId", "")
-        default_ext = {"image": ".jpg", "video": ".mp4"}.get(msg_type, "")
+        default_ext = NAMELESS_EXT.get(msg_type, "")
         filename = raw.get("FileName") or raw.get("Title") or f"{msg_type}-{media_id[:8]}{default_ext}"
-        self.files.add(key, user, media_id, filename)  # durable before the contact is told it arrived
-        return f"已收到文件“{filename}”，正在检查，结果稍后发送给您。"
+        if msg_type not in NAMELESS_EXT:
+            self.files.add(key, user, media_id, filename)  # durable before the contact is told it arrived
+            return f"已收到文件“{filename}”，正在检查，结果稍后发送给您。"
+        # An image or a video carries no name, and files are matched to nominees by name: it is held
+        # for a short while so the contact can say whose it is (when the unit has nominees to name).
+        unit = self.store.unit_of_wecom_user(user) or ""
+        self.files.add(key, user, media_id, filename, hold=bool(self.answerer.nominee_names(unit)))
+        return self.answerer.nameless_media_receipt(user, msg_type, self.files.naming_window)
+
+    def _name_media(self, user: str, text: str) -> str | None:
+        """A contact's reply naming the nominee of the images/videos they just sent, or None when the
+        text does not do that (it is then read as a question)."""
+        held = self.files.held(user)
+        if not held:
+            return None
+        unit = self.store.unit_of_wecom_user(user)
+        nominee = self.answerer.nominee_named(unit, text) if unit else None
+        if nominee is None:
+            return None
+        count = self.files.name(held, nominee)
+        return (
+            f"好的，刚才发送的 {count} 个图片/视频已归入“{nominee}”的材料，正在检查，结果稍后发送给您。"
+            if count
+            else None
+        )
 
 
 def _fields(xml: str) -> dict[str, str]:
@@ -126,6 +161,63 @@ def _fields(xml: str) -> dict[str, str]:
 
     data = xmltodict.parse(xml, disable_entities=True).get("xml") or {}
     return {k: str(v) for k, v in data.items() if isinstance(v, str | int)}
+
+
+def read_message(xml: str) -> tuple[Any, dict[str, str]]:
+    """(wechatpy's message, its fields) for a decrypted message, or `MalformedMessage`.
+
+    The envelope's signature only says who sent it, not that its content is a message: a DTD,
+    text that is no XML, or a message without sender or type is refused here, before anything
+    is marked as handled or stored."""
+    from xml.parsers.expat import ExpatError
+
+    if "<!doctype" in xml.lower() or "<!entity" in xml.lower():
+        raise MalformedMessage("XML with a DTD")
+    try:
+        raw = _fields(xml)
+    except (ExpatError, ValueError, TypeError, AttributeError) as exc:
+        raise MalformedMessage(f"not XML ({type(exc).__name__})") from exc
+    missing = [name for name in REQUIRED_FIELDS if not raw.get(name)]
+    msg_type = raw.get("MsgType", "").lower()
+    if msg_type in MEDIA_TYPES and not raw.get("MediaId"):
+        missing.append("MediaId")
+    if msg_type == "event" and not raw.get("Event"):
+        missing.append("Event")
+    if missing:
+        raise MalformedMessage("missing " + ", ".join(missing))
+    try:
+        return parse_message(xml), raw
+    except (ExpatError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise MalformedMessage(f"wechatpy cannot parse it ({type(exc).__name__})") from exc
+
+
+class BodyRefused(Exception):
+    """The request body is refused before (or while) it is read: its HTTP status and why."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, read only while it stays within `limit` bytes: a declared Content-Length over it is
+    refused unread, and a body streamed without one (chunked) is cut off as soon as it passes it."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise BodyRefused(400, f"bad Content-Length {declared[:20]!r}") from None
+        if size > limit:
+            raise BodyRefused(413, f"Content-Length {size} over {limit}")
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            raise BodyRefused(413, f"body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def create_router(bot: WeComBot) -> APIRouter:
@@ -142,7 +234,11 @@ def create_router(bot: WeComBot) -> APIRouter:
 
     @router.post("/wecom/callback")
     async def callback(request: Request, msg_signature: str = "", timestamp: str = "", nonce: str = "") -> Response:
-        body = (await request.body()).decode("utf-8", errors="replace")
+        try:
+            body = (await read_body(request)).decode("utf-8", errors="replace")
+        except BodyRefused as exc:
+            log.warning("WeCom callback refused unread: %s", exc)
+            return PlainTextResponse("request body too large" if exc.status == 413 else "bad request", exc.status)
         # Synchronous database work: on the event loop, one answer waiting for a lock would stall
         # every request of the port. The threadpool keeps the loop free.
         return await run_in_threadpool(_respond, bot, body, msg_signature, timestamp, nonce)
@@ -156,18 +252,34 @@ def _respond(bot: WeComBot, body: str, msg_signature: str, timestamp: str, nonce
     except CallbackRejected as exc:
         log.warning("WeCom callback rejected: %s", exc)
         return PlainTextResponse("forbidden", status_code=403)
-    msg = parse_message(xml)
     try:
-        text = bot.handle_message(msg, _fields(xml))
+        msg, raw = read_message(xml)
+    except MalformedMessage as exc:
+        # Signed, so from WeCom (or whoever holds its key): WeCom's empty 200 ("received, no reply")
+        # stops its retries, which would bring the same unreadable content three more times.
+        log.warning("WeCom callback with a malformed message ignored: %s", exc)
+        return PlainTextResponse("")
+    try:
+        text = bot.handle_message(msg, raw)
     except Exception:
         log.exception("WeCom message from %s could not be handled; WeCom will retry", getattr(msg, "source", ""))
         return PlainTextResponse("", status_code=500)
     if not text:
         return PlainTextResponse("")
-    parts = split_utf8(text, PASSIVE_LIMIT)
+    parts = _passive_parts(text, can_send_more=bot.send_text is not None)
     if len(parts) > 1 and bot.send_text is not None:
         for part in parts[1:]:
             bot.send_text(msg.source, part)
     now = int(bot.clock().timestamp())  # the injected clock, like the freshness check
     reply = TextReply(content=parts[0], message=msg, time=now).render()
     return Response(bot.crypto.encrypt_reply(reply, nonce, str(now)), media_type="application/xml")
+
+
+def _passive_parts(text: str, *, can_send_more: bool) -> list[str]:
+    """The answer cut into WeCom-sized messages: the first goes as the passive reply, the rest by the
+    active API. Without that API the answer is shortened, and says so, instead of being cut silently."""
+    parts = split_utf8(text, PASSIVE_LIMIT)
+    if len(parts) == 1 or can_send_more:
+        return parts
+    room = PASSIVE_LIMIT - len(TRUNCATED_NOTE.encode("utf-8"))
+    return [split_utf8(text, room)[0].rstrip("\n") + TRUNCATED_NOTE]

@@ -3,9 +3,14 @@
 The contact is told "已收到文件" at once, so the file must not live only in memory: its
 media_id is stored before that answer, and a worker thread downloads the file and hands
 it to the desk, retrying with backoff. WeCom keeps a received file for 3 days only; after
-that (or when WeCom no longer knows the media_id) the contact and the office are told.
-A desk started again resumes the files left pending, and a row whose worker died while
-"working" is claimed again once its lease has passed.
+that (or when WeCom no longer knows the media_id) the contact and the office are told,
+with the cause. A desk started again resumes the files left pending, and a row whose
+worker died while "working" is claimed again once its lease has passed.
+
+Images and videos come without a file name, and files are matched to nominees by name:
+such a file is held for `naming_window` so the contact can reply with the nominee's name,
+which is then put before the file name (and the file released at once). Unnamed, it goes
+to the desk as it came once the window has passed (or the desk restarts).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import threading
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+from bot.wecom_client import WeComError
 from storage.repo import Store
 from storage.tables import WeComFileState, WeComPendingFile
 
@@ -23,7 +29,13 @@ log = logging.getLogger(__name__)
 
 MEDIA_TTL = dt.timedelta(days=3)  # how long WeCom serves a received file
 LEASE = dt.timedelta(minutes=10)  # far longer than a download and a check take
-PERMANENT_ERRCODES = frozenset({40007})  # invalid media_id: no retry will ever fetch the file
+INVALID_MEDIA = 40007  # invalid media_id: no retry will ever fetch the file
+PERMANENT_ERRCODES = frozenset({INVALID_MEDIA})
+NAMING_WINDOW = dt.timedelta(minutes=10)  # how long a nameless image/video waits for its nominee's name
+# A name arriving this close to the end of the window is not taken: the worker may be claiming the file.
+NAMING_MARGIN = dt.timedelta(seconds=30)
+NAMELESS_KEY = "wecom:nameless:{}"  # kv: the row (by msg_key) is an image/video that came without a name
+NAME_KEY = "wecom:named:{}"  # kv: the nominee the contact named for it
 
 FileHandler = Callable[[str, str, str], None]  # (user_id, media_id, filename): download and hand to the desk
 SendText = Callable[[str, str], None]  # (user_id, text): an active message, queued in the outbox
@@ -43,6 +55,7 @@ class PendingFiles:
         poll_seconds: float = 5.0,
         first_backoff: dt.timedelta = dt.timedelta(minutes=1),
         max_backoff: dt.timedelta = dt.timedelta(hours=1),
+        naming_window: dt.timedelta = NAMING_WINDOW,
     ) -> None:
         self.store = store
         self.handler = handler
@@ -52,15 +65,60 @@ class PendingFiles:
         self.poll_seconds = poll_seconds
         self.first_backoff = first_backoff
         self.max_backoff = max_backoff
+        self.naming_window = naming_window
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     # -- the queue --------------------------------------------------------------------------
-    def add(self, msg_key: str, user_id: str, media_id: str, filename: str) -> None:
-        """Store the file's media_id (before the contact is told it arrived) and wake the worker."""
-        self.store.add_wecom_file(msg_key, user_id, media_id, filename, self.clock())
-        self._wake.set()
+    def add(self, msg_key: str, user_id: str, media_id: str, filename: str, *, hold: bool = False) -> None:
+        """Store the file's media_id (before the contact is told it arrived) and wake the worker.
+
+        `hold`: a nameless image/video, kept back for `naming_window` so the contact can name it."""
+        now = self.clock()
+        if hold:  # marked before the row exists: the worker never sees it unmarked
+            self.store.kv_set(NAMELESS_KEY.format(msg_key), "1", now + MEDIA_TTL)
+        created = self.store.add_wecom_file(msg_key, user_id, media_id, filename, now)
+        if not hold:
+            self._wake.set()
+            return
+        row = self._row(msg_key)
+        if created and row is not None and row.state == WeComFileState.PENDING and row.attempts == 0:
+            assert row.id is not None
+            # Not woken: the worker polls every few seconds, the row is postponed long before that.
+            self.store.finish_wecom_file(row.id, WeComFileState.PENDING, now=now, retry_at=now + self.naming_window)
+
+    def _row(self, msg_key: str) -> WeComPendingFile | None:
+        return next((r for r in self.store.wecom_files(WeComFileState.PENDING) if r.msg_key == msg_key), None)
+
+    def held(self, user_id: str) -> list[WeComPendingFile]:
+        """The user's nameless images/videos still waiting for a name (oldest first)."""
+        now = self.clock()
+        return [
+            row
+            for row in self.store.wecom_files(WeComFileState.PENDING)
+            if row.user_id == user_id
+            and row.attempts == 0
+            and row.next_attempt_at > now + NAMING_MARGIN
+            and self.store.kv_get(NAMELESS_KEY.format(row.msg_key), now)
+            and not self.store.kv_get(NAME_KEY.format(row.msg_key), now)
+        ]
+
+    def name(self, rows: list[WeComPendingFile], nominee: str) -> int:
+        """Name held files after `nominee` and release them to the worker at once; how many were named."""
+        now = self.clock()
+        for row in rows:
+            assert row.id is not None
+            self.store.kv_set(NAME_KEY.format(row.msg_key), nominee, now + MEDIA_TTL)
+            self.store.finish_wecom_file(row.id, WeComFileState.PENDING, now=now, retry_at=now)
+        if rows:
+            self._wake.set()
+        return len(rows)
+
+    def _filename(self, row: WeComPendingFile) -> str:
+        """The name the desk matches the file by: the nominee the contact named before a nameless one's."""
+        nominee = self.store.kv_get(NAME_KEY.format(row.msg_key), self.clock())
+        return f"{nominee}-{row.filename}" if nominee else row.filename
 
     def run_once(self) -> int:
         """Work off one due file: 1 if there was one, 0 if none is due."""
@@ -72,7 +130,7 @@ class PendingFiles:
             return 0
         assert row.id is not None
         try:
-            self.handler(row.user_id, row.media_id, row.filename)
+            self.handler(row.user_id, row.media_id, self._filename(row))
         except Exception as exc:
             log.warning("WeCom file %s (attempt %s) failed", row.id, row.attempts, exc_info=True)
             self._failed(row, exc, now)
@@ -89,21 +147,23 @@ class PendingFiles:
             self.store.finish_wecom_file(row.id, WeComFileState.PENDING, now=now, error=error, retry_at=retry_at)
             return
         self.store.finish_wecom_file(row.id, WeComFileState.EXPIRED, now=now, error=error)
-        self._tell_gave_up(row, type(exc).__name__)
+        self._tell_gave_up(row, exc, now)
 
-    def _tell_gave_up(self, row: WeComPendingFile, reason: str) -> None:
+    def _tell_gave_up(self, row: WeComPendingFile, exc: Exception, now: dt.datetime) -> None:
         if self.send_text is None:
             return
         when = f"{row.received_at.astimezone(self.tz):%m月%d日 %H:%M}"
+        cause = gave_up_cause(exc, expired=now >= row.received_at + MEDIA_TTL)
         self.send_text(
             row.user_id,
-            f"很抱歉，您于 {when} 通过企业微信发送的文件“{row.filename}”未能接收（企业微信只保留文件 3 天）。"
+            f"很抱歉，您于 {when} 通过企业微信发送的文件“{row.filename}”未能接收：{cause}。"
             "请重新发送该文件，或通过邮件报送。办公室已收到通知。",
         )
         unit = self.store.unit_of_wecom_user(row.user_id) or "未登记单位"
         text = (
             f"企业微信文件未能接收：{unit} 的联系人（账号 {row.user_id}）于 {when} 发送的文件“{row.filename}”"
-            f"经 {row.attempts} 次尝试仍未能下载（{reason}），已放弃。已请对方重新发送或通过邮件报送。"
+            f"经 {row.attempts} 次尝试仍未能下载（{cause}；{_error_label(exc)}），已放弃。"
+            "已请对方重新发送或通过邮件报送。"
         )
         for office_user in sorted({c.wecom_user for c in self.store.contacts() if c.is_office and c.wecom_user}):
             self.send_text(office_user, text)
@@ -143,3 +203,22 @@ class PendingFiles:
         if wait and self._thread is not None:
             self._thread.join(timeout=30)
         self._thread = None
+
+
+def gave_up_cause(exc: Exception, *, expired: bool) -> str:
+    """Why a file could not be taken, in the contact's words: the fix differs (resend at once,
+    resend because WeCom no longer has it, or wait for the office), so the cause is told apart."""
+    days = MEDIA_TTL.days
+    errcode = getattr(exc, "errcode", None)
+    if errcode == INVALID_MEDIA and not expired:
+        return "企业微信提示该文件的 media_id 无效，系统无法下载（文件可能已撤回或未发送完整）"
+    if expired or (isinstance(exc, WeComError) and not exc.permanent):
+        # WeCom was busy, rate-limiting or out of reach until the time it keeps a file ran out.
+        return f"企业微信只保留收到的文件 {days} 天，这期间多次下载均未成功，文件已到期"
+    return "系统多次尝试接收该文件均未成功（系统原因，非文件本身问题）"
+
+
+def _error_label(exc: Exception) -> str:
+    """The error for the office by type and WeCom code only: its text may carry a URL or a local path."""
+    errcode = getattr(exc, "errcode", None)
+    return f"{type(exc).__name__} {errcode}" if errcode is not None else type(exc).__name__

@@ -72,6 +72,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
             wecom_aes_key=sim.aes_key,
             wecom_api_base=sim.base_url,
             wecom_webhook_key=sim.webhook_key,
+            wecom_answer_settle_seconds=0,  # answer each file at once: no burst to wait for
         )
         service = Service.build(settings, load_campaign())
         service.poll_interval = 0.1
@@ -101,6 +102,26 @@ def test_contact_asks_what_is_missing(desk: Desk) -> None:
     assert "2分30秒" in answer  # the measured length of 池北书苑's video
     assert "12 张" in answer
     assert "金哲洙" not in answer  # another unit's nominee
+
+
+def test_what_is_missing_says_how_to_fix_each_problem(desk: Desk) -> None:
+    answer = desk.ask(CONTACT, "缺什么")
+    assert "✗ 必须修改" in answer and "! 请核实" in answer  # the marks are explained
+    lines = answer.splitlines()
+    video = next(i for i, line in enumerate(lines) if "2分30秒" in line)
+    # What is wrong, the measured value, then how to fix it, right below.
+    assert lines[video].startswith("✗ ") and "池北书苑宣传视频.mp4" in lines[video]
+    assert lines[video + 1].strip() == "修改建议：请报送 MP4 格式、时长 4-5 分钟 的视频"
+    photos = next(i for i, line in enumerate(lines) if "12 张" in line)
+    assert "修改建议：" in lines[photos + 1] and "4-10 张" in lines[photos + 1]
+    assert "长白山推荐材料/终身学习品牌项目" not in answer  # a file by its name, not its whole path
+
+
+def test_a_contact_asking_about_their_own_unit_by_name_is_answered(desk: Desk) -> None:
+    answer = desk.ask(CONTACT, "单位 长白山")
+    assert "仅供省级办公室" not in answer
+    assert "百姓学习之星 7 名（要求 8-10）" in answer and "宋丽萍" in answer and "修改建议" in answer
+    assert desk.ask(CONTACT, "单位 长白山管委会教育科技局").startswith("长白山管委会教育科技局")
 
 
 def test_checklist_and_deadline_come_from_the_campaign(desk: Desk) -> None:
@@ -239,6 +260,10 @@ def test_a_file_sent_in_wecom_is_checked_and_answered(desk: Desk) -> None:
 
     sent = desk.wait_for(result)
     assert "宋丽萍" in sent[0].content
+    assert "修改建议：" in sent[0].content  # the same answer as "缺什么", fixes included
+    # One mail and one WeCom file: the file is not counted as a mail.
+    assert "已收邮件 1 封、企业微信文件 1 批" in sent[0].content
+    assert "已收邮件 2 封" not in desk.ask(CONTACT, "状态")
     assert len(store.unit_submissions("长白山管委会教育科技局")) == before + 1
     desk.wait_for(lambda: [f for f in store.wecom_files("done") if f.media_id == media_id])
     # The unit's contacts also get the full reply by mail (written to the outbox folder here).
@@ -255,6 +280,16 @@ def test_a_file_sent_in_wecom_is_checked_and_answered(desk: Desk) -> None:
 
 
 def test_a_stranger_cannot_send_files(desk: Desk) -> None:
+    store = desk.service.store
     media_id = desk.sim.add_media("材料.zip", base64.b64decode("UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="))
-    response = desk.sim.send_callback(desk.url, desk.sim.file_message("stranger", media_id, next(_msg_ids)))
-    assert "尚未登记" in desk.reply_text(response.text)
+    xml = desk.sim.file_message("stranger", media_id, next(_msg_ids), file_name="材料.zip")
+    answer = desk.reply_text(desk.sim.send_callback(desk.url, xml).text)
+    # Told the file was not taken, why, and how to get registered; not "you cannot query".
+    assert "文件未被接收" in answer and "尚未登记" in answer and "stranger" in answer
+    assert "登记方法" in answer and "0431-82857798" in answer and "重新发送" in answer
+    assert "暂不能查询" not in answer
+    image = desk.sim.image_message("stranger", media_id, next(_msg_ids))
+    assert "文件未被接收" in desk.reply_text(desk.sim.send_callback(desk.url, image).text)
+    time.sleep(1)  # the file worker would have had it by now
+    assert [f for f in store.wecom_files() if f.user_id == "stranger"] == []
+    assert [r for r in store.raw_messages() if "stranger" in (r.source_ref or "")] == []

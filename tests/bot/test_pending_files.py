@@ -12,14 +12,19 @@ import datetime as dt
 import email
 import email.policy
 import hashlib
+import io
 import itertools
 import time
 import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.answers import Answerer
+from bot.callback import WeComBot
+from bot.crypto import CallbackCrypto
 from bot.files import PendingFiles
 from bot.wecom_client import WeComClient
 from config import Campaign, load_campaign
@@ -71,6 +76,7 @@ def _settings(sim: WeComSimulator, data: Path) -> Settings:
         wecom_token=sim.token,
         wecom_aes_key=sim.aes_key,
         wecom_api_base=sim.base_url,
+        wecom_answer_settle_seconds=0,  # answer each file at once: no burst to wait for
     )
 
 
@@ -174,8 +180,10 @@ def test_after_three_days_the_contact_and_the_office_are_told(sim: WeComSimulato
     assert row.state == WeComFileState.EXPIRED
     [to_contact] = _wecom_texts(store, CONTACT)
     assert "附表2登记表.xlsx" in to_contact and "重新发送" in to_contact
+    assert "只保留收到的文件 3 天" in to_contact and "media_id" not in to_contact  # the cause: WeCom's 3 days
     [to_office] = _wecom_texts(store, OFFICE)
     assert UNIT in to_office and CONTACT in to_office and "附表2登记表.xlsx" in to_office
+    assert "3 天" in to_office and "45009" in to_office
     assert store.raw_messages() == []
 
 
@@ -185,4 +193,126 @@ def test_a_media_id_wecom_does_not_know_is_given_up_at_once(parts) -> None:
     assert files.run_once() == 1
     [row] = store.wecom_files()
     assert row.state == WeComFileState.EXPIRED and "40007" in (row.last_error or "")
-    assert len(_wecom_texts(store, CONTACT)) == 1
+    [to_contact] = _wecom_texts(store, CONTACT)
+    # Sent minutes ago: the file did not expire, WeCom does not know its media_id.
+    assert "media_id 无效" in to_contact and "3 天" not in to_contact and "过期" not in to_contact
+    [to_office] = _wecom_texts(store, OFFICE)
+    assert "media_id 无效" in to_office
+
+
+def test_a_desk_side_failure_is_not_blamed_on_wecom(sim: WeComSimulator, parts) -> None:
+    """WeCom refuses the desk's own credentials (40001) until the 3 days are over: the contact's file was
+    fine, and is told so, not that it expired or was invalid."""
+    store, files, clock = parts
+    media_id = sim.add_media("推荐表.docx", b"PK\x03\x04")
+    files.add("msg:4", CONTACT, media_id, "推荐表.docx")
+    [row] = store.wecom_files()
+    clock.now = row.received_at + dt.timedelta(days=3) - dt.timedelta(minutes=1)
+    sim.fail_next("media/get", 40001)
+    assert files.run_once() == 1
+    [to_contact] = _wecom_texts(store, CONTACT)
+    assert "系统原因" in to_contact and "非文件本身问题" in to_contact
+    assert "media_id" not in to_contact and "过期" not in to_contact
+
+
+# -- images and videos: no file name ------------------------------------------------------------------
+
+
+@pytest.fixture
+def bot(sim: WeComSimulator, tmp_path: Path, campaign: Campaign) -> Iterator[tuple[WeComBot, Desk, Clock]]:
+    """The bot over a real store and desk, with 长白山's sample package already checked; its file
+    worker's thread stopped, so the test says when the worker runs (`bot.files.run_once()`)."""
+    clock = Clock(dt.datetime(2021, 8, 25, 2, 0, tzinfo=dt.UTC))
+    store = Store.open(tmp_path)
+    store.sync_units(campaign)
+    desk = Desk(_settings(sim, tmp_path), campaign, store, clock=clock)
+    desk.ingest_file(SHARED / "samples" / "changbaishan_missing" / "1.eml")
+    desk.process_pending()
+    client = WeComClient(sim.corp_id, sim.secret, sim.agent_id, api_base=sim.base_url)
+
+    def hand_to_desk(user: str, media_id: str, filename: str) -> None:
+        _, data = client.download_media(media_id)
+        desk.accept_wecom_file(user, media_id, filename, data)
+
+    def send_text(user: str, text: str) -> None:
+        key = f"wecom-text:{user}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+        store.enqueue_outbox(key, channel="wecom", recipients=[user], body_text=text)
+
+    crypto = CallbackCrypto(sim.token, sim.aes_key, sim.corp_id, max_skew_seconds=300)
+    answerer = Answerer(store, campaign, clock=clock)
+    wecom = WeComBot(store, crypto, answerer, on_file=hand_to_desk, send_text=send_text, clock=clock)
+    wecom.files.shutdown()
+    yield wecom, desk, clock
+    wecom.close()
+    store.close()
+
+
+def _photo() -> bytes:
+    _, data = _sample_zip()
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    return archive.read(next(n for n in archive.namelist() if n.endswith(".jpg")))
+
+
+def _unmatched(desk: Desk) -> list[str]:
+    return [str(f.params.get("file")) for f in desk.store.current_findings(UNIT) if f.code == "FILE_UNMATCHED"]
+
+
+def test_an_image_is_told_it_cannot_be_matched_and_how_to_send_it(sim: WeComSimulator, bot) -> None:
+    wecom, _desk, _clock = bot
+    media_id = sim.add_media("IMG_0001.jpg", _photo(), "image/jpeg")
+    receipt = wecom.handle(sim.image_message(CONTACT, media_id, next(_msg_ids))) or ""
+    assert "已收到图片" in receipt and "无法归属到任何推荐对象" in receipt
+    assert "10 分钟内" in receipt and "回复" in receipt  # name it by replying...
+    assert "改用“文件”方式" in receipt and "-照片.jpg」" in receipt  # ...or send it as a named file
+    video = wecom.handle(sim.video_message(CONTACT, sim.add_media("v.mp4", b"\x00" * 64), next(_msg_ids))) or ""
+    assert "已收到视频" in video and "无法归属到任何推荐对象" in video and "-视频.mp4」" in video
+
+
+def test_a_contact_names_the_images_they_just_sent(sim: WeComSimulator, bot) -> None:
+    wecom, desk, _clock = bot
+    photo = _photo()
+    for n in range(2):
+        media_id = sim.add_media(f"IMG_000{n}.jpg", photo + bytes([n]), "image/jpeg")
+        wecom.handle(sim.image_message(CONTACT, media_id, next(_msg_ids)))
+    assert wecom.files.run_once() == 0  # held: waiting for a name
+    answer = wecom.handle(sim.text_message(CONTACT, "宋丽萍", next(_msg_ids))) or ""
+    assert "2 个" in answer and "宋丽萍" in answer
+    assert wecom.files.run_once() == 1 and wecom.files.run_once() == 1  # released at once
+    desk.process_pending()
+    dossier = desk.store.latest_dossier(UNIT)
+    assert dossier is not None
+    [star] = [s for s in dossier.dossier["stars"] if s["name"] == "宋丽萍"]
+    names = [p["path"].rsplit("/", 1)[-1] for p in star["photos"]]
+    assert len(names) == 2 and all(n.startswith("宋丽萍-image-") for n in names)
+    assert _unmatched(desk) == []
+    # Named once: the same name again is a question again, not a second naming.
+    assert "没有听懂" in (wecom.handle(sim.text_message(CONTACT, "宋丽萍", next(_msg_ids))) or "")
+
+
+def test_an_image_no_one_names_goes_to_the_desk_after_the_window(sim: WeComSimulator, bot) -> None:
+    wecom, desk, clock = bot
+    wecom.handle(sim.image_message(CONTACT, sim.add_media("IMG.jpg", _photo(), "image/jpeg"), next(_msg_ids)))
+    clock.now += wecom.files.naming_window
+    # Too late to name it: the text is read as what it says.
+    assert "没有听懂" in (wecom.handle(sim.text_message(CONTACT, "宋丽萍", next(_msg_ids))) or "")
+    assert wecom.files.run_once() == 1
+    desk.process_pending()
+    [unmatched] = _unmatched(desk)
+    assert unmatched.startswith("image-")
+
+
+def test_a_name_that_is_no_nominee_of_the_unit_is_read_as_a_question(sim: WeComSimulator, bot) -> None:
+    wecom, _desk, _clock = bot
+    wecom.handle(sim.image_message(CONTACT, sim.add_media("IMG.jpg", _photo(), "image/jpeg"), next(_msg_ids)))
+    assert "没有听懂" in (wecom.handle(sim.text_message(CONTACT, "金哲洙", next(_msg_ids))) or "")  # 延边's
+    assert "截止时间" in (wecom.handle(sim.text_message(CONTACT, "截止", next(_msg_ids))) or "")
+    assert wecom.files.run_once() == 0  # still held for a name
+
+
+def test_an_image_from_a_unit_with_no_nominees_yet_is_not_held(sim: WeComSimulator, bot) -> None:
+    wecom, _desk, _clock = bot
+    yanbian = "wufengxia"  # 延边's contact: nothing received from 延边 yet, so no name to reply with
+    receipt = wecom.handle(sim.image_message(yanbian, sim.add_media("I.jpg", _photo()), next(_msg_ids))) or ""
+    assert "无法归属到任何推荐对象" in receipt and "请改用“文件”方式重新发送" in receipt
+    assert "分钟内" not in receipt and "张三-照片.jpg" in receipt
+    assert wecom.files.run_once() == 1  # straight to the desk: waiting would be for nothing

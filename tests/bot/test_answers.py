@@ -1,0 +1,72 @@
+"""What the bot answers about a dossier built by the real desk (store, intake, rules).
+
+Late files are the case here: a contact who keeps sending WeCom files after the deadline
+must get one summarising line in "缺什么", in time order, and never read that a WeCom file
+was a mail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import io
+import zipfile
+from pathlib import Path
+
+from bot.answers import Answerer
+from config import Campaign
+from config.settings import Settings
+from nomdesk.desk import Desk
+from storage.repo import Store
+from tests.conftest import SHARED
+
+CONTACT = "dinglijun"  # 长白山管委会教育科技局's contact
+UNIT = "长白山管委会教育科技局"
+SAMPLE = SHARED / "samples" / "changbaishan_missing" / "1.eml"
+CST = dt.timezone(dt.timedelta(hours=8))
+
+
+class Clock:
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def _a_photo() -> bytes:
+    with SAMPLE.open("rb") as fh:
+        msg = email.message_from_binary_file(fh, policy=email.policy.default)
+    archive = zipfile.ZipFile(io.BytesIO(next(msg.iter_attachments()).get_content()))
+    return archive.read(next(n for n in archive.namelist() if n.endswith(".jpg")))
+
+
+def test_late_files_are_one_line_in_time_order_and_not_called_mails(tmp_path: Path, campaign: Campaign) -> None:
+    clock = Clock(dt.datetime(2021, 9, 1, 9, 0, tzinfo=CST))
+    store = Store.open(tmp_path)
+    store.sync_units(campaign)
+    desk = Desk(Settings(data_dir=tmp_path, wecom_answer_settle_seconds=0), campaign, store, clock=clock)
+    photo = _a_photo()
+    # Four runs of WeCom files after the deadline (2021-08-30), hours or days apart...
+    for n, when in enumerate(
+        [(9, 1, 9), (9, 1, 11), (9, 2, 9), (9, 3, 9)],
+    ):
+        month, day, hour = when
+        clock.now = dt.datetime(2021, month, day, hour, 0, tzinfo=CST)
+        desk.accept_wecom_file(CONTACT, f"media-{n}", f"补充照片{n}.jpg", photo)
+        desk.process_pending()
+    # ...and a mail that arrived before all of them, read last.
+    desk.ingest_file(SAMPLE, received_at=dt.datetime(2021, 8, 31, 8, 0, tzinfo=CST))
+    desk.process_pending()
+
+    answerer = Answerer(store, campaign, clock=clock)
+    missing = answerer.missing(UNIT)
+    late = [line for line in missing.splitlines() if "截止时间" in line]
+    assert len(late) == 1, missing
+    assert "收到材料 5 次" in late[0] and "邮件 1 封" in late[0] and "企业微信文件 4 批" in late[0]
+    assert late[0].index("最早 2021年8月31日 08:00") < late[0].index("最近 2021年9月3日 09:00")
+    assert "该邮件" not in missing
+    assert missing.count("是否受理由省办公室决定") == 1  # the hint once, not once a file
+    assert "已收邮件 1 封、企业微信文件 4 批" in answerer.status(UNIT)
+    store.close()
