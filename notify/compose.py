@@ -12,7 +12,7 @@ import html
 from pydantic import BaseModel
 
 from config.campaign import Campaign
-from intake.models import Dossier, ProjectEntry, StarEntry
+from intake.models import WECOM_SUBJECT_PREFIX, Dossier, ProjectEntry, StarEntry
 from nomdesk.report import group_findings
 from validators.base import SEVERITY_ORDER, SEVERITY_ZH, Finding, Severity, render
 from validators.measure import format_duration
@@ -84,6 +84,16 @@ def _days_left(campaign: Campaign, now: dt.datetime, *, complete: bool = False) 
     return f"报送截止时间为 {campaign.deadline:%Y年%m月%d日}，还剩 {days} 天。"
 
 
+def received_count(dossier: Dossier) -> str:
+    """How many times the unit sent material, by the way it came: "共 2 封邮件、企业微信文件 1 批"."""
+    wecom = sum(1 for sub in dossier.submissions if (sub.subject or "").startswith(WECOM_SUBJECT_PREFIX))
+    mails = len(dossier.submissions) - wecom
+    parts = [f"{mails} 封邮件"] if mails else []
+    if wecom:
+        parts.append(f"企业微信文件 {wecom} 批")
+    return "共 " + "、".join(parts) if parts else "共 0 封邮件"
+
+
 def compose_reply(dossier: Dossier, findings: list[Finding], campaign: Campaign, *, now: dt.datetime) -> Reply:
     errors = [f for f in findings if f.severity == Severity.ERROR]
     warnings = [f for f in findings if f.severity == Severity.WARNING]
@@ -109,13 +119,13 @@ def compose_reply(dossier: Dossier, findings: list[Finding], campaign: Campaign,
     text_lines = [
         f"{unit}：",
         "",
-        f"您好！已收到贵单位报送的推荐材料（共 {len(dossier.submissions)} 封邮件，以下按全部已收材料汇总）。",
+        f"您好！已收到贵单位报送的推荐材料（{received_count(dossier)}，以下按全部已收材料汇总）。",
         f"百姓学习之星 {len(dossier.stars)} 名，终身学习品牌项目 {len(dossier.projects)} 个。{verdict}。",
         "",
     ]
     html_parts = [
         f"<p>{html.escape(unit)}：</p>",
-        f"<p>您好！已收到贵单位报送的推荐材料（共 {len(dossier.submissions)} 封邮件，以下按全部已收材料汇总）。<br>",
+        f"<p>您好！已收到贵单位报送的推荐材料（{html.escape(received_count(dossier))}，以下按全部已收材料汇总）。<br>",
         f"百姓学习之星 {len(dossier.stars)} 名，终身学习品牌项目 {len(dossier.projects)} 个。"
         f"<b>{html.escape(verdict)}</b>。</p>",
     ]

@@ -272,7 +272,10 @@ def test_a_file_sent_in_wecom_is_checked_and_answered(desk: Desk) -> None:
     def mailed():
         for path in sorted(Path(outbox).glob("*.eml")):
             msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            if "2295831465@qq.com" in str(msg["To"]) and "共 2 封邮件" in msg.get_body(("plain",)).get_content():
+            if (
+                "2295831465@qq.com" in str(msg["To"])
+                and "共 1 封邮件、企业微信文件 1 批" in msg.get_body(("plain",)).get_content()
+            ):
                 return msg
         return None
 
