@@ -69,6 +69,11 @@ class PendingFiles:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        # Who has nameless files held, and until when: every text message asks `held`, and almost
+        # never is anything held, so the question is answered from here without a query. Loaded
+        # from the database on first use (a restarted desk still knows its held files).
+        self._holding: dict[str, dt.datetime] | None = None
+        self._holding_lock = threading.Lock()
 
     # -- the queue --------------------------------------------------------------------------
     def add(self, msg_key: str, user_id: str, media_id: str, filename: str, *, hold: bool = False) -> None:
@@ -86,14 +91,31 @@ class PendingFiles:
         if created and row is not None and row.state == WeComFileState.PENDING and row.attempts == 0:
             assert row.id is not None
             # Not woken: the worker polls every few seconds, the row is postponed long before that.
-            self.store.finish_wecom_file(row.id, WeComFileState.PENDING, now=now, retry_at=now + self.naming_window)
+            until = now + self.naming_window
+            self.store.finish_wecom_file(row.id, WeComFileState.PENDING, now=now, retry_at=until)
+            holding = self._holding_users()
+            with self._holding_lock:
+                holding[user_id] = max(until, holding.get(user_id, until))
 
     def _row(self, msg_key: str) -> WeComPendingFile | None:
         return next((r for r in self.store.wecom_files(WeComFileState.PENDING) if r.msg_key == msg_key), None)
 
+    def _holding_users(self) -> dict[str, dt.datetime]:
+        with self._holding_lock:
+            if self._holding is None:
+                now = self.clock()
+                self._holding = {}
+                for row in self.store.wecom_files(WeComFileState.PENDING):
+                    if row.next_attempt_at > now and self.store.kv_get(NAMELESS_KEY.format(row.msg_key), now):
+                        self._holding[row.user_id] = max(row.next_attempt_at, self._holding.get(row.user_id, now))
+            return self._holding
+
     def held(self, user_id: str) -> list[WeComPendingFile]:
         """The user's nameless images/videos still waiting for a name (oldest first)."""
         now = self.clock()
+        until = self._holding_users().get(user_id)
+        if until is None or until <= now + NAMING_MARGIN:
+            return []
         return [
             row
             for row in self.store.wecom_files(WeComFileState.PENDING)
