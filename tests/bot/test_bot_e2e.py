@@ -23,6 +23,7 @@ from config.settings import Settings
 from nomdesk.app import create_app
 from nomdesk.service import Service
 from tests.conftest import SHARED
+from tests.support.service import wait_until
 from tests.support.wecom_sim.serve import BackgroundServer
 from tests.support.wecom_sim.server import WeComSimulator
 
@@ -50,13 +51,7 @@ class Desk:
         return ET.fromstring(xml).findtext("Content") or ""
 
     def wait_for(self, predicate, timeout: float = 30.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.1)
-        raise AssertionError("condition not met in time")
+        return wait_until(predicate, timeout, what="the desk")
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ from nomdesk.service import Service
 from storage.repo import Store
 from storage.tables import WeComFileState
 from tests.conftest import SHARED
+from tests.support.service import wait_until
 from tests.support.wecom_sim.serve import BackgroundServer
 from tests.support.wecom_sim.server import WeComSimulator
 
@@ -49,16 +50,6 @@ def _sample_zip() -> tuple[str, bytes]:
         msg = email.message_from_binary_file(fh, policy=email.policy.default)
     part = next(msg.iter_attachments())
     return part.get_filename(), part.get_content()
-
-
-def _wait_for(predicate, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture
@@ -93,7 +84,7 @@ def test_an_acknowledged_file_survives_a_failed_download_and_a_restart(sim: WeCo
             response = sim.send_callback(server.url + "/wecom/callback", xml)
             ack = ET.fromstring(sim.decrypt_passive_reply(response.text)).findtext("Content") or ""
             assert "已收到文件" in ack
-            [row] = _wait_for(lambda: [f for f in first.store.wecom_files() if f.attempts == 1 and f.last_error])
+            [row] = wait_until(lambda: [f for f in first.store.wecom_files() if f.attempts == 1 and f.last_error])
             assert row.state == WeComFileState.PENDING and "45009" in (row.last_error or "")
     finally:
         first.shutdown()  # the desk stops before the retry is due
@@ -103,12 +94,12 @@ def test_an_acknowledged_file_survives_a_failed_download_and_a_restart(sim: WeCo
     second.poll_interval = 0.1
     second.start()
     try:
-        sent = _wait_for(
+        sent = wait_until(
             lambda: [m for m in sim.sent_messages if CONTACT in m.delivered_to and "文件已检查" in (m.content or "")]
         )
         assert "宋丽萍" in (sent[0].content or "")  # the file was read and checked
         assert len(second.store.unit_submissions(UNIT)) == 1
-        [row] = _wait_for(lambda: second.store.wecom_files(WeComFileState.DONE))
+        [row] = wait_until(lambda: second.store.wecom_files(WeComFileState.DONE))
         assert row.media_id == media_id and row.attempts == 2
     finally:
         second.shutdown()
