@@ -51,10 +51,11 @@ def _setup_logging(verbose: bool, level: int = logging.WARNING) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else level)
-    # -v is for the desk's own steps; libraries' debug lines are request URLs (with tokens, which
-    # the filter masks anyway), parser internals and image plugin chatter.
+    # The log is for the desk's own steps. Libraries speak at INFO under -v only (their debug lines
+    # are request URLs with tokens, which the filter masks anyway, and parser chatter); otherwise
+    # warnings only: the scheduler's "Running job" every five minutes is not news to an operator.
     for name in THIRD_PARTY_LOGGERS:
-        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
+        logging.getLogger(name).setLevel(logging.INFO if verbose else max(logging.WARNING, root.level))
 
 
 @app.command()
