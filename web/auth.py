@@ -10,10 +10,15 @@ CSRF: every session carries its own random token, put in each form and checked o
 POST. The login form, which has no session yet, uses the double-submit pattern (a random
 cookie that the form must repeat). Cookies are HttpOnly and SameSite=Lax.
 
-Guessing passwords: after LOGIN_MAX_FAILURES failed logins for one username within
-LOGIN_WINDOW, that username may not log in for LOGIN_WINDOW, whatever password is given
-(the password is not even checked, so the lock tells nothing about it). The failures and
-the lock live in the same key-value table as the sessions, so every process sees them.
+Guessing passwords: after LOGIN_MAX_FAILURES failed logins for one username from one
+address within LOGIN_WINDOW, that username may not log in from that address for
+LOGIN_WINDOW, whatever password is given (the password is not even checked, so the lock
+tells nothing about it); after ADDRESS_MAX_FAILURES failures from one address, whatever the
+usernames, that address may not log in at all. Keyed on the address too, so a stranger
+guessing at the office's username locks out only themselves, not the clerk at her desk.
+(Behind a reverse proxy every visitor has the proxy's address: the locks are then per
+username and for everyone, as strict as before, never looser.) The failures and the locks
+live in the same key-value table as the sessions, so every process sees them.
 """
 
 from __future__ import annotations
@@ -34,11 +39,12 @@ SESSION_COOKIE = "nomdesk_session"
 LOGIN_CSRF_COOKIE = "nomdesk_login_csrf"
 SESSION_TTL = dt.timedelta(hours=12)
 KEY_PREFIX = "web-session:"
-LOGIN_MAX_FAILURES = 5
+LOGIN_MAX_FAILURES = 5  # per username and address
+ADDRESS_MAX_FAILURES = 20  # per address, any usernames (trying many names with one password)
 LOGIN_WINDOW = dt.timedelta(minutes=15)  # failures count within it; a lock lasts as long
 FAILURES_PREFIX = "web-login-failures:"
 LOCK_PREFIX = "web-login-locked:"
-LOCKED_ZH = f"登录失败次数过多，该用户名已暂停登录 {int(LOGIN_WINDOW.total_seconds()) // 60} 分钟，请稍后再试"
+LOCKED_ZH = f"登录失败次数过多，已暂停登录 {int(LOGIN_WINDOW.total_seconds()) // 60} 分钟，请稍后再试"
 
 
 @dataclass(frozen=True)
@@ -134,29 +140,43 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _login_key(prefix: str, username: str) -> str:
-    """Per username, case and spaces aside (hashed: any text a visitor types makes a bounded key)."""
-    return prefix + hashlib.sha256(username.strip().casefold().encode()).hexdigest()
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
-def login_locked(store: Store, username: str, now: dt.datetime) -> bool:
-    return store.kv_get(_login_key(LOCK_PREFIX, username), now=now) is not None
+def _subjects(username: str, address: str) -> list[tuple[str, int]]:
+    """What a login attempt counts against, each with its limit: the username from this address,
+    and the address itself. Hashed: any text a visitor types makes a bounded key."""
+    name = username.strip().casefold()
+    return [
+        (hashlib.sha256(f"user:{name}|addr:{address}".encode()).hexdigest(), LOGIN_MAX_FAILURES),
+        (hashlib.sha256(f"addr:{address}".encode()).hexdigest(), ADDRESS_MAX_FAILURES),
+    ]
 
 
-def record_login_failure(store: Store, username: str, now: dt.datetime) -> bool:
-    """Count a failed login for `username`; True when this one locks it."""
-    key = _login_key(FAILURES_PREFIX, username)
-    raw = store.kv_get(key, now=now)
+def login_locked(store: Store, username: str, address: str, now: dt.datetime) -> bool:
+    return any(store.kv_get(LOCK_PREFIX + key, now=now) is not None for key, _ in _subjects(username, address))
+
+
+def record_login_failure(store: Store, username: str, address: str, now: dt.datetime) -> bool:
+    """Count a failed login; True when this one sets a lock."""
+    locked = False
     since = now - LOGIN_WINDOW
-    failures = [t for t in (json.loads(raw) if raw else []) if dt.datetime.fromisoformat(t) > since]
-    failures.append(now.isoformat())
-    if len(failures) >= LOGIN_MAX_FAILURES:
-        store.kv_set(_login_key(LOCK_PREFIX, username), now.isoformat(), expires_at=now + LOGIN_WINDOW)
-        store.kv_delete(key)
-        return True
-    store.kv_set(key, json.dumps(failures), expires_at=now + LOGIN_WINDOW)
-    return False
+    for key, limit in _subjects(username, address):
+        raw = store.kv_get(FAILURES_PREFIX + key, now=now)
+        failures = [t for t in (json.loads(raw) if raw else []) if dt.datetime.fromisoformat(t) > since]
+        failures.append(now.isoformat())
+        if len(failures) >= limit:
+            store.kv_set(LOCK_PREFIX + key, now.isoformat(), expires_at=now + LOGIN_WINDOW)
+            store.kv_delete(FAILURES_PREFIX + key)
+            locked = True
+        else:
+            store.kv_set(FAILURES_PREFIX + key, json.dumps(failures), expires_at=now + LOGIN_WINDOW)
+    return locked
 
 
-def clear_login_failures(store: Store, username: str) -> None:
-    store.kv_delete(_login_key(FAILURES_PREFIX, username))
+def clear_login_failures(store: Store, username: str, address: str) -> None:
+    """A login succeeded: this username's count from this address starts again (the address's own
+    count does not, or one known login would reset a sprayer's budget)."""
+    key, _ = _subjects(username, address)[0]
+    store.kv_delete(FAILURES_PREFIX + key)

@@ -139,16 +139,17 @@ def create_router(service: Service) -> Dashboard:
         def refused(status: int, error: str) -> Response:
             return page(request, "login.html", None, status, next=auth.safe_next(next), csrf=csrf, error=error)
 
-        if auth.login_locked(store, username, now):
-            store.audit("web", "login.locked", None, username=username[:64])
+        address = auth.client_address(request)
+        if auth.login_locked(store, username, address, now):
+            store.audit("web", "login.locked", None, username=username[:64], address=address)
             return refused(429, auth.LOCKED_ZH)
         found = store.verify_user(username, password)
         if found is None:
-            store.audit("web", "login.failed", None, username=username[:64])
-            if auth.record_login_failure(store, username, now):
+            store.audit("web", "login.failed", None, username=username[:64], address=address)
+            if auth.record_login_failure(store, username, address, now):
                 return refused(429, auth.LOCKED_ZH)
             return refused(401, "用户名或密码错误")
-        auth.clear_login_failures(store, username)
+        auth.clear_login_failures(store, username, address)
         response = RedirectResponse(auth.safe_next(next), status_code=303)
         auth.start_session(store, response, request, found.username, found.display_name)
         store.audit(f"office:{found.username}", "login", None)

@@ -9,6 +9,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
+from nomdesk.app import create_app
 from nomdesk.service import Service
 from storage.repo import Store
 from tests.support.dashboard import COMPLETE, OFFICE_PASSWORD, OFFICE_USER, form_csrf, login
@@ -93,6 +94,26 @@ def test_five_failed_logins_lock_the_username_for_a_quarter_hour(
     later = service.desk.clock() + auth.LOGIN_WINDOW + dt.timedelta(seconds=1)
     monkeypatch.setattr(service.desk, "clock", lambda: later)
     assert login(client, OFFICE_USER, OFFICE_PASSWORD).status_code == 303
+
+
+def test_a_stranger_guessing_from_elsewhere_does_not_lock_the_clerk_out(service: Service) -> None:
+    app = create_app(service)
+    with (
+        TestClient(app, base_url="http://127.0.0.1", client=("203.0.113.9", 40000)) as stranger,
+        TestClient(app, base_url="http://127.0.0.1", client=("10.1.2.3", 50000)) as clerk,
+    ):
+        for _ in range(auth.LOGIN_MAX_FAILURES - 1):
+            assert login(stranger, OFFICE_USER, "guess").status_code == 401
+        assert login(stranger, OFFICE_USER, "guess").status_code == 429
+        assert login(stranger, OFFICE_USER, OFFICE_PASSWORD).status_code == 429  # locked there
+        assert login(clerk, OFFICE_USER, OFFICE_PASSWORD).status_code == 303  # not at the clerk's desk
+
+
+def test_one_address_trying_many_usernames_is_stopped(service: Service) -> None:
+    with TestClient(create_app(service), base_url="http://127.0.0.1", client=("203.0.113.9", 40000)) as sprayer:
+        codes = [login(sprayer, f"user{n}", "123456").status_code for n in range(auth.ADDRESS_MAX_FAILURES)]
+        assert codes[:-1] == [401] * (auth.ADDRESS_MAX_FAILURES - 1) and codes[-1] == 429
+        assert login(sprayer, OFFICE_USER, OFFICE_PASSWORD).status_code == 429  # the address is locked
 
 
 def test_failures_spread_over_more_than_the_window_or_followed_by_a_login_do_not_lock(
