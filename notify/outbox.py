@@ -33,6 +33,9 @@ class ChannelSender(Protocol):
     def __call__(self, recipients: list[str], text: str) -> None: ...
 
 
+PARTIAL_PREFIX = ".partial-"
+
+
 class OutboxWorker:
     def __init__(
         self,
@@ -49,6 +52,13 @@ class OutboxWorker:
         self.clock = clock
         self.channels = channels or {}  # "wecom", "webhook": rows of a channel with no sender wait
         outbox_dir.mkdir(parents=True, exist_ok=True)
+        self._sweep_partial_files()
+
+    def _sweep_partial_files(self) -> None:
+        """A desk killed while writing a reply leaves its partial file; the row is still "sending"
+        and is written again whole (same name), so the partial one is only debris."""
+        for leftover in self.outbox_dir.glob(PARTIAL_PREFIX + "*"):
+            leftover.unlink(missing_ok=True)
 
     def run_once(self, limit: int = 20, only_keys: list[str] | None = None) -> int:
         """Send what is due now (of `only_keys`, when given); returns how many were sent."""
@@ -104,7 +114,8 @@ class OutboxWorker:
 
     def _write_file(self, row: OutboxRecord, eml: bytes) -> Path:
         target = self.outbox_dir / f"{row.id:06d}.eml"
-        fd, tmp = tempfile.mkstemp(dir=self.outbox_dir, prefix=".tmp-", suffix=".eml")
+        # Never "*.eml" until whole: whatever reads the folder takes only finished replies.
+        fd, tmp = tempfile.mkstemp(dir=self.outbox_dir, prefix=PARTIAL_PREFIX, suffix=".part")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(eml)

@@ -1,0 +1,43 @@
+"""The outbox folder (no SMTP server): only whole replies in it, whatever a kill left behind."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from notify.mail import build_reply
+from notify.outbox import PARTIAL_PREFIX, OutboxWorker
+from storage.repo import Store
+from storage.tables import OutboxState
+
+NOW = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)  # rows are due from their enqueue time
+
+
+def test_a_reply_cut_by_a_kill_is_written_whole_once_and_its_debris_swept(tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    with Store.open(tmp_path / "var") as store:
+        msg = build_reply(
+            from_addr="jlqmxx@126.com",
+            to=["ybjyj_zcjy@163.com"],
+            subject="推荐材料已收到",
+            text="正文",
+            html=None,
+            in_reply_to="<a@163.com>",
+            references=["<a@163.com>"],
+            message_id_domain="nomdesk.126.com",
+        )
+        row, _ = store.enqueue_outbox(
+            "reply:1", channel="mail", recipients=["ybjyj_zcjy@163.com"], body_text="正文", eml=msg.as_bytes()
+        )
+        # What a SIGKILL in the middle of writing it left: half a file, the row still "sending".
+        (outbox / f"{PARTIAL_PREFIX}abc123.part").write_bytes(msg.as_bytes()[:100])
+        store.claim_outbox(NOW, 10, channels=["mail"])
+        restart = NOW + dt.timedelta(seconds=1)
+        store.requeue_stale_outbox(dt.timedelta(0), now=restart)
+
+        worker = OutboxWorker(store, smtp=None, outbox_dir=outbox, clock=lambda: restart)
+        assert worker.run_once() == 1
+        assert sorted(p.name for p in outbox.iterdir()) == [f"{row.id:06d}.eml"]  # one reply, whole
+        assert (outbox / f"{row.id:06d}.eml").read_bytes() == msg.as_bytes()
+        assert store.get_outbox(row.id).state == OutboxState.SENT
