@@ -10,8 +10,6 @@ from notify.outbox import PARTIAL_PREFIX, OutboxWorker
 from storage.repo import Store
 from storage.tables import OutboxState
 
-NOW = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)  # rows are due from their enqueue time
-
 
 def test_a_reply_cut_by_a_kill_is_written_whole_once_and_its_debris_swept(tmp_path: Path) -> None:
     outbox = tmp_path / "outbox"
@@ -30,10 +28,11 @@ def test_a_reply_cut_by_a_kill_is_written_whole_once_and_its_debris_swept(tmp_pa
         row, _ = store.enqueue_outbox(
             "reply:1", channel="mail", recipients=["ybjyj_zcjy@163.com"], body_text="正文", eml=msg.as_bytes()
         )
+        now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)  # the row is due from its enqueue time
         # What a SIGKILL in the middle of writing it left: half a file, the row still "sending".
         (outbox / f"{PARTIAL_PREFIX}abc123.part").write_bytes(msg.as_bytes()[:100])
-        store.claim_outbox(NOW, 10, channels=["mail"])
-        restart = NOW + dt.timedelta(seconds=1)
+        store.claim_outbox(now, 10, channels=["mail"])
+        restart = now + dt.timedelta(seconds=1)
         store.requeue_stale_outbox(dt.timedelta(0), now=restart)
 
         worker = OutboxWorker(store, smtp=None, outbox_dir=outbox, clock=lambda: restart)
