@@ -257,7 +257,6 @@ class Desk:
     def _tell_quarantined(self, record: RawMessageRecord, error: str) -> None:
         """A quarantined mail waits for a person: the office is told what and why, the sender that
         their mail is safe (unless it came from a robot, which is never answered)."""
-        office = self.campaign.office.email
         subject = f"【待人工处理】来件 #{record.id} 处理出错"
         text = (
             f"来件 #{record.id}（发件人：{record.sender or '（无）'}，主题：{record.subject or '（无）'}，"
@@ -266,21 +265,25 @@ class Desk:
             f"原始邮件已完整保存：store/{record.store_path}\n"
             f"问题解决后，可用 `nomdesk retry {record.id}` 重新处理；处理后系统会回复发件单位。\n"
         )
-        self.store.enqueue_outbox(
-            f"office-quarantine:{record.id}:{record.attempts}",
-            channel="mail",
-            recipients=[office],
-            subject=subject,
-            body_text=text,
-            eml=self._office_notice(subject, text),
-            raw_message_id=record.id,
-            not_before=self.clock(),
-        )
+        self._tell_office(f"office-quarantine:{record.id}:{record.attempts}", subject, text, record.id)
         if record.source not in ("imap", "maildir", "cli"):
             return  # WeCom and office files are answered in their own channel
         headers = _headers(self.store.raw_path(record))
         ack = compose_quarantine_ack(self.campaign, now=self.clock())
         self._enqueue(f"ack-quarantine:{record.id}", record, headers, ack, None, self._suppression(headers))
+
+    def _tell_office(self, key: str, subject: str, text: str, raw_id: int) -> None:
+        """Queue a notice to the office's mailbox about one raw message (once per key)."""
+        self.store.enqueue_outbox(
+            key,
+            channel="mail",
+            recipients=[self.campaign.office.email],
+            subject=subject,
+            body_text=text,
+            eml=self._office_notice(subject, text),  # the outbox sends mail rows from their .eml only
+            raw_message_id=raw_id,
+            not_before=self.clock(),
+        )
 
     def _office_notice(self, subject: str, text: str) -> bytes:
         return notice_mail(
@@ -556,22 +559,13 @@ class Desk:
             submission_id=row.id,
             unit_guess=row.summary.get("unit_guess"),
         )
-        office = self.campaign.office.email
         subject = f"【待确认】未登记邮箱来件：{record.sender or '（无发件人）'}"
         text = (
             f"收到未登记邮箱 {record.sender or '（无发件人）'} 的来件（主题：{record.subject or '（无）'}）。\n"
             f"系统推测所属单位：{row.summary.get('unit_guess') or '无法推测'}。\n"
             f"请核实后用 `nomdesk assign {row.id} 单位全称` 确认，确认后系统将检查材料并回复。\n"
         )
-        self.store.enqueue_outbox(
-            f"office-unknown:{record.id}",
-            channel="mail",
-            recipients=[office],
-            subject=subject,
-            body_text=text,
-            eml=self._office_notice(subject, text),  # the outbox sends mail rows from their .eml only
-            raw_message_id=record.id,
-        )
+        self._tell_office(f"office-unknown:{record.id}", subject, text, record.id)
 
     def assign(self, submission_id: int, unit: str, *, actor: str = "office") -> CheckResult:
         """The office confirms an unknown sender's unit: the mail joins that dossier and is answered."""

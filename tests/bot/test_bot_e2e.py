@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 
 from config import load_campaign
-from config.settings import Settings
 from nomdesk.app import create_app
 from nomdesk.service import Service
 from tests.conftest import SHARED
-from tests.support.service import wait_until
+from tests.support.service import wait_until, wecom_settings
 from tests.support.wecom_sim.serve import BackgroundServer
 from tests.support.wecom_sim.server import WeComSimulator
 
@@ -58,17 +57,7 @@ class Desk:
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     data = tmp_path_factory.mktemp("bot-data")
     with WeComSimulator() as sim:
-        settings = Settings(
-            data_dir=data,
-            wecom_corp_id=sim.corp_id,
-            wecom_agent_id=str(sim.agent_id),
-            wecom_secret=sim.secret,
-            wecom_token=sim.token,
-            wecom_aes_key=sim.aes_key,
-            wecom_api_base=sim.base_url,
-            wecom_webhook_key=sim.webhook_key,
-            wecom_answer_settle_seconds=0,  # answer each file at once: no burst to wait for
-        )
+        settings = wecom_settings(sim, data, wecom_webhook_key=sim.webhook_key)
         service = Service.build(settings, load_campaign())
         service.poll_interval = 0.1
         for case in ("changbaishan_missing", "yanbian_complete"):

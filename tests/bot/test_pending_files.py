@@ -28,14 +28,13 @@ from bot.crypto import CallbackCrypto
 from bot.files import PendingFiles
 from bot.wecom_client import WeComClient
 from config import Campaign, load_campaign
-from config.settings import Settings
 from nomdesk.app import create_app
 from nomdesk.desk import Desk
 from nomdesk.service import Service
 from storage.repo import Store
 from storage.tables import WeComFileState
 from tests.conftest import SHARED
-from tests.support.service import wait_until
+from tests.support.service import wait_until, wecom_settings
 from tests.support.wecom_sim.serve import BackgroundServer
 from tests.support.wecom_sim.server import WeComSimulator
 
@@ -58,21 +57,8 @@ def sim() -> Iterator[WeComSimulator]:
         yield simulator
 
 
-def _settings(sim: WeComSimulator, data: Path) -> Settings:
-    return Settings(
-        data_dir=data,
-        wecom_corp_id=sim.corp_id,
-        wecom_agent_id=str(sim.agent_id),
-        wecom_secret=sim.secret,
-        wecom_token=sim.token,
-        wecom_aes_key=sim.aes_key,
-        wecom_api_base=sim.base_url,
-        wecom_answer_settle_seconds=0,  # answer each file at once: no burst to wait for
-    )
-
-
 def test_an_acknowledged_file_survives_a_failed_download_and_a_restart(sim: WeComSimulator, tmp_path: Path) -> None:
-    settings = _settings(sim, tmp_path / "data")
+    settings = wecom_settings(sim, tmp_path / "data")
     name, data = _sample_zip()
     media_id = sim.add_media(name, data)
     sim.fail_next("media/get", 45009)  # WeCom rate-limits the first download
@@ -119,7 +105,7 @@ def parts(sim: WeComSimulator, tmp_path: Path, campaign: Campaign) -> Iterator[t
     clock = Clock(dt.datetime(2021, 8, 20, 2, 0, tzinfo=dt.UTC))
     store = Store.open(tmp_path)
     store.sync_units(campaign)
-    desk = Desk(_settings(sim, tmp_path), campaign, store, clock=clock)
+    desk = Desk(wecom_settings(sim, tmp_path), campaign, store, clock=clock)
     client = WeComClient(sim.corp_id, sim.secret, sim.agent_id, api_base=sim.base_url)
 
     def hand_to_desk(user: str, media_id: str, filename: str) -> None:
@@ -216,7 +202,7 @@ def bot(sim: WeComSimulator, tmp_path: Path, campaign: Campaign) -> Iterator[tup
     clock = Clock(dt.datetime(2021, 8, 25, 2, 0, tzinfo=dt.UTC))
     store = Store.open(tmp_path)
     store.sync_units(campaign)
-    desk = Desk(_settings(sim, tmp_path), campaign, store, clock=clock)
+    desk = Desk(wecom_settings(sim, tmp_path), campaign, store, clock=clock)
     desk.ingest_file(SHARED / "samples" / "changbaishan_missing" / "1.eml")
     desk.process_pending()
     client = WeComClient(sim.corp_id, sim.secret, sim.agent_id, api_base=sim.base_url)

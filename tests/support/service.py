@@ -20,16 +20,20 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
 from config.campaign import DEFAULT_CAMPAIGN
+from config.settings import Settings
 from storage import keys
 from storage.db import make_engine
 from storage.repo import Store
 from tests.support.dovecot import free_port
 from tests.support.mail import Part, build_mail
+
+if TYPE_CHECKING:
+    from tests.support.wecom_sim.server import WeComSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -45,6 +49,22 @@ def wait_until(predicate: Callable[[], T], timeout: float = 30.0, interval: floa
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
+
+
+def wecom_settings(sim: WeComSimulator, data_dir: Path, **extra: object) -> Settings:
+    """A desk's settings for the WeCom app the simulator plays. Files are answered at once (no
+    settle time): the tests send them one at a time and wait for each answer."""
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "wecom_corp_id": sim.corp_id,
+        "wecom_agent_id": str(sim.agent_id),
+        "wecom_secret": sim.secret,
+        "wecom_token": sim.token,
+        "wecom_aes_key": sim.aes_key,
+        "wecom_api_base": sim.base_url,
+        "wecom_answer_settle_seconds": 0,
+    }
+    return Settings(**{**values, **extra})
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
