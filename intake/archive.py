@@ -230,7 +230,7 @@ def _zip(path: Path, writer: _Writer, _name: str) -> None:
             try:
                 with zf.open(info) as src:
                     writer.copy(src, parts, info.compress_size)
-            except NotImplementedError:
+            except NotImplementedError:  # a method zipfile cannot read (PPMd, zstd)
                 writer.drop(parts, f"不支持的压缩方式 {info.compress_type}，无法解压该文件")
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
                 writer.drop(parts, "该文件在压缩包中的数据已损坏（校验失败）")

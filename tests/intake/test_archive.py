@@ -261,3 +261,24 @@ def test_bombs_in_other_formats(tmp_path: Path, campaign: Campaign, name: str, b
     code, path, reason, _ = only_problem(sub)
     assert (code, path) == ("ARCHIVE_REJECTED", name) and "压缩比" in reason
     assert sub.files == []
+
+
+def test_an_entry_in_a_compression_method_python_cannot_read_is_named_and_the_rest_unpacked(
+    tmp_path: Path, campaign: Campaign
+) -> None:
+    """WinZip and 7-Zip can write PPMd (98) or zstd (93) entries; zipfile refuses them."""
+    import io
+    import struct
+    import zipfile
+
+    files = {"材料/说明.txt": b"readme", "材料/视频.mp4": noise(2000)}
+    data = bytearray(zip_bytes(files, compression=zipfile.ZIP_STORED))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        local = zf.infolist()[-1].header_offset  # the video, the last entry
+    central = data.rfind(b"PK\x01\x02")  # its central directory record, the last one
+    struct.pack_into("<H", data, local + 8, 98)  # the method, in the local header ...
+    struct.pack_into("<H", data, central + 10, 98)  # ... and in the central directory
+    sub = read(tmp_path, "材料.zip", bytes(data), campaign)
+    assert paths(sub) == ["材料.zip/材料/说明.txt"]
+    code, path, reason, _ = only_problem(sub)
+    assert (code, path) == ("FILE_UNREADABLE", "材料.zip/材料/视频.mp4") and "不支持的压缩方式 98" in reason
