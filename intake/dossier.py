@@ -1,35 +1,50 @@
 """Merging a unit's submissions into one dossier and attributing every file to a nominee.
 
-RULES.md "Resubmissions": an item is replaced whole by a later one (a registration
-table, a nominee's form, its photo set, its video, its summary), and a nominee missing
-from a later table is withdrawn. RULES.md "Matching files to nominees": a file belongs
-to a nominee when its path names the nominee (or the project's distinctive part); what
-no rule can place is unmatched, never dropped.
+RULES.md "Resubmissions: nothing a unit sent disappears unnamed": single items (a
+nominee's form, a project's summary, a nominee's video) are replaced by a later one;
+photos add (the same bytes are ignored, the same file name replaces that photo, and only
+a complete new set that would overflow replaces the old set); registration tables merge
+by nominee, and a nominee a later table leaves out stays nominated (REGISTER_OMITS).
+Withdrawal is explicit only. Every file of every submission gets a `Placement` in that
+submission's log, so a receipt can say what each mail did.
+
+RULES.md "Matching files to nominees": a file belongs to a nominee when its path names the
+nominee (or the project's distinctive part); what no rule can place is unmatched, never
+dropped; cover letters and other unit-level documents belong to the unit.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from config.campaign import Campaign
 from intake.forms.values import year_month_candidates
+from intake.media.probe import is_form_scan
 from intake.models import (
+    ITEM_FORM,
+    ITEM_PHOTOS,
+    ITEM_SUMMARY,
+    ITEM_VIDEO,
+    Change,
+    ChangeAction,
     Dossier,
     FileKind,
     FileProblem,
+    Outcome,
     PackageFile,
+    Placement,
     ProjectEntry,
     ProjectFields,
-    ProjectForm,
     RegisterTable,
     StarEntry,
     StarFields,
-    StarForm,
     Submission,
+    SubmissionLog,
     SubmissionMeta,
     Summary,
+    Withdrawn,
     YearMonth,
 )
 from intake.names import fold, looks_like_person_name, project_keys, same_name, star_keys
@@ -54,34 +69,51 @@ _GENERIC_FOLDERS = {
 }
 
 
-@dataclass
+STAR, PROJECT = "star", "project"
+# An unplaced document whose name says it is the unit's own (FORMS.md "Other materials").
+UNIT_DOCUMENT_WORDS = ("推荐函", "报送函", "的函", "说明", "目录", "清单", "登记表", "汇总表", "附表2", "附表4")
+_PHOTO_EXTENSIONS = {"jpg", "jpeg", "jpe", "png", "heic", "heif", "avif", "gif", "bmp", "webp", "tif", "tiff"}
+_VIDEO_EXTENSIONS = {"mp4", "m4v", "mov", "avi", "mkv", "flv", "wmv", "webm", "3gp", "mpg", "mpeg", "ts"}
+UNPLACED_REASON = "文件名和所在文件夹名中都没有推荐对象的姓名或项目名称"
+WITHDRAWN_REASON = "该推荐对象已撤回，文件已保存但不计入；如需恢复请联系省办公室"
+UNNAMED_FORM_REASON = "推荐表中未填写姓名或项目名称，文件名中也没有"
+
+
+@dataclass(eq=False)
 class _Owner:
-    """A nominee being assembled: its entry plus what each submission brought for it."""
+    """A nominee being assembled, submission by submission."""
 
     entry: StarEntry | ProjectEntry
     keys: list[str]
-    photos: dict[int, list[PackageFile]] = field(default_factory=lambda: defaultdict(list))
-    videos: dict[int, list[PackageFile]] = field(default_factory=lambda: defaultdict(list))
-    summaries: dict[int, list[Summary]] = field(default_factory=lambda: defaultdict(list))
+    photos: list[PackageFile] = field(default_factory=list)
+    videos: list[PackageFile] = field(default_factory=list)
+    summary: Summary | None = None
+    extra_rows: list = field(default_factory=list)  # the same name listed again in one table
+    introduced: bool = False  # a table row, a form or its folder has named it so far
+    withdrawn: Withdrawn | None = None
+    # (item, submission) of every item delivered, for the file problems it supersedes
+    delivered: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def is_star(self) -> bool:
         return isinstance(self.entry, StarEntry)
 
+    @property
+    def kind(self) -> str:
+        return STAR if self.is_star else PROJECT
 
-def _latest_register(submissions: list[Submission], kind: FileKind) -> RegisterTable | None:
-    """The latest submission's table of this kind; several in one submission are joined."""
-    for sub in reversed(submissions):
-        tables = [r for r in sub.registers if r.kind == kind]
-        if not tables:
-            continue
-        merged = tables[0].model_copy(deep=True)
-        for extra in tables[1:]:
-            known = {fold(r.name or "") for r in merged.star_rows} | {fold(r.name or "") for r in merged.project_rows}
-            merged.star_rows += [r for r in extra.star_rows if fold(r.name or "") not in known]
-            merged.project_rows += [r for r in extra.project_rows if fold(r.name or "") not in known]
-        return merged
-    return None
+
+def _join_tables(tables: list[RegisterTable]) -> RegisterTable:
+    """Several tables of one kind in one submission are one table (rows of later ones appended)."""
+    merged = tables[0].model_copy(deep=True)
+    for extra in tables[1:]:
+        merged.star_rows += extra.star_rows
+        merged.project_rows += extra.project_rows
+    return merged
+
+
+def _rows(table: RegisterTable) -> list:
+    return table.star_rows if table.kind == FileKind.REGISTER_STARS else table.project_rows
 
 
 class _Assembler:
@@ -91,23 +123,20 @@ class _Assembler:
         self.exemplar_mark = exemplar_mark
         self.owners: list[_Owner] = []
         self.problems: list[FileProblem] = []  # found while attributing (files intake left unreported)
-        self.star_register = _latest_register(submissions, FileKind.REGISTER_STARS)
-        self.project_register = _latest_register(submissions, FileKind.REGISTER_PROJECTS)
+        self.unmatched: list[PackageFile] = []
+        self.unit_documents: list[PackageFile] = []
+        self.log: list[SubmissionLog] = []
+        self.tables: dict[FileKind, RegisterTable] = {}  # the latest table of each kind
+        self.retired: set[str] = set()  # photos and videos replaced or set aside
 
     # -- owners ---------------------------------------------------------------------------
-    def _add_star(self, name: str, *, registered: bool, row=None) -> _Owner:
-        entry = StarEntry(name=name, registered=registered, row=row)
-        if row is not None:
-            entry.exemplar = self.exemplar_mark(row.remarks, self.campaign)
-        owner = _Owner(entry, star_keys(name))
-        self.owners.append(owner)
-        return owner
-
-    def _add_project(self, name: str, *, registered: bool, row=None) -> _Owner:
-        entry = ProjectEntry(name=name, registered=registered, row=row)
-        if row is not None:
-            entry.exemplar = self.exemplar_mark(row.remarks, self.campaign)
-        owner = _Owner(entry, project_keys(name))
+    def _add(self, name: str, *, star: bool) -> _Owner:
+        entry: StarEntry | ProjectEntry
+        if star:
+            entry, keys = StarEntry(name=name, registered=False), star_keys(name)
+        else:
+            entry, keys = ProjectEntry(name=name, registered=False), project_keys(name)
+        owner = _Owner(entry, keys)
         self.owners.append(owner)
         return owner
 
@@ -124,9 +153,22 @@ class _Assembler:
                     return owner
         return None
 
-    def _withdrawn(self, submission: int, register: RegisterTable | None) -> bool:
-        """Material sent before the current table, for someone the table no longer names."""
-        return register is not None and submission < register.submission
+    def _discover(self) -> None:
+        """Everyone any table or form names, in the order tables then forms name them, so a file
+        sent before its nominee's table row is still placed when the dossier is rebuilt."""
+        for sub in self.subs:
+            for table in sub.registers:
+                for row in _rows(table):
+                    star = table.kind == FileKind.REGISTER_STARS
+                    if row.name and self._find(row.name, star=star) is None:
+                        self._add(row.name.strip(), star=star)
+        for sub in self.subs:
+            for form in sub.star_forms:
+                if form.fields.name and self._find(form.fields.name, star=True) is None:
+                    self._add(form.fields.name.strip(), star=True)
+            for form in sub.project_forms:
+                if form.fields.name and self._find(form.fields.name, star=False) is None:
+                    self._add(form.fields.name.strip(), star=False)
 
     # -- attribution ----------------------------------------------------------------------
     def _owner_of_path(self, path: str, *, allow_star: bool = True, allow_project: bool = True) -> _Owner | None:
@@ -156,116 +198,6 @@ class _Assembler:
                     return candidate
         return None
 
-    def build(self) -> tuple[list[StarEntry], list[ProjectEntry], list[PackageFile]]:
-        if self.star_register:
-            for row in self.star_register.star_rows:
-                self._add_star(row.name or "", registered=True, row=row)
-        if self.project_register:
-            for row in self.project_register.project_rows:
-                self._add_project(row.name or "", registered=True, row=row)
-
-        self._attach_forms()
-        for owner in self.owners:
-            _resolve_tenth_month(owner.entry)
-
-        unmatched: list[PackageFile] = []
-        problem_paths = {p.path for s in self.subs for p in s.problems}
-        star_summaries: set[tuple[int, str]] = set()
-        for sub in self.subs:
-            for file in sub.files:
-                if file.kind in (
-                    FileKind.REGISTER_STARS,
-                    FileKind.REGISTER_PROJECTS,
-                    FileKind.STAR_FORM,
-                    FileKind.PROJECT_FORM,
-                ):
-                    continue
-                owner = self._owner_of_path(file.path, allow_star=file.kind != FileKind.SUMMARY)
-                if owner is None and file.kind in (FileKind.PHOTO, FileKind.VIDEO):
-                    owner = self._unregistered_star_folder(file)
-                if owner is None and file.kind == FileKind.SUMMARY:
-                    # a star's own story (long prose) in the star's folder: the star's material
-                    owner = self._owner_of_path(file.path, allow_project=False) or self._star_of_folder(file)
-                    if owner is not None:
-                        star_summaries.add((sub.index, file.path))
-                        continue
-                    owner = self._owner_of_summary_text(sub, file)
-                if owner is None:
-                    if file.path not in problem_paths and not self._is_withdrawn_material(file):
-                        unmatched.append(file)
-                    continue
-                if file.kind == FileKind.PHOTO:
-                    owner.photos[sub.index].append(file)
-                elif file.kind == FileKind.VIDEO:
-                    owner.videos[sub.index].append(file)
-                elif file.kind == FileKind.OTHER and file.path not in problem_paths:
-                    # intake reports every file it cannot use; one that slipped through is still reported
-                    self.problems.append(_unusable(file))
-            for summary in sub.summaries:
-                if (sub.index, summary.path) in star_summaries:
-                    continue
-                owner = self._owner_of_path(summary.path, allow_star=False) or self._owner_of_summary(summary)
-                if owner is not None:
-                    owner.summaries[sub.index].append(summary)
-
-        stars: list[StarEntry] = []
-        projects: list[ProjectEntry] = []
-        for owner in self.owners:
-            entry = owner.entry
-            entry.photos = _latest(owner.photos)
-            entry.videos = _latest(owner.videos)
-            if isinstance(entry, ProjectEntry):
-                summaries = _latest(owner.summaries)
-                entry.summary = max(summaries, key=lambda s: s.chars) if summaries else None
-                projects.append(entry)
-            else:
-                stars.append(entry)
-        return stars, projects, unmatched
-
-    def _attach_forms(self) -> None:
-        latest_star: dict[int, StarForm] = {}
-        latest_project: dict[int, ProjectForm] = {}
-        for sub in self.subs:
-            for form in sub.star_forms:
-                name = form.fields.name
-                owner = self._find(name, star=True) or (
-                    None if name else self._owner_of_path(form.path, allow_project=False)
-                )
-                if owner is None and name:
-                    if self._withdrawn(sub.index, self.star_register):
-                        continue
-                    owner = self._add_star(name.strip(), registered=False)
-                if owner is not None:
-                    latest_star[id(owner)] = form
-                    owner.entry.form = form  # type: ignore[assignment]
-            for form in sub.project_forms:
-                name = form.fields.name
-                owner = self._find(name, star=False) or (
-                    None if name else self._owner_of_path(form.path, allow_star=False)
-                )
-                if owner is None and name:
-                    if self._withdrawn(sub.index, self.project_register):
-                        continue
-                    owner = self._add_project(name.strip(), registered=False)
-                if owner is not None:
-                    latest_project[id(owner)] = form
-                    owner.entry.form = form  # type: ignore[assignment]
-
-    def _unregistered_star_folder(self, file: PackageFile) -> _Owner | None:
-        """Photos in a folder named after a person the table does not list: a nominee anyway."""
-        name = self._star_folder_name(file.path)
-        if name is None or self._withdrawn(file.submission, self.star_register):
-            return None
-        return self._find(name, star=True) or self._add_star(name, registered=False)
-
-    def _star_of_folder(self, file: PackageFile) -> _Owner | None:
-        """The star whose folder (百姓学习之星/<name>/) holds the file, if that star is nominated."""
-        name = self._star_folder_name(file.path)
-        return self._find(name, star=True) if name else None
-
-    def _is_withdrawn_material(self, file: PackageFile) -> bool:
-        return self._star_folder_name(file.path) is not None and self._withdrawn(file.submission, self.star_register)
-
     def _owner_of_summary(self, summary: Summary) -> _Owner | None:
         head = fold(summary.text_head)
         best: tuple[int, _Owner] | None = None
@@ -277,11 +209,451 @@ class _Assembler:
                     best = (len(key), owner)
         return best[1] if best else None
 
-    def _owner_of_summary_text(self, sub: Submission, file: PackageFile) -> _Owner | None:
+    # -- the merge --------------------------------------------------------------------------
+    def build(self) -> tuple[list[StarEntry], list[ProjectEntry]]:
+        self._discover()
+        for sub in self.subs:
+            log = SubmissionLog(index=sub.index, ignored=list(sub.ignored))
+            self.log.append(log)
+            self._apply_withdrawals(sub, log)
+            self._apply_registers(sub, log)
+            self._apply_forms(sub, log)
+            self._apply_files(sub, log)
+        stars: list[StarEntry] = []
+        projects: list[ProjectEntry] = []
+        for owner in self.owners:
+            if not owner.introduced or owner.withdrawn is not None:
+                continue
+            entry = owner.entry
+            _resolve_tenth_month(entry)
+            entry.photos = list(owner.photos)
+            entry.videos = list(owner.videos)
+            if isinstance(entry, ProjectEntry):
+                entry.summary = owner.summary
+                projects.append(entry)
+            else:
+                stars.append(entry)  # type: ignore[arg-type]
+        return stars, projects
+
+    def _introduce(self, owner: _Owner, log: SubmissionLog) -> None:
+        if not owner.introduced:
+            owner.introduced = True
+            log.changes.append(Change(action=ChangeAction.NOMINATED, nominee=owner.entry.name, nominee_kind=owner.kind))
+
+    def _apply_withdrawals(self, sub: Submission, log: SubmissionLog) -> None:
+        by = sub.actor or "unit"
+        for name in sub.withdraw:
+            owner = self._find(name, star=True) or self._find(name, star=False)
+            if owner is None or not owner.introduced or owner.withdrawn is not None:
+                log.changes.append(Change(action=ChangeAction.WITHDRAW_UNKNOWN, nominee=name, by=by))
+                continue
+            owner.withdrawn = Withdrawn(name=owner.entry.name, kind=owner.kind, by=by, submission=sub.index)
+            log.changes.append(
+                Change(action=ChangeAction.WITHDRAWN, nominee=owner.entry.name, nominee_kind=owner.kind, by=by)
+            )
+        for name in sub.restore:
+            owner = self._find(name, star=True) or self._find(name, star=False)
+            if owner is None or owner.withdrawn is None:
+                continue
+            owner.withdrawn = None
+            log.changes.append(
+                Change(action=ChangeAction.RESTORED, nominee=owner.entry.name, nominee_kind=owner.kind, by=by)
+            )
+
+    def _apply_registers(self, sub: Submission, log: SubmissionLog) -> None:
+        for kind in (FileKind.REGISTER_STARS, FileKind.REGISTER_PROJECTS):
+            tables = [t for t in sub.registers if t.kind == kind]
+            if not tables:
+                continue
+            for table in tables:
+                log.placements.append(Placement(path=table.path, outcome=Outcome.REGISTER))
+            table = _join_tables(tables)
+            self.tables[kind] = table
+            star = kind == FileKind.REGISTER_STARS
+            listed: dict[int, _Owner] = {}
+            for row in _rows(table):
+                owner = self._find(row.name, star=star)
+                if owner is None or owner.withdrawn is not None:
+                    continue
+                if id(owner) in listed:  # the same name twice in one table: DUPLICATE_NOMINEE
+                    owner.extra_rows.append(row)
+                    continue
+                listed[id(owner)] = owner
+                owner.extra_rows = []
+                entry = owner.entry
+                if entry.registered and entry.row is not None and entry.row != row:
+                    log.changes.append(
+                        Change(action=ChangeAction.ROW_UPDATED, nominee=entry.name, nominee_kind=owner.kind)
+                    )
+                entry.row = row  # type: ignore[assignment]
+                entry.registered = True
+                entry.exemplar = self.exemplar_mark(row.remarks, self.campaign)
+                entry.omitted_by = None
+                self._introduce(owner, log)
+            omitted = [
+                o
+                for o in self.owners
+                if o.is_star == star and o.entry.registered and o.withdrawn is None and id(o) not in listed
+            ]
+            for owner in omitted:
+                owner.entry.omitted_by = table.path
+            if omitted:
+                log.changes.append(
+                    Change(
+                        action=ChangeAction.OMITTED,
+                        nominee_kind=STAR if star else PROJECT,
+                        names=[o.entry.name for o in omitted],
+                    )
+                )
+
+    def _apply_forms(self, sub: Submission, log: SubmissionLog) -> None:
+        for forms, star in ((sub.star_forms, True), (sub.project_forms, False)):
+            for form in forms:
+                name = form.fields.name
+                owner = self._find(name, star=star) if name else None
+                if owner is None and not name:
+                    owner = self._owner_of_path(form.path, allow_star=star, allow_project=not star)
+                if owner is None:
+                    log.placements.append(
+                        Placement(path=form.path, outcome=Outcome.UNPLACED, item=ITEM_FORM, reason=UNNAMED_FORM_REASON)
+                    )
+                    self.unmatched.append(_form_file(sub, form.path))
+                    continue
+                if owner.withdrawn is not None:
+                    log.placements.append(self._withdrawn_placement(owner, form.path, ITEM_FORM))
+                    continue
+                old = owner.entry.form
+                replaced = [old.path] if old is not None and old.submission != sub.index else []
+                owner.entry.form = form  # type: ignore[assignment]
+                owner.delivered.append((ITEM_FORM, sub.index))
+                self._introduce(owner, log)
+                log.placements.append(
+                    Placement(
+                        path=form.path,
+                        outcome=Outcome.REPLACED if replaced else Outcome.FILED,
+                        nominee=owner.entry.name,
+                        nominee_kind=owner.kind,
+                        item=ITEM_FORM,
+                        replaced=replaced,
+                    )
+                )
+
+    def _withdrawn_placement(self, owner: _Owner, path: str, item: str | None) -> Placement:
+        return Placement(
+            path=path,
+            outcome=Outcome.WITHDRAWN_NOMINEE,
+            nominee=owner.entry.name,
+            nominee_kind=owner.kind,
+            item=item,
+            reason=WITHDRAWN_REASON,
+        )
+
+    def _apply_files(self, sub: Submission, log: SubmissionLog) -> None:
+        problem_paths = {p.path: p for p in sub.problems}
+        form_kinds = (FileKind.REGISTER_STARS, FileKind.REGISTER_PROJECTS, FileKind.STAR_FORM, FileKind.PROJECT_FORM)
+        photos: dict[int, tuple[_Owner, list[PackageFile]]] = {}
+        videos: dict[int, tuple[_Owner, list[PackageFile]]] = {}
+        summary_files: dict[str, PackageFile] = {}
+        for file in sub.files:
+            if file.kind in form_kinds:
+                continue
+            if file.kind == FileKind.SUMMARY:
+                star_owner = self._owner_of_path(file.path, allow_project=False) or self._star_of_folder(file)
+                if star_owner is not None and self._owner_of_path(file.path, allow_star=False) is None:
+                    # a star's own story (long prose) in the star's folder: the star's material
+                    log.placements.append(self._filed_to(star_owner, file.path, None))
+                else:
+                    summary_files[file.path] = file
+                continue
+            owner = self._owner_of_path(file.path)
+            if owner is None and file.kind in (FileKind.PHOTO, FileKind.VIDEO):
+                owner = self._star_folder_owner(file, log)
+            problem = problem_paths.get(file.path)
+            if problem is not None:
+                log.placements.append(self._unusable(problem, owner, file))
+                if owner is None or file.kind not in (FileKind.PHOTO, FileKind.VIDEO):
+                    continue
+                # a damaged photo or video still counts as sent for its nominee (its finding says why)
+            if owner is None:
+                self._place_unowned(file, log)
+                continue
+            if owner.withdrawn is not None:
+                if problem is None:
+                    log.placements.append(self._withdrawn_placement(owner, file.path, _item_of(file)))
+                continue
+            if file.kind == FileKind.PHOTO:
+                photos.setdefault(id(owner), (owner, []))[1].append(file)
+            elif file.kind == FileKind.VIDEO:
+                videos.setdefault(id(owner), (owner, []))[1].append(file)
+            elif file.kind == FileKind.OTHER and problem is None:
+                # intake reports every file it cannot use; one that slipped through is still reported
+                unusable = _unusable(file)
+                self.problems.append(unusable)
+                log.placements.append(self._unusable(unusable, owner, file))
+            elif problem is None:
+                log.placements.append(self._filed_to(owner, file.path, None))  # e.g. a scan of its form
+        for owner, files in photos.values():
+            self._add_photos(owner, files, sub, log, problem_paths)
+        for owner, files in videos.values():
+            self._replace_videos(owner, files, sub, log, problem_paths)
+        self._apply_summaries(sub, log, summary_files)
+        placed = {p.path for p in log.placements}
+        for problem in sub.problems:  # archives refused or damaged entries: no file to place
+            if problem.path not in placed:
+                log.placements.append(self._unusable(problem, None, None))
+
+    def _filed_to(self, owner: _Owner, path: str, item: str | None) -> Placement:
+        return Placement(path=path, outcome=Outcome.FILED, nominee=owner.entry.name, nominee_kind=owner.kind, item=item)
+
+    def _unusable(self, problem: FileProblem, owner: _Owner | None, file: PackageFile | None) -> Placement:
+        item = _item_of(file) if file is not None else None
+        problem.nominee, problem.item = (owner.entry.name, item) if owner is not None else (None, None)
+        return Placement(
+            path=problem.path,
+            outcome=Outcome.UNUSABLE,
+            nominee=owner.entry.name if owner else None,
+            nominee_kind=owner.kind if owner else None,
+            item=item,
+            reason=problem.reason,
+        )
+
+    def _place_unowned(self, file: PackageFile, log: SubmissionLog) -> None:
+        if _is_unit_document(file):
+            self.unit_documents.append(file)
+            log.placements.append(Placement(path=file.path, outcome=Outcome.UNIT_DOCUMENT))
+            return
+        self.unmatched.append(file)
+        log.placements.append(Placement(path=file.path, outcome=Outcome.UNPLACED, reason=UNPLACED_REASON))
+
+    def _star_folder_owner(self, file: PackageFile, log: SubmissionLog) -> _Owner | None:
+        """Photos in a folder named after a person no table lists: a nominee anyway."""
+        name = self._star_folder_name(file.path)
+        if name is None:
+            return None
+        owner = self._find(name, star=True) or self._add(name, star=True)
+        if owner.withdrawn is None:
+            self._introduce(owner, log)
+        return owner
+
+    def _star_of_folder(self, file: PackageFile) -> _Owner | None:
+        """The star whose folder (百姓学习之星/<name>/) holds the file, if that star is nominated."""
+        name = self._star_folder_name(file.path)
+        return self._find(name, star=True) if name else None
+
+    def _photo_range(self, owner: _Owner) -> tuple[int, int]:
+        base = self.campaign.star.photos if owner.is_star else self.campaign.project.photos
+        if owner.entry.exemplar:
+            extra = self.campaign.exemplar.extra_photos
+            return base.min + extra.min, base.max + extra.max
+        return base.min, base.max
+
+    def _add_photos(
+        self,
+        owner: _Owner,
+        files: list[PackageFile],
+        sub: Submission,
+        log: SubmissionLog,
+        problems: dict[str, FileProblem],
+    ) -> None:
+        """Photos add; the same bytes are ignored; the same file name replaces that photo; a
+        complete new set that would overflow the maximum replaces the old set (RULES.md)."""
+        had = bool(owner.photos)
+        known = {p.sha256 for p in owner.photos if p.sha256}
+        new: list[PackageFile] = []
+        for file in files:
+            if file.sha256 and file.sha256 in known:
+                log.placements.append(
+                    Placement(
+                        path=file.path,
+                        outcome=Outcome.SAME,
+                        nominee=owner.entry.name,
+                        nominee_kind=owner.kind,
+                        item=ITEM_PHOTOS,
+                    )
+                )
+                continue
+            new.append(file)  # within one submission every file counts: only a resend is "the same"
+        if not new:
+            return
+        owner.delivered.append((ITEM_PHOTOS, sub.index))
+        by_name = {fold(p.name): i for i, p in enumerate(owner.photos)}
+        renamed = {id(f): by_name[fold(f.name)] for f in new if fold(f.name) in by_name}
+        fresh = [f for f in new if id(f) not in renamed]
+        low, high = self._photo_range(owner)
+        whole_set = bool(fresh) and low <= len(new) <= high and len(owner.photos) + len(fresh) > high
+        replaced_paths: dict[int, list[str]] = {}
+        if whole_set:
+            aside = [p.path for p in owner.photos]
+            self.retired.update(aside)
+            owner.photos = list(new)
+            log.changes.append(
+                Change(action=ChangeAction.SET_ASIDE, nominee=owner.entry.name, nominee_kind=owner.kind, paths=aside)
+            )
+        else:
+            for file in new:
+                if id(file) in renamed:
+                    index = renamed[id(file)]
+                    replaced_paths[id(file)] = [owner.photos[index].path]
+                    self.retired.add(owner.photos[index].path)
+                    owner.photos[index] = file
+                else:
+                    owner.photos.append(file)
+        for file in new:
+            if file.path in problems:
+                continue  # already placed as unusable
+            if whole_set or id(file) in replaced_paths:
+                outcome = Outcome.REPLACED
+            else:
+                outcome = Outcome.ADDED if had else Outcome.FILED
+            log.placements.append(
+                Placement(
+                    path=file.path,
+                    outcome=outcome,
+                    nominee=owner.entry.name,
+                    nominee_kind=owner.kind,
+                    item=ITEM_PHOTOS,
+                    replaced=replaced_paths.get(id(file), []),
+                )
+            )
+
+    def _replace_videos(
+        self,
+        owner: _Owner,
+        files: list[PackageFile],
+        sub: Submission,
+        log: SubmissionLog,
+        problems: dict[str, FileProblem],
+    ) -> None:
+        """A nominee's video is a single item: a later one replaces it."""
+        old = [v.path for v in owner.videos]
+        self.retired.update(old)
+        owner.videos = list(files)
+        owner.delivered.append((ITEM_VIDEO, sub.index))
+        for file in files:
+            if file.path in problems:
+                continue
+            log.placements.append(
+                Placement(
+                    path=file.path,
+                    outcome=Outcome.REPLACED if old else Outcome.FILED,
+                    nominee=owner.entry.name,
+                    nominee_kind=owner.kind,
+                    item=ITEM_VIDEO,
+                    replaced=old,
+                )
+            )
+
+    def _apply_summaries(self, sub: Submission, log: SubmissionLog, files: dict[str, PackageFile]) -> None:
+        """A project's summary is a single item: the longest of this submission's replaces any earlier."""
+        best: dict[int, tuple[_Owner, Summary]] = {}
+        extra: list[tuple[_Owner, Summary]] = []
         for summary in sub.summaries:
-            if summary.path == file.path:
-                return self._owner_of_summary(summary)
-        return None
+            if summary.path not in files:
+                continue  # a star's story, placed with the star
+            owner = self._owner_of_path(summary.path, allow_star=False) or self._owner_of_summary(summary)
+            if owner is None:
+                self._place_unowned(files[summary.path], log)
+                continue
+            if owner.withdrawn is not None:
+                log.placements.append(self._withdrawn_placement(owner, summary.path, ITEM_SUMMARY))
+                continue
+            current = best.get(id(owner))
+            if current is None or summary.chars > current[1].chars:
+                if current is not None:
+                    extra.append(current)
+                best[id(owner)] = (owner, summary)
+            else:
+                extra.append((owner, summary))
+        for owner, summary in best.values():
+            old = owner.summary
+            owner.summary = summary
+            owner.delivered.append((ITEM_SUMMARY, sub.index))
+            log.placements.append(
+                Placement(
+                    path=summary.path,
+                    outcome=Outcome.REPLACED if old is not None else Outcome.FILED,
+                    nominee=owner.entry.name,
+                    nominee_kind=owner.kind,
+                    item=ITEM_SUMMARY,
+                    replaced=[old.path] if old is not None else [],
+                )
+            )
+        for owner, summary in extra:  # a shorter second summary in the same submission
+            log.placements.append(self._filed_to(owner, summary.path, None))
+
+    # -- what is still open -----------------------------------------------------------------
+    def open_problems(self) -> list[FileProblem]:
+        """Every file problem, less those a later delivery of the same item made moot, and those
+        of withdrawn nominees (their files are kept, not checked)."""
+        owners = {o.entry.name: o for o in self.owners}
+        problems: list[FileProblem] = []
+        for problem in [p for s in self.subs for p in s.problems] + self.problems:
+            owner = owners.get(problem.nominee or "")
+            if owner is not None and (owner.withdrawn is not None or self._made_moot(problem, owner)):
+                continue
+            problems.append(problem)
+        return problems
+
+    def _made_moot(self, problem: FileProblem, owner: _Owner) -> bool:
+        """A damaged file stops mattering once what it was meant to be has come whole: a later
+        form, video or summary, a photo of the same name, or a photo set that replaced it."""
+        if problem.path in self.retired:
+            return True
+        if problem.item == ITEM_PHOTOS:
+            name = fold(problem.path.rsplit("/", 1)[-1])
+            return any(fold(p.name) == name and p.submission > problem.submission for p in owner.photos)
+        return problem.item is not None and any(
+            item == problem.item and index > problem.submission for item, index in owner.delivered
+        )
+
+    def withdrawn_entries(self) -> list[Withdrawn]:
+        return [o.withdrawn for o in self.owners if o.withdrawn is not None]
+
+    def merged_register(self, kind: FileKind) -> RegisterTable | None:
+        """The latest table of the kind, holding every registered nominee's latest row."""
+        latest = self.tables.get(kind)
+        if latest is None:
+            return None
+        star = kind == FileKind.REGISTER_STARS
+        rows = []
+        for owner in self.owners:
+            if owner.is_star == star and owner.entry.registered and owner.withdrawn is None:
+                rows += [owner.entry.row, *owner.extra_rows]
+        table = latest.model_copy()
+        if star:
+            table.star_rows = rows
+        else:
+            table.project_rows = rows
+        return table
+
+
+def _item_of(file: PackageFile) -> str | None:
+    """Which checklist item a file was meant to be, by its type or the type its name claims."""
+    if file.kind == FileKind.PHOTO:
+        return ITEM_PHOTOS
+    if file.kind == FileKind.VIDEO:
+        return ITEM_VIDEO
+    ext = file.name.rsplit(".", 1)[-1].lower() if "." in file.name else ""
+    if ext in _PHOTO_EXTENSIONS:
+        return ITEM_PHOTOS
+    if ext in _VIDEO_EXTENSIONS:
+        return ITEM_VIDEO
+    return None
+
+
+def _is_unit_document(file: PackageFile) -> bool:
+    """A cover letter, contents list or a scan of a whole register: the unit's, not a nominee's."""
+    if file.kind not in (FileKind.DOCUMENT, FileKind.SUMMARY):
+        return False
+    name = file.name
+    return any(word in name for word in UNIT_DOCUMENT_WORDS) or is_form_scan(file.path)
+
+
+def _form_file(sub: Submission, path: str) -> PackageFile:
+    found = next((f for f in sub.files if f.path == path), None)
+    if found is not None:
+        return found
+    return PackageFile(path=path, local=Path(path), size=0, sniffed="unknown", submission=sub.index)
 
 
 def _resolve_tenth_month(entry: StarEntry | ProjectEntry) -> None:
@@ -317,12 +689,6 @@ def _unusable(file: PackageFile) -> FileProblem:
     )
 
 
-def _latest(per_submission: dict[int, list]) -> list:
-    if not per_submission:
-        return []
-    return per_submission[max(per_submission)]
-
-
 def build_dossier(
     submissions: list[Submission],
     campaign: Campaign,
@@ -333,7 +699,7 @@ def build_dossier(
     other_unit_nominees: dict[str, list[str]] | None = None,
 ) -> Dossier:
     assembler = _Assembler(submissions, campaign, exemplar_mark)
-    stars, projects, unmatched = assembler.build()
+    stars, projects = assembler.build()
     return Dossier(
         unit=unit.name,
         unit_kind=unit.kind.value,
@@ -350,12 +716,15 @@ def build_dossier(
             )
             for s in submissions
         ],
-        star_register=assembler.star_register,
-        project_register=assembler.project_register,
+        star_register=assembler.merged_register(FileKind.REGISTER_STARS),
+        project_register=assembler.merged_register(FileKind.REGISTER_PROJECTS),
         stars=stars,
         projects=projects,
-        problems=[p for s in submissions for p in s.problems] + assembler.problems,
-        unmatched=unmatched,
+        problems=assembler.open_problems(),
+        unmatched=assembler.unmatched,
+        unit_documents=assembler.unit_documents,
+        withdrawn=assembler.withdrawn_entries(),
+        log=assembler.log,
         links=[link for s in submissions for link in s.links],
         other_unit_nominees=other_unit_nominees or {},
         paper_received=paper_received,

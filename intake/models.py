@@ -41,6 +41,9 @@ class FileProblem(Model):
     reason: str  # a short Chinese explanation for the message ("文件已损坏", "解压后超过 8 GiB" ...)
     params: dict[str, Any] = Field(default_factory=dict)
     submission: int = 0
+    # Set when merging: the nominee the file was meant for and which of its items ("视频 无法打开✗").
+    nominee: str | None = None
+    item: str | None = None  # one of ITEMS
 
 
 class PhotoInfo(Model):
@@ -75,6 +78,7 @@ class PackageFile(Model):
     sniffed: str  # real type from content: "zip", "rar", "7z", "xlsx", "xls", "docx", "doc", "wps", "pdf", "jpeg", ...
     submission: int = 0
     kind: FileKind = FileKind.OTHER
+    sha256: str | None = None  # photos only: the same bytes sent again are the same photo
     photo: PhotoInfo | None = None
     video: VideoInfo | None = None
 
@@ -209,6 +213,10 @@ class Submission(Model):
     summaries: list[Summary] = []
     problems: list[FileProblem] = []
     links: list[LargeFileLink] = []
+    ignored: list[str] = []  # operating-system leftovers (__MACOSX/, Thumbs.db ...): counted, not material
+    withdraw: list[str] = []  # names the sender asked to withdraw ("撤回 张三")
+    restore: list[str] = []  # names the office restored (恢复)
+    actor: str | None = None  # who acted, when not the unit's mail: "office:clerk", "wecom:userid"
 
 
 class StarEntry(Model):
@@ -221,6 +229,7 @@ class StarEntry(Model):
     photos: list[PackageFile] = []
     videos: list[PackageFile] = []
     exemplar: bool = False
+    omitted_by: str | None = None  # the later 附表2 that leaves this registered nominee out (REGISTER_OMITS)
 
 
 class ProjectEntry(Model):
@@ -232,6 +241,77 @@ class ProjectEntry(Model):
     photos: list[PackageFile] = []
     videos: list[PackageFile] = []
     exemplar: bool = False
+    omitted_by: str | None = None  # the later 附表4 that leaves this registered project out
+
+
+# The items of a nominee's checklist; a rule's finding speaks about one of them.
+ITEM_REGISTER = "register"  # its row in 附表2/附表4
+ITEM_FORM = "form"
+ITEM_PHOTOS = "photos"
+ITEM_VIDEO = "video"
+ITEM_SUMMARY = "summary"
+ITEMS = (ITEM_REGISTER, ITEM_FORM, ITEM_SUMMARY, ITEM_PHOTOS, ITEM_VIDEO)
+
+
+class Outcome(StrEnum):
+    """What one file of a submission did to the dossier (RULES.md "Resubmissions")."""
+
+    FILED = "filed"  # a first item of its kind for the nominee
+    ADDED = "added"  # a photo joining the set
+    REPLACED = "replaced"  # took the place of an earlier item (form, video, summary, same-named photo)
+    SAME = "same"  # the same bytes as a file already in the dossier: nothing changed
+    REGISTER = "register"  # a registration table, merged by nominee
+    UNIT_DOCUMENT = "unit_document"  # a cover letter, contents list, register scan: the unit's
+    WITHDRAWN_NOMINEE = "withdrawn_nominee"  # meant for a withdrawn nominee: kept, not counted
+    UNPLACED = "unplaced"  # no nominee could be found for it (FILE_UNMATCHED)
+    UNUSABLE = "unusable"  # unreadable or unsupported (its file finding says why)
+
+
+class Placement(Model):
+    """Where one file of a submission went, for the receipt's "本次收到" list."""
+
+    path: str
+    outcome: Outcome
+    nominee: str | None = None
+    nominee_kind: str | None = None  # "star" or "project"
+    item: str | None = None  # one of ITEMS
+    replaced: list[str] = []  # paths of what this file took the place of
+    reason: str | None = None  # why it was not placed or not usable
+
+
+class ChangeAction(StrEnum):
+    NOMINATED = "nominated"  # a new name in a table, or a form for someone not yet known
+    ROW_UPDATED = "row_updated"  # a later table changed this nominee's row
+    SET_ASIDE = "set_aside"  # photos a complete new set took the place of
+    WITHDRAWN = "withdrawn"
+    RESTORED = "restored"
+    WITHDRAW_UNKNOWN = "withdraw_unknown"  # "撤回 X" named nobody nominated
+    OMITTED = "omitted"  # a later table leaves these registered nominees out; they stay
+
+
+class Change(Model):
+    action: ChangeAction
+    nominee: str | None = None
+    nominee_kind: str | None = None
+    names: list[str] = []  # OMITTED: everyone the table leaves out
+    paths: list[str] = []  # SET_ASIDE: the photos set aside
+    by: str | None = None  # WITHDRAWN/RESTORED: who
+
+
+class SubmissionLog(Model):
+    """What one submission did: each file's place and every change, in the order made."""
+
+    index: int
+    placements: list[Placement] = []
+    changes: list[Change] = []
+    ignored: list[str] = []
+
+
+class Withdrawn(Model):
+    name: str
+    kind: str  # "star" or "project"
+    by: str  # "unit" (its mail or WeCom), "office:<user>", "wecom:<user>"
+    submission: int = 0
 
 
 class SubmissionMeta(Model):
@@ -241,6 +321,7 @@ class SubmissionMeta(Model):
     message_id: str | None = None
     sender: str | None = None
     subject: str | None = None
+    ref: str | None = None  # the reference the unit can quote ("长春-07")
 
 
 class Dossier(Model):
@@ -257,6 +338,9 @@ class Dossier(Model):
     projects: list[ProjectEntry] = []
     problems: list[FileProblem] = []
     unmatched: list[PackageFile] = []
+    unit_documents: list[PackageFile] = []  # cover letters, contents lists, register scans
+    withdrawn: list[Withdrawn] = []
+    log: list[SubmissionLog] = []  # one per submission, in order
     links: list[LargeFileLink] = []
     other_unit_nominees: dict[str, list[str]] = Field(default_factory=dict)  # service: duplicates across units
     paper_received: bool | None = None  # None offline (unknown)

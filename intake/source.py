@@ -21,6 +21,7 @@ from intake.mail import MailContent, MailUnreadable, read_mail
 from intake.models import FileProblem, PackageFile, Submission
 from intake.sniff import ARCHIVE_TYPES, EXTENSIONS, sniff
 from intake.tnef import TnefUnreadable, extract_tnef
+from intake.withdrawal import withdrawal_names
 
 
 class SourceUnreadable(Exception):
@@ -109,15 +110,19 @@ class _Collector:
         sub.message_id = mail.message_id
         sub.arrived_at = mail.arrived_at
         sub.body_text = mail.body_text
+        sub.withdraw = withdrawal_names(mail.subject, mail.body_text)  # "撤回 张三" (RULES.md "Resubmissions")
         sub.links = find_links(self.campaign.large_file_link_patterns, mail.plain, mail.html, sub.index)
 
     def add_folder(self, folder: Path) -> None:
         for root, dirs, files in os.walk(folder):
+            for junk in sorted(d for d in dirs if is_junk([d])):
+                self.submission.ignored.append("/".join([*Path(root, junk).relative_to(folder).parts, ""]))
             dirs[:] = sorted(d for d in dirs if not is_junk([d]))
             for name in sorted(files):
                 full = Path(root, name)
                 rel_parts = list(full.relative_to(folder).parts)
                 if is_junk(rel_parts):
+                    self.submission.ignored.append("/".join(rel_parts))
                     continue
                 if full.is_symlink() and not full.resolve().is_file():
                     continue
@@ -196,7 +201,8 @@ class _Collector:
             path = f"{logical}/{damaged.entry}" if damaged.entry else logical
             self.problem("FILE_UNREADABLE", path, damaged.reason)
         for member in unpacked.members:
-            if is_junk(member.parts):
+            if is_junk(member.parts):  # counted in the receipt as ignored, nothing else
+                self.submission.ignored.append(f"{logical}/{'/'.join(member.parts)}")
                 member.local.unlink(missing_ok=True)
                 continue
             self.add_file(member.local, f"{logical}/{'/'.join(member.parts)}", depth=depth, owned=True)

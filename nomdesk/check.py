@@ -15,7 +15,16 @@ from pydantic import BaseModel
 
 from config.campaign import Campaign
 from intake.dossier import build_dossier
-from intake.models import Dossier, FileProblem, PackageFile, ProjectEntry, StarEntry, Submission
+from intake.models import (
+    Dossier,
+    FileProblem,
+    PackageFile,
+    ProjectEntry,
+    StarEntry,
+    Submission,
+    SubmissionLog,
+    SubmissionMeta,
+)
 from intake.package import read_submission
 from intake.source import SourceUnreadable
 from intake.unit import UnitResolution, resolve_unit
@@ -125,6 +134,25 @@ def _entry_json(entry: StarEntry | ProjectEntry) -> dict[str, Any]:
     return out
 
 
+def _logs(dossier: Dossier) -> list[SubmissionLog]:
+    by_index = {log.index: log for log in dossier.log}
+    return [by_index.get(s.index) or SubmissionLog(index=s.index) for s in dossier.submissions]
+
+
+def _submission_json(meta: SubmissionMeta, log: SubmissionLog) -> dict[str, Any]:
+    """One submission and what it did: each file's place and every change (RULES.md "Resubmissions")."""
+    return {
+        "source": meta.source,
+        "ref": meta.ref,
+        "arrived_at": meta.arrived_at.isoformat() if meta.arrived_at else None,
+        "sender": meta.sender,
+        "subject": meta.subject,
+        "files": [p.model_dump(mode="json", exclude_defaults=True) for p in log.placements],
+        "changes": [c.model_dump(mode="json", exclude_defaults=True) for c in log.changes],
+        "ignored": log.ignored,
+    }
+
+
 def result_json(result: CheckResult) -> dict[str, Any]:
     """The JSON contract of `nomdesk check --json` (DESIGN.md)."""
     d = result.dossier
@@ -134,14 +162,8 @@ def result_json(result: CheckResult) -> dict[str, Any]:
         "stars": [_entry_json(s) for s in d.stars],
         "projects": [_entry_json(p) for p in d.projects],
         "findings": [finding_to_json(f) for f in result.findings],
-        "submissions": [
-            {
-                "source": s.source,
-                "arrived_at": s.arrived_at.isoformat() if s.arrived_at else None,
-                "sender": s.sender,
-                "subject": s.subject,
-            }
-            for s in d.submissions
-        ],
+        "withdrawn": [{"name": w.name, "kind": w.kind, "by": w.by} for w in d.withdrawn],
+        "unit_documents": [f.path for f in d.unit_documents],
+        "submissions": [_submission_json(s, log) for s, log in zip(d.submissions, _logs(d), strict=True)],
         "unreadable": [{"path": p, "reason": r} for p, r in result.unreadable],
     }

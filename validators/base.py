@@ -40,6 +40,7 @@ class Finding(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     evidence: dict[str, Any] = Field(default_factory=dict)
     nominee: str | None = None  # the star's or project's name, for grouping
+    item: str | None = None  # which item of the nominee's checklist it speaks about (intake.models.ITEMS)
 
 
 class Rule:
@@ -50,6 +51,9 @@ class Rule:
     title_zh: ClassVar[str]  # a short name for the rule, for checklists and digests
     message_zh: ClassVar[str]  # str.format template over the finding's params
     hint_zh: ClassVar[str]  # how to fix it, same template rules
+    # The checklist item its findings belong to (intake.models.ITEMS), None for the unit's or a
+    # file's own; checklists and replies read this, never the message text.
+    item: ClassVar[str | None] = None
 
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterable[Finding]:
         raise NotImplementedError
@@ -60,6 +64,7 @@ class Rule:
         *,
         severity: Severity | None = None,
         nominee: str | None = None,
+        item: str | None = None,
         evidence: dict[str, Any] | None = None,
         **params: Any,
     ) -> Finding:
@@ -70,6 +75,7 @@ class Rule:
             params=params,
             evidence=evidence or {},
             nominee=nominee,
+            item=item or (self.item if nominee is not None else None),
         )
 
     @classmethod

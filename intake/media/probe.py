@@ -6,6 +6,7 @@ are enough: the work is waiting on child processes and the disk, not Python byte
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -48,17 +49,34 @@ def probe_all(
     if not jobs:
         return result, []
     with ThreadPoolExecutor(max_workers=workers or default_workers(), thread_name_prefix="probe") as pool:
-        futures: dict[Future[PhotoInfo | VideoInfo | FileProblem], int] = {
-            pool.submit(_probe_one, f, campaign): i for i, f in jobs
+        futures: dict[Future[tuple[PhotoInfo | VideoInfo | FileProblem, str | None]], int] = {
+            pool.submit(_probe_and_hash, f, campaign): i for i, f in jobs
         }
         for future in as_completed(futures):
             index = futures[future]
-            result[index], problem = _merge(files[index], future.result())
+            outcome, sha256 = future.result()
+            result[index], problem = _merge(files[index].model_copy(update={"sha256": sha256}), outcome)
             if problem is not None:
                 problems[index] = problem
             if progress is not None:
                 progress(result[index])
     return result, [problems[i] for i in sorted(problems)]
+
+
+def _probe_and_hash(file: PackageFile, campaign: Campaign) -> tuple[PhotoInfo | VideoInfo | FileProblem, str | None]:
+    """A photo's probe and its content hash: the same photo sent again is recognised by its bytes
+    (RULES.md "Resubmissions"). Photos are small; videos are not hashed here."""
+    outcome = _probe_one(file, campaign)
+    if file.sniffed not in PHOTO_TYPES:
+        return outcome, None
+    digest = hashlib.sha256()
+    try:
+        with file.local.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                digest.update(block)
+    except OSError:
+        return outcome, None
+    return outcome, digest.hexdigest()
 
 
 def _probe_one(file: PackageFile, campaign: Campaign) -> PhotoInfo | VideoInfo | FileProblem:

@@ -1,8 +1,10 @@
 """Resubmissions (RULES.md "Resubmissions") and which unit a package is from, end to end.
 
-Several PATHs are one unit's mails in order of arrival: a later item replaces the
-earlier one whole, a later 附表2 without a nominee withdraws them, and LATE names only
-the mail that came after the deadline.
+Several PATHs are one unit's mails in order of arrival. Nothing a unit sent disappears
+unnamed: a form, video or summary replaces the earlier one, photos add (the same bytes
+count once, the same name replaces that photo, a complete new set replaces the old set and
+names what it set aside), tables merge by nominee (one left out stays, REGISTER_OMITS),
+withdrawal is explicit ("撤回 姓名"), and LATE names only the mail after the deadline.
 """
 
 from __future__ import annotations
@@ -98,37 +100,137 @@ def test_follow_up_mail_supplies_missing_photos_and_video(campaign: Campaign) ->
     assert [s["source"] for s in merged["submissions"]] == [str(first_mail), str(build_eml(second))]
 
 
-def test_later_photo_set_replaces_the_earlier_one_whole(campaign: Campaign) -> None:
+def _files_of(result: dict[str, Any], index: int) -> dict[str, dict[str, Any]]:
+    """The receipt's "本次收到" of submission `index`: each file's name and where it went."""
+    return {f["path"].rsplit("/", 1)[-1]: f for f in result["submissions"][index]["files"]}
+
+
+def _changes(result: dict[str, Any], index: int, action: str) -> list[dict[str, Any]]:
+    return [c for c in result["submissions"][index]["changes"] if c["action"] == action]
+
+
+def _star(result: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in result["stars"] if s["name"] == name)
+
+
+def _one_photo_short(campaign: Campaign) -> tuple[PackageSpec, StarSpec]:
+    """A first package whose first star sent only the ID photo (one short of the set)."""
     first = complete_city_package(campaign, date=_on(campaign, 5))
     star = first.stars[0]
-    more = [*star.photos, Photo(640, 480, f"{star.name}生活照9.jpg")]
-    fewer = star.photos[:1]
-
-    for photos, severity in ((more, "warning"), (fewer, "error")):
-        second = _follow_up(campaign, stars=[_only_material(star, photos=photos)])
-        result = check_json([build_eml(first), build_eml(second)], campaign)
-        assert result is not None
-        found = _findings(result, "STAR_PHOTO_COUNT")
-        assert [(f["subject"], f["severity"], f["evidence"]["count"]) for f in found] == [
-            (f"百姓学习之星 {star.name}", severity, len(photos))
-        ]
-        assert all("补充材料" in path for path in found[0]["evidence"]["files"])
+    star.photos = star.photos[:1]
+    return first, star
 
 
-def test_later_register_without_a_nominee_withdraws_them(campaign: Campaign) -> None:
-    nine = campaign.quotas.stars.min + 1
-    first = complete_city_package(campaign, stars=nine, date=_on(campaign, 5))
-    withdrawn = first.stars[-1].name
-    kept = [dataclasses.replace(s, form=False, photos=[], videos=[]) for s in first.stars[:-1]]
-    second = _follow_up(campaign, subject="延边州更正后的登记表", star_register=True, stars=kept)
+def test_a_missing_photo_sent_alone_completes_the_set(campaign: Campaign) -> None:
+    first, star = _one_photo_short(campaign)
+    alone = check_json([build_eml(first)], campaign)
+    assert alone is not None and [f["evidence"]["count"] for f in _findings(alone, "STAR_PHOTO_COUNT")] == [1]
+
+    missing = Photo(641, 481, f"{star.name}生活照1.jpg")
+    second = _follow_up(campaign, stars=[_only_material(star, photos=[missing])])
+    result = check_json([build_eml(first), build_eml(second)], campaign)
+    assert result is not None
+    assert result["findings"] == [], result["findings"]
+    photos = _star(result, star.name)["photos"]
+    assert [p.rsplit("/", 1)[-1] for p in photos] == [f"{star.name}证件照.jpg", missing.name]
+    placed = _files_of(result, 1)[missing.name]
+    assert (placed["outcome"], placed["nominee"], placed["item"]) == ("added", star.name, "photos")
+
+
+def test_the_same_photo_sent_twice_counts_once(campaign: Campaign) -> None:
+    first, star = _one_photo_short(campaign)
+    again = dataclasses.replace(star.photos[0], name=f"{star.name}-证件照（再发一次）.jpg")
+    second = _follow_up(campaign, stars=[_only_material(star, photos=[again])])
+    result = check_json([build_eml(first), build_eml(second)], campaign)
+    assert result is not None
+    assert len(_star(result, star.name)["photos"]) == 1
+    assert [f["evidence"]["count"] for f in _findings(result, "STAR_PHOTO_COUNT")] == [1]
+    assert _files_of(result, 1)[again.name]["outcome"] == "same"
+
+
+def test_a_photo_of_the_same_name_replaces_that_photo(campaign: Campaign) -> None:
+    first = complete_city_package(campaign, date=_on(campaign, 5))
+    star = first.stars[0]
+    retake = Photo(643, 483, star.photos[1].name)
+    second = _follow_up(campaign, stars=[_only_material(star, photos=[retake])])
+    result = check_json([build_eml(first), build_eml(second)], campaign)
+    assert result is not None and result["findings"] == [], result["findings"]
+    photos = _star(result, star.name)["photos"]
+    assert len(photos) == 2 and "补充材料" in photos[1]
+    placed = _files_of(result, 1)[retake.name]
+    assert placed["outcome"] == "replaced" and placed["replaced"][0].endswith(star.photos[1].name)
+
+
+def test_a_resent_complete_photo_set_replaces_the_old_and_names_what_it_set_aside(campaign: Campaign) -> None:
+    first = complete_city_package(campaign, date=_on(campaign, 5))
+    star = first.stars[0]
+    width, height = star.photos[0].width, star.photos[0].height
+    new_set = [Photo(width + 2, height + 2, f"{star.name}新证件照.jpg"), Photo(645, 485, f"{star.name}新生活照.jpg")]
+    second = _follow_up(campaign, stars=[_only_material(star, photos=new_set)])
+    result = check_json([build_eml(first), build_eml(second)], campaign)
+    assert result is not None and result["findings"] == [], result["findings"]
+    assert [p.rsplit("/", 1)[-1] for p in _star(result, star.name)["photos"]] == [p.name for p in new_set]
+    (aside,) = _changes(result, 1, "set_aside")
+    assert aside["nominee"] == star.name
+    assert sorted(p.rsplit("/", 1)[-1] for p in aside["paths"]) == sorted(p.name for p in star.photos)
+
+
+def test_a_one_row_corrected_register_updates_that_row_and_withdraws_nobody(campaign: Campaign) -> None:
+    first = complete_city_package(campaign, date=_on(campaign, 5))
+    exemplar = first.stars[1]
+    fixed = dataclasses.replace(first.stars[3], form=False, photos=[], videos=[])
+    fixed.fields = {**fixed.fields, "phone": "13843100999"}
+    second = _follow_up(campaign, subject="延边州更正登记表", star_register=True, stars=[fixed])
 
     result = check_json([build_eml(first), build_eml(second)], campaign)
     assert result is not None
-    assert withdrawn not in [s["name"] for s in result["stars"]]
-    assert len(result["stars"]) == nine - 1
+    assert [s["name"] for s in result["stars"]] == [s.name for s in first.stars]
+    assert _star(result, exemplar.name)["exemplar"] is True
+    assert result["withdrawn"] == []
+    assert [c["nominee"] for c in _changes(result, 1, "row_updated")] == [fixed.name]
+    (omits,) = _findings(result, "REGISTER_OMITS")
+    assert omits["severity"] == "warning"
+    assert sorted(omits["evidence"]["names"]) == sorted(s.name for s in first.stars if s.name != fixed.name)
+    assert "撤回" in omits["hint_zh"]
+    # the error count did not go down by losing people: the others' forms and photos still count
+    assert all(s["form"] and s["photos"] for s in result["stars"])
+
+
+def test_a_table_that_leaves_out_two_names_names_both(campaign: Campaign) -> None:
+    first = complete_city_package(campaign, stars=campaign.quotas.stars.min + 2, date=_on(campaign, 5))
+    left_out = [first.stars[4].name, first.stars[-1].name]
+    kept = [dataclasses.replace(s, form=False, photos=[], videos=[]) for s in first.stars if s.name not in left_out]
+    second = _follow_up(campaign, subject="延边州登记表（修改）", star_register=True, stars=kept)
+    result = check_json([build_eml(first), build_eml(second)], campaign)
+    assert result is not None
+    assert {s["name"] for s in result["stars"]} >= set(left_out)
+    (omits,) = _findings(result, "REGISTER_OMITS")
+    assert sorted(omits["evidence"]["names"]) == sorted(left_out)
+    assert all(name in omits["message_zh"] for name in left_out)
+    assert finding_codes(result) == {"REGISTER_OMITS"}
+    # a third, complete table makes the warning go away
+    third = _follow_up(campaign, subject="延边州登记表（完整）", star_register=True, stars=first.stars)
+    later = check_json([build_eml(first), build_eml(second), build_eml(third)], campaign)
+    assert later is not None and later["findings"] == [], later["findings"]
+
+
+def test_withdrawal_by_mail_subject_takes_the_nominee_out_and_keeps_the_rest(campaign: Campaign) -> None:
+    first = complete_city_package(campaign, stars=campaign.quotas.stars.min + 1, date=_on(campaign, 5))
+    gone = first.stars[-1].name
+    second = _follow_up(campaign, subject=f"撤回 {gone}", body="您好，我单位撤回该推荐人选。", stars=[])
+    result = check_json([build_eml(first), build_eml(second)], campaign)
+    assert result is not None
+    assert gone not in [s["name"] for s in result["stars"]]
+    assert result["withdrawn"] == [{"name": gone, "kind": "star", "by": "unit"}]
+    assert [c["nominee"] for c in _changes(result, 1, "withdrawn")] == [gone]
     assert result["findings"] == [], result["findings"]
-    # the forms and photos of the others still come from the first mail
-    assert all(s["form"] and len(s["photos"]) >= campaign.star.photos.min for s in result["stars"])
+    # a later file for the withdrawn nominee is kept but not counted, and the receipt says so
+    late_photo = Photo(647, 487, f"{gone}补充照片.jpg")
+    star = next(s for s in first.stars if s.name == gone)
+    third = _follow_up(campaign, stars=[_only_material(star, photos=[late_photo])])
+    after = check_json([build_eml(first), build_eml(second), build_eml(third)], campaign)
+    assert after is not None and gone not in [s["name"] for s in after["stars"]]
+    assert _files_of(after, 2)[late_photo.name]["outcome"] == "withdrawn_nominee"
 
 
 def test_late_names_only_the_mail_after_the_deadline(campaign: Campaign) -> None:

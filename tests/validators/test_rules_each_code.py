@@ -266,6 +266,17 @@ CASES: dict[str, tuple[Build, Build]] = {
         ),
         _d,
     ),
+    "REGISTER_OMITS": (
+        lambda c: _with(
+            c,
+            lambda d, c: (
+                _set(d.stars[2], omitted_by="补充/附表2.xlsx"),
+                _set(d.stars[5], omitted_by="补充/附表2.xlsx"),
+            ),
+        ),
+        # a nominee the table leaves out but who was never registered is REGISTER_MISMATCH's, not this
+        lambda c: _with(c, lambda d, c: _set(d.stars[2], omitted_by=None)),
+    ),
     "LINK_PENDING": (
         lambda c: add_link(_d(c), "https://mail.qq.com/cgi-bin/ftnExs_download?k=abc", "mail.qq.com", "视频.mp4"),
         _d,

@@ -21,13 +21,18 @@ def _rules_md() -> dict[str, str]:
     return {code: cell for code, cell in _ROW.findall(RULES_MD.read_text(encoding="utf-8"))}
 
 
+# Codes RULES.md already names whose rule belongs to a later issue (and what it waits on).
+NOT_YET = {"ARCHIVE_PART_MISSING": "issue 14: multi-volume archives"}
+
+
 def test_rules_md_is_parsed() -> None:
     rows = _rules_md()
-    assert len(rows) >= 39 and "STAR_QUOTA" in rows and "LINK_PENDING" in rows
+    assert len(rows) >= 41 and "STAR_QUOTA" in rows and "LINK_PENDING" in rows and "REGISTER_OMITS" in rows
 
 
 def test_every_rules_md_code_is_registered() -> None:
-    assert sorted(set(_rules_md()) - set(REGISTRY.codes())) == []
+    assert sorted(set(_rules_md()) - set(REGISTRY.codes()) - set(NOT_YET)) == []
+    assert len(REGISTRY) == 40
 
 
 def test_no_code_outside_rules_md() -> None:

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Iterator
 
 from config.campaign import Campaign, VideoSpec
-from intake.models import Dossier, PackageFile
+from intake.models import ITEM_PHOTOS, ITEM_VIDEO, Dossier, PackageFile
 from validators.base import Finding, Rule, Severity, rule
 from validators.measure import format_count_range, format_duration_range, format_fps, video_shortfalls
 from validators.rules.common import names_list, project_subject, star_subject, unit_subject
@@ -119,6 +119,7 @@ def _exemplars(dossier: Dossier) -> Iterator[tuple[str, str, list[PackageFile], 
 @rule
 class ExemplarPhotos(Rule):
     code = "EXEMPLAR_PHOTOS"
+    item = ITEM_PHOTOS
     severity = Severity.ERROR
     title_zh = "典范照片数量"
     message_zh = "典范 {name} 照片 {count} 张，要求 {required} 张（常规 {normal} 张另加 {extra} 张相关照片）"
@@ -158,6 +159,7 @@ def _spec_text(spec: VideoSpec) -> str:
 @rule
 class ExemplarVideoMissing(Rule):
     code = "EXEMPLAR_VIDEO_MISSING"
+    item = ITEM_VIDEO
     severity = Severity.ERROR
     title_zh = "典范缺少视频"
     message_zh = "未收到典范 {name} 的音像视频资料"
@@ -174,6 +176,7 @@ class ExemplarVideoMissing(Rule):
 @rule
 class ExemplarVideoSpec(Rule):
     code = "EXEMPLAR_VIDEO_SPEC"
+    item = ITEM_VIDEO
     severity = Severity.ERROR
     title_zh = "典范视频技术要求"
     message_zh = "典范 {name} 的视频 {file} 不符合技术要求：{problems}"

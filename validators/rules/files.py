@@ -21,8 +21,11 @@ class _ProblemRule(Rule):
             if problem.code != self.code:
                 continue
             params = {k: v for k, v in problem.params.items() if k not in ("file", "reason")}
+            # A file meant for a nominee's item is that item's problem too ("视频 无法打开✗").
             yield self.finding(
                 file_subject(problem.path),
+                nominee=problem.nominee,
+                item=problem.item,
                 file=_in_which_mail(problem, dossier),
                 reason=problem.reason,
                 evidence={"path": problem.path, "submission": problem.submission, **params},
@@ -105,3 +108,12 @@ class LinkPending(Rule):
                 text=f"“{link.text.strip()}”" if link.text.strip() else "",
                 evidence={"url": link.url, "submission": link.submission},
             )
+
+
+# The codes whose findings are about a file of the package (not the unit, not a nominee's item):
+# a report lists them under "附件" unless the file was meant for a nominee (Finding.nominee set).
+FILE_CODES = frozenset(
+    cls.code for cls in (FileUnreadable, FileUnsupported, ArchiveEncrypted, ArchiveRejected, FileUnmatched, LinkPending)
+)
+# Of those, the codes that say a file meant for a nominee's item could not be used ("视频 无法打开✗").
+UNUSABLE_ZH = {FileUnreadable.code: "无法打开", FileUnsupported.code: "格式无法识别"}

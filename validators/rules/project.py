@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from config.campaign import Campaign
 from intake.forms.fields import PROJECT_FIELDS
-from intake.models import Dossier, ProjectEntry, YearMonth
+from intake.models import ITEM_FORM, ITEM_PHOTOS, ITEM_SUMMARY, ITEM_VIDEO, Dossier, ProjectEntry, YearMonth
 from validators.base import Finding, Rule, Severity, rule
 from validators.measure import format_count_range, format_duration_range, video_shortfalls
 from validators.rules.common import (
@@ -38,6 +38,7 @@ class _ProjectRule(Rule):
 @rule
 class ProjectFormMissing(_ProjectRule):
     code = "PROJECT_FORM_MISSING"
+    item = ITEM_FORM
     severity = Severity.ERROR
     title_zh = "缺少终身学习品牌项目推荐表"
     message_zh = "未收到 {name} 的《终身学习品牌项目推荐表》（附表3）"
@@ -51,6 +52,7 @@ class ProjectFormMissing(_ProjectRule):
 @rule
 class ProjectFieldMissing(_ProjectRule):
     code = "PROJECT_FIELD_MISSING"
+    item = ITEM_FORM
     severity = Severity.ERROR
     title_zh = "终身学习品牌项目必填项缺失"
     message_zh = "{name} 的必填项未填写（或表中找不到这一栏）：{missing}"
@@ -68,6 +70,7 @@ class ProjectFieldMissing(_ProjectRule):
 @rule
 class ProjectSummaryMissing(_ProjectRule):
     code = "PROJECT_SUMMARY_MISSING"
+    item = ITEM_SUMMARY
     severity = Severity.ERROR
     title_zh = "缺少工作总结"
     message_zh = "未收到 {name} 近年来开展学习活动的工作总结"
@@ -82,6 +85,7 @@ class ProjectSummaryMissing(_ProjectRule):
 @rule
 class ProjectSummaryLength(_ProjectRule):
     code = "PROJECT_SUMMARY_LENGTH"
+    item = ITEM_SUMMARY
     severity = Severity.WARNING
     title_zh = "工作总结字数"
     message_zh = "{name} 的工作总结 {chars} 字，要求 {min_chars}-{max_chars} 字"
@@ -102,6 +106,7 @@ class ProjectSummaryLength(_ProjectRule):
 @rule
 class ProjectPhotoCount(_ProjectRule):
     code = "PROJECT_PHOTO_COUNT"
+    item = ITEM_PHOTOS
     severity = Severity.ERROR
     title_zh = "终身学习品牌项目照片数量"
     message_zh = "{name} 照片 {count} 张，要求 {required} 张"
@@ -124,6 +129,7 @@ class ProjectPhotoCount(_ProjectRule):
 @rule
 class ProjectVideoMissing(_ProjectRule):
     code = "PROJECT_VIDEO_MISSING"
+    item = ITEM_VIDEO
     severity = Severity.ERROR
     title_zh = "缺少项目视频"
     message_zh = "未收到 {name} 的视频资料"
@@ -144,6 +150,7 @@ class ProjectVideoMissing(_ProjectRule):
 @rule
 class ProjectVideoSpec(_ProjectRule):
     code = "PROJECT_VIDEO_SPEC"
+    item = ITEM_VIDEO
     severity = Severity.ERROR
     title_zh = "项目视频规格"
     message_zh = "{name} 的视频 {file} 不符合要求：{problems}"

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from config.campaign import Campaign
 from intake.forms.fields import STAR_FIELDS
-from intake.models import Dossier, StarEntry
+from intake.models import ITEM_FORM, ITEM_PHOTOS, ITEM_VIDEO, Dossier, StarEntry
 from validators.base import Finding, Rule, Severity, rule
 from validators.measure import (
     format_count_range,
@@ -42,6 +42,7 @@ class _StarRule(Rule):
 @rule
 class StarFormMissing(_StarRule):
     code = "STAR_FORM_MISSING"
+    item = ITEM_FORM
     severity = Severity.ERROR
     title_zh = "缺少百姓学习之星推荐表"
     message_zh = "未收到 {name} 的《百姓学习之星推荐表》（附表1）"
@@ -55,6 +56,7 @@ class StarFormMissing(_StarRule):
 @rule
 class StarFieldMissing(_StarRule):
     code = "STAR_FIELD_MISSING"
+    item = ITEM_FORM
     severity = Severity.ERROR
     title_zh = "百姓学习之星必填项缺失"
     message_zh = "{name} 的必填项未填写（或表中找不到这一栏）：{missing}"
@@ -72,6 +74,7 @@ class StarFieldMissing(_StarRule):
 @rule
 class StarPhotoCount(_StarRule):
     code = "STAR_PHOTO_COUNT"
+    item = ITEM_PHOTOS
     severity = Severity.ERROR
     title_zh = "百姓学习之星照片数量"
     message_zh = "{name} 照片 {count} 张，要求 {required} 张"
@@ -104,6 +107,7 @@ _ID_PHOTO_NEEDS = {
 @rule
 class StarIdPhoto(_StarRule):
     code = "STAR_ID_PHOTO"
+    item = ITEM_PHOTOS
     severity = Severity.ERROR
     title_zh = "缺少2寸免冠彩色证件照"
     message_zh = (
@@ -146,6 +150,7 @@ class StarIdPhoto(_StarRule):
 @rule
 class StarVideoSpec(_StarRule):
     code = "STAR_VIDEO_SPEC"
+    item = ITEM_VIDEO
     severity = Severity.WARNING
     title_zh = "百姓学习之星视频规格"
     message_zh = "{name} 的视频 {file} 不符合要求：{problems}"

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from config.campaign import Campaign, Range
-from intake.models import Dossier, ProjectFields, RegisterTable, StarFields, YearMonth
+from intake.models import ITEM_REGISTER, Dossier, ProjectFields, RegisterTable, StarFields, YearMonth
 from validators.base import Finding, Rule, Severity, rule
 from validators.measure import mask_id_number, mask_phone
 from validators.rules.common import (
@@ -188,6 +188,7 @@ class RegisterMissing(Rule):
 @rule
 class RegisterMismatch(Rule):
     code = "REGISTER_MISMATCH"
+    item = ITEM_REGISTER
     severity = Severity.ERROR
     title_zh = "推荐对象未在登记表中"
     message_zh = "{name} 有推荐材料（{where}），但{table}中没有登记"
@@ -205,6 +206,38 @@ class RegisterMismatch(Rule):
                 if not p.registered:
                     where = p.form.path if p.form else "照片/视频/总结"
                     yield self.finding(project_subject(p.name), nominee=p.name, name=p.name, where=where, table="附表4")
+
+
+@rule
+class RegisterOmits(Rule):
+    code = "REGISTER_OMITS"
+    severity = Severity.WARNING
+    title_zh = "新登记表漏列已推荐对象"
+    message_zh = "最新的{table}（{path}）没有列出此前已登记的 {count} 个推荐对象：{names}。他们仍按已推荐处理"
+    hint_zh = (
+        "如确实不再推荐，请在邮件主题或正文第一行写明“撤回 姓名”（项目写项目名称）；"
+        "如为漏列，请补发包含全部推荐对象的{table}"
+    )
+
+    def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
+        # Withdrawal is explicit only (RULES.md "Resubmissions"): a shorter table withdraws nobody.
+        for entries, subject, table in (
+            (dossier.stars, STAR_REGISTER_SUBJECT, "附表2"),
+            (dossier.projects, PROJECT_REGISTER_SUBJECT, "附表4"),
+        ):
+            by_table: dict[str, list[str]] = {}
+            for entry in entries:
+                if entry.omitted_by:
+                    by_table.setdefault(entry.omitted_by, []).append(entry.name)
+            for path, names in by_table.items():
+                yield self.finding(
+                    subject,
+                    table=table,
+                    path=path,
+                    count=len(names),
+                    names=names_list(names),
+                    evidence={"names": names, "path": path},
+                )
 
 
 @dataclass

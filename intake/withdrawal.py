@@ -1,0 +1,220 @@
+"""Explicit withdrawal in a unit's mail: "撤回 张三" in the subject or the first lines of the body.
+
+RULES.md "Resubmissions": a nominee leaves the dossier only when the unit says so. A wrong hit
+takes away someone the unit still nominates, so the reading is narrow on purpose:
+- the verb opens the subject (after "Re:" and a unit name) or one of the first lines the
+  sender wrote (what a reply or forward quotes is cut off first: the notice, our receipts and
+  the REGISTER_OMITS hint all mention "撤回");
+- only a few openings may stand before it ("我单位申请撤回…"); "不撤回", "如需撤回", "已撤回"
+  and questions ("撤回张三可以吗？") say nothing;
+- what follows must look like names, not prose or a placeholder ("撤回 姓名").
+A name that is no nominee does no harm: the merge reports it (WITHDRAW_UNKNOWN).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from intake.models import Dossier, Withdrawn
+from intake.names import fold, looks_like_person_name, project_keys, same_name
+from intake.unit import own_words
+
+BODY_LINES = 5  # the sender's first non-empty lines that may carry the request
+MAX_NAME_CHARS = 40
+
+_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|回复|答复|转发)\s*[:：]\s*)+", re.IGNORECASE)
+# What may open the line before the verb: "关于", "我单位", "经研究", "申请" ... and nothing else.
+_OPENING = (
+    r"(?:关于)?"
+    r"(?:(?:我单位|本单位|我们单位|我们|我市|我县|我区|我校|我局|经研究决定|经研究|经核实|现|特|今)[，,\s]*)?"
+    r"(?:(?:申请|请求|要求|决定|需要|需|拟|请|特此)\s*)?"
+)
+_VERB = re.compile(rf"^{_OPENING}撤回(?P<rest>.*)$")
+_NUMBERING = re.compile(r"^\s*(?:\d{1,2}\s*[.、)）]|[（(]?[一二三四五六七八九十]{1,2}[、)）])?\s*")
+# Where a unit name or a tag ends in a subject ("长白山管委会-撤回张三", "【长白山】撤回张三").
+_SUBJECT_BREAK = re.compile(r"[\s\-—_｜|】\]》>:：]+")
+_NEGATED = re.compile(r"(?:不|勿|别|无需|无须|没有|未|暂缓)$")
+_QUESTION = re.compile(r"[?？]|吗|么|是否|能否|可否|可以不|如何|怎么|怎样")
+_SENTENCE_END = re.compile(r"[。！!；;]")
+_LIST_SEPARATOR = re.compile(r"[、,，/／]")
+# Words before the names: "撤回推荐对象：", "撤回以下人员：", "撤回百姓学习之星张三".
+_LEADING = re.compile(
+    r"^(?:对|以下|下列|如下)?"
+    r"(?:(?:终身学习)?品牌项目|百姓学习之星|学习之星|推荐对象|推荐人选|推荐人员|推荐项目|人员|对象|项目)?"
+    r"\s*[:：]?\s*"
+)
+# Words after a name that are no part of it: "张三的推荐材料", "张三同志", "xx项目的申报".
+_TRAILING = re.compile(
+    r"(?:同志|先生|女士|老师)?的?"
+    r"(?:(?:全部|所有)?(?:推荐|申报|报送|参评)?(?:资格|材料|名额|申请|事宜|说明|对象|人选)?)$"
+)
+_BOTH = re.compile(r"^(?P<a>.+?)(?:和|及|与|以及)(?P<b>.+)$")
+_PLACEHOLDERS = frozenset(
+    fold(p)
+    for p in ("姓名", "名字", "名称", "项目名", "项目名称", "姓名/项目名", "某某", "某某某", "xx", "xxx", "××", "×××")
+)
+# A piece holding one of these is prose about mail or files, not a nominee's name.
+_NOT_A_NAME = (
+    "邮件",
+    "附件",
+    "文件",
+    "照片",
+    "视频",
+    "上一",
+    "上次",
+    "之前",
+    "刚才",
+    "此前",
+    "本次",
+    "以上",
+    "申请",
+    "原因",
+    "谢谢",
+    "感谢",
+    "麻烦",
+    "辛苦",
+    "说明",
+    "知悉",
+    "此致",
+    "敬礼",
+    "推荐表",
+    "登记表",
+    "附表",
+)
+_PROJECT_MARKS = re.compile(
+    r"[“”\"「」『』《》]|项目|行动|计划|工程|课堂|学堂|讲堂|书院|书屋|夜校|大学|学院|品牌|驿站|基地"
+)
+
+
+def withdrawal_names(subject: str | None, body: str) -> list[str]:
+    """The names a mail asks to withdraw, from its subject and the first lines its sender wrote."""
+    names = subject_names(subject or "")
+    for line in first_lines(body):
+        names += line_names(line)
+    return _unique(names)
+
+
+def subject_names(subject: str) -> list[str]:
+    """A subject names a withdrawal at its start or after a unit name or tag: "【长白山】撤回张三"."""
+    text = _REPLY_PREFIX.sub("", unicodedata.normalize("NFKC", subject)).strip()
+    starts = [0, *(m.end() for m in _SUBJECT_BREAK.finditer(text))]
+    for start in starts:
+        if _NEGATED.search(_SUBJECT_BREAK.sub("", text[:start])):
+            continue  # "暂不 撤回 张三"
+        found = line_names(text[start:])
+        if found:
+            return found
+    return []
+
+
+def first_lines(body: str, count: int = BODY_LINES) -> list[str]:
+    """The first non-empty lines the sender wrote themselves (quoted or forwarded text cut off)."""
+    lines = [line.strip() for line in own_words(body[:4000]).splitlines()]
+    return [line for line in lines if line][:count]
+
+
+def line_names(line: str) -> list[str]:
+    """The names one line asks to withdraw when it opens with the request ("撤回：张三、李四"), else []."""
+    text = _NUMBERING.sub("", unicodedata.normalize("NFKC", line), count=1).strip()
+    found = _VERB.match(text)
+    if found is None:
+        return []
+    rest = found.group("rest")
+    if _QUESTION.search(rest):
+        return []
+    rest = _SENTENCE_END.split(rest, maxsplit=1)[0]
+    rest = _LEADING.sub("", rest.strip(), count=1)
+    names: list[str] = []
+    for index, piece in enumerate(p.strip() for p in _LIST_SEPARATOR.split(rest)):
+        got = _piece_names(piece)
+        if not got:
+            if index == 0:
+                return []  # "撤回上一封邮件": what follows the verb is no name
+            break  # "撤回张三，谢谢": the list has ended
+        names += got
+    return _unique(names)
+
+
+def _piece_names(piece: str) -> list[str]:
+    """The name(s) in one list item: "张三的推荐材料" -> [张三], "张三 李四" / "张三和李四" -> both."""
+    name = _clean(piece)
+    if not name:
+        return []
+    parts = name.split()
+    if len(parts) > 1 and all(looks_like_person_name(p) for p in parts):
+        return parts
+    both = _BOTH.match(name)
+    if both and all(looks_like_person_name(_clean(both.group(g))) for g in ("a", "b")):
+        return [_clean(both.group("a")), _clean(both.group("b"))]
+    return [name] if _plausible(name) else []
+
+
+def _clean(piece: str) -> str:
+    name = _LEADING.sub("", piece.strip(), count=1).strip()
+    previous = None
+    while name and name != previous:
+        previous = name
+        name = _TRAILING.sub("", name).strip()
+    return name.strip(" \t:：-—")
+
+
+def _plausible(name: str) -> bool:
+    """A person's name, a project's name (or its distinctive part), never prose or a placeholder."""
+    key = fold(name)
+    if len(key) < 2 or len(name) > MAX_NAME_CHARS or key in _PLACEHOLDERS or name.startswith(("的", "了", "一下")):
+        return False
+    if any(word in name for word in _NOT_A_NAME):
+        return False
+    if looks_like_person_name(name) or _PROJECT_MARKS.search(name):
+        return True
+    return len(key) <= 12  # a short project name: "书香南关", "银龄课堂"
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for name in names:
+        if fold(name) not in seen:
+            seen.add(fold(name))
+            out.append(name)
+    return out
+
+
+# -- who a name means in a dossier (the desk's office action and the WeCom bot ask the same) --------
+
+NOMINEE_KIND_ZH = {"star": "百姓学习之星", "project": "终身学习品牌项目"}
+
+
+def find_nominee(dossier: Dossier, name: str) -> tuple[str, str] | None:
+    """(kind, name as the dossier spells it) of the unit's current star or project that `name` means:
+    the same name, or for a project its distinctive part ("书香南关"), as the merge matches names."""
+    key = fold(name)
+    if not key:
+        return None
+    for star in dossier.stars:
+        if same_name(star.name, name):
+            return "star", star.name
+    for project in dossier.projects:
+        if same_name(project.name, name) or key in project_keys(project.name):
+            return "project", project.name
+    return None
+
+
+def find_withdrawn(dossier: Dossier, name: str) -> Withdrawn | None:
+    """The withdrawn nominee that `name` means, matched as `find_nominee` matches."""
+    key = fold(name)
+    for gone in dossier.withdrawn if key else []:
+        if same_name(gone.name, name) or (gone.kind == "project" and key in project_keys(gone.name)):
+            return gone
+    return None
+
+
+def roster_zh(dossier: Dossier) -> str:
+    """The unit's current nominees in one line, for a refusal that says what can be named."""
+    parts = []
+    if dossier.stars:
+        parts.append(f"{NOMINEE_KIND_ZH['star']} " + "、".join(s.name for s in dossier.stars))
+    if dossier.projects:
+        parts.append(f"{NOMINEE_KIND_ZH['project']} " + "、".join(p.name for p in dossier.projects))
+    return "；".join(parts) if parts else "（暂无）"
