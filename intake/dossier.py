@@ -16,12 +16,11 @@ dropped; cover letters and other unit-level documents belong to the unit.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from config.campaign import Campaign
+from intake.attribution import PROJECT, STAR, Owner, Owners, is_unit_document, item_of, register_rows
 from intake.forms.values import year_month_candidates
-from intake.media.probe import is_form_scan
 from intake.models import (
     ITEM_FORM,
     ITEM_PHOTOS,
@@ -47,60 +46,16 @@ from intake.models import (
     Withdrawn,
     YearMonth,
 )
-from intake.names import fold, looks_like_person_name, project_keys, same_name, star_keys
+from intake.names import fold
+from intake.photoset import merge_photos
 from intake.unit import UnitResolution
 
 ExemplarMark = Callable[[str | None, Campaign], bool]
 
-# Folder names under which a person-named folder is a star's folder.
-_STAR_PARENTS = ("百姓学习之星", "学习之星")
-_GENERIC_FOLDERS = {
-    "照片",
-    "视频",
-    "材料",
-    "推荐材料",
-    "典范材料",
-    "附件",
-    "证件照",
-    "生活照",
-    "图片",
-    "资料",
-    "其他",
-}
 
-
-STAR, PROJECT = "star", "project"
-# An unplaced document whose name says it is the unit's own (FORMS.md "Other materials").
-UNIT_DOCUMENT_WORDS = ("推荐函", "报送函", "的函", "说明", "目录", "清单", "登记表", "汇总表", "附表2", "附表4")
-_PHOTO_EXTENSIONS = {"jpg", "jpeg", "jpe", "png", "heic", "heif", "avif", "gif", "bmp", "webp", "tif", "tiff"}
-_VIDEO_EXTENSIONS = {"mp4", "m4v", "mov", "avi", "mkv", "flv", "wmv", "webm", "3gp", "mpg", "mpeg", "ts"}
 UNPLACED_REASON = "文件名和所在文件夹名中都没有推荐对象的姓名或项目名称"
 WITHDRAWN_REASON = "该推荐对象已撤回，文件已保存但不计入；如需恢复请联系省办公室"
 UNNAMED_FORM_REASON = "推荐表中未填写姓名或项目名称，文件名中也没有"
-
-
-@dataclass(eq=False)
-class _Owner:
-    """A nominee being assembled, submission by submission."""
-
-    entry: StarEntry | ProjectEntry
-    keys: list[str]
-    photos: list[PackageFile] = field(default_factory=list)
-    videos: list[PackageFile] = field(default_factory=list)
-    summary: Summary | None = None
-    extra_rows: list = field(default_factory=list)  # the same name listed again in one table
-    introduced: bool = False  # a table row, a form or its folder has named it so far
-    withdrawn: Withdrawn | None = None
-    # (item, submission) of every item delivered, for the file problems it supersedes
-    delivered: list[tuple[str, int]] = field(default_factory=list)
-
-    @property
-    def is_star(self) -> bool:
-        return isinstance(self.entry, StarEntry)
-
-    @property
-    def kind(self) -> str:
-        return STAR if self.is_star else PROJECT
 
 
 def _join_tables(tables: list[RegisterTable]) -> RegisterTable:
@@ -112,16 +67,12 @@ def _join_tables(tables: list[RegisterTable]) -> RegisterTable:
     return merged
 
 
-def _rows(table: RegisterTable) -> list:
-    return table.star_rows if table.kind == FileKind.REGISTER_STARS else table.project_rows
-
-
 class _Assembler:
     def __init__(self, submissions: list[Submission], campaign: Campaign, exemplar_mark: ExemplarMark) -> None:
         self.subs = submissions
         self.campaign = campaign
         self.exemplar_mark = exemplar_mark
-        self.owners: list[_Owner] = []
+        self.owners = Owners()
         self.problems: list[FileProblem] = []  # found while attributing (files intake left unreported)
         self.unmatched: list[PackageFile] = []
         self.unit_documents: list[PackageFile] = []
@@ -130,88 +81,8 @@ class _Assembler:
         self.retired: set[str] = set()  # photos and videos replaced or set aside
 
     # -- owners ---------------------------------------------------------------------------
-    def _add(self, name: str, *, star: bool) -> _Owner:
-        entry: StarEntry | ProjectEntry
-        if star:
-            entry, keys = StarEntry(name=name, registered=False), star_keys(name)
-        else:
-            entry, keys = ProjectEntry(name=name, registered=False), project_keys(name)
-        owner = _Owner(entry, keys)
-        self.owners.append(owner)
-        return owner
-
-    def _find(self, name: str | None, *, star: bool) -> _Owner | None:
-        if not name:
-            return None
-        key = fold(name)
-        for owner in self.owners:
-            if owner.is_star == star and (same_name(owner.entry.name, name) or key in owner.keys):
-                return owner
-        if not star:  # "海兰江畔农民夜校" on the form, "“海兰江畔”农民夜校" in the table
-            for owner in self.owners:
-                if not owner.is_star and any(k in key for k in owner.keys[1:]):
-                    return owner
-        return None
-
-    def _discover(self) -> None:
-        """Everyone any table or form names, in the order tables then forms name them, so a file
-        sent before its nominee's table row is still placed when the dossier is rebuilt."""
-        for sub in self.subs:
-            for table in sub.registers:
-                for row in _rows(table):
-                    star = table.kind == FileKind.REGISTER_STARS
-                    if row.name and self._find(row.name, star=star) is None:
-                        self._add(row.name.strip(), star=star)
-        for sub in self.subs:
-            for form in sub.star_forms:
-                if form.fields.name and self._find(form.fields.name, star=True) is None:
-                    self._add(form.fields.name.strip(), star=True)
-            for form in sub.project_forms:
-                if form.fields.name and self._find(form.fields.name, star=False) is None:
-                    self._add(form.fields.name.strip(), star=False)
-
-    # -- attribution ----------------------------------------------------------------------
-    def _owner_of_path(self, path: str, *, allow_star: bool = True, allow_project: bool = True) -> _Owner | None:
-        parts = path.split("/")
-        if parts:
-            last = parts[-1]
-            parts[-1] = last.rsplit(".", 1)[0] if "." in last else last
-        for part in reversed(parts):
-            folded = fold(part)
-            best: tuple[int, _Owner] | None = None
-            for owner in self.owners:
-                if (owner.is_star and not allow_star) or (not owner.is_star and not allow_project):
-                    continue
-                for key in owner.keys:
-                    if key and key in folded and (best is None or len(key) > best[0]):
-                        best = (len(key), owner)
-            if best:
-                return best[1]
-        return None
-
-    def _star_folder_name(self, path: str) -> str | None:
-        parts = path.split("/")[:-1]
-        for i, part in enumerate(parts[:-1]):
-            if any(p in part for p in _STAR_PARENTS):
-                candidate = parts[i + 1]
-                if looks_like_person_name(candidate) and candidate not in _GENERIC_FOLDERS:
-                    return candidate
-        return None
-
-    def _owner_of_summary(self, summary: Summary) -> _Owner | None:
-        head = fold(summary.text_head)
-        best: tuple[int, _Owner] | None = None
-        for owner in self.owners:
-            if owner.is_star:
-                continue
-            for key in owner.keys:
-                if key in head and (best is None or len(key) > best[0]):
-                    best = (len(key), owner)
-        return best[1] if best else None
-
-    # -- the merge --------------------------------------------------------------------------
     def build(self) -> tuple[list[StarEntry], list[ProjectEntry]]:
-        self._discover()
+        self.owners.discover(self.subs)
         for sub in self.subs:
             log = SubmissionLog(index=sub.index, ignored=list(sub.ignored))
             self.log.append(log)
@@ -235,7 +106,7 @@ class _Assembler:
                 stars.append(entry)  # type: ignore[arg-type]
         return stars, projects
 
-    def _introduce(self, owner: _Owner, log: SubmissionLog) -> None:
+    def _introduce(self, owner: Owner, log: SubmissionLog) -> None:
         if not owner.introduced:
             owner.introduced = True
             log.changes.append(Change(action=ChangeAction.NOMINATED, nominee=owner.entry.name, nominee_kind=owner.kind))
@@ -243,7 +114,7 @@ class _Assembler:
     def _apply_withdrawals(self, sub: Submission, log: SubmissionLog) -> None:
         by = sub.actor or "unit"
         for name in sub.withdraw:
-            owner = self._find(name, star=True) or self._find(name, star=False)
+            owner = self.owners.find(name, star=True) or self.owners.find(name, star=False)
             if owner is None or not owner.introduced or owner.withdrawn is not None:
                 log.changes.append(Change(action=ChangeAction.WITHDRAW_UNKNOWN, nominee=name, by=by))
                 continue
@@ -252,7 +123,7 @@ class _Assembler:
                 Change(action=ChangeAction.WITHDRAWN, nominee=owner.entry.name, nominee_kind=owner.kind, by=by)
             )
         for name in sub.restore:
-            owner = self._find(name, star=True) or self._find(name, star=False)
+            owner = self.owners.find(name, star=True) or self.owners.find(name, star=False)
             if owner is None or owner.withdrawn is None:
                 continue
             owner.withdrawn = None
@@ -270,9 +141,9 @@ class _Assembler:
             table = _join_tables(tables)
             self.tables[kind] = table
             star = kind == FileKind.REGISTER_STARS
-            listed: dict[int, _Owner] = {}
-            for row in _rows(table):
-                owner = self._find(row.name, star=star)
+            listed: dict[int, Owner] = {}
+            for row in register_rows(table):
+                owner = self.owners.find(row.name, star=star)
                 if owner is None or owner.withdrawn is not None:
                     continue
                 if id(owner) in listed:  # the same name twice in one table: DUPLICATE_NOMINEE
@@ -310,9 +181,9 @@ class _Assembler:
         for forms, star in ((sub.star_forms, True), (sub.project_forms, False)):
             for form in forms:
                 name = form.fields.name
-                owner = self._find(name, star=star) if name else None
+                owner = self.owners.find(name, star=star) if name else None
                 if owner is None and not name:
-                    owner = self._owner_of_path(form.path, allow_star=star, allow_project=not star)
+                    owner = self.owners.of_path(form.path, allow_star=star, allow_project=not star)
                 if owner is None:
                     log.placements.append(
                         Placement(path=form.path, outcome=Outcome.UNPLACED, item=ITEM_FORM, reason=UNNAMED_FORM_REASON)
@@ -338,7 +209,7 @@ class _Assembler:
                     )
                 )
 
-    def _withdrawn_placement(self, owner: _Owner, path: str, item: str | None) -> Placement:
+    def _withdrawn_placement(self, owner: Owner, path: str, item: str | None) -> Placement:
         return Placement(
             path=path,
             outcome=Outcome.WITHDRAWN_NOMINEE,
@@ -351,21 +222,21 @@ class _Assembler:
     def _apply_files(self, sub: Submission, log: SubmissionLog) -> None:
         problem_paths = {p.path: p for p in sub.problems}
         form_kinds = (FileKind.REGISTER_STARS, FileKind.REGISTER_PROJECTS, FileKind.STAR_FORM, FileKind.PROJECT_FORM)
-        photos: dict[int, tuple[_Owner, list[PackageFile]]] = {}
-        videos: dict[int, tuple[_Owner, list[PackageFile]]] = {}
+        photos: dict[int, tuple[Owner, list[PackageFile]]] = {}
+        videos: dict[int, tuple[Owner, list[PackageFile]]] = {}
         summary_files: dict[str, PackageFile] = {}
         for file in sub.files:
             if file.kind in form_kinds:
                 continue
             if file.kind == FileKind.SUMMARY:
-                star_owner = self._owner_of_path(file.path, allow_project=False) or self._star_of_folder(file)
-                if star_owner is not None and self._owner_of_path(file.path, allow_star=False) is None:
+                star_owner = self.owners.of_path(file.path, allow_project=False) or self.owners.star_of_folder(file)
+                if star_owner is not None and self.owners.of_path(file.path, allow_star=False) is None:
                     # a star's own story (long prose) in the star's folder: the star's material
                     log.placements.append(self._filed_to(star_owner, file.path, None))
                 else:
                     summary_files[file.path] = file
                 continue
-            owner = self._owner_of_path(file.path)
+            owner = self.owners.of_path(file.path)
             if owner is None and file.kind in (FileKind.PHOTO, FileKind.VIDEO):
                 owner = self._star_folder_owner(file, log)
             problem = problem_paths.get(file.path)
@@ -379,7 +250,7 @@ class _Assembler:
                 continue
             if owner.withdrawn is not None:
                 if problem is None:
-                    log.placements.append(self._withdrawn_placement(owner, file.path, _item_of(file)))
+                    log.placements.append(self._withdrawn_placement(owner, file.path, item_of(file)))
                 continue
             if file.kind == FileKind.PHOTO:
                 photos.setdefault(id(owner), (owner, []))[1].append(file)
@@ -402,11 +273,11 @@ class _Assembler:
             if problem.path not in placed:
                 log.placements.append(self._unusable(problem, None, None))
 
-    def _filed_to(self, owner: _Owner, path: str, item: str | None) -> Placement:
+    def _filed_to(self, owner: Owner, path: str, item: str | None) -> Placement:
         return Placement(path=path, outcome=Outcome.FILED, nominee=owner.entry.name, nominee_kind=owner.kind, item=item)
 
-    def _unusable(self, problem: FileProblem, owner: _Owner | None, file: PackageFile | None) -> Placement:
-        item = _item_of(file) if file is not None else None
+    def _unusable(self, problem: FileProblem, owner: Owner | None, file: PackageFile | None) -> Placement:
+        item = item_of(file) if file is not None else None
         problem.nominee, problem.item = (owner.entry.name, item) if owner is not None else (None, None)
         return Placement(
             path=problem.path,
@@ -418,29 +289,24 @@ class _Assembler:
         )
 
     def _place_unowned(self, file: PackageFile, log: SubmissionLog) -> None:
-        if _is_unit_document(file):
+        if is_unit_document(file):
             self.unit_documents.append(file)
             log.placements.append(Placement(path=file.path, outcome=Outcome.UNIT_DOCUMENT))
             return
         self.unmatched.append(file)
         log.placements.append(Placement(path=file.path, outcome=Outcome.UNPLACED, reason=UNPLACED_REASON))
 
-    def _star_folder_owner(self, file: PackageFile, log: SubmissionLog) -> _Owner | None:
+    def _star_folder_owner(self, file: PackageFile, log: SubmissionLog) -> Owner | None:
         """Photos in a folder named after a person no table lists: a nominee anyway."""
-        name = self._star_folder_name(file.path)
+        name = self.owners.star_folder_name(file.path)
         if name is None:
             return None
-        owner = self._find(name, star=True) or self._add(name, star=True)
+        owner = self.owners.find(name, star=True) or self.owners.add(name, star=True)
         if owner.withdrawn is None:
             self._introduce(owner, log)
         return owner
 
-    def _star_of_folder(self, file: PackageFile) -> _Owner | None:
-        """The star whose folder (百姓学习之星/<name>/) holds the file, if that star is nominated."""
-        name = self._star_folder_name(file.path)
-        return self._find(name, star=True) if name else None
-
-    def _photo_range(self, owner: _Owner) -> tuple[int, int]:
+    def _photo_range(self, owner: Owner) -> tuple[int, int]:
         base = self.campaign.star.photos if owner.is_star else self.campaign.project.photos
         if owner.entry.exemplar:
             extra = self.campaign.exemplar.extra_photos
@@ -449,62 +315,31 @@ class _Assembler:
 
     def _add_photos(
         self,
-        owner: _Owner,
+        owner: Owner,
         files: list[PackageFile],
         sub: Submission,
         log: SubmissionLog,
         problems: dict[str, FileProblem],
     ) -> None:
-        """Photos add; the same bytes are ignored; the same file name replaces that photo; a
-        complete new set that would overflow the maximum replaces the old set (RULES.md)."""
-        had = bool(owner.photos)
-        known = {p.sha256 for p in owner.photos if p.sha256}
-        new: list[PackageFile] = []
-        for file in files:
-            if file.sha256 and file.sha256 in known:
-                log.placements.append(
-                    Placement(
-                        path=file.path,
-                        outcome=Outcome.SAME,
-                        nominee=owner.entry.name,
-                        nominee_kind=owner.kind,
-                        item=ITEM_PHOTOS,
-                    )
-                )
-                continue
-            new.append(file)  # within one submission every file counts: only a resend is "the same"
-        if not new:
-            return
-        owner.delivered.append((ITEM_PHOTOS, sub.index))
-        by_name = {fold(p.name): i for i, p in enumerate(owner.photos)}
-        renamed = {id(f): by_name[fold(f.name)] for f in new if fold(f.name) in by_name}
-        fresh = [f for f in new if id(f) not in renamed]
+        """Photos add (intake.photoset): each sent photo's place goes into the log."""
         low, high = self._photo_range(owner)
-        whole_set = bool(fresh) and low <= len(new) <= high and len(owner.photos) + len(fresh) > high
-        replaced_paths: dict[int, list[str]] = {}
-        if whole_set:
-            aside = [p.path for p in owner.photos]
-            self.retired.update(aside)
-            owner.photos = list(new)
+        merged = merge_photos(owner.photos, files, low, high)
+        owner.photos = merged.photos
+        self.retired.update(merged.retired)
+        if merged.changed:
+            owner.delivered.append((ITEM_PHOTOS, sub.index))
+        if merged.set_aside:
             log.changes.append(
-                Change(action=ChangeAction.SET_ASIDE, nominee=owner.entry.name, nominee_kind=owner.kind, paths=aside)
+                Change(
+                    action=ChangeAction.SET_ASIDE,
+                    nominee=owner.entry.name,
+                    nominee_kind=owner.kind,
+                    paths=merged.set_aside,
+                )
             )
-        else:
-            for file in new:
-                if id(file) in renamed:
-                    index = renamed[id(file)]
-                    replaced_paths[id(file)] = [owner.photos[index].path]
-                    self.retired.add(owner.photos[index].path)
-                    owner.photos[index] = file
-                else:
-                    owner.photos.append(file)
-        for file in new:
+        for file, outcome, replaced in merged.outcomes:
             if file.path in problems:
                 continue  # already placed as unusable
-            if whole_set or id(file) in replaced_paths:
-                outcome = Outcome.REPLACED
-            else:
-                outcome = Outcome.ADDED if had else Outcome.FILED
             log.placements.append(
                 Placement(
                     path=file.path,
@@ -512,13 +347,13 @@ class _Assembler:
                     nominee=owner.entry.name,
                     nominee_kind=owner.kind,
                     item=ITEM_PHOTOS,
-                    replaced=replaced_paths.get(id(file), []),
+                    replaced=replaced,
                 )
             )
 
     def _replace_videos(
         self,
-        owner: _Owner,
+        owner: Owner,
         files: list[PackageFile],
         sub: Submission,
         log: SubmissionLog,
@@ -545,12 +380,12 @@ class _Assembler:
 
     def _apply_summaries(self, sub: Submission, log: SubmissionLog, files: dict[str, PackageFile]) -> None:
         """A project's summary is a single item: the longest of this submission's replaces any earlier."""
-        best: dict[int, tuple[_Owner, Summary]] = {}
-        extra: list[tuple[_Owner, Summary]] = []
+        best: dict[int, tuple[Owner, Summary]] = {}
+        extra: list[tuple[Owner, Summary]] = []
         for summary in sub.summaries:
             if summary.path not in files:
                 continue  # a star's story, placed with the star
-            owner = self._owner_of_path(summary.path, allow_star=False) or self._owner_of_summary(summary)
+            owner = self.owners.of_path(summary.path, allow_star=False) or self.owners.of_summary(summary)
             if owner is None:
                 self._place_unowned(files[summary.path], log)
                 continue
@@ -594,7 +429,7 @@ class _Assembler:
             problems.append(problem)
         return problems
 
-    def _made_moot(self, problem: FileProblem, owner: _Owner) -> bool:
+    def _made_moot(self, problem: FileProblem, owner: Owner) -> bool:
         """A damaged file stops mattering once what it was meant to be has come whole: a later
         form, video or summary, a photo of the same name, or a photo set that replaced it."""
         if problem.path in self.retired:
@@ -625,28 +460,6 @@ class _Assembler:
         else:
             table.project_rows = rows
         return table
-
-
-def _item_of(file: PackageFile) -> str | None:
-    """Which checklist item a file was meant to be, by its type or the type its name claims."""
-    if file.kind == FileKind.PHOTO:
-        return ITEM_PHOTOS
-    if file.kind == FileKind.VIDEO:
-        return ITEM_VIDEO
-    ext = file.name.rsplit(".", 1)[-1].lower() if "." in file.name else ""
-    if ext in _PHOTO_EXTENSIONS:
-        return ITEM_PHOTOS
-    if ext in _VIDEO_EXTENSIONS:
-        return ITEM_VIDEO
-    return None
-
-
-def _is_unit_document(file: PackageFile) -> bool:
-    """A cover letter, contents list or a scan of a whole register: the unit's, not a nominee's."""
-    if file.kind not in (FileKind.DOCUMENT, FileKind.SUMMARY):
-        return False
-    name = file.name
-    return any(word in name for word in UNIT_DOCUMENT_WORDS) or is_form_scan(file.path)
 
 
 def _form_file(sub: Submission, path: str) -> PackageFile:

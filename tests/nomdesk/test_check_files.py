@@ -59,3 +59,25 @@ def test_a_stars_own_story_is_the_stars_material(campaign: Campaign, tmp_path: P
     name = f"{STAR_NAMES[0]}事迹材料.docx"
     result = _check(campaign, tmp_path, Extra("story", f"百姓学习之星/{STAR_NAMES[0]}/{name}"))
     assert result["findings"] == []
+
+
+def test_cover_letters_and_contents_lists_are_the_units_documents(campaign: Campaign, tmp_path: Path) -> None:
+    """FORMS.md "Other materials": listed as the unit's, never FILE_UNMATCHED."""
+    letter = "关于推荐2021年百姓学习之星和终身学习品牌项目的函.docx"
+    contents = "材料清单.txt"
+    scan = "附表2登记表盖章扫描件.jpg"
+    result = _check(campaign, tmp_path, Extra("cover_letter", letter), Extra("text", contents), Extra("photo", scan))
+    assert result["findings"] == [], result["findings"]
+    assert sorted(p.rsplit("/", 1)[-1] for p in result["unit_documents"]) == sorted([letter, contents, scan])
+    placed = {f["path"].rsplit("/", 1)[-1]: f["outcome"] for f in result["submissions"][0]["files"]}
+    assert placed[letter] == placed[contents] == placed[scan] == "unit_document"
+
+
+def test_operating_system_leftovers_are_counted_as_ignored_and_nothing_else(campaign: Campaign, tmp_path: Path) -> None:
+    leftovers = ["__MACOSX/._金哲洙证件照.jpg", ".DS_Store", "百姓学习之星/Thumbs.db"]
+    result = _check(campaign, tmp_path, *(Extra("text", path) for path in leftovers))
+    assert result["findings"] == [], result["findings"]
+    ignored = result["submissions"][0]["ignored"]
+    assert len(ignored) == len(leftovers), ignored
+    every_file = [f["path"] for s in result["submissions"] for f in s["files"]]
+    assert not any("DS_Store" in p or "Thumbs" in p or "MACOSX" in p for p in every_file)

@@ -119,7 +119,7 @@ class Extra:
 
     kind: "broken_photo", "pages", "photo" (an unplaceable photo), "encrypted_zip",
     "traversal_zip", "text", "noise" (random bytes: a copy that never finished, whatever
-    its name says), "docx_without_content_types" (a Word file whose [Content_Types].xml
+    its name says), "cover_letter" (a short Word letter), "docx_without_content_types" (a Word file whose [Content_Types].xml
     was lost), "story" (a star's own long story as a .docx). `path` is relative to the
     package root, or the attachment's name when `attach` is set (a separate attachment
     beside the main zip).
@@ -434,6 +434,11 @@ def _extra_bytes(extra: Extra) -> bytes:
     if extra.kind == "docx_without_content_types":
         form = cached(star_forms_docx, ".docx", persons=[{"name": "金哲洙", "birth": "1968.03"}]).read_bytes()
         return without_member(form, "[Content_Types].xml")
+    if extra.kind == "cover_letter":
+        title = extra.path.rsplit("/", 1)[-1].split(".", 1)[0]
+        return cached(
+            summary_docx, ".docx", title=title, paragraphs=["省领导小组办公室：现将我单位推荐材料报上，请审核。"]
+        ).read_bytes()
     if extra.kind == "story":
         name = extra.path.rsplit("/", 1)[-1].split(".", 1)[0]
         return cached(summary_docx, ".docx", title=name, paragraphs=[STORY_SENTENCE * 12] * 3).read_bytes()
