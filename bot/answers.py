@@ -9,21 +9,32 @@ are short Chinese texts for a phone screen, built from what storage already hold
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import time
 from collections import Counter
 from collections.abc import Callable
 
-from bot.commands import Command, Intent, normalise
+from bot.commands import CONFIRM_WITHDRAW, NAME_SEPARATOR, Command, Intent, normalise
 from config.campaign import KIND_ZH, Campaign, VideoSpec
 from intake.models import Dossier, Submission
-from nomdesk.report import SEVERITY_MARK, group_findings
+from intake.withdrawal import NOMINEE_KIND_ZH, find_nominee, find_withdrawn, roster_zh
+from nomdesk.report import SEVERITY_MARK
 from storage.repo import Store
 from validators.base import SEVERITY_ZH, Finding, Severity, render
+from validators.checklist import checklist_rows, group_findings
 from validators.measure import format_count_range, format_duration_range
 
 OFFICE_HELP = "办公室命令：汇总｜未交｜单位 <单位名>｜纸质 <单位名>（查询）｜纸质 <单位名> 已收（登记）"
-CONTACT_HELP = "可发送：状态（材料审核进度）｜缺什么（逐人列出问题）｜清单（报送要求）｜截止（截止时间）｜帮助"
+CONTACT_HELP = (
+    "可发送：状态（材料审核进度）｜缺什么（逐人列出问题）｜清单（报送要求）｜截止（截止时间）"
+    "｜撤回 姓名（撤回推荐对象，需确认）｜帮助"
+)
+WITHDRAW_WINDOW = dt.timedelta(minutes=10)  # how long "确认撤回" may follow "撤回 张三"
+WITHDRAW_KEY = "wecom:withdraw:{}"  # kv, per WeCom user: the withdrawal waiting for "确认撤回"
+# (unit, name as the dossier spells it, actor) -> the nominee's label ("百姓学习之星 张三"); a ValueError
+# in Chinese when the desk refuses.
+WithdrawHandler = Callable[[str, str, str], str]
 GENERAL = "整体情况"  # group_findings' heading for the unit as a whole
 LATE = "LATE"  # one finding per late submission: summarised in one line, however many files came late
 # How each raw message source is counted: a WeCom file (a run of them is one submission) is no mail.
@@ -55,11 +66,13 @@ class Answerer:
         *,
         clock: Callable[[], dt.datetime],
         on_paper: Callable[[str, dt.date, str], None] | None = None,
+        on_withdraw: WithdrawHandler | None = None,
     ) -> None:
         self.store = store
         self.campaign = campaign
         self.clock = clock
         self.on_paper = on_paper  # records a paper receipt and re-checks the unit
+        self.on_withdraw = on_withdraw  # the desk's withdrawal (nomdesk.desk.Desk.withdraw)
         # Parsed dossiers by unit, valid while the unit's evaluation version is unchanged:
         # loading and validating a snapshot is most of an answer's cost.
         self._dossiers: dict[str, tuple[int, Dossier, list[Finding]]] = {}
@@ -88,6 +101,8 @@ class Answerer:
                 + "登记后即可查询。"
             )
         intent = command.intent
+        if intent in (Intent.WITHDRAW, Intent.WITHDRAW_CONFIRM):
+            return self._withdrawal(user_id, unit, command)
         if intent == Intent.PENDING and not office:
             intent = Intent.MISSING  # a contact's "还有什么没交" asks about their own unit's materials
         if intent == Intent.PAPER_STATUS and not office:
@@ -186,6 +201,70 @@ class Answerer:
         unit = self.campaign.unit_by_exact_name(text) or self.campaign.unit_named(text)
         return unit.name if unit else None
 
+    # -- withdrawal: asked, confirmed, done by the desk ------------------------------------------
+    def _withdrawal(self, user_id: str, unit: str | None, command: Command) -> str:
+        """ "撤回 张三" names the nominee found and asks to confirm; "确认撤回" from the same user within
+        WITHDRAW_WINDOW has the desk withdraw it. A contact acts on their own unit only, and a name
+        not found there is answered with the unit's own nominees, never anyone else's."""
+        if unit is None:  # an office member: the office withdraws where it sees the whole dossier
+            return "办公室请在工作台的单位页面，或用 `nomdesk withdraw 单位 姓名` 撤回推荐对象。"
+        if self.on_withdraw is None:
+            return "暂不能通过企业微信撤回，请发邮件，在主题写明“撤回 姓名”（项目写项目名称）。"
+        if command.intent == Intent.WITHDRAW_CONFIRM:
+            return self._confirm_withdrawal(user_id, unit)
+        return self._ask_withdrawal(user_id, unit, [n for n in command.argument.split(NAME_SEPARATOR) if n])
+
+    def _ask_withdrawal(self, user_id: str, unit: str, names: list[str]) -> str:
+        latest = self._latest(unit)
+        if latest is None:
+            return f"{unit}：尚未收到推荐材料，没有可撤回的推荐对象。"
+        dossier = latest[0]
+        example = next((e.name for e in (*dossier.stars, *dossier.projects)), EXAMPLE_NAME)
+        if not names:
+            return (
+                f"如需撤回推荐对象，请发送“撤回 姓名”（项目写项目名称），如“撤回 {example}”；"
+                "系统会请您确认后再撤回。已收到的材料仍会保存。"
+            )
+        if len(names) > 1:
+            return f"每次只能撤回一个推荐对象，请逐个发送，如“撤回 {names[0]}”。"
+        found = find_nominee(dossier, names[0])
+        if found is None:
+            gone = find_withdrawn(dossier, names[0])
+            if gone is not None:
+                return f"{NOMINEE_KIND_ZH[gone.kind]} {gone.name} 已撤回，无需重复操作。"
+            return f"{unit} 的推荐对象中没有“{names[0]}”。现有推荐对象：{roster_zh(dossier)}"
+        kind, name = found
+        pending = json.dumps({"unit": unit, "name": name, "kind": kind}, ensure_ascii=False)
+        self.store.kv_set(WITHDRAW_KEY.format(user_id), pending, self.clock() + WITHDRAW_WINDOW)
+        minutes = int(WITHDRAW_WINDOW.total_seconds() // 60)
+        return (
+            f"确认撤回 {NOMINEE_KIND_ZH[kind]} {name}？回复“{CONFIRM_WITHDRAW}”即可，{minutes} 分钟内有效。\n"
+            "撤回后不再计入推荐名单，已收到的材料仍保存；不回复则不撤回。"
+        )
+
+    def _confirm_withdrawal(self, user_id: str, unit: str) -> str:
+        key = WITHDRAW_KEY.format(user_id)
+        raw = self.store.kv_get(key, now=self.clock())
+        if raw is None:
+            minutes = int(WITHDRAW_WINDOW.total_seconds() // 60)
+            return f"没有待确认的撤回（或已超过 {minutes} 分钟）。如需撤回，请先发送“撤回 姓名”。"
+        self.store.kv_delete(key)  # one confirmation, one withdrawal
+        pending = json.loads(raw)
+        if pending.get("unit") != unit:  # the contact moved to another unit meanwhile
+            return "您的单位已变更，原撤回请求作废。如需撤回，请重新发送“撤回 姓名”。"
+        withdraw = self.on_withdraw
+        if withdraw is None:
+            return "暂不能通过企业微信撤回，请发邮件，在主题写明“撤回 姓名”（项目写项目名称）。"
+        try:
+            label = withdraw(unit, pending["name"], f"wecom:{user_id}")
+        except ValueError as exc:
+            return f"未能撤回：{exc}"
+        office = self.campaign.office
+        return (
+            f"已撤回 {label}。已收到的材料仍保存在系统中，材料情况稍后更新。\n"
+            f"如需恢复，请联系{office.name}（{office.contact}，电话 {office.phone}）。"
+        )
+
     # -- what -----------------------------------------------------------------------------------
     def _latest(self, unit: str) -> tuple[Dossier, list[Finding]] | None:
         version = self.store.current_version(unit)
@@ -202,8 +281,10 @@ class Answerer:
         self._dossiers[unit] = (version, dossier, findings)
         return dossier, findings
 
-    def status(self, unit: str) -> str:
-        latest = self._latest(unit)
+    def status(self, unit: str, *, latest: tuple[Dossier, list[Finding]] | None = None, checklist: bool = True) -> str:
+        """The unit's state; `checklist`: each nominee's row, its items marked (validators.checklist).
+        `latest`: the evaluation to describe when the caller just made it (else the stored one)."""
+        latest = latest or self._latest(unit)
         if latest is None:
             return f"{unit}：尚未收到推荐材料。\n{self.deadline()}"
         dossier, findings = latest
@@ -228,11 +309,15 @@ class Answerer:
         else:
             lines.append("材料齐全，符合要求。")
         lines.append("纸质材料：" + ("已收到" if self.store.paper_received(unit) else "尚未登记收到"))
+        rows = checklist_rows(dossier, findings) if checklist else []
+        if rows:
+            lines.append("材料清单：")
+            lines += [str(row) for row in rows]
         return "\n".join(lines)
 
-    def missing(self, unit: str) -> str:
+    def missing(self, unit: str, *, latest: tuple[Dossier, list[Finding]] | None = None) -> str:
         """Per nominee what is wrong (with the measured value) and how to fix it, as the mail reply says."""
-        latest = self._latest(unit)
+        latest = latest or self._latest(unit)
         if latest is None:
             return f"{unit}：尚未收到推荐材料，请按“清单”报送。"
         dossier, findings = latest

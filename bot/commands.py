@@ -11,6 +11,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
+from intake.withdrawal import line_names
+
 
 class Intent(StrEnum):
     HELP = "help"
@@ -23,7 +25,13 @@ class Intent(StrEnum):
     UNIT = "unit"  # office: one unit's dossier
     PAPER = "paper"  # office: paper copies received (records a receipt)
     PAPER_STATUS = "paper_status"  # whether a unit's paper copies have arrived (records nothing)
+    WITHDRAW = "withdraw"  # contact: "撤回 张三" asks to withdraw (the bot asks to confirm first)
+    WITHDRAW_CONFIRM = "withdraw_confirm"  # contact: "确认撤回" does the withdrawal asked for
     UNKNOWN = "unknown"
+
+
+CONFIRM_WITHDRAW = "确认撤回"  # the only reply that carries out a withdrawal asked for in WeCom
+NAME_SEPARATOR = "、"  # between the names of a WITHDRAW command's argument
 
 
 class Command(BaseModel):
@@ -79,6 +87,11 @@ def parse(text: str) -> Command:
     if not folded or folded in {"?", "h"}:
         return Command(intent=Intent.HELP)
     raw = unicodedata.normalize("NFKC", text).strip()
+    if folded == CONFIRM_WITHDRAW:
+        return Command(intent=Intent.WITHDRAW_CONFIRM)
+    if "撤回" in folded:
+        # "撤回 张三、李四" -> the names; any other mention ("怎么撤回") asks how, with no name.
+        return Command(intent=Intent.WITHDRAW, argument=NAME_SEPARATOR.join(line_names(raw)))
     if folded.startswith("纸质"):
         return _paper(raw, folded)
     if folded.startswith("单位"):

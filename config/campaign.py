@@ -83,6 +83,16 @@ class Unit(Strict):
     kind: UnitKind
     aliases: list[str] = []
     contacts: list[Contact] = []
+    short: str | None = None  # how receipt references name the unit ("长春-07"); default: see short_name
+
+    @property
+    def short_name(self) -> str:
+        """`short`, else the shortest alias without a trailing 市/州/盟 ("长春市" -> "长春"), else the name."""
+        if self.short and self.short.strip():
+            return self.short.strip()
+        candidates = [a.strip().removesuffix("市").removesuffix("州").removesuffix("盟") for a in self.aliases]
+        candidates = [c for c in candidates if len(c) >= 2]
+        return min(candidates, key=len) if candidates else self.name
 
 
 class Quotas(Strict):
@@ -255,6 +265,11 @@ class Campaign(Strict):
                 if candidate and candidate in text and (best is None or len(candidate) > best[0]):
                     best = (len(candidate), unit)
         return best[1] if best else None
+
+    def short_name(self, unit: str | None) -> str:
+        """The short name receipt references use for `unit` (its full name when not configured)."""
+        config_unit = self.unit_by_exact_name(unit) if unit else None
+        return config_unit.short_name if config_unit else (unit or "报送")
 
     def unit_by_exact_name(self, name: str) -> Unit | None:
         for unit in self.units:

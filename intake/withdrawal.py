@@ -218,3 +218,20 @@ def roster_zh(dossier: Dossier) -> str:
     if dossier.projects:
         parts.append(f"{NOMINEE_KIND_ZH['project']} " + "、".join(p.name for p in dossier.projects))
     return "；".join(parts) if parts else "（暂无）"
+
+
+def withdrawn_by_zh(by: str) -> str:
+    """Who withdrew, for a clerk: "本单位来信", "办公室 wu", "企业微信 dinglijun"."""
+    if by.startswith("office:"):
+        return f"办公室 {by.removeprefix('office:')}"
+    if by.startswith("wecom:"):
+        return f"企业微信 {by.removeprefix('wecom:')}"
+    return "本单位来信"
+
+
+def withdrawn_line(dossier: Dossier) -> str | None:
+    """ "已撤回：百姓学习之星 张三（办公室 wu）；…", or None when nobody is withdrawn."""
+    if not dossier.withdrawn:
+        return None
+    items = [f"{NOMINEE_KIND_ZH.get(w.kind, '')} {w.name}（{withdrawn_by_zh(w.by)}）" for w in dossier.withdrawn]
+    return "已撤回：" + "；".join(items) + "。材料仍保存在系统中"

@@ -37,6 +37,10 @@ class CheckResult(BaseModel):
     dossier: Dossier
     findings: list[Finding]
     unreadable: list[tuple[str, str]] = []  # (path, reason) of inputs that could not be read at all
+    # The service: the evaluation kept (its version), and each raw message's submission in the dossier
+    # (a WeCom run of files is one submission), for the receipt.
+    version: int | None = None
+    raw_index: dict[int, int] = {}
 
     @property
     def has_errors(self) -> bool:
@@ -64,7 +68,15 @@ def check_submissions(
         other_unit_nominees=other_unit_nominees,
     )
     dossier.problems = [*(input_problems or []), *dossier.problems]
+    short = campaign.short_name(dossier.unit)
+    for position, meta in enumerate(dossier.submissions, start=1):  # offline: in the order of the PATHs
+        meta.ref = meta.ref or submission_ref(short, position)
     return CheckResult(dossier=dossier, findings=run_rules(dossier, campaign))
+
+
+def submission_ref(short: str, number: int) -> str:
+    """The reference a unit can quote for its `number`th submission: "长春-07"."""
+    return f"{short}-{number:02d}"
 
 
 def check_paths(

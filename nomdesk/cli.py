@@ -559,9 +559,60 @@ def attach(
         )
         desk.process_pending()
         typer.echo(f"已补充 {file.name} 到 {name}（原始邮件 #{record.id}），已重新检查")
+        from nomdesk.desk import OFFICE_RECEIPT_KEY
+
+        receipt = desk.store.outbox_by_key(OFFICE_RECEIPT_KEY.format(record.id))
+        if receipt is not None:  # sent by `nomdesk serve`'s outbox, within the hourly limit
+            typer.echo(f"回执已排队，将发给该单位联系人：{'、'.join(receipt.recipients)}")
         findings = desk.store.current_findings(name)
         errors = sum(f.severity == "error" for f in findings)
         typer.echo(f"当前需修改 {errors} 项" if errors else "材料齐全")
+
+
+def _nominee_action(data_dir: Path | None, campaign_file: Path | None, unit: str, name: str, action: str) -> None:
+    """`withdraw` and `restore`: the desk's one method for each, the record processed at once so
+    `nomdesk status UNIT` shows the result, and a confirmation a clerk can read at a glance."""
+    from rich.markup import escape
+
+    with _opened_desk(data_dir, campaign_file) as desk:
+        unit_name = _unit_name(desk, unit)
+        act = desk.withdraw if action == "withdraw" else desk.restore
+        try:
+            done = act(unit_name, name, actor="office:cli")
+        except ValueError as exc:
+            err.print(f"[red]{escape(str(exc))}[/red]")
+            raise typer.Exit(2) from exc
+        desk.process_pending()
+        if action == "withdraw":
+            typer.echo(f"已撤回：{unit_name} 的{done.label}（已收到的材料仍保存在系统中）")
+            typer.echo(f"如需恢复：nomdesk restore {unit_name} {done.name}")
+        else:
+            typer.echo(f"已恢复：{unit_name} 的{done.label}，已重新检查")
+        findings = desk.store.current_findings(unit_name)
+        errors = sum(f.severity == "error" for f in findings)
+        typer.echo(f"当前需修改 {errors} 项" if errors else "材料齐全")
+
+
+@app.command()
+def withdraw(
+    unit: Annotated[str, typer.Argument(help="单位名称")],
+    name: Annotated[str, typer.Argument(help="要撤回的人员姓名或项目名称")],
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Withdraw a unit's star or project (its files stay in the store); `restore` takes it back."""
+    _nominee_action(data_dir, campaign_file, unit, name, "withdraw")
+
+
+@app.command()
+def restore(
+    unit: Annotated[str, typer.Argument(help="单位名称")],
+    name: Annotated[str, typer.Argument(help="要恢复的人员姓名或项目名称")],
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Restore a withdrawn star or project of a unit (the office's un-withdraw)."""
+    _nominee_action(data_dir, campaign_file, unit, name, "restore")
 
 
 def main() -> None:  # pragma: no cover - console entry point

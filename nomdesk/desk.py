@@ -26,18 +26,36 @@ from pathlib import Path
 
 from config.campaign import Campaign, UnitKind
 from config.settings import Settings
-from intake.models import WECOM_SUBJECT_PREFIX, Submission
+from intake.dossier import build_dossier
+from intake.models import WECOM_SUBJECT_PREFIX, Dossier, Submission
 from intake.package import read_submission
 from intake.source import SourceUnreadable
 from intake.sources.base import IncomingRef
 from intake.unit import UnitResolution, resolve_unit
-from nomdesk.check import CheckResult, check_submissions
+from nomdesk.check import CheckResult, submission_ref
+from nomdesk.nominee_actions import (
+    AUDIT_ACTION,
+    RESTORE,
+    RESTORE_OFFICE_ONLY,
+    WITHDRAW,
+    NomineeAction,
+    action_mail,
+    actor_label,
+    is_office_actor,
+    restore_target,
+    take_actions,
+    withdraw_target,
+)
 from nomdesk.privacy import mask_text
 from notify.autoreply import deliverable, reply_suppression
-from notify.compose import Reply, compose_quarantine_ack, compose_reply, compose_unknown_sender_reply
+from notify.compose import Reply, compose_quarantine_ack, compose_receipt, compose_unknown_sender_reply, receipt_text
 from notify.mail import build_reply, desk_message_id_domain, notice_mail
 from storage.repo import Store
 from storage.tables import RawMessageRecord, RawState, SubmissionRecord
+from validators import run_rules
+from validators.base import Finding
+from validators.checklist import compare_findings
+from validators.rules.exemplar import is_exemplar_mark
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +66,8 @@ Clock = Callable[[], dt.datetime]
 WORK_DIR_MAX_AGE = dt.timedelta(hours=1)  # far longer than reading the biggest package takes
 WECOM_BURST = dt.timedelta(minutes=30)  # files sent in WeCom closer together than this are one submission
 WECOM_DOMAIN = "wecom.invalid"  # the sender domain of the mails WeCom files are kept as
+OFFICE_RECEIPT_KEY = "reply-office:{}"  # the outbox key of the receipt of an office record (raw id)
+WECOM_RECEIPT_FILES = 10  # a WeCom answer lists the files received up to this many, else counts them
 
 
 def utcnow() -> dt.datetime:
@@ -85,7 +105,18 @@ def _merge_wecom_bursts(subs: list[Submission]) -> list[Submission]:
         ):
             later = _reindex(sub, last.index)  # the run keeps the place of its first file
             combined = last.model_copy(deep=True)
-            for field in ("files", "registers", "star_forms", "project_forms", "summaries", "problems", "links"):
+            for field in (
+                "files",
+                "registers",
+                "star_forms",
+                "project_forms",
+                "summaries",
+                "problems",
+                "links",
+                "ignored",
+                "withdraw",
+                "restore",
+            ):
                 setattr(combined, field, [*getattr(last, field), *getattr(later, field)])
             combined.arrived_at = sub.arrived_at  # the run is as late as its last file
             merged[-1] = combined
@@ -98,9 +129,10 @@ def _is_wecom(sub: Submission) -> bool:
     return bool(sub.sender and sub.sender.endswith("@" + WECOM_DOMAIN))
 
 
-def _reindex(submission: Submission, index: int) -> Submission:
-    """The same submission at another position in its unit's dossier (0 = first to arrive)."""
-    sub = submission.model_copy(deep=True)
+def _reindex(submission: Submission, index: int, *, copy: bool = True) -> Submission:
+    """The same submission at another position in its unit's dossier (0 = first to arrive).
+    `copy=False` renumbers a submission nobody else holds (one just read from the store)."""
+    sub = submission.model_copy(deep=True) if copy else submission
     sub.index = index
     for item in (*sub.files, *sub.registers, *sub.star_forms, *sub.project_forms, *sub.summaries):
         item.submission = index
@@ -190,7 +222,8 @@ class Desk:
     ) -> RawMessageRecord:
         """A file the office attached by hand (fetched from a unit's large-file link, or uploaded):
         kept as a mail that joins `unit`'s dossier. `received_at` is when the unit sent it (the mail
-        that carried the link), so a file fetched late is not counted late. No reply is mailed.
+        that carried the link), so a file fetched late is not counted late. Its receipt goes to the
+        unit's registered contacts when it is processed.
         `for_name` (a nominee or project) is put before the file name, which is what files are
         matched by."""
         for_name = (for_name or "").strip()
@@ -211,6 +244,45 @@ class Desk:
         )
         self.store.audit(actor, "office.file_attached", unit, raw_id=record.id, filename=filename, origin=origin)
         return record
+
+    # -- withdrawing and restoring a nominee: one home for the dashboard, the CLI and the bot -----
+    def withdraw(self, unit: str, name: str, *, actor: str) -> NomineeAction:
+        """Withdraw one of the unit's current nominees (RULES.md "Resubmissions": withdrawal is
+        explicit). Kept as a submission of its own, so the merge applies it in arrival order and the
+        nominee's files stay in the store. A ValueError (in Chinese) when `name` is no current
+        nominee of the unit. The record is queued: the caller processes it (or the pipeline does)."""
+        kind, found = withdraw_target(unit, self._dossier_to_act_on(unit), name)
+        return self._nominee_action(unit, WITHDRAW, kind, found, actor)
+
+    def restore(self, unit: str, name: str, *, actor: str) -> NomineeAction:
+        """The office takes back a withdrawal; a ValueError (in Chinese) when `name` is not withdrawn,
+        or when the actor is not the office (a unit cannot restore, in WeCom or by mail)."""
+        if not is_office_actor(actor):
+            raise ValueError(RESTORE_OFFICE_ONLY)
+        kind, found = restore_target(unit, self._dossier_to_act_on(unit), name)
+        return self._nominee_action(unit, RESTORE, kind, found, actor)
+
+    def _dossier_to_act_on(self, unit: str) -> Dossier:
+        if not self.store.unit_submissions(unit):
+            raise ValueError(f"{unit} 尚未报送材料，没有可撤回或恢复的推荐对象")
+        return self.evaluate(unit).dossier
+
+    def _nominee_action(self, unit: str, action: str, kind: str, name: str, actor: str) -> NomineeAction:
+        actor = actor_label(actor)
+        now = self.clock()
+        data = action_mail(
+            unit=unit,
+            action=action,
+            kind=kind,
+            name=name,
+            actor=actor,
+            mail_from=self.mail_from,
+            domain=self.own_domain,
+            now=now,
+        )
+        record, _ = self.store.put_raw(data, source=OFFICE_SOURCE, source_ref=f"office:{unit}", received_at=now)
+        self.store.audit(actor, AUDIT_ACTION[action], unit, name=name, kind=kind, raw_id=record.id)
+        return NomineeAction(record=record, action=action, name=name, kind=kind)
 
     # -- processing -------------------------------------------------------------------------
     def recover(self) -> None:
@@ -310,10 +382,12 @@ class Desk:
         raw_path = self.store.raw_path(record)
         headers = _headers(raw_path)
         if record.source == OFFICE_SOURCE:
-            # Attached by the office (from our own address): it joins the unit's dossier, unanswered.
+            # Written by the office (a file it attached, a withdrawal): it joins the unit's dossier,
+            # and the unit's contacts get its receipt by mail (the unit did not send it: no reply-to).
             row = self.store.submission_for_raw(record.id) or self._read_and_store(record)
             if row.unit_name is not None:
-                self.evaluate(row.unit_name)
+                result = self.evaluate(row.unit_name)
+                self._mail_contacts(OFFICE_RECEIPT_KEY.format(record.id), record, result, not_before=self.clock())
             self.store.mark_raw(record.id, RawState.DONE)
             return
         suppression = self._suppression(headers)
@@ -353,6 +427,8 @@ class Desk:
                 submission.problems = []
                 log.warning("raw message %s unreadable: %s", record.id, exc)
             submission.source = f"raw:{record.id}"
+            office = _headers(self.store.raw_path(record)) if record.source == OFFICE_SOURCE else None
+            take_actions(submission, office, words_count=record.source != "wecom")  # withdraw/restore
             files = [self.store.store_file(f) for f in submission.files]
             for file, stored in zip(submission.files, files, strict=True):
                 file.local = self.store.file_path(stored)
@@ -391,25 +467,33 @@ class Desk:
         )
         return row
 
-    def unit_submissions(self, unit: str) -> list[Submission]:
+    def unit_submissions(self, unit: str, rows: list[SubmissionRecord] | None = None) -> list[Submission]:
+        """The unit's submissions in arrival order, read from `rows` (default: the store's)."""
         subs: list[Submission] = []
-        for index, row in enumerate(self.store.unit_submissions(unit)):
+        rows = self.store.unit_submissions(unit) if rows is None else rows
+        # One query for every stored file of the unit: a unit's 20th mail must not cost 20 reads.
+        stored_files = self.store.files_of_submissions([row.id for row in rows if row.id is not None])
+        for index, row in enumerate(rows):
             data = row.summary.get("submission")
             if not data:
                 continue
             sub = Submission.model_validate(data)
-            by_path = {f.path: f for f in self.store.submission_files(row.id)}
+            by_path = {f.path: f for f in stored_files.get(row.id or 0, [])}
             for file in sub.files:
                 stored = by_path.get(file.path)
                 if stored is not None:
                     file.local = self.store.file_path(stored)
             sub.arrived_at = row.arrived_at
-            subs.append(_reindex(sub, index))  # its place among the unit's stored submissions
+            subs.append(_reindex(sub, index, copy=False))  # its place among the unit's stored submissions
         return _merge_wecom_bursts(subs)
 
     def evaluate(self, unit: str) -> CheckResult:
-        """Re-check the unit's whole dossier (all its submissions merged) and keep the result."""
-        submissions = self.unit_submissions(unit)
+        """Re-check the unit's whole dossier (all its submissions merged) and keep the result.
+
+        The dossier is built once: the other units' nominees it duplicates are looked up from it,
+        then every rule runs once. Each submission carries its reference ("长春-07")."""
+        rows = self.store.unit_submissions(unit)
+        submissions = self.unit_submissions(unit, rows)
         config_unit = self.campaign.unit_by_exact_name(unit)
         resolution = UnitResolution(
             name=unit,
@@ -418,14 +502,35 @@ class Desk:
             how="sender",
             sender_registered=True,
         )
-        first = check_submissions(submissions, self.campaign, unit=resolution)
-        others = self.store.cross_unit_duplicates(unit, first.dossier)
-        paper = self.store.paper_received(unit)
-        result = check_submissions(
-            submissions, self.campaign, unit=resolution, paper_received=paper, other_unit_nominees=others
+        dossier = build_dossier(
+            submissions, self.campaign, resolution, is_exemplar_mark, paper_received=self.store.paper_received(unit)
         )
-        self.store.save_evaluation(unit, result.dossier, result.findings)
-        return result
+        dossier.other_unit_nominees = self.store.cross_unit_duplicates(unit, dossier)
+        raw_index = self._number_submissions(unit, rows, dossier)
+        findings = run_rules(dossier, self.campaign)
+        version = self.store.save_evaluation(unit, dossier, findings, raw_ids=raw_index)
+        return CheckResult(dossier=dossier, findings=findings, version=version, raw_index=raw_index)
+
+    def _number_submissions(self, unit: str, rows: list[SubmissionRecord], dossier: Dossier) -> dict[int, int]:
+        """Give each of the dossier's submissions its reference, "<short unit name>-<NN>" from the
+        unit's numbering of its submissions (`unit_index`; a WeCom run takes its first file's), and
+        return raw message id -> index of the dossier's submission it is part of."""
+        short = self.campaign.short_name(unit)
+        starts = sorted(meta.index for meta in dossier.submissions)
+        raw_index: dict[int, int] = {}
+        numbers: dict[int, int] = {}
+        for position, row in enumerate(rows):  # positions are the indices unit_submissions gave
+            if not row.summary.get("submission"):
+                continue
+            index = max((i for i in starts if i <= position), default=None)
+            if index is None:
+                continue
+            raw_index[row.raw_message_id] = index
+            numbers.setdefault(index, row.unit_index or position + 1)
+        for meta in dossier.submissions:
+            if meta.index in numbers:
+                meta.ref = submission_ref(short, numbers[meta.index])
+        return raw_index
 
     # -- replies ----------------------------------------------------------------------------
     def _suppression(self, headers) -> str | None:
@@ -451,7 +556,15 @@ class Desk:
         return max(now, times[-per_hour] + dt.timedelta(hours=1))
 
     def _enqueue(
-        self, key: str, record: RawMessageRecord, headers, reply: Reply, unit: str | None, suppression: str | None
+        self,
+        key: str,
+        record: RawMessageRecord,
+        headers,
+        reply: Reply,
+        unit: str | None,
+        suppression: str | None,
+        *,
+        evaluation_version: int | None = None,
     ) -> None:
         if self.store.outbox_by_key(key) is not None:
             return
@@ -483,6 +596,7 @@ class Desk:
             raw_message_id=record.id,
             unit_name=unit,
             not_before=not_before or self.clock(),
+            evaluation_version=evaluation_version,
         )
         if created and reason:
             self.store.suppress_outbox(row.id, reason, actor="notify")
@@ -491,22 +605,73 @@ class Desk:
             # Every reply describes the whole dossier: one held back as well is now out of date.
             self.store.supersede_pending_replies(unit, recipients[0], keep_id=row.id, waiting_after=self.clock())
 
+    def _receipt_scope(
+        self,
+        unit: str,
+        result: CheckResult,
+        record: RawMessageRecord,
+        *,
+        wecom: bool = False,
+    ) -> tuple[list[int], list[Finding] | None]:
+        """What a receipt for `record` reports: the dossier's submissions since the unit's last reply
+        (a reply held back by the rate limit is superseded, so the next one covers what it would
+        have), this one included; and that reply's findings for "与上次相比" (None: none). A mail
+        receipt counts from the last mail receipt (the mail reader sees every file once); the WeCom
+        answer from the last answer or mail, whichever was later."""
+        everything = [meta.index for meta in result.dossier.submissions]
+        current = result.raw_index.get(record.id)
+        this = [current] if current is not None else everything[-1:]
+        kinds = {"mail": "reply", "wecom": "wecom-reply"} if wecom else {"mail": "reply"}
+        last = self.store.last_receipt(unit, now=self.clock(), kinds=kinds)
+        if last is None:
+            return everything, None  # the unit's first reply: everything it sent so far
+        if last.evaluation_version is None:
+            return this, None  # a reply from before receipts were kept
+        snapshot = self.store.dossier_version(unit, last.evaluation_version)
+        previous = self.store.findings_of(unit, last.evaluation_version)
+        if snapshot is None or snapshot.raw_ids is None:
+            return this, previous
+        reported = set(snapshot.raw_ids)
+        covers = {index for raw_id, index in result.raw_index.items() if raw_id not in reported} | set(this)
+        return sorted(covers), previous
+
+    def _receipt(self, unit: str, result: CheckResult, record: RawMessageRecord) -> Reply:
+        covers, previous = self._receipt_scope(unit, result, record)
+        return compose_receipt(
+            result.dossier, result.findings, self.campaign, now=self.clock(), covers=covers, previous=previous
+        )
+
     def _answer(self, record, headers, result: CheckResult, suppression: str | None) -> None:
-        reply = compose_reply(result.dossier, result.findings, self.campaign, now=self.clock())
+        unit = result.dossier.unit or ""
         wecom_user = _wecom_user(record)
         if wecom_user is None:
-            self._enqueue(f"reply:{record.id}", record, headers, reply, result.dossier.unit, suppression)
+            reply = self._receipt(unit, result, record)
+            self._enqueue(
+                f"reply:{record.id}", record, headers, reply, unit, suppression, evaluation_version=result.version
+            )
             return
         # A file sent in WeCom: the answer goes back in WeCom, and by mail to the unit's contacts.
         # Both wait for the contact to finish sending (a newer file's answer supersedes a waiting
         # one), and the mail counts against the same hourly limit as any reply.
         from bot.answers import Answerer
 
-        unit = result.dossier.unit or ""
         now = self.clock()
         settled = now + dt.timedelta(seconds=self.settings.wecom_answer_settle_seconds)
         answerer = Answerer(self.store, self.campaign, clock=self.clock)
-        text = "文件已检查，当前材料情况：\n" + answerer.status(unit) + "\n\n" + answerer.missing(unit)
+        latest = (result.dossier, result.findings)  # the evaluation just made, not read back
+        covers, previous = self._receipt_scope(unit, result, record, wecom=True)
+        comparison = compare_findings(previous, result.findings) if previous is not None else None
+        head = receipt_text(result.dossier, covers, self.campaign, comparison, max_files=WECOM_RECEIPT_FILES)
+        # The state first (a phone shows the first 2048 bytes as one message), what came at the end.
+        refs = "、".join(m.ref for m in result.dossier.submissions if m.index in covers and m.ref)
+        text = (
+            f"文件已检查{f'（受理编号：{refs}）' if refs else ''}，当前材料情况：\n"
+            + answerer.status(unit, latest=latest, checklist=False)
+            + "\n\n"
+            + answerer.missing(unit, latest=latest)
+            + "\n\n"
+            + head
+        )
         row, created = self.store.enqueue_outbox(
             f"wecom-reply:{record.id}",
             channel="wecom",
@@ -515,38 +680,54 @@ class Desk:
             raw_message_id=record.id,
             unit_name=unit,
             not_before=settled,
+            evaluation_version=result.version,
         )
         if created:
             self.store.supersede_pending_replies(
                 unit, wecom_user, keep_id=row.id, waiting_after=now, channel="wecom", key_prefix="wecom-reply"
             )
+        self._mail_contacts(f"reply:{record.id}", record, result, not_before=settled)
+
+    def _mail_contacts(
+        self, key: str, record: RawMessageRecord, result: CheckResult, *, not_before: dt.datetime
+    ) -> None:
+        """Mail the receipt to the unit's registered contacts (a WeCom file, a file the office attached:
+        no mail to answer), no earlier than `not_before`, within the hourly limit of every address."""
+        unit = result.dossier.unit or ""
         emails = sorted({e for c in self.store.contacts(unit) for e in c.emails})
-        if emails:
-            msg = build_reply(
-                from_addr=self.mail_from,
-                to=emails,
-                subject=reply.subject,
-                text=reply.text,
-                html=reply.html,
-                in_reply_to=None,
-                references=[],
-                message_id_domain=self.own_domain,
-            )
-            slot = max((s for s in map(self._rate_slot, emails) if s is not None), default=None)
-            row, created = self.store.enqueue_outbox(
-                f"reply:{record.id}",
-                channel="mail",
-                recipients=emails,
-                subject=reply.subject,
-                body_text=reply.text,
-                body_html=reply.html,
-                eml=msg.as_bytes(),
-                raw_message_id=record.id,
-                unit_name=unit,
-                not_before=max(settled, slot or settled),
-            )
-            if created:
-                self.store.supersede_pending_replies(unit, emails[0], keep_id=row.id, waiting_after=now)
+        if not emails or self.store.outbox_by_key(key) is not None:
+            return
+        reply = self._receipt(unit, result, record)
+        msg = build_reply(
+            from_addr=self.mail_from,
+            to=emails,
+            subject=reply.subject,
+            text=reply.text,
+            html=reply.html,
+            in_reply_to=None,
+            references=[],
+            message_id_domain=self.own_domain,
+        )
+        slot = max((s for s in map(self._rate_slot, emails) if s is not None), default=None)
+        row, created = self.store.enqueue_outbox(
+            key,
+            channel="mail",
+            recipients=emails,
+            subject=reply.subject,
+            body_text=reply.text,
+            body_html=reply.html,
+            eml=msg.as_bytes(),
+            raw_message_id=record.id,
+            unit_name=unit,
+            not_before=max(not_before, slot or not_before),
+            evaluation_version=result.version,
+        )
+        if created:
+            if slot is not None and slot > not_before:
+                self.store.audit("notify", "outbox.rate_delayed", unit, outbox_id=row.id, until=slot.isoformat())
+            # Every receipt describes the whole dossier and what came since the last one that went:
+            # one still held back is superseded by this one.
+            self.store.supersede_pending_replies(unit, emails[0], keep_id=row.id, waiting_after=self.clock())
 
     def _answer_unknown_sender(self, record, headers, row: SubmissionRecord, suppression: str | None) -> None:
         reply = compose_unknown_sender_reply(self.campaign, now=self.clock())
@@ -576,7 +757,15 @@ class Desk:
         result = self.evaluate(name)
         if record is not None:
             headers = _headers(self.store.raw_path(record))
-            reply = compose_reply(result.dossier, result.findings, self.campaign, now=self.clock())
+            reply = self._receipt(name, result, record)
             suppression = self._suppression(headers)
-            self._enqueue(f"reply-assigned:{record.id}", record, headers, reply, name, suppression)
+            self._enqueue(
+                f"reply-assigned:{record.id}",
+                record,
+                headers,
+                reply,
+                name,
+                suppression,
+                evaluation_version=result.version,
+            )
         return result

@@ -27,6 +27,7 @@ from schedule.digest import FILLS
 from schedule.status import UnitState, UnitStatus
 from storage.repo import Store
 from validators.base import SEVERITY_ORDER, SEVERITY_ZH, Finding, Severity, render
+from validators.checklist import Row, checklist_rows, is_file_finding
 
 STARS_DIR = "百姓学习之星"
 PROJECTS_DIR = "终身学习品牌项目"
@@ -199,22 +200,27 @@ def _problems(findings: list[Finding], name: str) -> list[Finding]:
     return [f for f in findings if f.nominee == name and f.severity != Severity.INFO]
 
 
-def _row(status: UnitStatus, entry: StarEntry | ProjectEntry, columns: list[tuple[str, str]], paths: list[str]):
+def _row(
+    status: UnitStatus,
+    entry: StarEntry | ProjectEntry,
+    columns: list[tuple[str, str]],
+    paths: list[str],
+    checklist: Row,
+):
     fields = [f for f in (entry.row, entry.form.fields if entry.form else None) if f is not None]
     values: list[object] = []
     for _, key in columns:
         values.append(next((getattr(f, key) for f in fields if getattr(f, key, None)), None))
     values[0] = values[0] or entry.name
     problems = _problems(status.findings, entry.name)
-    errors = [f for f in problems if f.severity == Severity.ERROR]
     values += [
         status.name,
         "是" if entry.exemplar else "",
-        "否" if errors else "是",
+        "是" if checklist.complete else "否",  # the checklist row's mark, as the reply shows it
         "\n".join(("✗ " if f.severity == Severity.ERROR else "! ") + render(f)[0] for f in problems),
         "\n".join(paths),
     ]
-    return values, bool(errors)
+    return values, not checklist.complete
 
 
 def unit_problems(status: UnitStatus) -> list[Finding]:
@@ -223,7 +229,7 @@ def unit_problems(status: UnitStatus) -> list[Finding]:
     assert status.dossier is not None
     names = {e.name for e in (*status.dossier.stars, *status.dossier.projects)}
     rest = [f for f in status.findings if f.severity != Severity.INFO and f.nominee not in names]
-    return sorted(rest, key=lambda f: (f.subject.startswith("附件"), SEVERITY_ORDER[f.severity]))
+    return sorted(rest, key=lambda f: (is_file_finding(f), SEVERITY_ORDER[f.severity]))
 
 
 def roster_xlsx(store: Store | None, statuses: list[UnitStatus]) -> bytes:
@@ -250,11 +256,13 @@ def roster_xlsx(store: Store | None, statuses: list[UnitStatus]) -> bytes:
         if status.dossier is None:
             continue
         placed = materials_plan(store, status.name, status.dossier, folders[status.name]) if store is not None else []
+        rows = checklist_rows(status.dossier, status.findings)  # a row per star, then per project
         for n, (ws, title, columns) in enumerate(sheets):
             entries = status.dossier.stars if n == 0 else status.dossier.projects
+            offset = 0 if n == 0 else len(status.dossier.stars)
             for i, entry in enumerate(entries):
                 paths = [p.target for p in placed if p.nominee == (title, i)]
-                values, has_errors = _row(status, entry, columns, paths)
+                values, has_errors = _row(status, entry, columns, paths, rows[offset + i])
                 counters[n] += 1
                 row = [counters[n], *values]
                 ws.append(row)

@@ -223,5 +223,9 @@ def _build_bot(
             # The pipeline loop reads it within a poll; processing here, a failure after the
             # hand-off would make the file worker fetch and store the file a second time.
 
-    answerer = Answerer(store, campaign, clock=clock, on_paper=paper)
+    def withdraw(unit: str, name: str, actor: str) -> str:
+        # Queued only: the pipeline loop reads it within a poll, well outside WeCom's 5-second window.
+        return desk.withdraw(unit, name, actor=actor).label
+
+    answerer = Answerer(store, campaign, clock=clock, on_paper=paper, on_withdraw=withdraw)
     return WeComBot(store, crypto, answerer, on_file=on_file, send_text=send_text, clock=clock)

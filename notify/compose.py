@@ -1,21 +1,35 @@
 """Replies to a unit, in Chinese, for a busy clerk: per nominee what is wrong and how to fix it.
 
-Every reply describes the whole dossier as it now stands (RULES.md "Resubmissions"),
-not only the last mail, and ends with a checklist of what is already fine.
+A reply is a receipt (RULES.md "Resubmissions"): it starts with what this submission (or, for a
+reply the rate limit held back, every submission since the unit's last reply) did: its reference,
+each file received and where it went, what was replaced, added, withdrawn or set aside, and how
+many problems were resolved or are new since the last reply. Then the whole dossier as it now
+stands, and a checklist whose marks come from `validators.checklist` (the one place they are
+decided).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Sequence
+from pathlib import PurePosixPath
 
 from pydantic import BaseModel
 
 from config.campaign import Campaign
-from intake.models import WECOM_SUBJECT_PREFIX, Dossier, ProjectEntry, StarEntry
-from nomdesk.report import group_findings
-from validators.base import SEVERITY_ORDER, SEVERITY_ZH, Finding, Severity, render
-from validators.measure import format_duration
+from intake.models import (
+    ITEM_PHOTOS,
+    WECOM_SUBJECT_PREFIX,
+    ChangeAction,
+    Dossier,
+    Outcome,
+    Placement,
+    SubmissionLog,
+    SubmissionMeta,
+)
+from validators.base import SEVERITY_ZH, Finding, Severity, render
+from validators.checklist import ITEM_ZH, KIND_ZH, Comparison, checklist_rows, compare_findings, group_findings
 
 
 class Reply(BaseModel):
@@ -24,54 +38,12 @@ class Reply(BaseModel):
     html: str
 
 
-# Which finding codes speak about which item of a nominee's checklist.
-_FORM_CODES = {"STAR_FORM_MISSING", "STAR_FIELD_MISSING", "PROJECT_FORM_MISSING", "PROJECT_FIELD_MISSING"}
-_PHOTO_CODES = {"STAR_PHOTO_COUNT", "STAR_ID_PHOTO", "PROJECT_PHOTO_COUNT", "EXEMPLAR_PHOTOS"}
-_VIDEO_CODES = {
-    "STAR_VIDEO_SPEC",
-    "PROJECT_VIDEO_MISSING",
-    "PROJECT_VIDEO_SPEC",
-    "EXEMPLAR_VIDEO_MISSING",
-    "EXEMPLAR_VIDEO_SPEC",
-}
-_SUMMARY_CODES = {"PROJECT_SUMMARY_MISSING", "PROJECT_SUMMARY_LENGTH"}
-
-
-def _mark(codes: set[str], open_codes: dict[str, Severity]) -> str:
-    """✓ nothing to do, ✗ must be fixed, ⚠ the office will look."""
-    hits = [sev for code, sev in open_codes.items() if code in codes]
-    if Severity.ERROR in hits:
-        return "✗"
-    return "⚠" if Severity.WARNING in hits else "✓"
-
-
-def _videos(entry: StarEntry | ProjectEntry) -> str:
-    durations = [v.video.duration for v in entry.videos if v.video is not None and v.video.duration]
-    if not entry.videos:
-        return "无视频"
-    if len(durations) == len(entry.videos):
-        return "视频 " + "、".join(format_duration(d) for d in durations)
-    return f"视频{len(entry.videos)}个"
-
-
-def _checklist(entry: StarEntry | ProjectEntry, findings: list[Finding]) -> str:
-    """One line per nominee, each item marked by what its own findings say, with the measured value,
-    so the clerk sees which item of a ✗ nominee is the trouble."""
-    open_codes: dict[str, Severity] = {}
-    for f in findings:
-        if f.nominee == entry.name and f.severity != Severity.INFO:
-            worst = open_codes.get(f.code)
-            if worst is None or SEVERITY_ORDER[f.severity] < SEVERITY_ORDER[worst]:
-                open_codes[f.code] = f.severity
-    parts = ["推荐表" + (_mark(_FORM_CODES, open_codes) if entry.form else "✗（未收到）")]
-    if isinstance(entry, ProjectEntry):
-        summary = f"工作总结{entry.summary.chars}字" if entry.summary else "工作总结（未收到）"
-        parts.append(summary + _mark(_SUMMARY_CODES, open_codes))
-    parts.append(f"照片{len(entry.photos)}张" + _mark(_PHOTO_CODES, open_codes))
-    video_mark = _mark(_VIDEO_CODES, open_codes)
-    videos = _videos(entry)
-    parts.append(videos + (video_mark if entry.videos or video_mark != "✓" else ""))
-    return "，".join(parts)
+# The footer's one line on how resubmissions merge (RULES.md "Resubmissions").
+RESUBMIT_RULE = (
+    "补充或更正材料时，直接回复本邮件并附上需要补充或更正的文件即可："
+    "照片可单独补发，会加入已收照片；推荐表、视频、总结以最新一次为准；如需撤回请写“撤回 姓名”。"
+)
+UNPLACED_DEFAULT = "文件名或文件夹名中没有推荐对象的姓名"
 
 
 def _days_left(campaign: Campaign, now: dt.datetime, *, complete: bool = False) -> str:
@@ -85,16 +57,235 @@ def _days_left(campaign: Campaign, now: dt.datetime, *, complete: bool = False) 
 
 
 def received_count(dossier: Dossier) -> str:
-    """How many times the unit sent material, by the way it came: "共 2 封邮件、企业微信文件 1 批"."""
-    wecom = sum(1 for sub in dossier.submissions if (sub.subject or "").startswith(WECOM_SUBJECT_PREFIX))
-    mails = len(dossier.submissions) - wecom
+    """How many times the unit sent material, by the way it came: "共 2 封邮件、企业微信文件 1 批".
+    What the office recorded for the unit (a file it attached, a withdrawal; the desk writes those
+    with a subject of "办公室…" or "企业微信撤回…") is no mail of the unit's."""
+    subjects = [sub.subject or "" for sub in dossier.submissions]
+    wecom = sum(1 for s in subjects if s.startswith(WECOM_SUBJECT_PREFIX))
+    office = sum(1 for s in subjects if s.startswith("办公室"))
+    actions = sum(1 for s in subjects if s.startswith("企业微信") and not s.startswith(WECOM_SUBJECT_PREFIX))
+    mails = len(subjects) - wecom - office - actions
     parts = [f"{mails} 封邮件"] if mails else []
     if wecom:
         parts.append(f"企业微信文件 {wecom} 批")
+    if actions:
+        parts.append(f"企业微信操作 {actions} 次")
+    if office:
+        parts.append(f"办公室补充或操作 {office} 次")
     return "共 " + "、".join(parts) if parts else "共 0 封邮件"
 
 
-def compose_reply(dossier: Dossier, findings: list[Finding], campaign: Campaign, *, now: dt.datetime) -> Reply:
+# ---- the receipt: what these submissions did -------------------------------------------------
+
+
+def _name(path: str) -> str:
+    return PurePosixPath(path).name or path
+
+
+def display_paths(paths: Sequence[str]) -> dict[str, str]:
+    """Each path as short as it can be and still tell it from the others: its file name, else as
+    many of its last folders as it takes ("乔长林/照片1.jpg"), never the archive's long prefix."""
+    parts = {p: [x for x in p.split("/") if x] or [p] for p in paths}
+    out: dict[str, str] = {}
+    for path, names in parts.items():
+        for k in range(1, len(names) + 1):
+            tail = names[-k:]
+            if sum(1 for other in parts.values() if other[-k:] == tail) == 1 or k == len(names):
+                out[path] = "/".join(tail)
+                break
+    return out
+
+
+def _unit_document_kind(path: str) -> str:
+    name = _name(path)
+    if "目录" in name or "清单" in name:
+        return "材料清单"
+    if "函" in name:
+        return "推荐函"
+    if "说明" in name:
+        return "说明"
+    if any(word in name for word in ("登记表", "汇总表", "附表")):
+        return "登记表扫描件"
+    return "单位文件"
+
+
+def _where(p: Placement) -> str:
+    """Where one file went, as the unit reads it: "张三 照片（新增）", "单位文件（推荐函）"."""
+    who = p.nominee or ""
+    item = ITEM_ZH.get(p.item or "", "")
+    what = f"{who} {item}".strip() if item else f"{who} 的材料"
+    if p.outcome == Outcome.FILED:
+        return what
+    if p.outcome == Outcome.ADDED:
+        return f"{what}（新增）"
+    if p.outcome == Outcome.REPLACED:
+        if p.item == ITEM_PHOTOS:
+            return f"{what}（替换同名照片）"
+        old = "、".join(_name(r) for r in p.replaced)
+        return f"{what}（替换原{item or '文件'}" + (f" {old}" if old else "") + "）"
+    if p.outcome == Outcome.SAME:
+        return "与已收文件相同，未重复计入"
+    if p.outcome == Outcome.REGISTER:
+        return "推荐登记表（已按推荐对象逐条合并）"
+    if p.outcome == Outcome.UNIT_DOCUMENT:
+        return f"单位文件（{_unit_document_kind(p.path)}）"
+    if p.outcome == Outcome.WITHDRAWN_NOMINEE:
+        return f"{who}（已撤回）：文件已保存，但不计入"
+    if p.outcome == Outcome.UNPLACED:
+        return f"未能归属（{p.reason or UNPLACED_DEFAULT}）"
+    # UNUSABLE: its file finding says why, in the problems below
+    reason = f"{p.reason}，" if p.reason else ""
+    return (f"{what}：" if p.nominee else "") + f"无法使用（{reason}见下方问题）"
+
+
+def _nominee(kind: str | None, name: str | None) -> str:
+    return f"{KIND_ZH.get(kind or '', '')} {name or ''}".strip()
+
+
+def _change_lines(log: SubmissionLog) -> list[str]:
+    """What the submission changed: replaced, added, withdrawn, set aside, left out of a table."""
+    lines: list[str] = []
+    replaced = [p for p in log.placements if p.outcome == Outcome.REPLACED]
+    if replaced:
+        lines.append("替换：" + "、".join(f"{p.nominee} {ITEM_ZH.get(p.item or '', '文件')}" for p in replaced))
+    added: dict[str, int] = {}
+    for p in log.placements:
+        if p.outcome == Outcome.ADDED and p.nominee:
+            added[p.nominee] = added.get(p.nominee, 0) + 1
+    if added:
+        lines.append("新增：" + "、".join(f"{name} 照片 {n} 张" for name, n in added.items()))
+    for action, title in ((ChangeAction.NOMINATED, "新增推荐对象"), (ChangeAction.ROW_UPDATED, "登记信息已更新")):
+        by_kind: dict[str, list[str]] = {}
+        for c in log.changes:
+            if c.action == action and c.nominee:
+                by_kind.setdefault(KIND_ZH.get(c.nominee_kind or "", ""), []).append(c.nominee)
+        if by_kind:
+            lines.append(f"{title}：" + "；".join(f"{k} {'、'.join(names)}".strip() for k, names in by_kind.items()))
+    for c in log.changes:
+        who = _nominee(c.nominee_kind, c.nominee)
+        if c.action in (ChangeAction.NOMINATED, ChangeAction.ROW_UPDATED):
+            continue
+        elif c.action == ChangeAction.SET_ASIDE:
+            names = "、".join(_name(p) for p in c.paths)
+            lines.append(f"搁置：{c.nominee} 原有照片 {names}（本次报送了整套新照片，原照片仍保存，不再计入）")
+        elif c.action == ChangeAction.WITHDRAWN:
+            lines.append(f"已撤回：{who}（材料仍保留）")
+        elif c.action == ChangeAction.RESTORED:
+            lines.append(f"已恢复：{who}")
+        elif c.action == ChangeAction.WITHDRAW_UNKNOWN:
+            lines.append(f"未能撤回“{c.nominee}”：已推荐对象中没有这个姓名或项目名称，请核对后重新发送")
+        elif c.action == ChangeAction.OMITTED:
+            names = "、".join(c.names or ([c.nominee] if c.nominee else []))
+            lines.append(
+                f"最新登记表未列出：{names}，仍按已推荐处理；"
+                "如确实不再推荐，请在邮件主题或正文第一行写“撤回 姓名”（项目写项目名称）"
+            )
+    return lines
+
+
+def _arrived(meta: SubmissionMeta, campaign: Campaign) -> str:
+    return f"{meta.arrived_at.astimezone(campaign.tz):%m月%d日 %H:%M} 收到" if meta.arrived_at else ""
+
+
+OUTCOME_ZH = {
+    Outcome.FILED: "已归档",
+    Outcome.ADDED: "新增照片",
+    Outcome.REPLACED: "替换原文件",
+    Outcome.SAME: "与已收文件相同",
+    Outcome.REGISTER: "登记表",
+    Outcome.UNIT_DOCUMENT: "单位文件",
+    Outcome.WITHDRAWN_NOMINEE: "属已撤回对象",
+    Outcome.UNPLACED: "未能归属",
+    Outcome.UNUSABLE: "无法使用",
+}
+
+
+def _outcome_counts(placements: list[Placement]) -> str:
+    counts: dict[Outcome, int] = {}
+    for p in placements:
+        counts[p.outcome] = counts.get(p.outcome, 0) + 1
+    return "，".join(f"{OUTCOME_ZH[o]} {n} 个" for o, n in counts.items())
+
+
+def receipt_blocks(
+    dossier: Dossier,
+    covers: Sequence[int],
+    campaign: Campaign,
+    comparison: Comparison | None,
+    *,
+    max_files: int | None = None,
+) -> list[tuple[str, list[str]]]:
+    """The receipt's head as (title, lines) blocks: per submission covered its reference, the files
+    received and where each went (counted by where they went beyond `max_files`), what changed;
+    then "与上次相比" (when there was a last reply)."""
+    logs = {log.index: log for log in dossier.log}
+    metas = [m for m in dossier.submissions if m.index in set(covers)]
+    several = len(metas) > 1
+    blocks: list[tuple[str, list[str]]] = []
+    if several:
+        refs = "、".join(m.ref for m in metas if m.ref)
+        blocks.append((f"自上次回复以来共收到 {len(metas)} 次报送" + (f"（{refs}）" if refs else ""), []))
+    for meta in metas:
+        log = logs.get(meta.index) or SubmissionLog(index=meta.index)
+        when = _arrived(meta, campaign)
+        title = f"受理编号：{meta.ref}" if meta.ref else f"第 {meta.index + 1} 次报送"
+        lines = [title + (f"（{when}）" if when and several else "")]
+        noun = "收到" if several else "本次收到"
+        if max_files is not None and len(log.placements) > max_files:
+            lines.append(f"{noun} {len(log.placements)} 个文件（{_outcome_counts(log.placements)}）。")
+        elif log.placements:
+            shown = display_paths([p.path for p in log.placements])
+            lines.append(f"{noun} {len(log.placements)} 个文件：")
+            lines += [f"  {shown[p.path]}：{_where(p)}" for p in log.placements]
+        elif not log.changes:
+            lines.append(f"{noun} 0 个文件。")
+        if log.ignored:
+            lines.append(f"（另有 {len(log.ignored)} 个系统文件已忽略）")
+        changes = _change_lines(log)
+        if changes:
+            lines.append("本次变动：" if not several else "变动：")
+            lines += [f"  {c}" for c in changes]
+        blocks.append(("", lines))
+    if comparison is not None:
+        blocks.append(("", [f"{comparison}。"]))
+    return blocks
+
+
+def receipt_text(
+    dossier: Dossier,
+    covers: Sequence[int],
+    campaign: Campaign,
+    comparison: Comparison | None = None,
+    *,
+    max_files: int | None = None,
+) -> str:
+    """The receipt's head as plain text (for the WeCom answer)."""
+    lines: list[str] = []
+    for title, block in receipt_blocks(dossier, covers, campaign, comparison, max_files=max_files):
+        if title:
+            lines.append(title + "：")
+        lines += block
+    return "\n".join(lines)
+
+
+def _refs(dossier: Dossier, covers: Sequence[int]) -> list[str]:
+    return [m.ref for m in dossier.submissions if m.index in set(covers) and m.ref]
+
+
+def compose_receipt(
+    dossier: Dossier,
+    findings: list[Finding],
+    campaign: Campaign,
+    *,
+    now: dt.datetime,
+    covers: Sequence[int] | None = None,
+    previous: list[Finding] | None = None,
+) -> Reply:
+    """The receipt of `covers` (indices of `dossier.submissions`; default: the last one) and the
+    whole dossier. `previous`: the findings of the unit's last reply, None when there was none."""
+    if covers is None:
+        covers = [dossier.submissions[-1].index] if dossier.submissions else []
+    comparison = compare_findings(previous, findings) if previous is not None else None
     errors = [f for f in findings if f.severity == Severity.ERROR]
     warnings = [f for f in findings if f.severity == Severity.WARNING]
     unit = dossier.unit or "贵单位"
@@ -106,36 +297,43 @@ def compose_reply(dossier: Dossier, findings: list[Finding], campaign: Campaign,
         verdict = f"材料已齐全，另有 {len(warnings)} 处请核实"
     else:
         verdict = "材料齐全，符合通知要求"
-    subject = f"【材料受理回执】{unit}：{verdict}"
+    refs = _refs(dossier, covers)
+    subject = f"【材料受理回执】{unit}" + (f"（{'、'.join(refs)}）" if refs else "") + f"：{verdict}"
+
+    e = html.escape
+    covered = [m for m in dossier.submissions if m.index in set(covers)]
+    if covered and all((m.subject or "").startswith("办公室") for m in covered):  # the office acted for the unit
+        greeting = "您好！省级办公室已为贵单位登记以下材料或操作。"
+    else:
+        greeting = "您好！已收到贵单位报送的推荐材料。"
+    text_lines = [f"{unit}：", "", greeting]
+    html_parts = [f"<p>{e(unit)}：</p>", f"<p>{greeting}</p>"]
+    for title, block in receipt_blocks(dossier, covers, campaign, comparison):
+        if title:
+            text_lines.append(title + "：")
+            html_parts.append(f"<p><b>{e(title)}</b></p>")
+        text_lines += block
+        html_parts.append(_html_block(block))
+    text_lines.append("")
+
+    summary = (
+        f"以下按全部已收材料汇总（{received_count(dossier)}）："
+        f"百姓学习之星 {len(dossier.stars)} 名，终身学习品牌项目 {len(dossier.projects)} 个。{verdict}。"
+    )
+    text_lines += [summary, ""]
+    html_parts.append(
+        f"<p>以下按全部已收材料汇总（{e(received_count(dossier))}）：百姓学习之星 {len(dossier.stars)} 名，"
+        f"终身学习品牌项目 {len(dossier.projects)} 个。<b>{e(verdict)}</b>。</p>"
+    )
 
     groups = group_findings(dossier, findings)
-    checklist: dict[str, str] = {}
-    for star in dossier.stars:
-        checklist[f"百姓学习之星 {star.name}" + ("（典范）" if star.exemplar else "")] = _checklist(star, findings)
-    for project in dossier.projects:
-        heading = f"终身学习品牌项目 {project.name}" + ("（典范）" if project.exemplar else "")
-        checklist[heading] = _checklist(project, findings)
-
-    text_lines = [
-        f"{unit}：",
-        "",
-        f"您好！已收到贵单位报送的推荐材料（{received_count(dossier)}，以下按全部已收材料汇总）。",
-        f"百姓学习之星 {len(dossier.stars)} 名，终身学习品牌项目 {len(dossier.projects)} 个。{verdict}。",
-        "",
-    ]
-    html_parts = [
-        f"<p>{html.escape(unit)}：</p>",
-        f"<p>您好！已收到贵单位报送的推荐材料（{html.escape(received_count(dossier))}，以下按全部已收材料汇总）。<br>",
-        f"百姓学习之星 {len(dossier.stars)} 名，终身学习品牌项目 {len(dossier.projects)} 个。"
-        f"<b>{html.escape(verdict)}</b>。</p>",
-    ]
     needs_work = [(h, items) for h, items in groups if items]
     if needs_work:
         text_lines.append("一、需要处理的问题")
         html_parts.append("<h3>一、需要处理的问题</h3>")
         for heading, items in needs_work:
             text_lines.append(f"【{heading}】")
-            html_parts.append(f"<p><b>{html.escape(heading)}</b></p><ul>")
+            html_parts.append(f"<p><b>{e(heading)}</b></p><ul>")
             for f in items:
                 message, hint = render(f)
                 label = SEVERITY_ZH[f.severity]
@@ -144,24 +342,30 @@ def compose_reply(dossier: Dossier, findings: list[Finding], campaign: Campaign,
                     text_lines.append(f"    修改建议：{hint}")
                 colour = {"error": "#c0392b", "warning": "#d68910", "info": "#555"}[f.severity.value]
                 html_parts.append(
-                    f'<li><span style="color:{colour}">[{label}]</span> {html.escape(message)}'
-                    + (f"<br><small>修改建议：{html.escape(hint)}</small>" if hint else "")
+                    f'<li><span style="color:{colour}">[{label}]</span> {e(message)}'
+                    + (f"<br><small>修改建议：{e(hint)}</small>" if hint else "")
                     + "</li>"
                 )
             html_parts.append("</ul>")
             text_lines.append("")
     text_lines.append("二、已收材料清单")
     html_parts.append('<h3>二、已收材料清单</h3><table border="1" cellpadding="4" style="border-collapse:collapse">')
-    for heading, line in checklist.items():
-        fine = not any(items for h, items in groups if h == heading)
-        mark = "✓" if fine else "✗"
-        text_lines.append(f"  {mark} {heading}：{line}")
-        html_parts.append(f"<tr><td>{mark}</td><td>{html.escape(heading)}</td><td>{html.escape(line)}</td></tr>")
+    for row in checklist_rows(dossier, findings):
+        text_lines.append(f"  {row}")
+        html_parts.append(f"<tr><td>{row.mark}</td><td>{e(row.heading)}</td><td>{e(row.line)}</td></tr>")
     html_parts.append("</table>")
+    extra = []
+    if dossier.unit_documents:
+        extra.append("单位文件：" + "、".join(_name(f.path) for f in dossier.unit_documents))
+    for w in dossier.withdrawn:
+        extra.append(f"已撤回：{_nominee(w.kind, w.name)}（材料仍保留，如需恢复请联系省办公室）")
+    text_lines += [f"  {line}" for line in extra]
+    if extra:
+        html_parts.append("<p>" + "<br>".join(e(line) for line in extra) + "</p>")
     footer = [
         "",
         _days_left(campaign, now, complete=not errors),
-        "补充或更正材料时，直接回复本邮件并附上需要替换的文件即可（同一人员或项目的材料以最后一次报送为准）。",
+        RESUBMIT_RULE,
         "盖章的纸质材料请按通知要求邮寄。",
         "",
         f"{campaign.office.name}",
@@ -169,8 +373,33 @@ def compose_reply(dossier: Dossier, findings: list[Finding], campaign: Campaign,
         "（本邮件由材料受理系统自动发送）",
     ]
     text_lines += footer
-    html_parts.append("<p>" + "<br>".join(html.escape(line) for line in footer if line) + "</p>")
+    html_parts.append("<p>" + "<br>".join(e(line) for line in footer if line) + "</p>")
     return Reply(subject=subject, text="\n".join(text_lines) + "\n", html="\n".join(html_parts))
+
+
+def _html_block(block: list[str]) -> str:
+    """A receipt block in HTML: its lines in order, the indented ones (files, changes) as lists."""
+    out: list[str] = []
+    open_list = False
+    for line in block:
+        if line.startswith("  "):
+            if not open_list:
+                out.append("<ul>")
+                open_list = True
+            out.append(f"<li>{html.escape(line.strip())}</li>")
+        else:
+            if open_list:
+                out.append("</ul>")
+                open_list = False
+            out.append(f"<p>{html.escape(line)}</p>")
+    if open_list:
+        out.append("</ul>")
+    return "".join(out)
+
+
+def compose_reply(dossier: Dossier, findings: list[Finding], campaign: Campaign, *, now: dt.datetime, **kw) -> Reply:
+    """The receipt (`compose_receipt`), under the name callers have used."""
+    return compose_receipt(dossier, findings, campaign, now=now, **kw)
 
 
 def compose_quarantine_ack(campaign: Campaign, *, now: dt.datetime) -> Reply:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from bot.wecom_client import APP_TEXT_LIMIT
 from config.campaign import Campaign, Range, VideoSpec
-from nomdesk.report import group_findings
 from schedule.slots import AFTER, Slot
 from schedule.status import STATE_ZH, UnitState, UnitStatus
 from validators.base import Finding, render
+from validators.checklist import group_findings
 
 NO_CONTACT_ZH = "未能通知（无联系方式）"
 

@@ -562,6 +562,17 @@ class Store:
             query = select(SubmissionRecord).where(SubmissionRecord.unit_name.is_(None))
             return list(s.exec(query.order_by(SubmissionRecord.arrived_at)).all())
 
+    def files_of_submissions(self, submission_ids: list[int]) -> dict[int, list[FileRecord]]:
+        """The stored files of several submissions at once, by submission id."""
+        found: dict[int, list[FileRecord]] = {i: [] for i in submission_ids}
+        if not submission_ids:
+            return found
+        with self._session() as s:
+            query = select(FileRecord).where(FileRecord.submission_id.in_(submission_ids)).order_by(FileRecord.id)
+            for record in s.exec(query).all():
+                found[record.submission_id].append(record)
+        return found
+
     def submission_files(self, submission_id: int) -> list[FileRecord]:
         with self._session() as s:
             query = select(FileRecord).where(FileRecord.submission_id == submission_id).order_by(FileRecord.id)
@@ -581,8 +592,11 @@ class Store:
         dossier: Dossier | dict[str, Any],
         findings: Iterable[Finding],
         nominees: Iterable[NomineeIn] | None = None,
+        *,
+        raw_ids: Iterable[int] | None = None,
     ) -> int:
         """Keep one evaluation of a unit (dossier, findings, nominees); returns its version.
+        `raw_ids`: the unit's raw messages it merged (what a receipt compares against).
 
         Nominees default to those of the dossier. A unit's nominees are replaced by the
         latest evaluation's; a withdrawal the office recorded is carried over by name.
@@ -594,6 +608,7 @@ class Store:
             dossier_json = dossier
             nominee_list = list(nominees or [])
         findings = list(findings)
+        raw_id_list = sorted(set(raw_ids)) if raw_ids is not None else None
 
         def attempt() -> int:
             with self._session() as s:
@@ -601,7 +616,7 @@ class Store:
                     select(func.max(DossierSnapshot.version)).where(DossierSnapshot.unit_name == unit_name)
                 ).one()
                 version = (top or 0) + 1
-                s.add(DossierSnapshot(unit_name=unit_name, version=version, dossier=dossier_json))
+                s.add(DossierSnapshot(unit_name=unit_name, version=version, dossier=dossier_json, raw_ids=raw_id_list))
                 s.flush()  # claims the version: a concurrent evaluation retries with the next one
                 for f in findings:
                     s.add(
@@ -612,6 +627,7 @@ class Store:
                             severity=str(f.severity),
                             subject=f.subject,
                             nominee=f.nominee,
+                            item=f.item,
                             params=_jsonable(f.params),
                             evidence=_jsonable(f.evidence),
                         )
@@ -653,22 +669,32 @@ class Store:
                 .where(DossierSnapshot.unit_name == unit_name)
                 .scalar_subquery()
             )
-            rows = s.exec(
-                select(FindingRecord)
-                .where(FindingRecord.unit_name == unit_name, FindingRecord.version == latest)
-                .order_by(FindingRecord.id)
-            ).all()
-            return [
-                Finding(
-                    code=r.code,
-                    severity=Severity(r.severity),
-                    subject=r.subject,
-                    nominee=r.nominee,
-                    params=r.params,
-                    evidence=r.evidence,
-                )
-                for r in rows
-            ]
+            return self._findings(s, unit_name, latest)
+
+    def findings_of(self, unit_name: str, version: int) -> list[Finding]:
+        """The findings of one evaluation of the unit (the one a reply described, say)."""
+        with self._read_session() as s:
+            return self._findings(s, unit_name, version)
+
+    @staticmethod
+    def _findings(s: Session, unit_name: str, version: Any) -> list[Finding]:
+        rows = s.exec(
+            select(FindingRecord)
+            .where(FindingRecord.unit_name == unit_name, FindingRecord.version == version)
+            .order_by(FindingRecord.id)
+        ).all()
+        return [
+            Finding(
+                code=r.code,
+                severity=Severity(r.severity),
+                subject=r.subject,
+                nominee=r.nominee,
+                item=r.item,
+                params=r.params,
+                evidence=r.evidence,
+            )
+            for r in rows
+        ]
 
     def latest_dossier(self, unit_name: str) -> DossierSnapshot | None:
         with self._read_session() as s:
@@ -776,8 +802,10 @@ class Store:
         raw_message_id: int | None = None,
         unit_name: str | None = None,
         not_before: dt.datetime | None = None,
+        evaluation_version: int | None = None,
     ) -> tuple[OutboxRecord, bool]:
-        """Queue a message once per dedupe key (reply:<raw_id>, ...): a second call returns the first."""
+        """Queue a message once per dedupe key (reply:<raw_id>, ...): a second call returns the first.
+        `evaluation_version`: for a receipt, the unit's evaluation it describes."""
         eml_sha = self.blobs.put_bytes(eml).sha256 if eml is not None else None
         recipients = list(recipients)
 
@@ -797,6 +825,7 @@ class Store:
                     raw_message_id=raw_message_id,
                     unit_name=unit_name,
                     next_attempt_at=not_before or utcnow(),
+                    evaluation_version=evaluation_version,
                 )
                 s.add(row)
                 s.flush()
@@ -861,6 +890,29 @@ class Store:
                     s, "notify", "outbox.superseded", unit_name, {"outbox_id": row.id, "by_outbox_id": keep_id}
                 )
             return len(superseded)
+
+    def last_receipt(self, unit_name: str, *, now: dt.datetime, kinds: dict[str, str]) -> OutboxRecord | None:
+        """The unit's last reply that went or will go: sent, being sent, or due by `now`. One still
+        held back (due later) is not: the next reply supersedes it and covers what it would have.
+        `kinds`: channel -> the dedupe key prefix of its replies ({"mail": "reply"})."""
+        of_kind = [
+            (OutboxRecord.channel == channel) & OutboxRecord.dedupe_key.startswith(prefix)  # type: ignore[union-attr]
+            for channel, prefix in kinds.items()
+        ]
+        with self._read_session() as s:
+            return s.exec(
+                select(OutboxRecord)
+                .where(
+                    OutboxRecord.unit_name == unit_name,
+                    or_(*of_kind),
+                    or_(
+                        OutboxRecord.state.in_((OutboxState.SENT, OutboxState.SENDING)),  # type: ignore[attr-defined]
+                        (OutboxRecord.state == OutboxState.PENDING) & (OutboxRecord.next_attempt_at <= now),
+                    ),
+                )
+                .order_by(OutboxRecord.id.desc())  # type: ignore[union-attr]
+                .limit(1)
+            ).first()
 
     def get_outbox(self, outbox_id: int) -> OutboxRecord | None:
         with self._session() as s:

@@ -183,6 +183,8 @@ class DossierSnapshot(SQLModel, table=True):
     unit_name: str = Field(index=True)
     version: int
     dossier: dict[str, Any] = _json()
+    # The unit's raw messages this evaluation merged: a receipt lists what came since the last one.
+    raw_ids: list[int] | None = Field(default=None, sa_type=JSON)
     created_at: dt.datetime = _ts(default_factory=utcnow)
 
 
@@ -197,6 +199,7 @@ class FindingRecord(SQLModel, table=True):
     severity: str
     subject: str
     nominee: str | None = None
+    item: str | None = None  # the nominee's checklist item it speaks about (intake.models.ITEMS)
     params: dict[str, Any] = _json()
     evidence: dict[str, Any] = _json()
     created_at: dt.datetime = _ts(default_factory=utcnow)
@@ -222,6 +225,8 @@ class OutboxRecord(SQLModel, table=True):
     sent_at: dt.datetime | None = _ts(default=None)
     raw_message_id: int | None = Field(default=None, foreign_key="raw_message.id", index=True)
     unit_name: str | None = Field(default=None, index=True)
+    # A receipt: the unit's evaluation it describes; the next receipt compares against it.
+    evaluation_version: int | None = None
     created_at: dt.datetime = _ts(default_factory=utcnow)
 
 

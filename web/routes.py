@@ -32,7 +32,12 @@ from web.fetch import FetchError, fetch_link
 from web.thumbs import SIZES, thumbnail
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
-DONE_ZH = {"paper": "已记录纸质材料收到，并已重新检查该单位材料。", "attach": "附件已加入该单位材料，并已重新检查。"}
+DONE_ZH = {
+    "paper": "已记录纸质材料收到，并已重新检查该单位材料。",
+    "attach": "附件已加入该单位材料，并已重新检查。",
+    "withdraw": "已撤回该推荐对象，其材料仍保存在系统中；如有误，可在“已撤回”中恢复。",
+    "restore": "已恢复该推荐对象，并已重新检查该单位材料。",
+}
 ERROR_ZH = {
     400: "请求有误",
     403: "无法完成操作",
@@ -266,16 +271,46 @@ def create_router(service: Service) -> Dashboard:
         record = desk.accept_office_file(
             name, filename, data, actor=who.actor, origin=origin, received_at=received_at, for_name=for_name
         )
-        # Process it now (the pipeline thread may take it first; processing is idempotent either way).
+        process_now(record.id)
+        return back(name, "attach")
+
+    def process_now(raw_id: int) -> None:
+        """Process an office record at once, so the page it redirects to shows it (the pipeline thread
+        may take it first; processing is idempotent either way)."""
         for _ in range(100):
-            current = store.get_raw(record.id)
+            current = store.get_raw(raw_id)
             if current is None or current.state != RawState.NEW:
                 break
             claimed = store.claim_next_raw(desk.clock())
             if claimed is None:
                 break
             desk.process(claimed)
-        return back(name, "attach")
+
+    @router.post("/units/{name}/withdraw")
+    def withdraw(
+        request: Request, who: User, name: str, csrf: Annotated[str, Form()] = "", nominee: Annotated[str, Form()] = ""
+    ) -> Response:
+        auth.check_csrf(who, csrf)
+        unit_or_404(name)
+        try:
+            done = desk.withdraw(name, nominee, actor=who.actor)
+        except ValueError as exc:
+            return render_unit(request, who, name, error=str(exc))
+        process_now(done.record.id)
+        return back(name, "withdraw")
+
+    @router.post("/units/{name}/restore")
+    def restore(
+        request: Request, who: User, name: str, csrf: Annotated[str, Form()] = "", nominee: Annotated[str, Form()] = ""
+    ) -> Response:
+        auth.check_csrf(who, csrf)
+        unit_or_404(name)
+        try:
+            done = desk.restore(name, nominee, actor=who.actor)
+        except ValueError as exc:
+            return render_unit(request, who, name, error=str(exc))
+        process_now(done.record.id)
+        return back(name, "restore")
 
     # ---- downloads ---------------------------------------------------------------------------
 

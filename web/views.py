@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 
 from config.campaign import KIND_ZH, Campaign
 from intake.models import Dossier, PackageFile, ProjectEntry, StarEntry
+from intake.withdrawal import withdrawn_by_zh
 from nomdesk.privacy import mask_id_number, mask_phone
 from schedule.jobs import MARKDOWN_CHANNEL
 from storage.repo import Store
 from storage.tables import FileRecord, OutboxRecord, PaperReceipt, ReminderSent
 from validators.base import SEVERITY_ORDER, SEVERITY_ZH, Finding, render
+from validators.checklist import BAD, WARN, Item, Row, checklist_rows, is_file_finding
 
 # A unit's state, in the order the office cares about it; lateness is a mark beside it, not a state:
 # a late unit is still missing what it misses. The filters offer both ("late": every late unit).
@@ -166,6 +168,13 @@ class NomineeView:
     photos: list[PhotoView]
     videos: list[VideoView]
     findings: list[FindingView]
+    mark: str = "✓"  # the checklist row's mark (validators.checklist): ✓ ✗ ⚠
+    checklist: list[Item] = field(default_factory=list)  # its items, each marked
+
+    @property
+    def state(self) -> str:
+        """The card's colour: "error" (✗), "warning" (⚠) or "clean" (✓), as its checklist row says."""
+        return {BAD: "error", WARN: "warning"}.get(self.mark, "clean")
 
 
 @dataclass
@@ -189,6 +198,14 @@ class LinkView:
 
 
 @dataclass
+class WithdrawnView:
+    kind: str  # star, project
+    heading: str
+    name: str
+    by: str  # who withdrew it, for a clerk ("办公室 wu", "本单位来信")
+
+
+@dataclass
 class UnitPage:
     row: UnitRow | None
     name: str
@@ -201,6 +218,7 @@ class UnitPage:
     replies: list[OutboxRecord] = field(default_factory=list)
     reminders: list[ReminderSent] = field(default_factory=list)
     paper: list[PaperReceipt] = field(default_factory=list)
+    withdrawn: list[WithdrawnView] = field(default_factory=list)
 
 
 def _duration(seconds: float | None) -> str:
@@ -265,10 +283,11 @@ def unit_page(store: Store, campaign: Campaign, name: str, rows: list[UnitRow] |
     for f in findings:
         by_nominee[f.nominee].append(f)
     unit_level = by_nominee.pop(None, [])
-    page.general = _sorted([f for f in unit_level if not f.subject.startswith("附件")])
-    page.file_findings = _sorted([f for f in unit_level if f.subject.startswith("附件")])
+    page.general = _sorted([f for f in unit_level if not is_file_finding(f)])
+    page.file_findings = _sorted([f for f in unit_level if is_file_finding(f)])
 
     if dossier is not None:
+        rows = iter(checklist_rows(dossier, findings))  # a row per star, then per project
         for star in dossier.stars:
             src = star.form.fields if star.form else star.row
             fields = [
@@ -279,7 +298,9 @@ def unit_page(store: Store, campaign: Campaign, name: str, rows: list[UnitRow] |
                 ("身份证号", mask_id_number(src.id_number) if src and src.id_number else None),
                 ("联系电话", mask_phone(src.phone) if src and src.phone else None),
             ]
-            page.nominees.append(_nominee_view("star", star, fields, file_ids, by_nominee.pop(star.name, [])))
+            page.nominees.append(
+                _nominee_view("star", star, fields, file_ids, by_nominee.pop(star.name, []), next(rows))
+            )
         for project in dossier.projects:
             src = project.form.fields if project.form else project.row
             fields = [
@@ -291,7 +312,9 @@ def unit_page(store: Store, campaign: Campaign, name: str, rows: list[UnitRow] |
                 ("年参与人次", src.participations_per_year if src else None),
                 ("工作总结", f"{project.summary.chars} 字（{project.summary.path}）" if project.summary else "未收到"),
             ]
-            page.nominees.append(_nominee_view("project", project, fields, file_ids, by_nominee.pop(project.name, [])))
+            page.nominees.append(
+                _nominee_view("project", project, fields, file_ids, by_nominee.pop(project.name, []), next(rows))
+            )
         page.links = [LinkView(k.url, k.host, k.text, k.submission + 1) for k in dossier.links]
     for items in by_nominee.values():  # a nominee the dossier spells otherwise
         page.general.extend(_sorted(items))
@@ -299,6 +322,8 @@ def unit_page(store: Store, campaign: Campaign, name: str, rows: list[UnitRow] |
     page.replies = store.outbox(limit=10_000, unit_name=name)
     page.reminders = store.reminders_sent(name)
     page.paper = store.paper_receipts(name)
+    withdrawn = dossier.withdrawn if dossier is not None else []
+    page.withdrawn = [WithdrawnView(w.kind, _HEADINGS[w.kind], w.name, withdrawn_by_zh(w.by)) for w in withdrawn]
     return page
 
 
@@ -320,8 +345,10 @@ def _nominee_view(
     fields: list[tuple[str, str | None]],
     file_ids: dict[tuple[int, str], int],
     findings: list[Finding],
+    row: Row,
 ) -> NomineeView:
-    """A star's or project's card: the fields that are filled in, its media, its findings."""
+    """A star's or project's card: the fields that are filled in, its media, its findings, and its
+    checklist row (the same marks as the reply's)."""
     return NomineeView(
         kind=kind,
         heading=_HEADINGS[kind],
@@ -333,4 +360,6 @@ def _nominee_view(
         photos=[_photo(p, file_ids) for p in entry.photos],
         videos=[_video(v) for v in entry.videos],
         findings=_sorted(findings),
+        mark=row.mark,
+        checklist=list(row.items),
     )

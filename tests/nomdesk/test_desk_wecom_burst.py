@@ -48,14 +48,20 @@ def test_two_photos_sent_one_by_one_make_one_photo_set(tmp_path: Path, campaign:
         clock.now += dt.timedelta(minutes=2)
         desk.accept_wecom_file(CONTACT, "media-2", f"{STAR}生活照.jpg", life)
         desk.process_pending()
-        # Both WeCom photos replace the mail's set together: two photos, not the last one alone.
+        # Both WeCom photos are one batch: a complete new set, which replaces the mail's set
+        # (sent as two submissions, each would have joined it: four photos).
         assert sorted(star_photos(desk)) == [f"{STAR}生活照.jpg", f"{STAR}证件照.jpg"]
 
-        # A photo sent much later is a new submission again: it replaces the set (RULES.md).
+        # A photo sent much later is a new submission: it joins the set (RULES.md "Resubmissions"),
+        # and the same bytes sent again count once.
         clock.now += WECOM_BURST + dt.timedelta(minutes=1)
-        desk.accept_wecom_file(CONTACT, "media-3", f"{STAR}证件照（新）.jpg", id_photo)
+        desk.accept_wecom_file(CONTACT, "media-3", f"{STAR}证件照（再发）.jpg", id_photo)
         desk.process_pending()
-        assert star_photos(desk) == [f"{STAR}证件照（新）.jpg"]
+        assert len(star_photos(desk)) == 2
+        clock.now += WECOM_BURST + dt.timedelta(minutes=1)
+        desk.accept_wecom_file(CONTACT, "media-4", f"{STAR}活动照.jpg", make_photo(800, 600).read_bytes())
+        desk.process_pending()
+        assert sorted(star_photos(desk)) == [f"{STAR}活动照.jpg", f"{STAR}生活照.jpg", f"{STAR}证件照.jpg"]
 
 
 def test_photos_sent_in_a_row_get_one_answer_in_wecom_and_one_mail(tmp_path: Path, campaign: Campaign) -> None:

@@ -6,9 +6,12 @@ import datetime as dt
 from pathlib import Path
 
 from config.campaign import Campaign
+from intake.models import Change, ChangeAction, Outcome, Placement, SubmissionLog, SubmissionMeta, Withdrawn
 from nomdesk.check import check_paths
 from notify.compose import compose_reply
 from tests.conftest import SHARED
+from tests.support.dossiers import city_dossier
+from validators.base import Finding, Severity
 
 SAMPLE = SHARED / "samples" / "changbaishan_missing" / "1.eml"
 
@@ -30,3 +33,116 @@ def test_reply_marks_each_checklist_item_with_its_measured_value(tmp_path: Path,
     problem = next(i for i, ln in enumerate(lines) if "2分30秒，要求 4-5 分钟" in ln)
     assert lines[problem + 1].strip().startswith("修改建议：")
     assert "还剩 5 天" in reply.text
+
+
+# ---- the receipt, from a hand-made log (RULES.md "Resubmissions") ----------------------------
+
+
+def _dossier_with_log(campaign: Campaign):
+    dossier = city_dossier(campaign)
+    first = dossier.submissions[0]
+    first.ref = "延边-01"
+    later = [
+        SubmissionMeta(
+            index=i,
+            source=f"raw:{i + 1}",
+            arrived_at=first.arrived_at + dt.timedelta(hours=i),
+            subject="补充材料",
+            ref=f"延边-0{i + 1}",
+        )
+        for i in (1, 2)
+    ]
+    dossier.submissions += later
+    star, other, third = dossier.stars[0].name, dossier.stars[1].name, dossier.stars[2].name
+    dossier.log = [
+        SubmissionLog(index=0),
+        SubmissionLog(
+            index=1,
+            placements=[
+                Placement(path=f"补充.zip/{star}/生活照2.jpg", outcome=Outcome.ADDED, nominee=star, item="photos"),
+                Placement(
+                    path=f"{other}推荐表（修改）.docx",
+                    outcome=Outcome.REPLACED,
+                    nominee=other,
+                    nominee_kind="star",
+                    item="form",
+                    replaced=[f"延边州推荐材料/{other}/{other}推荐表.docx"],
+                ),
+                Placement(path="推荐函.pdf", outcome=Outcome.UNIT_DOCUMENT),
+                Placement(path="李四.mp4", outcome=Outcome.UNPLACED),
+                Placement(path="视频.mp4", outcome=Outcome.UNUSABLE, reason="视频数据不完整"),
+                Placement(path=f"补充.zip/{star}/证件照.jpg", outcome=Outcome.SAME, nominee=star, item="photos"),
+                Placement(path="<b>坏.jpg", outcome=Outcome.UNPLACED),
+            ],
+            changes=[
+                Change(action=ChangeAction.SET_ASIDE, nominee=third, nominee_kind="star", paths=["x/a.jpg", "x/b.jpg"]),
+                Change(action=ChangeAction.WITHDRAWN, nominee="李春花", nominee_kind="star", by="unit"),
+                Change(action=ChangeAction.OMITTED, names=["王建国", "刘桂兰"]),
+            ],
+            ignored=[".DS_Store", "__MACOSX/._x.jpg"],
+        ),
+        SubmissionLog(
+            index=2,
+            placements=[Placement(path="金哲洙视频.mp4", outcome=Outcome.FILED, nominee=star, item="video")],
+        ),
+    ]
+    dossier.withdrawn = [Withdrawn(name="李春花", kind="star", by="unit", submission=1)]
+    return dossier
+
+
+def test_the_receipt_starts_with_what_this_submission_did(campaign: Campaign) -> None:
+    dossier = _dossier_with_log(campaign)
+    star, other = dossier.stars[0].name, dossier.stars[1].name
+    solved = Finding(code="STAR_PHOTO_COUNT", severity=Severity.ERROR, subject=f"百姓学习之星 {star}", nominee=star)
+    reply = compose_reply(
+        dossier, [], campaign, now=dt.datetime(2021, 8, 25, tzinfo=dt.UTC), covers=[1], previous=[solved]
+    )
+    assert "（延边-02）" in reply.subject and reply.subject.startswith("【材料受理回执】")
+    text = reply.text
+    for line in (
+        "受理编号：延边-02",
+        "本次收到 7 个文件：",
+        f"生活照2.jpg：{star} 照片（新增）",
+        f"{other}推荐表（修改）.docx：{other} 推荐表（替换原推荐表 {other}推荐表.docx）",
+        "推荐函.pdf：单位文件（推荐函）",
+        "李四.mp4：未能归属（文件名或文件夹名中没有推荐对象的姓名）",
+        "视频.mp4：无法使用（视频数据不完整，见下方问题）",
+        "证件照.jpg：与已收文件相同，未重复计入",
+        "（另有 2 个系统文件已忽略）",
+        f"替换：{other} 推荐表",
+        f"新增：{star} 照片 1 张",
+        "原有照片 a.jpg、b.jpg",
+        "已撤回：百姓学习之星 李春花（材料仍保留）",
+        "最新登记表未列出：王建国、刘桂兰，仍按已推荐处理",
+        "与上次相比：已解决 1 项，新增 0 项。",
+    ):
+        assert line in text, line
+    assert "金哲洙视频.mp4" not in text  # the next submission's file is not this one's
+    assert "撤回 姓名" in text  # how to withdraw, never a real name after the verb
+    # In order: the receipt, then the whole dossier as it stands, then the footer.
+    order = ["受理编号", "本次收到", "本次变动", "与上次相比", "以下按全部已收材料汇总", "二、已收材料清单", "报送截止"]
+    assert [text.index(x) for x in order] == sorted(text.index(x) for x in order)
+    assert "以最后一次报送为准" not in text
+    assert "照片可单独补发，会加入已收照片；推荐表、视频、总结以最新一次为准；如需撤回请写“撤回 姓名”" in text
+    # What the unit wrote is escaped in the HTML part.
+    assert "&lt;b&gt;坏.jpg" in reply.html and "<b>坏.jpg" not in reply.html
+    assert "受理编号：延边-02" in reply.html and "与上次相比：已解决 1 项，新增 0 项" in reply.html
+
+
+def test_a_held_back_receipt_lists_every_submission_since_the_last_reply(campaign: Campaign) -> None:
+    dossier = _dossier_with_log(campaign)
+    reply = compose_reply(
+        dossier, [], campaign, now=dt.datetime(2021, 8, 25, tzinfo=dt.UTC), covers=[1, 2], previous=[]
+    )
+    assert "（延边-02、延边-03）" in reply.subject
+    text = reply.text
+    assert "自上次回复以来共收到 2 次报送（延边-02、延边-03）" in text
+    assert text.index("受理编号：延边-02") < text.index("生活照2.jpg") < text.index("受理编号：延边-03")
+    assert text.index("受理编号：延边-03") < text.index("金哲洙视频.mp4：金哲洙 视频")
+    assert "与上次相比：已解决 0 项，新增 0 项" in text
+
+
+def test_the_first_receipt_has_nothing_to_compare_with(campaign: Campaign) -> None:
+    dossier = _dossier_with_log(campaign)
+    reply = compose_reply(dossier, [], campaign, now=dt.datetime(2021, 8, 25, tzinfo=dt.UTC))
+    assert "受理编号：延边-03" in reply.text and "与上次相比" not in reply.text

@@ -119,9 +119,9 @@ class Extra:
 
     kind: "broken_photo", "pages", "photo" (an unplaceable photo), "encrypted_zip",
     "traversal_zip", "text", "noise" (random bytes: a copy that never finished, whatever
-    its name says), "cover_letter" (a short Word letter), "docx_without_content_types" (a Word file whose [Content_Types].xml
-    was lost), "story" (a star's own long story as a .docx). `path` is relative to the
-    package root, or the attachment's name when `attach` is set (a separate attachment
+    its name says), "cover_letter" (a short Word letter), "docx_without_content_types" (a
+    Word file whose [Content_Types].xml was lost), "story" (a star's own long story as a
+    .docx). `path` is relative to the package root, or the attachment's name when `attach` is set (a separate attachment
     beside the main zip).
     """
 

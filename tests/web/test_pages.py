@@ -181,8 +181,11 @@ def test_attach_a_file_fetched_from_a_link(office: TestClient, service: Service,
     assert "LATE" not in {f.code for f in service.store.current_findings(COMPLETE)}
     html = office.get(response.headers["location"]).text
     assert "附件已加入该单位材料" in html and "（办公室补充）" in html
-    # The office's own file gets no reply mail of its own.
-    assert not [o for o in service.store.outbox() if o.raw_message_id == subs[1].raw_message_id]
+    # The unit's registered contacts get the receipt of the office's file (issue 10), by mail.
+    [receipt] = [o for o in service.store.outbox() if o.raw_message_id == subs[1].raw_message_id]
+    assert receipt.channel == "mail" and receipt.recipients == ["ybjyj_zcjy@163.com"]
+    assert "延边-02" in receipt.subject and "本次收到 1 个文件" in receipt.body_text
+    assert "活动照片9.jpg：" in receipt.body_text
 
 
 def test_attach_for_a_named_nominee(office: TestClient, service: Service, file_server: str) -> None:

@@ -8,7 +8,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from config.campaign import Campaign, Range
-from intake.models import ITEM_REGISTER, Dossier, ProjectFields, RegisterTable, StarFields, YearMonth
+from intake.models import (
+    ITEM_REGISTER,
+    ChangeAction,
+    Dossier,
+    ProjectFields,
+    RegisterTable,
+    StarFields,
+    SubmissionLog,
+    YearMonth,
+)
 from validators.base import Finding, Rule, Severity, rule
 from validators.measure import mask_id_number, mask_phone
 from validators.rules.common import (
@@ -53,8 +62,11 @@ class Late(Rule):
 
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         deadline = campaign.deadline_end
+        # A submission that only withdrew or restored nominees (the office's action, a "撤回 张三"
+        # mail) delivered no material: it is no late delivery.
+        actions_only = {log.index for log in dossier.log if _withdrawals_only(log)}
         for sub in dossier.submissions:
-            if sub.arrived_at is None:
+            if sub.arrived_at is None or sub.index in actions_only:
                 continue
             arrived = local_time(sub.arrived_at, campaign)
             if arrived >= deadline:
@@ -65,6 +77,13 @@ class Late(Rule):
                     deadline=f"{campaign.deadline.year}年{campaign.deadline.month}月{campaign.deadline.day}日 24:00",
                     evidence={"submission": sub.index, "source": sub.source, "arrived_at": arrived.isoformat()},
                 )
+
+
+_WITHDRAWALS = frozenset({ChangeAction.WITHDRAWN, ChangeAction.RESTORED, ChangeAction.WITHDRAW_UNKNOWN})
+
+
+def _withdrawals_only(log: SubmissionLog) -> bool:
+    return not log.placements and bool(log.changes) and all(c.action in _WITHDRAWALS for c in log.changes)
 
 
 class _Quota(Rule):

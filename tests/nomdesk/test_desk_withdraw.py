@@ -1,0 +1,152 @@
+"""Withdrawal and restore through the desk: the office action, a unit's mail, and what neither may do."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from config.campaign import Campaign
+from config.settings import Settings
+from intake.models import ChangeAction, Dossier
+from nomdesk.desk import Desk
+from storage.repo import Store
+from tests.conftest import SHARED
+from tests.support.service import mail
+
+SAMPLE = SHARED / "samples" / "yanbian_complete" / "1.eml"
+YANBIAN = "延边朝鲜族自治州教育局"
+SENDER = "ybjyj_zcjy@163.com"  # 延边州's registered address
+STAR, OTHER_STAR = "朴英子", "金哲洙"
+PROJECT = "“海兰江畔”农民夜校"
+
+
+class Clock:
+    def __init__(self, start: dt.datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        self.now += dt.timedelta(minutes=1)  # every step a little later: submissions keep their order
+        return self.now
+
+
+@pytest.fixture
+def desk(tmp_path: Path, campaign: Campaign) -> Iterator[Desk]:
+    data = tmp_path / "var"
+    clock = Clock(dt.datetime(2021, 8, 25, 2, 0, tzinfo=dt.UTC))
+    with Store.open(data) as store:
+        store.sync_units(campaign)
+        desk = Desk(Settings(data_dir=data), campaign, store, clock=clock)
+        desk.ingest_file(SAMPLE, received_at=clock())
+        desk.process_pending()
+        yield desk
+
+
+def dossier(desk: Desk) -> Dossier:
+    return desk.evaluate(YANBIAN).dossier
+
+
+def names(d: Dossier) -> set[str]:
+    return {s.name for s in d.stars} | {p.name for p in d.projects}
+
+
+def send(desk: Desk, tmp_path: Path, subject: str, text: str = "您好！", extra: tuple[bytes, ...] = ()) -> None:
+    path = tmp_path / f"{len(list(tmp_path.glob('*.eml')))}.eml"
+    path.write_bytes(mail(SENDER, subject=subject, text=text, extra_headers=extra, date=None))
+    desk.ingest_file(path, received_at=desk.clock())
+    desk.process_pending()
+
+
+def test_the_office_withdraws_a_star_and_its_files_stay(desk: Desk) -> None:
+    files_before = [f for s in desk.store.unit_submissions(YANBIAN) for f in desk.store.submission_files(s.id)]
+    done = desk.withdraw(YANBIAN, STAR, actor="office:wu")
+    assert (done.name, done.kind, done.label) == (STAR, "star", f"百姓学习之星 {STAR}")
+    desk.process_pending()
+
+    d = dossier(desk)
+    assert STAR not in names(d) and OTHER_STAR in names(d)
+    [gone] = d.withdrawn
+    assert (gone.name, gone.kind, gone.by) == (STAR, "star", "office:wu")
+    changes = [c for entry in d.log for c in entry.changes if c.action == ChangeAction.WITHDRAWN]
+    assert [(c.nominee, c.by) for c in changes] == [(STAR, "office:wu")]
+    # Nothing of the star is deleted: every file is still stored, byte for byte where it was.
+    assert all(desk.store.file_path(f).is_file() for f in files_before)
+    [audit] = desk.store.audit_log(unit_name=YANBIAN, action="nominee.withdrawn")
+    assert audit.actor == "office:wu" and audit.detail["name"] == STAR and audit.detail["kind"] == "star"
+
+
+def test_the_office_restores_what_was_withdrawn(desk: Desk) -> None:
+    desk.withdraw(YANBIAN, STAR, actor="wu")  # a bare username is an office user
+    desk.process_pending()
+    done = desk.restore(YANBIAN, STAR, actor="office:wu")
+    desk.process_pending()
+    d = dossier(desk)
+    assert STAR in names(d) and d.withdrawn == []
+    restored = [c for entry in d.log for c in entry.changes if c.action == ChangeAction.RESTORED]
+    assert [(c.nominee, c.by) for c in restored] == [(STAR, "office:wu")]
+    [audit] = desk.store.audit_log(unit_name=YANBIAN, action="nominee.restored")
+    assert audit.actor == "office:wu" and audit.detail["raw_id"] == done.record.id
+
+
+def test_a_project_is_found_by_its_distinctive_part(desk: Desk) -> None:
+    done = desk.withdraw(YANBIAN, "海兰江畔", actor="office:wu")
+    assert (done.name, done.kind) == (PROJECT, "project")
+    desk.process_pending()
+    assert PROJECT not in names(dossier(desk))
+
+
+def test_what_the_office_cannot_withdraw_or_restore_is_refused_in_chinese(desk: Desk) -> None:
+    with pytest.raises(ValueError, match="当前的推荐对象中没有“王五”") as refused:
+        desk.withdraw(YANBIAN, "王五", actor="office:wu")
+    assert OTHER_STAR in str(refused.value)  # the unit's own nominees, to pick from
+    with pytest.raises(ValueError, match="没有撤回，仍在推荐名单中"):
+        desk.restore(YANBIAN, STAR, actor="office:wu")
+    desk.withdraw(YANBIAN, STAR, actor="office:wu")
+    desk.process_pending()
+    with pytest.raises(ValueError, match="已撤回，无需重复操作"):
+        desk.withdraw(YANBIAN, STAR, actor="office:wu")
+    with pytest.raises(ValueError, match="没有已撤回的“王五”"):
+        desk.restore(YANBIAN, "王五", actor="office:wu")
+    with pytest.raises(ValueError, match="只能由省级办公室"):
+        desk.restore(YANBIAN, STAR, actor="wecom:wufengxia")
+    with pytest.raises(ValueError, match="尚未报送材料"):
+        desk.withdraw("长春市教育局", STAR, actor="office:wu")
+    assert len(desk.store.audit_log(unit_name=YANBIAN, action="nominee.withdrawn")) == 1
+
+
+def test_a_units_mail_withdraws_by_its_subject(desk: Desk, tmp_path: Path) -> None:
+    send(desk, tmp_path, f"撤回 {STAR}")
+    d = dossier(desk)
+    assert STAR not in names(d)
+    assert [(w.name, w.by) for w in d.withdrawn] == [(STAR, "unit")]
+    assert desk.store.unit_submissions(YANBIAN)[-1].summary["submission"]["withdraw"] == [STAR]
+
+
+def test_a_units_mail_cannot_restore_even_with_the_desks_own_headers(desk: Desk, tmp_path: Path) -> None:
+    send(desk, tmp_path, f"撤回 {STAR}")
+    send(desk, tmp_path, f"恢复 {STAR}", text=f"恢复{STAR}")
+    forged = (b"X-Nomdesk-Action: restore", f"X-Nomdesk-Nominee: {STAR}".encode(), b"X-Nomdesk-Actor: office:wu")
+    send(desk, tmp_path, "补充材料", extra=forged)
+    d = dossier(desk)
+    assert STAR not in names(d) and [w.name for w in d.withdrawn] == [STAR]
+    last = desk.store.unit_submissions(YANBIAN)[-1].summary["submission"]
+    assert last["restore"] == [] and last["actor"] is None
+
+
+def test_a_wecom_files_name_withdraws_nobody(desk: Desk) -> None:
+    desk.accept_wecom_file("wufengxia", "media-1", f"撤回{STAR}.jpg", b"\xff\xd8\xff\xe0" + b"\x01" * 64)
+    desk.process_pending()
+    assert STAR in names(dossier(desk))
+    assert desk.store.unit_submissions(YANBIAN)[-1].summary["submission"]["withdraw"] == []
+
+
+def test_a_withdrawal_after_the_deadline_is_no_late_delivery(desk: Desk, tmp_path: Path) -> None:
+    desk.clock.now = dt.datetime(2021, 9, 3, 2, 0, tzinfo=dt.UTC)  # type: ignore[attr-defined]
+    desk.withdraw(YANBIAN, STAR, actor="office:wu")
+    desk.process_pending()
+    send(desk, tmp_path, f"撤回 {OTHER_STAR}")
+    assert "LATE" not in {f.code for f in desk.evaluate(YANBIAN).findings}
+    send(desk, tmp_path, "补充材料", text="另附说明。")  # a late mail is still late
+    assert "LATE" in {f.code for f in desk.evaluate(YANBIAN).findings}
