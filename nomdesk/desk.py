@@ -47,14 +47,12 @@ from nomdesk.nominee_actions import (
     withdraw_target,
 )
 from nomdesk.privacy import mask_text
-from notify.autoreply import deliverable, reply_suppression
-from notify.compose import Reply, compose_quarantine_ack, compose_receipt, compose_unknown_sender_reply, receipt_text
-from notify.mail import build_reply, desk_message_id_domain, notice_mail
+from nomdesk.replies import Replies, wecom_user_of
+from notify.compose import compose_quarantine_ack, compose_unknown_sender_reply
+from notify.mail import desk_message_id_domain
 from storage.repo import Store
 from storage.tables import RawMessageRecord, RawState, SubmissionRecord
 from validators import run_rules
-from validators.base import Finding
-from validators.checklist import compare_findings
 from validators.rules.exemplar import is_exemplar_mark
 
 log = logging.getLogger(__name__)
@@ -67,7 +65,6 @@ WORK_DIR_MAX_AGE = dt.timedelta(hours=1)  # far longer than reading the biggest 
 WECOM_BURST = dt.timedelta(minutes=30)  # files sent in WeCom closer together than this are one submission
 WECOM_DOMAIN = "wecom.invalid"  # the sender domain of the mails WeCom files are kept as
 OFFICE_RECEIPT_KEY = "reply-office:{}"  # the outbox key of the receipt of an office record (raw id)
-WECOM_RECEIPT_FILES = 10  # a WeCom answer lists the files received up to this many, else counts them
 
 
 def utcnow() -> dt.datetime:
@@ -77,12 +74,6 @@ def utcnow() -> dt.datetime:
 def _headers(path: Path) -> email.message.EmailMessage:
     with path.open("rb") as fh:
         return BytesParser(policy=email.policy.default).parse(fh, headersonly=True)
-
-
-def _wecom_user(record: RawMessageRecord) -> str | None:
-    if record.source != "wecom" or not record.source_ref:
-        return None
-    return record.source_ref.split(":")[1]
 
 
 def _merge_wecom_bursts(subs: list[Submission]) -> list[Submission]:
@@ -153,7 +144,9 @@ class Desk:
         self.work_root.mkdir(parents=True, exist_ok=True)
         self.mail_from = settings.mail_from or campaign.office.email
         self.own_domain = desk_message_id_domain(self.mail_from)  # of the Message-IDs the desk writes
-        self.own_addresses = {self.mail_from.lower(), campaign.office.email.lower()}
+        self.replies = Replies(
+            settings, campaign, store, clock=clock, mail_from=self.mail_from, own_domain=self.own_domain
+        )
 
     # -- intake -----------------------------------------------------------------------------
     def accept(self, path: Path, ref: IncomingRef) -> None:
@@ -337,34 +330,13 @@ class Desk:
             f"原始邮件已完整保存：store/{record.store_path}\n"
             f"问题解决后，可用 `nomdesk retry {record.id}` 重新处理；处理后系统会回复发件单位。\n"
         )
-        self._tell_office(f"office-quarantine:{record.id}:{record.attempts}", subject, text, record.id)
+        self.replies.tell_office(f"office-quarantine:{record.id}:{record.attempts}", subject, text, record.id)
         if record.source not in ("imap", "maildir", "cli"):
             return  # WeCom and office files are answered in their own channel
         headers = _headers(self.store.raw_path(record))
         ack = compose_quarantine_ack(self.campaign, now=self.clock())
-        self._enqueue(f"ack-quarantine:{record.id}", record, headers, ack, None, self._suppression(headers))
-
-    def _tell_office(self, key: str, subject: str, text: str, raw_id: int) -> None:
-        """Queue a notice to the office's mailbox about one raw message (once per key)."""
-        self.store.enqueue_outbox(
-            key,
-            channel="mail",
-            recipients=[self.campaign.office.email],
-            subject=subject,
-            body_text=text,
-            eml=self._office_notice(subject, text),  # the outbox sends mail rows from their .eml only
-            raw_message_id=raw_id,
-            not_before=self.clock(),
-        )
-
-    def _office_notice(self, subject: str, text: str) -> bytes:
-        return notice_mail(
-            from_addr=self.mail_from,
-            to=[self.campaign.office.email],
-            subject=subject,
-            text=text,
-            html=None,
-            domain=self.own_domain,
+        self.replies.enqueue(
+            f"ack-quarantine:{record.id}", record, headers, ack, None, self.replies.suppression(headers)
         )
 
     def retry(self, raw_id: int, *, actor: str = "office") -> RawMessageRecord:
@@ -387,10 +359,12 @@ class Desk:
             row = self.store.submission_for_raw(record.id) or self._read_and_store(record)
             if row.unit_name is not None:
                 result = self.evaluate(row.unit_name)
-                self._mail_contacts(OFFICE_RECEIPT_KEY.format(record.id), record, result, not_before=self.clock())
+                self.replies.mail_contacts(
+                    OFFICE_RECEIPT_KEY.format(record.id), record, result, not_before=self.clock()
+                )
             self.store.mark_raw(record.id, RawState.DONE)
             return
-        suppression = self._suppression(headers)
+        suppression = self.replies.suppression(headers)
         robots = (
             "own_message",
             "delivery_status_report",
@@ -411,7 +385,7 @@ class Desk:
             self._answer_unknown_sender(record, headers, submission_row, suppression)
         else:
             result = self.evaluate(unit)
-            self._answer(record, headers, result, suppression)
+            self.replies.answer(record, headers, result, suppression)
         self.store.mark_raw(record.id, RawState.DONE)
 
     def _read_and_store(self, record: RawMessageRecord) -> SubmissionRecord:
@@ -438,7 +412,7 @@ class Desk:
         # getaddresses gives [] for a mail without a From line, or one whose From holds nothing
         _, sender = next(iter(getaddresses([submission.sender or record.sender or ""])), ("", ""))
         sender = sender.lower()
-        wecom_user = _wecom_user(record)
+        wecom_user = wecom_user_of(record)
         if record.source == OFFICE_SOURCE and record.source_ref:
             unit_name = record.source_ref.split(":", 1)[1]
         elif wecom_user is not None:
@@ -532,206 +506,9 @@ class Desk:
                 meta.ref = submission_ref(short, numbers[meta.index])
         return raw_index
 
-    # -- replies ----------------------------------------------------------------------------
-    def _suppression(self, headers) -> str | None:
-        return reply_suppression(headers, own_addresses=self.own_addresses, own_msgid_domains={self.own_domain})
-
-    def _recipients(self, record: RawMessageRecord, headers) -> list[str]:
-        """The sender's From address only. Reply-To is not honoured: anyone could set it and have a
-        unit's whole dossier (names, phones) mailed to an outside address."""
-        sender = headers.get("From") or record.sender or ""
-        addresses = [addr.lower() for _, addr in getaddresses([str(sender)]) if deliverable(addr)]
-        return addresses[:1]
-
-    def _rate_slot(self, recipient: str) -> dt.datetime | None:
-        """None when a reply may go now; else the first moment the sliding hour has room for it.
-
-        A reply over the limit is held back, never dropped: clerks send big packages one
-        attachment per mail, and the last reply is the one that tells them where they stand."""
-        per_hour = self.settings.reply_rate_per_hour
-        now = self.clock()
-        times = self.store.reply_times(recipient, now - dt.timedelta(hours=1))
-        if len(times) < per_hour:
-            return None
-        return max(now, times[-per_hour] + dt.timedelta(hours=1))
-
-    def _enqueue(
-        self,
-        key: str,
-        record: RawMessageRecord,
-        headers,
-        reply: Reply,
-        unit: str | None,
-        suppression: str | None,
-        *,
-        evaluation_version: int | None = None,
-    ) -> None:
-        if self.store.outbox_by_key(key) is not None:
-            return
-        recipients = self._recipients(record, headers)
-        reason = suppression or (None if recipients else "no_sender")
-        not_before = self._rate_slot(recipients[0]) if reason is None else None
-        references = [str(r) for r in str(headers.get("References") or "").split() if r]
-        message_id = str(headers.get("Message-ID") or "").strip() or None
-        if message_id:
-            references.append(message_id)
-        msg = build_reply(
-            from_addr=self.mail_from,
-            to=recipients or [self.mail_from],
-            subject=reply.subject,
-            text=reply.text,
-            html=reply.html,
-            in_reply_to=message_id,
-            references=references,
-            message_id_domain=self.own_domain,
-        )
-        row, created = self.store.enqueue_outbox(
-            key,
-            channel="mail",
-            recipients=recipients,
-            subject=reply.subject,
-            body_text=reply.text,
-            body_html=reply.html,
-            eml=msg.as_bytes(),
-            raw_message_id=record.id,
-            unit_name=unit,
-            not_before=not_before or self.clock(),
-            evaluation_version=evaluation_version,
-        )
-        if created and reason:
-            self.store.suppress_outbox(row.id, reason, actor="notify")
-        elif created and unit is not None and not_before is not None:
-            self.store.audit("notify", "outbox.rate_delayed", unit, outbox_id=row.id, until=not_before.isoformat())
-            # Every reply describes the whole dossier: one held back as well is now out of date.
-            self.store.supersede_pending_replies(unit, recipients[0], keep_id=row.id, waiting_after=self.clock())
-
-    def _receipt_scope(
-        self,
-        unit: str,
-        result: CheckResult,
-        record: RawMessageRecord,
-        *,
-        wecom: bool = False,
-    ) -> tuple[list[int], list[Finding] | None]:
-        """What a receipt for `record` reports: the dossier's submissions since the unit's last reply
-        (a reply held back by the rate limit is superseded, so the next one covers what it would
-        have), this one included; and that reply's findings for "与上次相比" (None: none). A mail
-        receipt counts from the last mail receipt (the mail reader sees every file once); the WeCom
-        answer from the last answer or mail, whichever was later."""
-        everything = [meta.index for meta in result.dossier.submissions]
-        current = result.raw_index.get(record.id)
-        this = [current] if current is not None else everything[-1:]
-        kinds = {"mail": "reply", "wecom": "wecom-reply"} if wecom else {"mail": "reply"}
-        last = self.store.last_receipt(unit, now=self.clock(), kinds=kinds)
-        if last is None:
-            return everything, None  # the unit's first reply: everything it sent so far
-        if last.evaluation_version is None:
-            return this, None  # a reply from before receipts were kept
-        snapshot = self.store.dossier_version(unit, last.evaluation_version)
-        previous = self.store.findings_of(unit, last.evaluation_version)
-        if snapshot is None or snapshot.raw_ids is None:
-            return this, previous
-        reported = set(snapshot.raw_ids)
-        covers = {index for raw_id, index in result.raw_index.items() if raw_id not in reported} | set(this)
-        return sorted(covers), previous
-
-    def _receipt(self, unit: str, result: CheckResult, record: RawMessageRecord) -> Reply:
-        covers, previous = self._receipt_scope(unit, result, record)
-        return compose_receipt(
-            result.dossier, result.findings, self.campaign, now=self.clock(), covers=covers, previous=previous
-        )
-
-    def _answer(self, record, headers, result: CheckResult, suppression: str | None) -> None:
-        unit = result.dossier.unit or ""
-        wecom_user = _wecom_user(record)
-        if wecom_user is None:
-            reply = self._receipt(unit, result, record)
-            self._enqueue(
-                f"reply:{record.id}", record, headers, reply, unit, suppression, evaluation_version=result.version
-            )
-            return
-        # A file sent in WeCom: the answer goes back in WeCom, and by mail to the unit's contacts.
-        # Both wait for the contact to finish sending (a newer file's answer supersedes a waiting
-        # one), and the mail counts against the same hourly limit as any reply.
-        from bot.answers import Answerer
-
-        now = self.clock()
-        settled = now + dt.timedelta(seconds=self.settings.wecom_answer_settle_seconds)
-        answerer = Answerer(self.store, self.campaign, clock=self.clock)
-        latest = (result.dossier, result.findings)  # the evaluation just made, not read back
-        covers, previous = self._receipt_scope(unit, result, record, wecom=True)
-        comparison = compare_findings(previous, result.findings) if previous is not None else None
-        head = receipt_text(result.dossier, covers, self.campaign, comparison, max_files=WECOM_RECEIPT_FILES)
-        # The state first (a phone shows the first 2048 bytes as one message), what came at the end.
-        refs = "、".join(m.ref for m in result.dossier.submissions if m.index in covers and m.ref)
-        text = (
-            f"文件已检查{f'（受理编号：{refs}）' if refs else ''}，当前材料情况：\n"
-            + answerer.status(unit, latest=latest, checklist=False)
-            + "\n\n"
-            + answerer.missing(unit, latest=latest)
-            + "\n\n"
-            + head
-        )
-        row, created = self.store.enqueue_outbox(
-            f"wecom-reply:{record.id}",
-            channel="wecom",
-            recipients=[wecom_user],
-            body_text=text,
-            raw_message_id=record.id,
-            unit_name=unit,
-            not_before=settled,
-            evaluation_version=result.version,
-        )
-        if created:
-            self.store.supersede_pending_replies(
-                unit, wecom_user, keep_id=row.id, waiting_after=now, channel="wecom", key_prefix="wecom-reply"
-            )
-        self._mail_contacts(f"reply:{record.id}", record, result, not_before=settled)
-
-    def _mail_contacts(
-        self, key: str, record: RawMessageRecord, result: CheckResult, *, not_before: dt.datetime
-    ) -> None:
-        """Mail the receipt to the unit's registered contacts (a WeCom file, a file the office attached:
-        no mail to answer), no earlier than `not_before`, within the hourly limit of every address."""
-        unit = result.dossier.unit or ""
-        emails = sorted({e for c in self.store.contacts(unit) for e in c.emails})
-        if not emails or self.store.outbox_by_key(key) is not None:
-            return
-        reply = self._receipt(unit, result, record)
-        msg = build_reply(
-            from_addr=self.mail_from,
-            to=emails,
-            subject=reply.subject,
-            text=reply.text,
-            html=reply.html,
-            in_reply_to=None,
-            references=[],
-            message_id_domain=self.own_domain,
-        )
-        slot = max((s for s in map(self._rate_slot, emails) if s is not None), default=None)
-        row, created = self.store.enqueue_outbox(
-            key,
-            channel="mail",
-            recipients=emails,
-            subject=reply.subject,
-            body_text=reply.text,
-            body_html=reply.html,
-            eml=msg.as_bytes(),
-            raw_message_id=record.id,
-            unit_name=unit,
-            not_before=max(not_before, slot or not_before),
-            evaluation_version=result.version,
-        )
-        if created:
-            if slot is not None and slot > not_before:
-                self.store.audit("notify", "outbox.rate_delayed", unit, outbox_id=row.id, until=slot.isoformat())
-            # Every receipt describes the whole dossier and what came since the last one that went:
-            # one still held back is superseded by this one.
-            self.store.supersede_pending_replies(unit, emails[0], keep_id=row.id, waiting_after=self.clock())
-
     def _answer_unknown_sender(self, record, headers, row: SubmissionRecord, suppression: str | None) -> None:
         reply = compose_unknown_sender_reply(self.campaign, now=self.clock())
-        self._enqueue(f"reply:{record.id}", record, headers, reply, None, suppression)
+        self.replies.enqueue(f"reply:{record.id}", record, headers, reply, None, suppression)
         self.store.audit(
             "intake",
             "unit.unknown",
@@ -746,7 +523,7 @@ class Desk:
             f"系统推测所属单位：{row.summary.get('unit_guess') or '无法推测'}。\n"
             f"请核实后用 `nomdesk assign {row.id} 单位全称` 确认，确认后系统将检查材料并回复。\n"
         )
-        self._tell_office(f"office-unknown:{record.id}", subject, text, record.id)
+        self.replies.tell_office(f"office-unknown:{record.id}", subject, text, record.id)
 
     def assign(self, submission_id: int, unit: str, *, actor: str = "office") -> CheckResult:
         """The office confirms an unknown sender's unit: the mail joins that dossier and is answered."""
@@ -757,9 +534,9 @@ class Desk:
         result = self.evaluate(name)
         if record is not None:
             headers = _headers(self.store.raw_path(record))
-            reply = self._receipt(name, result, record)
-            suppression = self._suppression(headers)
-            self._enqueue(
+            reply = self.replies.receipt(name, result, record)
+            suppression = self.replies.suppression(headers)
+            self.replies.enqueue(
                 f"reply-assigned:{record.id}",
                 record,
                 headers,

@@ -286,31 +286,28 @@ def create_router(service: Service) -> Dashboard:
                 break
             desk.process(claimed)
 
+    def nominee_action(act, request: Request, who: User, name: str, csrf: str, nominee: str, what: str) -> Response:
+        """Withdraw or restore (Desk's one home for it); a refusal is shown on the unit page."""
+        auth.check_csrf(who, csrf)
+        unit_or_404(name)
+        try:
+            done = act(name, nominee, actor=who.actor)
+        except ValueError as exc:
+            return render_unit(request, who, name, error=str(exc))
+        process_now(done.record.id)
+        return back(name, what)
+
     @router.post("/units/{name}/withdraw")
     def withdraw(
         request: Request, who: User, name: str, csrf: Annotated[str, Form()] = "", nominee: Annotated[str, Form()] = ""
     ) -> Response:
-        auth.check_csrf(who, csrf)
-        unit_or_404(name)
-        try:
-            done = desk.withdraw(name, nominee, actor=who.actor)
-        except ValueError as exc:
-            return render_unit(request, who, name, error=str(exc))
-        process_now(done.record.id)
-        return back(name, "withdraw")
+        return nominee_action(desk.withdraw, request, who, name, csrf, nominee, "withdraw")
 
     @router.post("/units/{name}/restore")
     def restore(
         request: Request, who: User, name: str, csrf: Annotated[str, Form()] = "", nominee: Annotated[str, Form()] = ""
     ) -> Response:
-        auth.check_csrf(who, csrf)
-        unit_or_404(name)
-        try:
-            done = desk.restore(name, nominee, actor=who.actor)
-        except ValueError as exc:
-            return render_unit(request, who, name, error=str(exc))
-        process_now(done.record.id)
-        return back(name, "restore")
+        return nominee_action(desk.restore, request, who, name, csrf, nominee, "restore")
 
     # ---- downloads ---------------------------------------------------------------------------
 

@@ -1,0 +1,288 @@
+"""Reply policy: who is answered, when, with what, and how often.
+
+Every answer to a unit is a receipt (notify.compose): of every submission since the unit's
+last reply that went or is due, compared with that reply's findings. A reply goes to the
+sender's From only (never Reply-To), robots are never answered, one address gets at most
+`reply_rate_per_hour` replies an hour and a reply over that waits (a newer one supersedes
+it, since each describes the whole dossier). Files sent in WeCom are answered in WeCom
+after the contact stops sending, and by mail to the unit's registered contacts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from email.utils import getaddresses
+
+from config.campaign import Campaign
+from config.settings import Settings
+from nomdesk.check import CheckResult
+from notify.autoreply import deliverable, reply_suppression
+from notify.compose import Reply, compose_receipt, receipt_text
+from notify.mail import build_reply, notice_mail
+from storage.repo import Store
+from storage.tables import RawMessageRecord
+from validators.base import Finding
+from validators.checklist import compare_findings
+
+WECOM_RECEIPT_FILES = 10  # a WeCom answer lists the files received up to this many, else counts them
+
+
+def wecom_user_of(record: RawMessageRecord) -> str | None:
+    """The WeCom user a raw message came from (WeCom files are kept as mails), else None."""
+    if record.source != "wecom" or not record.source_ref:
+        return None
+    return record.source_ref.split(":")[1]
+
+
+class Replies:
+    """The desk's outgoing side: receipts, acknowledgements and office notices into the outbox."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        campaign: Campaign,
+        store: Store,
+        *,
+        clock: Callable[[], dt.datetime],
+        mail_from: str,
+        own_domain: str,
+    ) -> None:
+        self.settings = settings
+        self.campaign = campaign
+        self.store = store
+        self.clock = clock
+        self.mail_from = mail_from
+        self.own_domain = own_domain  # of the Message-IDs the desk writes
+        self.own_addresses = {mail_from.lower(), campaign.office.email.lower()}
+
+    def tell_office(self, key: str, subject: str, text: str, raw_id: int) -> None:
+        """Queue a notice to the office's mailbox about one raw message (once per key)."""
+        self.store.enqueue_outbox(
+            key,
+            channel="mail",
+            recipients=[self.campaign.office.email],
+            subject=subject,
+            body_text=text,
+            eml=self._office_notice(subject, text),  # the outbox sends mail rows from their .eml only
+            raw_message_id=raw_id,
+            not_before=self.clock(),
+        )
+
+    def _office_notice(self, subject: str, text: str) -> bytes:
+        return notice_mail(
+            from_addr=self.mail_from,
+            to=[self.campaign.office.email],
+            subject=subject,
+            text=text,
+            html=None,
+            domain=self.own_domain,
+        )
+
+    def suppression(self, headers) -> str | None:
+        return reply_suppression(headers, own_addresses=self.own_addresses, own_msgid_domains={self.own_domain})
+
+    def _recipients(self, record: RawMessageRecord, headers) -> list[str]:
+        """The sender's From address only. Reply-To is not honoured: anyone could set it and have a
+        unit's whole dossier (names, phones) mailed to an outside address."""
+        sender = headers.get("From") or record.sender or ""
+        addresses = [addr.lower() for _, addr in getaddresses([str(sender)]) if deliverable(addr)]
+        return addresses[:1]
+
+    def _rate_slot(self, recipient: str) -> dt.datetime | None:
+        """None when a reply may go now; else the first moment the sliding hour has room for it.
+
+        A reply over the limit is held back, never dropped: clerks send big packages one
+        attachment per mail, and the last reply is the one that tells them where they stand."""
+        per_hour = self.settings.reply_rate_per_hour
+        now = self.clock()
+        times = self.store.reply_times(recipient, now - dt.timedelta(hours=1))
+        if len(times) < per_hour:
+            return None
+        return max(now, times[-per_hour] + dt.timedelta(hours=1))
+
+    def _queue_mail(
+        self,
+        key: str,
+        record: RawMessageRecord,
+        reply: Reply,
+        recipients: list[str],
+        unit: str | None,
+        *,
+        not_before: dt.datetime,
+        evaluation_version: int | None,
+        in_reply_to: str | None = None,
+        references: list[str] | None = None,
+    ):
+        """One reply mail into the outbox (once per key): the outbox sends mail rows from their .eml."""
+        msg = build_reply(
+            from_addr=self.mail_from,
+            to=recipients or [self.mail_from],
+            subject=reply.subject,
+            text=reply.text,
+            html=reply.html,
+            in_reply_to=in_reply_to,
+            references=references or [],
+            message_id_domain=self.own_domain,
+        )
+        return self.store.enqueue_outbox(
+            key,
+            channel="mail",
+            recipients=recipients,
+            subject=reply.subject,
+            body_text=reply.text,
+            body_html=reply.html,
+            eml=msg.as_bytes(),
+            raw_message_id=record.id,
+            unit_name=unit,
+            not_before=not_before,
+            evaluation_version=evaluation_version,
+        )
+
+    def enqueue(
+        self,
+        key: str,
+        record: RawMessageRecord,
+        headers,
+        reply: Reply,
+        unit: str | None,
+        suppression: str | None,
+        *,
+        evaluation_version: int | None = None,
+    ) -> None:
+        if self.store.outbox_by_key(key) is not None:
+            return
+        recipients = self._recipients(record, headers)
+        reason = suppression or (None if recipients else "no_sender")
+        not_before = self._rate_slot(recipients[0]) if reason is None else None
+        references = [str(r) for r in str(headers.get("References") or "").split() if r]
+        message_id = str(headers.get("Message-ID") or "").strip() or None
+        if message_id:
+            references.append(message_id)
+        row, created = self._queue_mail(
+            key,
+            record,
+            reply,
+            recipients,
+            unit,
+            not_before=not_before or self.clock(),
+            evaluation_version=evaluation_version,
+            in_reply_to=message_id,
+            references=references,
+        )
+        if created and reason:
+            self.store.suppress_outbox(row.id, reason, actor="notify")
+        elif created and unit is not None and not_before is not None:
+            self.store.audit("notify", "outbox.rate_delayed", unit, outbox_id=row.id, until=not_before.isoformat())
+            # Every reply describes the whole dossier: one held back as well is now out of date.
+            self.store.supersede_pending_replies(unit, recipients[0], keep_id=row.id, waiting_after=self.clock())
+
+    def _receipt_scope(
+        self,
+        unit: str,
+        result: CheckResult,
+        record: RawMessageRecord,
+        *,
+        wecom: bool = False,
+    ) -> tuple[list[int], list[Finding] | None]:
+        """What a receipt for `record` reports: the dossier's submissions since the unit's last reply
+        (a reply held back by the rate limit is superseded, so the next one covers what it would
+        have), this one included; and that reply's findings for "与上次相比" (None: none). A mail
+        receipt counts from the last mail receipt (the mail reader sees every file once); the WeCom
+        answer from the last answer or mail, whichever was later."""
+        everything = [meta.index for meta in result.dossier.submissions]
+        current = result.raw_index.get(record.id)
+        this = [current] if current is not None else everything[-1:]
+        kinds = {"mail": "reply", "wecom": "wecom-reply"} if wecom else {"mail": "reply"}
+        last = self.store.last_receipt(unit, now=self.clock(), kinds=kinds)
+        if last is None:
+            return everything, None  # the unit's first reply: everything it sent so far
+        if last.evaluation_version is None:
+            return this, None  # a reply from before receipts were kept
+        snapshot = self.store.dossier_version(unit, last.evaluation_version)
+        previous = self.store.findings_of(unit, last.evaluation_version)
+        if snapshot is None or snapshot.raw_ids is None:
+            return this, previous
+        reported = set(snapshot.raw_ids)
+        covers = {index for raw_id, index in result.raw_index.items() if raw_id not in reported} | set(this)
+        return sorted(covers), previous
+
+    def receipt(self, unit: str, result: CheckResult, record: RawMessageRecord) -> Reply:
+        covers, previous = self._receipt_scope(unit, result, record)
+        return compose_receipt(
+            result.dossier, result.findings, self.campaign, now=self.clock(), covers=covers, previous=previous
+        )
+
+    def answer(self, record, headers, result: CheckResult, suppression: str | None) -> None:
+        unit = result.dossier.unit or ""
+        wecom_user = wecom_user_of(record)
+        if wecom_user is None:
+            reply = self.receipt(unit, result, record)
+            self.enqueue(
+                f"reply:{record.id}", record, headers, reply, unit, suppression, evaluation_version=result.version
+            )
+            return
+        # A file sent in WeCom: the answer goes back in WeCom, and by mail to the unit's contacts.
+        # Both wait for the contact to finish sending (a newer file's answer supersedes a waiting
+        # one), and the mail counts against the same hourly limit as any reply.
+        from bot.answers import Answerer
+
+        now = self.clock()
+        settled = now + dt.timedelta(seconds=self.settings.wecom_answer_settle_seconds)
+        answerer = Answerer(self.store, self.campaign, clock=self.clock)
+        latest = (result.dossier, result.findings)  # the evaluation just made, not read back
+        covers, previous = self._receipt_scope(unit, result, record, wecom=True)
+        comparison = compare_findings(previous, result.findings) if previous is not None else None
+        head = receipt_text(result.dossier, covers, self.campaign, comparison, max_files=WECOM_RECEIPT_FILES)
+        # The state first (a phone shows the first 2048 bytes as one message), what came at the end.
+        refs = "、".join(m.ref for m in result.dossier.submissions if m.index in covers and m.ref)
+        text = (
+            f"文件已检查{f'（受理编号：{refs}）' if refs else ''}，当前材料情况：\n"
+            + answerer.status(unit, latest=latest, checklist=False)
+            + "\n\n"
+            + answerer.missing(unit, latest=latest)
+            + "\n\n"
+            + head
+        )
+        row, created = self.store.enqueue_outbox(
+            f"wecom-reply:{record.id}",
+            channel="wecom",
+            recipients=[wecom_user],
+            body_text=text,
+            raw_message_id=record.id,
+            unit_name=unit,
+            not_before=settled,
+            evaluation_version=result.version,
+        )
+        if created:
+            self.store.supersede_pending_replies(
+                unit, wecom_user, keep_id=row.id, waiting_after=now, channel="wecom", key_prefix="wecom-reply"
+            )
+        self.mail_contacts(f"reply:{record.id}", record, result, not_before=settled)
+
+    def mail_contacts(
+        self, key: str, record: RawMessageRecord, result: CheckResult, *, not_before: dt.datetime
+    ) -> None:
+        """Mail the receipt to the unit's registered contacts (a WeCom file, a file the office attached:
+        no mail to answer), no earlier than `not_before`, within the hourly limit of every address."""
+        unit = result.dossier.unit or ""
+        emails = sorted({e for c in self.store.contacts(unit) for e in c.emails})
+        if not emails or self.store.outbox_by_key(key) is not None:
+            return
+        reply = self.receipt(unit, result, record)
+        slot = max((s for s in map(self._rate_slot, emails) if s is not None), default=None)
+        row, created = self._queue_mail(
+            key,
+            record,
+            reply,
+            emails,
+            unit,
+            not_before=max(not_before, slot or not_before),
+            evaluation_version=result.version,
+        )
+        if created:
+            if slot is not None and slot > not_before:
+                self.store.audit("notify", "outbox.rate_delayed", unit, outbox_id=row.id, until=slot.isoformat())
+            # Every receipt describes the whole dossier and what came since the last one that went:
+            # one still held back is superseded by this one.
+            self.store.supersede_pending_replies(unit, emails[0], keep_id=row.id, waiting_after=self.clock())
