@@ -9,6 +9,7 @@ of a whole register are the unit's own documents.
 
 from __future__ import annotations
 
+import filecmp
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -193,3 +194,15 @@ def is_unit_document(file: PackageFile) -> bool:
         return False
     name = file.name
     return any(word in name for word in UNIT_DOCUMENT_WORDS) or is_form_scan(file.path)
+
+
+def same_bytes(a: PackageFile | None, b: PackageFile | None) -> bool:
+    """Two different files of a unit's submissions holding the same bytes (a form or video sent again)."""
+    if a is None or b is None or a is b or a.size != b.size:
+        return False
+    if a.sha256 and b.sha256:
+        return a.sha256 == b.sha256
+    try:
+        return filecmp.cmp(a.local, b.local, shallow=False)
+    except OSError:
+        return False

@@ -19,8 +19,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from config.campaign import Campaign
-from intake.attribution import PROJECT, STAR, Owner, Owners, is_unit_document, item_of, register_rows
-from intake.forms.values import year_month_candidates
+from intake.attribution import (
+    PROJECT,
+    STAR,
+    Owner,
+    Owners,
+    is_unit_document,
+    item_of,
+    register_rows,
+    same_bytes,
+)
+from intake.forms.values import resolve_tenth_month
 from intake.models import (
     ITEM_FORM,
     ITEM_PHOTOS,
@@ -35,16 +44,13 @@ from intake.models import (
     PackageFile,
     Placement,
     ProjectEntry,
-    ProjectFields,
     RegisterTable,
     StarEntry,
-    StarFields,
     Submission,
     SubmissionLog,
     SubmissionMeta,
     Summary,
     Withdrawn,
-    YearMonth,
 )
 from intake.names import fold
 from intake.photoset import merge_photos
@@ -79,6 +85,8 @@ class _Assembler:
         self.log: list[SubmissionLog] = []
         self.tables: dict[FileKind, RegisterTable] = {}  # the latest table of each kind
         self.retired: set[str] = set()  # photos and videos replaced or set aside
+        self.damaged = {p.path for s in submissions for p in s.problems if p.code == "FILE_UNREADABLE"}
+        self.files = {(f.submission, f.path): f for s in submissions for f in s.files}
 
     # -- owners ---------------------------------------------------------------------------
     def build(self) -> tuple[list[StarEntry], list[ProjectEntry]]:
@@ -96,7 +104,7 @@ class _Assembler:
             if not owner.introduced or owner.withdrawn is not None:
                 continue
             entry = owner.entry
-            _resolve_tenth_month(entry)
+            resolve_tenth_month(entry)
             entry.photos = list(owner.photos)
             entry.videos = list(owner.videos)
             if isinstance(entry, ProjectEntry):
@@ -104,7 +112,17 @@ class _Assembler:
                 projects.append(entry)
             else:
                 stars.append(entry)  # type: ignore[arg-type]
+        self.unmatched = [f for f in self.unmatched if not self._placed_later(f)]
         return stars, projects
+
+    def _placed_later(self, file: PackageFile) -> bool:
+        """An unplaced photo whose very bytes a later submission sent under a nominee's name."""
+        return bool(file.sha256) and any(
+            p.sha256 == file.sha256 and p.submission > file.submission
+            for o in self.owners
+            if o.introduced and o.withdrawn is None
+            for p in o.photos
+        )
 
     def _introduce(self, owner: Owner, log: SubmissionLog) -> None:
         if not owner.introduced:
@@ -194,6 +212,9 @@ class _Assembler:
                     log.placements.append(self._withdrawn_placement(owner, form.path, ITEM_FORM))
                     continue
                 old = owner.entry.form
+                if old is not None and self._same_bytes((old.submission, old.path), (sub.index, form.path)):
+                    log.placements.append(self._same(owner, form.path, ITEM_FORM))
+                    continue
                 replaced = [old.path] if old is not None and old.submission != sub.index else []
                 owner.entry.form = form  # type: ignore[assignment]
                 owner.delivered.append((ITEM_FORM, sub.index))
@@ -218,6 +239,13 @@ class _Assembler:
             item=item,
             reason=WITHDRAWN_REASON,
         )
+
+    def _same_bytes(self, held: tuple[int, str], sent: tuple[int, str]) -> bool:
+        """Whether a file sent again is byte for byte the one already held (a zip sent twice)."""
+        return same_bytes(self.files.get(held), self.files.get(sent))
+
+    def _same(self, owner: Owner, path: str, item: str) -> Placement:
+        return Placement(path=path, outcome=Outcome.SAME, nominee=owner.entry.name, nominee_kind=owner.kind, item=item)
 
     def _apply_files(self, sub: Submission, log: SubmissionLog) -> None:
         problem_paths = {p.path: p for p in sub.problems}
@@ -323,7 +351,7 @@ class _Assembler:
     ) -> None:
         """Photos add (intake.photoset): each sent photo's place goes into the log."""
         low, high = self._photo_range(owner)
-        merged = merge_photos(owner.photos, files, low, high)
+        merged = merge_photos(owner.photos, files, low, high, self.damaged)
         owner.photos = merged.photos
         self.retired.update(merged.retired)
         if merged.changed:
@@ -359,7 +387,11 @@ class _Assembler:
         log: SubmissionLog,
         problems: dict[str, FileProblem],
     ) -> None:
-        """A nominee's video is a single item: a later one replaces it."""
+        """A nominee's video is a single item: a later one replaces it (the same bytes again change nothing)."""
+        held = [(v.submission, v.path) for v in owner.videos]
+        if all(any(self._same_bytes(h, (f.submission, f.path)) for h in held) for f in files):
+            log.placements += [self._same(owner, f.path, ITEM_VIDEO) for f in files if f.path not in problems]
+            return
         old = [v.path for v in owner.videos]
         self.retired.update(old)
         owner.videos = list(files)
@@ -401,6 +433,9 @@ class _Assembler:
                 extra.append((owner, summary))
         for owner, summary in best.values():
             old = owner.summary
+            if old is not None and self._same_bytes((old.submission, old.path), (sub.index, summary.path)):
+                log.placements.append(self._same(owner, summary.path, ITEM_SUMMARY))
+                continue
             owner.summary = summary
             owner.delivered.append((ITEM_SUMMARY, sub.index))
             log.placements.append(
@@ -467,29 +502,6 @@ def _form_file(sub: Submission, path: str) -> PackageFile:
     if found is not None:
         return found
     return PackageFile(path=path, local=Path(path), size=0, sniffed="unknown", submission=sub.index)
-
-
-def _resolve_tenth_month(entry: StarEntry | ProjectEntry) -> None:
-    """Read the table's 1984.1 as October when the nominee's own form says 1984.10 (FORMS.md).
-
-    Excel keeps "1984.10" typed into a number cell as the number 1984.1, which reads as
-    January; the form (a Word file) keeps what was typed, so it tells the two apart. The
-    table's row is corrected in place, so every rule and the stored nominee see the same month.
-    """
-    row, form = entry.row, entry.form
-    if row is None or form is None:
-        return
-    if isinstance(row, StarFields) and isinstance(form.fields, StarFields):
-        row.birth_parsed = _the_month_meant(row.birth, row.birth_parsed, form.fields.birth_parsed)
-    elif isinstance(row, ProjectFields) and isinstance(form.fields, ProjectFields):
-        row.founded_parsed = _the_month_meant(row.founded, row.founded_parsed, form.fields.founded_parsed)
-
-
-def _the_month_meant(written: str | None, parsed: YearMonth | None, on_form: YearMonth | None) -> YearMonth | None:
-    if written is None or on_form is None:
-        return parsed
-    candidates = year_month_candidates(written)
-    return on_form if len(candidates) > 1 and on_form in candidates else parsed
 
 
 def _unusable(file: PackageFile) -> FileProblem:

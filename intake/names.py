@@ -11,8 +11,11 @@ import re
 import unicodedata
 
 _QUOTED = re.compile(r"[“\"「『《‘']([^”\"」』》’']{2,})[”\"」』》’']")
-_PUNCT = re.compile(r"[\s\u3000“”\"'‘’「」『』《》〈〉()（）\[\]【】·•.,，。、:：;；!！?？_\-—~～]+")
+# Every middle-dot form units type in a name (RULES.md "Matching files to nominees"): · ・ • ‧ ･ ∙
+MIDDLE_DOTS = "\u00b7\u30fb\u2022\u2027\uff65\u2219"
+_PUNCT = re.compile(rf"[\s\u3000“”\"'‘’「」『』《》〈〉()（）\[\]【】{MIDDLE_DOTS}.,，。、:：;；!！?？_\-—~～]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_PERSON_NAME = re.compile(rf"[\u4e00-\u9fff]{{2,4}}|[\u4e00-\u9fff]{{1,6}}[{MIDDLE_DOTS}.][\u4e00-\u9fff]{{1,8}}")
 
 # Words that make up the generic tail of project names; what is left is the distinctive part.
 _GENERIC_TAILS = (
@@ -65,4 +68,4 @@ def same_name(a: str | None, b: str | None) -> bool:
 def looks_like_person_name(text: str) -> bool:
     """2-4 Chinese characters (ethnic names with a middle dot allowed): a folder named after a person."""
     t = unicodedata.normalize("NFKC", text).strip()
-    return bool(re.fullmatch(r"[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,6}·[\u4e00-\u9fff]{1,8}", t))
+    return bool(_PERSON_NAME.fullmatch(t))

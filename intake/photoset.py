@@ -6,12 +6,15 @@ everything blindly doubles a re-sent set. The rule, in order:
 - the same bytes as a photo already held change nothing;
 - a photo with the file name of a held one replaces that photo;
 - the newly sent photos replace the whole set only when they are on their own a complete
-  set (within the nominee's count) and adding them would exceed the maximum;
-- otherwise they join the set.
+  set (within the nominee's count) and adding them would exceed the maximum; a held photo
+  sent again in that set (the same bytes) stays, the others are set aside;
+- otherwise each takes the place of a held photo that could not be opened, while there is
+  one (a retake under another name), or joins the set.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from intake.models import Outcome, PackageFile
@@ -30,8 +33,11 @@ class PhotoMerge:
         return any(outcome != Outcome.SAME for _, outcome, _ in self.outcomes)
 
 
-def merge_photos(held: list[PackageFile], sent: list[PackageFile], low: int, high: int) -> PhotoMerge:
-    """`held` and one submission's `sent` photos for one nominee, whose count must be `low`-`high`.
+def merge_photos(
+    held: list[PackageFile], sent: list[PackageFile], low: int, high: int, damaged: Collection[str] = ()
+) -> PhotoMerge:
+    """`held` and one submission's `sent` photos for one nominee, whose count must be `low`-`high`;
+    `damaged`: paths of photos that could not be opened.
 
     Within one submission every file counts: only a photo sent again in a later mail is "the same".
     """
@@ -48,13 +54,18 @@ def merge_photos(held: list[PackageFile], sent: list[PackageFile], low: int, hig
     by_name = {fold(p.name): i for i, p in enumerate(held)}
     renames = {id(f): by_name[fold(f.name)] for f in new if fold(f.name) in by_name}
     fresh = [f for f in new if id(f) not in renames]
-    if fresh and low <= len(new) <= high and len(held) + len(fresh) > high:
-        result.photos = list(new)
-        result.set_aside = result.retired = [p.path for p in held]
+    if fresh and low <= len(sent) <= high and len(held) + len(fresh) > high:
+        resent = {f.sha256 for f in sent if f.sha256}
+        kept = [p for p in held if p.sha256 and p.sha256 in resent]
+        result.photos = kept + new
+        result.set_aside = result.retired = [p.path for p in held if not any(p is k for k in kept)]
         result.outcomes += [(f, Outcome.REPLACED, []) for f in new]
         return result
+    broken = [i for i, p in enumerate(held) if p.path in damaged and i not in renames.values()]
     for file in new:
         index = renames.get(id(file))
+        if index is None and broken:
+            index = broken.pop(0)
         if index is not None:
             old = result.photos[index].path
             result.photos[index] = file

@@ -41,6 +41,7 @@ _LIST_SEPARATOR = re.compile(r"[、,，/／]")
 # Words before the names: "撤回推荐对象：", "撤回以下人员：", "撤回百姓学习之星张三".
 _LEADING = re.compile(
     r"^(?:对|以下|下列|如下)?"
+    r"(?:(?:我单位|本单位|我们|我市|我州|我县|我区|我校|我局)?(?:推荐|报送|申报)的)?"
     r"(?:(?:终身学习)?品牌项目|百姓学习之星|学习之星|推荐对象|推荐人选|推荐人员|推荐项目|人员|对象|项目)?"
     r"\s*[:：]?\s*"
 )
@@ -49,6 +50,12 @@ _TRAILING = re.compile(
     r"(?:同志|先生|女士|老师)?的?"
     r"(?:(?:全部|所有)?(?:推荐|申报|报送|参评)?(?:资格|材料|名额|申请|事宜|说明|对象|人选)?)$"
 )
+# A reason in brackets after a name: "张三（个人原因）".
+_REASON = re.compile(r"\s*[（(][^（）()]*[)）]$")
+# A greeting opening the request's line: "吴老师您好！现申请撤回…".
+_GREETING = re.compile(r"^[^，,。！!：:]{0,10}?(?:您好|你好)[！!，,：:。\s]*")
+# Words standing apart after a name that are no name: "撤回 书香南关 项目".
+_GENERIC_WORDS = frozenset(("项目", "同志", "老师", "人员", "材料", "推荐"))
 _BOTH = re.compile(r"^(?P<a>.+?)(?:和|及|与|以及)(?P<b>.+)$")
 _PLACEHOLDERS = frozenset(
     fold(p)
@@ -117,7 +124,7 @@ def first_lines(body: str, count: int = BODY_LINES) -> list[str]:
 def line_names(line: str) -> list[str]:
     """The names one line asks to withdraw when it opens with the request ("撤回：张三、李四"), else []."""
     text = _NUMBERING.sub("", unicodedata.normalize("NFKC", line), count=1).strip()
-    found = _VERB.match(text)
+    found = _VERB.match(_GREETING.sub("", text, count=1))
     if found is None:
         return []
     rest = found.group("rest")
@@ -142,7 +149,7 @@ def _piece_names(piece: str) -> list[str]:
     if not name:
         return []
     parts = name.split()
-    if len(parts) > 1 and all(looks_like_person_name(p) for p in parts):
+    if len(parts) > 1 and all(looks_like_person_name(p) and p not in _GENERIC_WORDS for p in parts):
         return parts
     both = _BOTH.match(name)
     if both and all(looks_like_person_name(_clean(both.group(g))) for g in ("a", "b")):
@@ -151,7 +158,7 @@ def _piece_names(piece: str) -> list[str]:
 
 
 def _clean(piece: str) -> str:
-    name = _LEADING.sub("", piece.strip(), count=1).strip()
+    name = _REASON.sub("", _LEADING.sub("", piece.strip(), count=1)).strip()
     previous = None
     while name and name != previous:
         previous = name

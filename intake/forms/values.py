@@ -12,7 +12,7 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from intake.models import YearMonth
+from intake.models import ProjectEntry, ProjectFields, StarEntry, StarFields, YearMonth
 
 MIN_YEAR = 1900
 MAX_YEAR = 2100
@@ -160,3 +160,26 @@ def clean_inline(text: str | None) -> str | None:
         return None
     text = text.strip().strip("\u3000").strip()
     return text or None
+
+
+def resolve_tenth_month(entry: StarEntry | ProjectEntry) -> None:
+    """Read the table's 1984.1 as October when the nominee's own form says 1984.10 (FORMS.md).
+
+    Excel keeps "1984.10" typed into a number cell as the number 1984.1, which reads as
+    January; the form (a Word file) keeps what was typed, so it tells the two apart. The
+    table's row is corrected in place, so every rule and the stored nominee see the same month.
+    """
+    row, form = entry.row, entry.form
+    if row is None or form is None:
+        return
+    if isinstance(row, StarFields) and isinstance(form.fields, StarFields):
+        row.birth_parsed = _the_month_meant(row.birth, row.birth_parsed, form.fields.birth_parsed)
+    elif isinstance(row, ProjectFields) and isinstance(form.fields, ProjectFields):
+        row.founded_parsed = _the_month_meant(row.founded, row.founded_parsed, form.fields.founded_parsed)
+
+
+def _the_month_meant(written: str | None, parsed: YearMonth | None, on_form: YearMonth | None) -> YearMonth | None:
+    if written is None or on_form is None:
+        return parsed
+    candidates = year_month_candidates(written)
+    return on_form if len(candidates) > 1 and on_form in candidates else parsed

@@ -53,3 +53,20 @@ def test_an_incomplete_batch_is_added_even_past_the_maximum() -> None:
     """One photo more than allowed is the count rule's warning to give, not a reason to drop the set."""
     merged = merge_photos(HELD, [_photo("2/张三第三张.jpg", "g")], 2, 2)
     assert len(merged.photos) == 3 and merged.set_aside == []
+
+
+def test_a_complete_set_sent_again_with_one_photo_changed_replaces_the_set() -> None:
+    """The unit re-sends the whole set, the ID photo unchanged: the set is what it sent, not three photos."""
+    sent = [_photo("2/张三证件照.jpg", "a"), _photo("2/张三生活照（新）.jpg", "c")]
+    merged = merge_photos(HELD, sent, 2, 2)
+    assert [p.path for p in merged.photos] == ["1/张三证件照.jpg", "2/张三生活照（新）.jpg"]
+    assert [o for _, o, _ in merged.outcomes] == [Outcome.SAME, Outcome.REPLACED]
+    assert merged.set_aside == merged.retired == ["1/张三生活照.jpg"]
+
+
+def test_a_new_photo_takes_the_place_of_a_damaged_one() -> None:
+    """A retake under another name replaces the photo that could not be opened, so its error goes."""
+    merged = merge_photos(HELD, [_photo("2/张三生活照（重发）.jpg", "c")], 2, 2, damaged={"1/张三生活照.jpg"})
+    assert [p.path for p in merged.photos] == ["1/张三证件照.jpg", "2/张三生活照（重发）.jpg"]
+    assert merged.outcomes[0][1:] == (Outcome.REPLACED, ["1/张三生活照.jpg"])
+    assert merged.retired == ["1/张三生活照.jpg"] and merged.set_aside == []

@@ -36,6 +36,9 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x01" * 64
         ("关于撤回张三推荐的申请", ["张三"]),
         ("撤回金哲洙同志的推荐材料", ["金哲洙"]),
         ("撤回 阿依古丽·买买提", ["阿依古丽·买买提"]),
+        ("撤回 张三（个人原因）", ["张三"]),  # a reason in brackets is no part of the name
+        ("撤回张三(因工作调动)、李四", ["张三", "李四"]),
+        ("撤回 书香南关 项目", ["书香南关 项目"]),  # one project, not "书香南关" and a nominee "项目"
     ],
 )
 def test_a_subject_that_asks_to_withdraw(subject: str, names: list[str]) -> None:
@@ -71,6 +74,8 @@ def test_the_first_lines_of_the_body_count() -> None:
     assert withdrawal_names(None, "经研究，撤回金哲洙同志的推荐") == ["金哲洙"]
     assert withdrawal_names("", "撤回张三，谢谢！") == ["张三"]  # the list ends where the courtesy starts
     assert withdrawal_names("", "1. 撤回张三\n2. 补充李四的照片") == ["张三"]
+    # the greeting and the request on one line, the nominee named as "our unit's"
+    assert withdrawal_names("补充材料", "吴老师您好！现申请撤回我单位推荐的金哲洙。") == ["金哲洙"]
 
 
 def test_subject_and_body_together_name_each_once() -> None:

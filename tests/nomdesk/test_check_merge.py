@@ -16,6 +16,7 @@ from typing import Any
 from config import Campaign
 from tests.support.dossiers import PROJECT_NAMES, STAR_NAMES
 from tests.support.packages import (
+    Extra,
     PackageSpec,
     Photo,
     ProjectSpec,
@@ -304,3 +305,86 @@ def test_video_sent_later_for_an_exemplar_is_held_to_the_exemplar_spec(campaign:
     assert "新版宣传片" in found[0]["evidence"]["file"]
     # its photos were not resent: the first mail's set still counts
     assert "EXEMPLAR_PHOTOS" not in finding_codes(result)
+
+
+def _renamed(star: StarSpec, name: str, **changes: Any) -> StarSpec:
+    return dataclasses.replace(star, name=name, fields={**star.fields, "name": name}, **changes)
+
+
+def test_every_middle_dot_form_is_the_same_name(campaign: Campaign) -> None:
+    """RULES.md "Matching files to nominees": 阿依古丽·买买提 and 阿依古丽・买买提 are one person."""
+    first = complete_city_package(campaign, date=_on(campaign, 5))
+    first.stars[0] = _renamed(first.stars[0], "阿依古丽·买买提")
+    first.stars[0].photos = [dataclasses.replace(first.stars[0].photos[0], name="证件照.jpg")]
+    # the corrected table spells the dot as U+30FB; the missing photo comes alone, its name spelt with U+2219
+    table = [dataclasses.replace(s, form=False, photos=[], videos=[]) for s in first.stars]
+    table[0] = _renamed(table[0], "阿依古丽・买买提")
+    second = _follow_up(campaign, subject="延边州更正登记表", star_register=True, stars=table)
+    missing = _renamed(first.stars[0], "阿依古丽∙买买提", form=False, registered=False)
+    missing.photos = [Photo(651, 491, "生活照.jpg")]
+    third = _follow_up(campaign, zipped=False, stars=[missing])
+
+    result = check_json([build_eml(first), build_eml(second), build_eml(third)], campaign)
+    assert result is not None
+    assert [s["name"] for s in result["stars"]] == ["阿依古丽·买买提", *STAR_NAMES[1 : len(first.stars)]]
+    assert _changes(result, 1, "nominated") == [] and _changes(result, 1, "omitted") == []
+    assert _files_of(result, 2)["阿依古丽∙买买提生活照.jpg"]["outcome"] == "added"
+    assert result["findings"] == [], result["findings"]
+
+
+def test_a_retake_of_a_damaged_photo_under_another_name_resolves_it(campaign: Campaign) -> None:
+    """The reply says a photo cannot be opened; the unit sends it again, as WeCom names it: the error goes."""
+    first = complete_city_package(campaign, date=_on(campaign, 5))
+    star = first.stars[0]
+    star.photos[1] = dataclasses.replace(star.photos[1], broken=True)
+    before = check_json([build_eml(first)], campaign)
+    assert before is not None and finding_codes(before) == {"FILE_UNREADABLE"}
+
+    retake = Photo(653, 493, f"{star.name}生活照（重发）.jpg")
+    second = _follow_up(campaign, stars=[_only_material(star, photos=[retake])])
+    result = check_json([build_eml(first), build_eml(second)], campaign)
+    assert result is not None and result["findings"] == [], result["findings"]
+    assert [p.rsplit("/", 1)[-1] for p in _star(result, star.name)["photos"]] == [star.photos[0].name, retake.name]
+    placed = _files_of(result, 1)[retake.name]
+    assert placed["outcome"] == "replaced" and placed["replaced"][0].endswith(star.photos[1].name)
+
+
+def test_a_whole_set_sent_again_with_the_id_photo_unchanged_replaces_the_set(campaign: Campaign) -> None:
+    first = complete_city_package(campaign, date=_on(campaign, 5))
+    star = first.stars[0]
+    again = [star.photos[0], Photo(655, 495, f"{star.name}生活照（更换）.jpg")]
+    second = _follow_up(campaign, stars=[_only_material(star, photos=again)])
+    result = check_json([build_eml(first), build_eml(second)], campaign)
+    assert result is not None and result["findings"] == [], result["findings"]
+    assert [p.rsplit("/", 1)[-1] for p in _star(result, star.name)["photos"]] == [p.name for p in again]
+    (aside,) = _changes(result, 1, "set_aside")
+    assert [p.rsplit("/", 1)[-1] for p in aside["paths"]] == [star.photos[1].name]
+
+
+def test_the_same_package_sent_twice_changes_nothing(campaign: Campaign) -> None:
+    """A unit that heard nothing sends its zip again: the receipt says every file was already here."""
+    first = complete_city_package(campaign, date=_on(campaign, 5))
+    again = dataclasses.replace(first, date=_on(campaign, 4))
+    alone = check_json([build_eml(first)], campaign)
+    result = check_json([build_eml(first), build_eml(again)], campaign)
+    assert alone is not None and result is not None and result["findings"] == [], result["findings"]
+    outcomes = {f["path"].rsplit("/", 1)[-1]: f["outcome"] for f in result["submissions"][1]["files"]}
+    assert set(outcomes.values()) == {"same", "register"}, outcomes
+    assert result["submissions"][1]["changes"] == []
+    assert result["stars"] == alone["stars"] and result["projects"] == alone["projects"]
+
+
+def test_a_photo_that_could_not_be_placed_is_settled_when_sent_again_named(campaign: Campaign) -> None:
+    """WeCom sends "IMG_1234.jpg"; the reply asks for the name; the same photo comes back named."""
+    first, star = _one_photo_short(campaign)
+    unnamed = _follow_up(campaign, zipped=False, extras=[Extra("photo", "IMG_1234.jpg", attach=True)])
+    again = Extra("photo", f"{star.name}生活照.jpg", attach=True)  # the same bytes
+    named = _follow_up(campaign, zipped=False, date=_on(campaign, 1), extras=[again])
+    mails = [build_eml(first), build_eml(unnamed)]
+    before = check_json(mails, campaign)
+    assert before is not None and "FILE_UNMATCHED" in finding_codes(before)
+
+    result = check_json([*mails, build_eml(named)], campaign)
+    assert result is not None and result["findings"] == [], result["findings"]
+    assert _files_of(result, 2)[f"{star.name}生活照.jpg"]["outcome"] == "added"
+    assert _files_of(result, 1)["IMG_1234.jpg"]["outcome"] == "unplaced"  # what that mail did stays told
