@@ -162,7 +162,12 @@ class _Assembler:
             listed: dict[int, Owner] = {}
             for row in register_rows(table):
                 owner = self.owners.find(row.name, star=star)
-                if owner is None or owner.withdrawn is not None:
+                if owner is None:
+                    continue
+                if owner.withdrawn is not None:  # stays withdrawn until the office restores it
+                    log.changes.append(
+                        Change(action=ChangeAction.WITHDRAWN_LISTED, nominee=owner.entry.name, nominee_kind=owner.kind)
+                    )
                     continue
                 if id(owner) in listed:  # the same name twice in one table: DUPLICATE_NOMINEE
                     owner.extra_rows.append(row)

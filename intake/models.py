@@ -286,6 +286,7 @@ class ChangeAction(StrEnum):
     WITHDRAWN = "withdrawn"
     RESTORED = "restored"
     WITHDRAW_UNKNOWN = "withdraw_unknown"  # "撤回 X" named nobody nominated
+    WITHDRAWN_LISTED = "withdrawn_listed"  # a later table lists a withdrawn nominee: not counted
     OMITTED = "omitted"  # a later table leaves these registered nominees out; they stay
 
 

@@ -232,6 +232,11 @@ def test_withdrawal_by_mail_subject_takes_the_nominee_out_and_keeps_the_rest(cam
     after = check_json([build_eml(first), build_eml(second), build_eml(third)], campaign)
     assert after is not None and gone not in [s["name"] for s in after["stars"]]
     assert _files_of(after, 2)[late_photo.name]["outcome"] == "withdrawn_nominee"
+    # a later full table that still lists them does not bring them back, and says so
+    fourth = _follow_up(campaign, subject="延边州登记表", star_register=True, stars=first.stars)
+    listed = check_json([build_eml(m) for m in (first, second, third, fourth)], campaign)
+    assert listed is not None and gone not in [s["name"] for s in listed["stars"]]
+    assert [c["nominee"] for c in _changes(listed, 3, "withdrawn_listed")] == [gone]
 
 
 def test_late_names_only_the_mail_after_the_deadline(campaign: Campaign) -> None:
