@@ -17,8 +17,9 @@ from collections.abc import Callable
 
 from bot.commands import CONFIRM_WITHDRAW, NAME_SEPARATOR, Command, Intent, normalise
 from config.campaign import KIND_ZH, Campaign, VideoSpec
-from intake.models import Dossier, Submission
+from intake.models import Dossier, Submission, SubmissionMeta
 from intake.withdrawal import NOMINEE_KIND_ZH, find_nominee, find_withdrawn, roster_zh
+from nomdesk.nominee_actions import VERB_ZH
 from nomdesk.report import SEVERITY_MARK
 from storage.repo import Store
 from validators.base import SEVERITY_ZH, Finding, Severity, render
@@ -39,6 +40,9 @@ GENERAL = "整体情况"  # group_findings' heading for the unit as a whole
 LATE = "LATE"  # one finding per late submission: summarised in one line, however many files came late
 # How each raw message source is counted: a WeCom file (a run of them is one submission) is no mail.
 CHANNEL_ZH = {"wecom": ("企业微信文件", "批"), "office": ("办公室补充文件", "份")}
+# A withdrawal or restoration is kept as an office record too, but brought no file: by who acted,
+# the prefix of its subject ("企业微信撤回：…", "办公室恢复：…", nominee_actions.action_mail).
+ACTION_ZH = {"企业微信": ("企业微信操作", "次"), "办公室": ("办公室操作", "次")}
 MAIL_ZH = ("邮件", "封")
 MEDIA_ZH = {"image": ("图片", "张", ".jpg", "照片"), "video": ("视频", "个", ".mp4", "视频")}
 EXAMPLE_NAME = "张三"  # a placeholder when the unit has no nominee yet (never another unit's nominee)
@@ -355,15 +359,19 @@ class Answerer:
             )
         return [line, f"  修改建议：{render(late[0])[1]}"]
 
-    def _received(self, submissions: list[Submission]) -> str:
+    def _received(self, submissions: list[Submission] | list[SubmissionMeta]) -> str:
         """ "邮件 2 封、企业微信文件 3 批": what came by which way, never calling a WeCom file a mail."""
         counts = Counter(self._channel(s) for s in submissions)
         return "、".join(f"{noun} {n} {measure}" for (noun, measure), n in counts.items())
 
-    def _channel(self, sub: Submission) -> tuple[str, str]:
+    def _channel(self, sub: Submission | SubmissionMeta) -> tuple[str, str]:
         """How a submission came, from its raw message's source (the service's submissions are "raw:<id>")."""
         raw_id = sub.source.removeprefix("raw:")
         record = self.store.get_raw(int(raw_id)) if sub.source.startswith("raw:") and raw_id.isdigit() else None
+        if record is not None and record.source == "office":
+            for by, label in ACTION_ZH.items():
+                if any((sub.subject or "").startswith(by + verb) for verb in VERB_ZH.values()):
+                    return label
         return CHANNEL_ZH.get(record.source if record else "", MAIL_ZH)
 
     def checklist(self) -> str:

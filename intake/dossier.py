@@ -30,6 +30,7 @@ from intake.attribution import (
     same_bytes,
 )
 from intake.forms.values import resolve_tenth_month
+from intake.media.photo import looks_like_id_photo
 from intake.models import (
     ITEM_FORM,
     ITEM_PHOTOS,
@@ -356,7 +357,9 @@ class _Assembler:
     ) -> None:
         """Photos add (intake.photoset): each sent photo's place goes into the log."""
         low, high = self._photo_range(owner)
-        merged = merge_photos(owner.photos, files, low, high, self.damaged)
+        spec = self.campaign.star.id_photo
+        essential = (lambda f: looks_like_id_photo(f.photo, spec)) if owner.is_star else None
+        merged = merge_photos(owner.photos, files, low, high, self.damaged, essential)
         owner.photos = merged.photos
         self.retired.update(merged.retired)
         if merged.changed:
@@ -543,6 +546,7 @@ def build_dossier(
                 message_id=s.message_id,
                 sender=s.sender,
                 subject=s.subject,
+                actor=s.actor,
             )
             for s in submissions
         ],

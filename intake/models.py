@@ -323,6 +323,7 @@ class SubmissionMeta(Model):
     sender: str | None = None
     subject: str | None = None
     ref: str | None = None  # the reference the unit can quote ("长春-07")
+    actor: str | None = None  # Submission.actor: "office:<user>" for what the office did
 
 
 class Dossier(Model):

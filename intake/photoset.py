@@ -14,7 +14,7 @@ everything blindly doubles a re-sent set. The rule, in order:
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from intake.models import Outcome, PackageFile
@@ -34,10 +34,17 @@ class PhotoMerge:
 
 
 def merge_photos(
-    held: list[PackageFile], sent: list[PackageFile], low: int, high: int, damaged: Collection[str] = ()
+    held: list[PackageFile],
+    sent: list[PackageFile],
+    low: int,
+    high: int,
+    damaged: Collection[str] = (),
+    essential: Callable[[PackageFile], bool] | None = None,
 ) -> PhotoMerge:
     """`held` and one submission's `sent` photos for one nominee, whose count must be `low`-`high`;
-    `damaged`: paths of photos that could not be opened.
+    `damaged`: paths of photos that could not be opened; `essential`: a photo a set must hold (a
+    star's ID photo), so new photos without one never set aside a held one: two life photos sent
+    to a star with only an ID photo join it rather than replace it.
 
     Within one submission every file counts: only a photo sent again in a later mail is "the same".
     """
@@ -54,7 +61,8 @@ def merge_photos(
     by_name = {fold(p.name): i for i, p in enumerate(held)}
     renames = {id(f): by_name[fold(f.name)] for f in new if fold(f.name) in by_name}
     fresh = [f for f in new if id(f) not in renames]
-    if fresh and low <= len(sent) <= high and len(held) + len(fresh) > high:
+    loses_essential = essential is not None and any(map(essential, held)) and not any(map(essential, sent))
+    if fresh and low <= len(sent) <= high and len(held) + len(fresh) > high and not loses_essential:
         resent = {f.sha256 for f in sent if f.sha256}
         kept = [p for p in held if p.sha256 and p.sha256 in resent]
         result.photos = kept + new

@@ -34,6 +34,7 @@ from intake.sources.base import IncomingRef
 from intake.unit import UnitResolution, resolve_unit
 from nomdesk.check import CheckResult, submission_ref
 from nomdesk.nominee_actions import (
+    ACTOR_HEADER,
     AUDIT_ACTION,
     RESTORE,
     RESTORE_OFFICE_ONLY,
@@ -228,6 +229,7 @@ class Desk:
         msg["From"] = self.mail_from
         msg["To"] = self.mail_from
         msg["Subject"] = f"办公室补充附件：{filename}"
+        msg[ACTOR_HEADER] = actor_label(actor)  # what the office did is never the unit's late delivery
         msg["Date"] = email.utils.format_datetime(self.clock())
         msg["Message-ID"] = email.utils.make_msgid(domain=self.own_domain)
         msg.set_content(f"{actor} 为 {unit} 补充的附件：{filename}\n来源：{origin or '上传'}\n", cte="base64")

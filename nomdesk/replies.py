@@ -89,14 +89,15 @@ class Replies:
         addresses = [addr.lower() for _, addr in getaddresses([str(sender)]) if deliverable(addr)]
         return addresses[:1]
 
-    def _rate_slot(self, recipient: str) -> dt.datetime | None:
+    def _rate_slot(self, recipient: str, unit: str | None = None) -> dt.datetime | None:
         """None when a reply may go now; else the first moment the sliding hour has room for it.
 
         A reply over the limit is held back, never dropped: clerks send big packages one
-        attachment per mail, and the last reply is the one that tells them where they stand."""
+        attachment per mail, and the last reply is the one that tells them where they stand.
+        A reply about `unit` still held back does not count: the new one supersedes it."""
         per_hour = self.settings.reply_rate_per_hour
         now = self.clock()
-        times = self.store.reply_times(recipient, now - dt.timedelta(hours=1))
+        times = self.store.reply_times(recipient, now - dt.timedelta(hours=1), superseded_for=unit, now=now)
         if len(times) < per_hour:
             return None
         return max(now, times[-per_hour] + dt.timedelta(hours=1))
@@ -154,7 +155,7 @@ class Replies:
             return
         recipients = self._recipients(record, headers)
         reason = suppression or (None if recipients else "no_sender")
-        not_before = self._rate_slot(recipients[0]) if reason is None else None
+        not_before = self._rate_slot(recipients[0], unit) if reason is None else None
         references = [str(r) for r in str(headers.get("References") or "").split() if r]
         message_id = str(headers.get("Message-ID") or "").strip() or None
         if message_id:
@@ -172,8 +173,9 @@ class Replies:
         )
         if created and reason:
             self.store.suppress_outbox(row.id, reason, actor="notify")
-        elif created and unit is not None and not_before is not None:
-            self.store.audit("notify", "outbox.rate_delayed", unit, outbox_id=row.id, until=not_before.isoformat())
+        elif created and unit is not None:
+            if not_before is not None:
+                self.store.audit("notify", "outbox.rate_delayed", unit, outbox_id=row.id, until=not_before.isoformat())
             # Every reply describes the whole dossier: one held back as well is now out of date.
             self.store.supersede_pending_replies(unit, recipients[0], keep_id=row.id, waiting_after=self.clock())
 
@@ -270,7 +272,7 @@ class Replies:
         if not emails or self.store.outbox_by_key(key) is not None:
             return
         reply = self.receipt(unit, result, record)
-        slot = max((s for s in map(self._rate_slot, emails) if s is not None), default=None)
+        slot = max((s for s in (self._rate_slot(e, unit) for e in emails) if s is not None), default=None)
         row, created = self._queue_mail(
             key,
             record,

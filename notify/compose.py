@@ -100,6 +100,8 @@ def _unit_document_kind(path: str) -> str:
     name = _name(path)
     if "目录" in name or "清单" in name:
         return "材料清单"
+    if "报送函" in name:
+        return "报送函"
     if "函" in name:
         return "推荐函"
     if "说明" in name:
@@ -119,7 +121,9 @@ def _where(p: Placement) -> str:
     if p.outcome == Outcome.ADDED:
         return f"{what}（新增）"
     if p.outcome == Outcome.REPLACED:
-        if p.item == ITEM_PHOTOS:
+        if p.item == ITEM_PHOTOS and not p.replaced:  # one of a complete new set: "搁置" names the old set
+            return f"{what}（整套更换）"
+        if p.item == ITEM_PHOTOS and all(_name(r) == _name(p.path) for r in p.replaced):
             return f"{what}（替换同名照片）"
         old = "、".join(_name(r) for r in p.replaced)
         return f"{what}（替换原{item or '文件'}" + (f" {old}" if old else "") + "）"
@@ -145,9 +149,15 @@ def _nominee(kind: str | None, name: str | None) -> str:
 def _change_lines(log: SubmissionLog) -> list[str]:
     """What the submission changed: replaced, added, withdrawn, set aside, left out of a table."""
     lines: list[str] = []
-    replaced = [p for p in log.placements if p.outcome == Outcome.REPLACED]
+    # A nominee's item once, however many of its files replaced (a set of photos); a new set's photos
+    # replaced nothing by name: its "搁置" line says what they took the place of.
+    replaced = dict.fromkeys(
+        f"{p.nominee} {ITEM_ZH.get(p.item or '', '文件')}"
+        for p in log.placements
+        if p.outcome == Outcome.REPLACED and (p.replaced or p.item != ITEM_PHOTOS)
+    )
     if replaced:
-        lines.append("替换：" + "、".join(f"{p.nominee} {ITEM_ZH.get(p.item or '', '文件')}" for p in replaced))
+        lines.append("替换：" + "、".join(replaced))
     added: dict[str, int] = {}
     for p in log.placements:
         if p.outcome == Outcome.ADDED and p.nominee:
@@ -172,6 +182,8 @@ def _change_lines(log: SubmissionLog) -> list[str]:
             lines.append(f"已撤回：{who}（材料仍保留）")
         elif c.action == ChangeAction.RESTORED:
             lines.append(f"已恢复：{who}")
+        elif c.action == ChangeAction.WITHDRAWN_LISTED:
+            lines.append(f"登记表中列出的{who}此前已撤回，本次未计入；如需恢复请联系省办公室")
         elif c.action == ChangeAction.WITHDRAW_UNKNOWN:
             lines.append(f"未能撤回“{c.nominee}”：已推荐对象中没有这个姓名或项目名称，请核对后重新发送")
         elif c.action == ChangeAction.OMITTED:

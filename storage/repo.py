@@ -840,9 +840,19 @@ class Store:
 
         return self._retry_unique(attempt)
 
-    def reply_times(self, recipient: str, since: dt.datetime, *, channel: str = "mail") -> list[dt.datetime]:
+    def reply_times(
+        self,
+        recipient: str,
+        since: dt.datetime,
+        *,
+        channel: str = "mail",
+        superseded_for: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> list[dt.datetime]:
         """When each message to `recipient` went or is due to go (sent, or scheduled) from `since`
-        on, sorted: the per-sender reply rate limit counts these. Suppressed messages never went."""
+        on, sorted: the per-sender reply rate limit counts these. Suppressed messages never went,
+        nor will the replies about unit `superseded_for` still held back at `now`: the reply being
+        measured supersedes them (`supersede_pending_replies`)."""
         recipient = recipient.lower()
         with self._session() as s:
             rows = s.exec(
@@ -852,8 +862,21 @@ class Store:
                     or_(OutboxRecord.sent_at >= since, OutboxRecord.next_attempt_at >= since),
                 )
             ).all()
+            now = now or since + dt.timedelta(hours=1)
+
+            def superseded(r: OutboxRecord) -> bool:
+                return (
+                    superseded_for is not None
+                    and r.unit_name == superseded_for
+                    and r.state == OutboxState.PENDING
+                    and r.dedupe_key.startswith("reply")
+                    and _aware(r.next_attempt_at) > now
+                )
+
             times = [
-                _aware(r.sent_at or r.next_attempt_at) for r in rows if recipient in (a.lower() for a in r.recipients)
+                _aware(r.sent_at or r.next_attempt_at)
+                for r in rows
+                if recipient in (a.lower() for a in r.recipients) and not superseded(r)
             ]
             return sorted(t for t in times if t >= since)
 

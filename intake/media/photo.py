@@ -15,6 +15,7 @@ import pillow_heif
 from PIL import Image, ImageChops, UnidentifiedImageError
 
 from config import Campaign
+from config.campaign import IdPhoto
 from intake.models import FileProblem, PackageFile, PhotoInfo
 
 pillow_heif.register_heif_opener()
@@ -131,3 +132,12 @@ def _too_large(file: PackageFile, width: int, height: int, limit: int) -> FilePr
 def _unreadable(file: PackageFile, reason: str, detail: str | None = None) -> FileProblem:
     params = {"detail": detail} if detail else {}
     return FileProblem(code="FILE_UNREADABLE", path=file.path, reason=reason, params=params, submission=file.submission)
+
+
+def looks_like_id_photo(info: PhotoInfo | None, spec: IdPhoto) -> bool:
+    """Which of a star's photos is meant as the ID photo, for merging a resubmitted set: portrait,
+    in the configured width/height ratio, in colour. Whether it passes (size included, with what
+    is wrong) is STAR_ID_PHOTO's to say (validators.measure.id_photo_shortfalls)."""
+    if info is None or info.height <= info.width:
+        return False
+    return spec.min_ratio - 1e-6 <= info.width / info.height <= spec.max_ratio + 1e-6 and info.colour

@@ -70,3 +70,25 @@ def test_late_files_are_one_line_in_time_order_and_not_called_mails(tmp_path: Pa
     assert missing.count("是否受理由省办公室决定") == 1  # the hint once, not once a file
     assert "已收邮件 1 封、企业微信文件 4 批" in answerer.status(UNIT)
     store.close()
+
+
+def test_a_withdrawal_is_counted_as_an_action_not_as_a_file(tmp_path: Path, campaign: Campaign) -> None:
+    """A withdrawal (in WeCom, or by the office) and a restoration are kept as office records: the
+    status counts them by who acted, never as "办公室补充文件" the unit would look for."""
+    clock = Clock(dt.datetime(2021, 8, 21, 9, 0, tzinfo=CST))
+    store = Store.open(tmp_path)
+    store.sync_units(campaign)
+    desk = Desk(Settings(data_dir=tmp_path, wecom_answer_settle_seconds=0), campaign, store, clock=clock)
+    desk.ingest_file(SAMPLE, received_at=clock())
+    desk.process_pending()
+    desk.withdraw(UNIT, "宋丽萍", actor=f"wecom:{CONTACT}")
+    desk.process_pending()
+    status = Answerer(store, campaign, clock=clock).status(UNIT)
+    assert "已收邮件 1 封、企业微信操作 1 次" in status, status
+    assert "办公室补充文件" not in status
+
+    desk.restore(UNIT, "宋丽萍", actor="office:wu")
+    desk.process_pending()
+    status = Answerer(store, campaign, clock=clock).status(UNIT)
+    assert "已收邮件 1 封、企业微信操作 1 次、办公室操作 1 次" in status, status
+    store.close()

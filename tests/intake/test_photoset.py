@@ -70,3 +70,20 @@ def test_a_new_photo_takes_the_place_of_a_damaged_one() -> None:
     assert [p.path for p in merged.photos] == ["1/张三证件照.jpg", "2/张三生活照（重发）.jpg"]
     assert merged.outcomes[0][1:] == (Outcome.REPLACED, ["1/张三生活照.jpg"])
     assert merged.retired == ["1/张三生活照.jpg"] and merged.set_aside == []
+
+
+def test_new_photos_without_an_id_photo_never_set_aside_the_held_one() -> None:
+    """Two life photos sent to a star who has only the ID photo join it (a warning for one too
+    many), rather than replace it (an ID-photo error): the dossier never gets worse by adding."""
+    id_photo = _photo("1/张三证件照.jpg", "id")
+    life = [_photo("2/生活照1.jpg", "l1"), _photo("2/生活照2.jpg", "l2")]
+
+    def is_id(p: PackageFile) -> bool:
+        return p.sha256 == "id" or "证件照" in p.path
+
+    merged = merge_photos([id_photo], life, 2, 2, essential=is_id)
+    assert merged.photos == [id_photo, *life] and merged.set_aside == []
+    # a new set that brings its own ID photo still replaces the old one
+    new_set = [_photo("2/张三新证件照.jpg", "id2"), _photo("2/生活照3.jpg", "l3")]
+    replaced = merge_photos([id_photo, life[0]], new_set, 2, 2, essential=is_id)
+    assert replaced.photos == new_set and replaced.set_aside == [id_photo.path, life[0].path]

@@ -176,6 +176,19 @@ def test_a_resent_complete_photo_set_replaces_the_old_and_names_what_it_set_asid
     assert sorted(p.rsplit("/", 1)[-1] for p in aside["paths"]) == sorted(p.name for p in star.photos)
 
 
+def test_two_life_photos_sent_to_a_star_with_only_the_id_photo_keep_the_id_photo(campaign: Campaign) -> None:
+    first, star = _one_photo_short(campaign)
+    life = [Photo(701, 501, f"{star.name}生活照A.jpg"), Photo(703, 503, f"{star.name}生活照B.jpg")]
+    second = _follow_up(campaign, stars=[_only_material(star, photos=life)])
+    result = check_json([build_eml(first), build_eml(second)], campaign)
+    assert result is not None
+    names = [p.rsplit("/", 1)[-1] for p in _star(result, star.name)["photos"]]
+    assert names == [f"{star.name}证件照.jpg", *(p.name for p in life)]
+    assert finding_codes(result) == {"STAR_PHOTO_COUNT"}  # one too many (a warning), no ID-photo error
+    assert [f["severity"] for f in _findings(result, "STAR_PHOTO_COUNT")] == ["warning"]
+    assert _changes(result, 1, "set_aside") == []
+
+
 def test_a_one_row_corrected_register_updates_that_row_and_withdraws_nobody(campaign: Campaign) -> None:
     first = complete_city_package(campaign, date=_on(campaign, 5))
     exemplar = first.stars[1]

@@ -69,6 +69,7 @@ def _dossier_with_log(campaign: Campaign):
                     replaced=[f"延边州推荐材料/{other}/{other}推荐表.docx"],
                 ),
                 Placement(path="推荐函.pdf", outcome=Outcome.UNIT_DOCUMENT),
+                Placement(path="关于报送材料的报送函.pdf", outcome=Outcome.UNIT_DOCUMENT),
                 Placement(path="李四.mp4", outcome=Outcome.UNPLACED),
                 Placement(path="视频.mp4", outcome=Outcome.UNUSABLE, reason="视频数据不完整"),
                 Placement(path=f"补充.zip/{star}/证件照.jpg", outcome=Outcome.SAME, nominee=star, item="photos"),
@@ -78,6 +79,7 @@ def _dossier_with_log(campaign: Campaign):
                 Change(action=ChangeAction.SET_ASIDE, nominee=third, nominee_kind="star", paths=["x/a.jpg", "x/b.jpg"]),
                 Change(action=ChangeAction.WITHDRAWN, nominee="李春花", nominee_kind="star", by="unit"),
                 Change(action=ChangeAction.OMITTED, names=["王建国", "刘桂兰"]),
+                Change(action=ChangeAction.WITHDRAWN_LISTED, nominee="赵小兵", nominee_kind="star"),
             ],
             ignored=[".DS_Store", "__MACOSX/._x.jpg"],
         ),
@@ -101,10 +103,12 @@ def test_the_receipt_starts_with_what_this_submission_did(campaign: Campaign) ->
     text = reply.text
     for line in (
         "受理编号：延边-02",
-        "本次收到 7 个文件：",
+        "本次收到 8 个文件：",
         f"生活照2.jpg：{star} 照片（新增）",
         f"{other}推荐表（修改）.docx：{other} 推荐表（替换原推荐表 {other}推荐表.docx）",
         "推荐函.pdf：单位文件（推荐函）",
+        "关于报送材料的报送函.pdf：单位文件（报送函）",
+        "登记表中列出的百姓学习之星 赵小兵此前已撤回，本次未计入；如需恢复请联系省办公室",
         "李四.mp4：未能归属（文件名或文件夹名中没有推荐对象的姓名）",
         "视频.mp4：无法使用（视频数据不完整，见下方问题）",
         "证件照.jpg：与已收文件相同，未重复计入",
@@ -146,3 +150,35 @@ def test_the_first_receipt_has_nothing_to_compare_with(campaign: Campaign) -> No
     dossier = _dossier_with_log(campaign)
     reply = compose_reply(dossier, [], campaign, now=dt.datetime(2021, 8, 25, tzinfo=dt.UTC))
     assert "受理编号：延边-03" in reply.text and "与上次相比" not in reply.text
+
+
+def test_a_new_photo_set_is_not_called_a_same_name_replacement(campaign: Campaign) -> None:
+    """Two photos that took the place of a whole set (RULES.md: a complete new set replaces the old
+    one) replaced no photo of their name: the receipt says so, names the nominee's photos once under
+    替换, and a retake of an unreadable photo under another name names the photo it replaced."""
+    dossier = _dossier_with_log(campaign)
+    star, other = dossier.stars[0].name, dossier.stars[1].name
+    dossier.log[2] = SubmissionLog(
+        index=2,
+        placements=[
+            Placement(path=f"{star}生活照0.jpg", outcome=Outcome.REPLACED, nominee=star, item="photos"),
+            Placement(path=f"{star}生活照1.jpg", outcome=Outcome.REPLACED, nominee=star, item="photos"),
+            Placement(
+                path=f"{other}新照片.jpg", outcome=Outcome.REPLACED, nominee=other, item="photos", replaced=["坏.jpg"]
+            ),
+            Placement(
+                path=f"x/{other}证件照.jpg",
+                outcome=Outcome.REPLACED,
+                nominee=other,
+                item="photos",
+                replaced=[f"y/{other}证件照.jpg"],
+            ),
+        ],
+        changes=[Change(action=ChangeAction.SET_ASIDE, nominee=star, nominee_kind="star", paths=[f"{star}证件照.jpg"])],
+    )
+    text = compose_reply(dossier, [], campaign, now=dt.datetime(2021, 8, 25, tzinfo=dt.UTC), covers=[2]).text
+    assert f"{star}生活照0.jpg：{star} 照片（整套更换）" in text
+    assert f"{other}新照片.jpg：{other} 照片（替换原照片 坏.jpg）" in text
+    assert f"{other}证件照.jpg：{other} 照片（替换同名照片）" in text
+    assert f"替换：{other} 照片\n" in text  # once, and not the new set's photos: 搁置 says what they replaced
+    assert f"搁置：{star} 原有照片 {star}证件照.jpg" in text

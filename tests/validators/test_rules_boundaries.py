@@ -258,6 +258,19 @@ def test_late_is_named_per_mail(campaign: Campaign) -> None:
     assert "2021年8月30日 24:00" in found["message_zh"]
 
 
+def test_a_file_the_office_attached_late_is_not_the_units_late_delivery(campaign: Campaign) -> None:
+    d = city_dossier(campaign)
+    d.submissions.append(
+        d.submissions[0].model_copy(
+            update={"index": 1, "subject": "办公室补充附件：视频.mp4", "arrived_at": campaign.deadline_end}
+        )
+    )
+    (late,) = _run(d, campaign, "LATE")  # the unit's own late mail
+    assert late["evidence"]["submission"] == 1
+    d.submissions[1].actor = "office:wuxh"
+    assert _run(d, campaign, "LATE") == []
+
+
 def test_a_broken_file_names_the_mail_it_came_in_once_there_are_several(campaign: Campaign) -> None:
     d = city_dossier(campaign)
     broken = FileProblem(code="FILE_UNREADABLE", path="推荐材料.zip", reason="压缩包不完整", submission=0)

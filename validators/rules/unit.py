@@ -63,10 +63,11 @@ class Late(Rule):
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         deadline = campaign.deadline_end
         # A submission that only withdrew or restored nominees (the office's action, a "撤回 张三"
-        # mail) delivered no material: it is no late delivery.
+        # mail) delivered no material, and a file the office attached is the office's doing: neither
+        # is a late delivery by the unit.
         actions_only = {log.index for log in dossier.log if _withdrawals_only(log)}
         for sub in dossier.submissions:
-            if sub.arrived_at is None or sub.index in actions_only:
+            if sub.arrived_at is None or sub.index in actions_only or (sub.actor or "").startswith("office:"):
                 continue
             arrived = local_time(sub.arrived_at, campaign)
             if arrived >= deadline:
