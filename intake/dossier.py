@@ -225,16 +225,18 @@ class _Assembler:
                 owner.entry.form = form  # type: ignore[assignment]
                 owner.delivered.append((ITEM_FORM, sub.index))
                 self._introduce(owner, log)
-                log.placements.append(
-                    Placement(
-                        path=form.path,
-                        outcome=Outcome.REPLACED if replaced else Outcome.FILED,
-                        nominee=owner.entry.name,
-                        nominee_kind=owner.kind,
-                        item=ITEM_FORM,
-                        replaced=replaced,
-                    )
-                )
+                log.placements.append(self._single_item(owner, form.path, ITEM_FORM, replaced))
+
+    def _single_item(self, owner: Owner, path: str, item: str, replaced: list[str]) -> Placement:
+        """A form, video or summary: filed, or in place of the earlier one(s) `replaced` names."""
+        return Placement(
+            path=path,
+            outcome=Outcome.REPLACED if replaced else Outcome.FILED,
+            nominee=owner.entry.name,
+            nominee_kind=owner.kind,
+            item=item,
+            replaced=replaced,
+        )
 
     def _withdrawn_placement(self, owner: Owner, path: str, item: str | None) -> Placement:
         return Placement(
@@ -407,16 +409,7 @@ class _Assembler:
         for file in files:
             if file.path in problems:
                 continue
-            log.placements.append(
-                Placement(
-                    path=file.path,
-                    outcome=Outcome.REPLACED if old else Outcome.FILED,
-                    nominee=owner.entry.name,
-                    nominee_kind=owner.kind,
-                    item=ITEM_VIDEO,
-                    replaced=old,
-                )
-            )
+            log.placements.append(self._single_item(owner, file.path, ITEM_VIDEO, old))
 
     def _apply_summaries(self, sub: Submission, log: SubmissionLog, files: dict[str, PackageFile]) -> None:
         """A project's summary is a single item: the longest of this submission's replaces any earlier."""
@@ -446,16 +439,8 @@ class _Assembler:
                 continue
             owner.summary = summary
             owner.delivered.append((ITEM_SUMMARY, sub.index))
-            log.placements.append(
-                Placement(
-                    path=summary.path,
-                    outcome=Outcome.REPLACED if old is not None else Outcome.FILED,
-                    nominee=owner.entry.name,
-                    nominee_kind=owner.kind,
-                    item=ITEM_SUMMARY,
-                    replaced=[old.path] if old is not None else [],
-                )
-            )
+            replaced = [old.path] if old is not None else []
+            log.placements.append(self._single_item(owner, summary.path, ITEM_SUMMARY, replaced))
         for owner, summary in extra:  # a shorter second summary in the same submission
             log.placements.append(self._filed_to(owner, summary.path, None))
 

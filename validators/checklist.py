@@ -304,20 +304,17 @@ def compare_findings(before: Iterable[Finding], after: Iterable[Finding]) -> Com
     """Problems (errors and warnings) resolved and new between two evaluations of a dossier."""
     old = [f for f in before if f.severity != Severity.INFO]
     now = [f for f in after if f.severity != Severity.INFO]
-    left = Counter(finding_identity(f) for f in now)
-    resolved = []
-    for f in old:
+    return Comparison(resolved=_not_in(old, now), new=_not_in(now, old))
+
+
+def _not_in(these: list[Finding], others: list[Finding]) -> list[Finding]:
+    """The findings of `these` with no counterpart in `others`, counting repeats (a multiset difference)."""
+    left = Counter(finding_identity(f) for f in others)
+    out = []
+    for f in these:
         key = finding_identity(f)
         if left[key]:
             left[key] -= 1
         else:
-            resolved.append(f)
-    earlier = Counter(finding_identity(f) for f in old)
-    new = []
-    for f in now:
-        key = finding_identity(f)
-        if earlier[key]:
-            earlier[key] -= 1
-        else:
-            new.append(f)
-    return Comparison(resolved, new)
+            out.append(f)
+    return out
