@@ -559,14 +559,20 @@ def attach(
         )
         desk.process_pending()
         typer.echo(f"已补充 {file.name} 到 {name}（原始邮件 #{record.id}），已重新检查")
-        from nomdesk.desk import OFFICE_RECEIPT_KEY
+        _say_receipt_and_state(desk, record.id, name)
 
-        receipt = desk.store.outbox_by_key(OFFICE_RECEIPT_KEY.format(record.id))
-        if receipt is not None:  # sent by `nomdesk serve`'s outbox, within the hourly limit
-            typer.echo(f"回执已排队，将发给该单位联系人：{'、'.join(receipt.recipients)}")
-        findings = desk.store.current_findings(name)
-        errors = sum(f.severity == "error" for f in findings)
-        typer.echo(f"当前需修改 {errors} 项" if errors else "材料齐全")
+
+def _say_receipt_and_state(desk, raw_id: int, unit: str) -> None:
+    """After an office action: whom its receipt goes to, and where the unit now stands."""
+    from nomdesk.desk import OFFICE_RECEIPT_KEY
+
+    receipt = desk.store.outbox_by_key(OFFICE_RECEIPT_KEY.format(raw_id))
+    if receipt is not None:  # sent by `nomdesk serve`'s outbox, within the hourly limit
+        typer.echo(f"回执已排队，将发给该单位联系人：{'、'.join(receipt.recipients)}")
+    else:
+        typer.echo("该单位没有登记邮箱的联系人，回执未发送")
+    errors = sum(f.severity == "error" for f in desk.store.current_findings(unit))
+    typer.echo(f"当前需修改 {errors} 项" if errors else "材料齐全")
 
 
 def _nominee_action(data_dir: Path | None, campaign_file: Path | None, unit: str, name: str, action: str) -> None:
@@ -588,9 +594,7 @@ def _nominee_action(data_dir: Path | None, campaign_file: Path | None, unit: str
             typer.echo(f"如需恢复：nomdesk restore {unit_name} {done.name}")
         else:
             typer.echo(f"已恢复：{unit_name} 的{done.label}，已重新检查")
-        findings = desk.store.current_findings(unit_name)
-        errors = sum(f.severity == "error" for f in findings)
-        typer.echo(f"当前需修改 {errors} 项" if errors else "材料齐全")
+        _say_receipt_and_state(desk, done.record.id, unit_name)
 
 
 @app.command()

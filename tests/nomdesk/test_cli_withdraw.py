@@ -33,6 +33,7 @@ def test_withdraw_then_restore_from_the_cli(data: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert f"已撤回：{YANBIAN} 的百姓学习之星 {STAR}（已收到的材料仍保存在系统中）" in done.stdout
     assert f"nomdesk restore {YANBIAN} {STAR}" in done.stdout
+    assert "回执已排队，将发给该单位联系人：" in done.stdout  # the unit hears of it, by its receipt
     status = nomdesk("status", "延边州", "--data-dir", data)
     assert "百姓学习之星 7 名" in status.stdout  # processed at once, not left for the service
     assert f"已撤回：百姓学习之星 {STAR}（办公室 cli）" in status.stdout
