@@ -18,7 +18,9 @@ from intake.models import (
     ITEM_PHOTOS,
     ITEM_VIDEO,
     FileKind,
+    Outcome,
     PackageFile,
+    Placement,
     ProjectEntry,
     RegisterTable,
     StarEntry,
@@ -206,3 +208,37 @@ def same_bytes(a: PackageFile | None, b: PackageFile | None) -> bool:
         return filecmp.cmp(a.local, b.local, shallow=False)
     except OSError:
         return False
+
+
+# -- where a nominee's file went (the receipt's "本次收到" lines) ------------------------------
+WITHDRAWN_REASON = "该推荐对象已撤回，文件已保存但不计入；如需恢复请联系省办公室"
+
+
+def single_item(owner: Owner, path: str, item: str, replaced: list[str]) -> Placement:
+    """A form, video or summary: filed, or in place of the earlier one(s) `replaced` names."""
+    return placed(owner, path, Outcome.REPLACED if replaced else Outcome.FILED, item, replaced=replaced)
+
+
+def withdrawn_item(owner: Owner, path: str, item: str | None) -> Placement:
+    return placed(owner, path, Outcome.WITHDRAWN_NOMINEE, item, reason=WITHDRAWN_REASON)
+
+
+def placed(
+    owner: Owner,
+    path: str,
+    outcome: Outcome,
+    item: str | None,
+    *,
+    replaced: list[str] | None = None,
+    reason: str | None = None,
+) -> Placement:
+    """Where a file of a nominee's went, for the receipt's "本次收到" list."""
+    return Placement(
+        path=path,
+        outcome=outcome,
+        nominee=owner.entry.name,
+        nominee_kind=owner.kind,
+        item=item,
+        replaced=replaced or [],
+        reason=reason,
+    )

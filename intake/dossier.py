@@ -26,8 +26,11 @@ from intake.attribution import (
     Owners,
     is_unit_document,
     item_of,
+    placed,
     register_rows,
     same_bytes,
+    single_item,
+    withdrawn_item,
 )
 from intake.forms.values import resolve_tenth_month
 from intake.media.photo import looks_like_id_photo
@@ -61,7 +64,6 @@ ExemplarMark = Callable[[str | None, Campaign], bool]
 
 
 UNPLACED_REASON = "文件名和所在文件夹名中都没有推荐对象的姓名或项目名称"
-WITHDRAWN_REASON = "该推荐对象已撤回，文件已保存但不计入；如需恢复请联系省办公室"
 UNNAMED_FORM_REASON = "推荐表中未填写姓名或项目名称，文件名中也没有"
 
 
@@ -215,45 +217,21 @@ class _Assembler:
                     self.unmatched.append(_form_file(sub, form.path))
                     continue
                 if owner.withdrawn is not None:
-                    log.placements.append(self._withdrawn_placement(owner, form.path, ITEM_FORM))
+                    log.placements.append(withdrawn_item(owner, form.path, ITEM_FORM))
                     continue
                 old = owner.entry.form
                 if old is not None and self._same_bytes((old.submission, old.path), (sub.index, form.path)):
-                    log.placements.append(self._same(owner, form.path, ITEM_FORM))
+                    log.placements.append(placed(owner, form.path, Outcome.SAME, ITEM_FORM))
                     continue
                 replaced = [old.path] if old is not None and old.submission != sub.index else []
                 owner.entry.form = form  # type: ignore[assignment]
                 owner.delivered.append((ITEM_FORM, sub.index))
                 self._introduce(owner, log)
-                log.placements.append(self._single_item(owner, form.path, ITEM_FORM, replaced))
-
-    def _single_item(self, owner: Owner, path: str, item: str, replaced: list[str]) -> Placement:
-        """A form, video or summary: filed, or in place of the earlier one(s) `replaced` names."""
-        return Placement(
-            path=path,
-            outcome=Outcome.REPLACED if replaced else Outcome.FILED,
-            nominee=owner.entry.name,
-            nominee_kind=owner.kind,
-            item=item,
-            replaced=replaced,
-        )
-
-    def _withdrawn_placement(self, owner: Owner, path: str, item: str | None) -> Placement:
-        return Placement(
-            path=path,
-            outcome=Outcome.WITHDRAWN_NOMINEE,
-            nominee=owner.entry.name,
-            nominee_kind=owner.kind,
-            item=item,
-            reason=WITHDRAWN_REASON,
-        )
+                log.placements.append(single_item(owner, form.path, ITEM_FORM, replaced))
 
     def _same_bytes(self, held: tuple[int, str], sent: tuple[int, str]) -> bool:
         """Whether a file sent again is byte for byte the one already held (a zip sent twice)."""
         return same_bytes(self.files.get(held), self.files.get(sent))
-
-    def _same(self, owner: Owner, path: str, item: str) -> Placement:
-        return Placement(path=path, outcome=Outcome.SAME, nominee=owner.entry.name, nominee_kind=owner.kind, item=item)
 
     def _apply_files(self, sub: Submission, log: SubmissionLog) -> None:
         problem_paths = {p.path: p for p in sub.problems}
@@ -268,7 +246,7 @@ class _Assembler:
                 star_owner = self.owners.of_path(file.path, allow_project=False) or self.owners.star_of_folder(file)
                 if star_owner is not None and self.owners.of_path(file.path, allow_star=False) is None:
                     # a star's own story (long prose) in the star's folder: the star's material
-                    log.placements.append(self._filed_to(star_owner, file.path, None))
+                    log.placements.append(placed(star_owner, file.path, Outcome.FILED, None))
                 else:
                     summary_files[file.path] = file
                 continue
@@ -286,7 +264,7 @@ class _Assembler:
                 continue
             if owner.withdrawn is not None:
                 if problem is None:
-                    log.placements.append(self._withdrawn_placement(owner, file.path, item_of(file)))
+                    log.placements.append(withdrawn_item(owner, file.path, item_of(file)))
                 continue
             if file.kind == FileKind.PHOTO:
                 photos.setdefault(id(owner), (owner, []))[1].append(file)
@@ -298,19 +276,16 @@ class _Assembler:
                 self.problems.append(unusable)
                 log.placements.append(self._unusable(unusable, owner, file))
             elif problem is None:
-                log.placements.append(self._filed_to(owner, file.path, None))  # e.g. a scan of its form
+                log.placements.append(placed(owner, file.path, Outcome.FILED, None))  # e.g. a scan of its form
         for owner, files in photos.values():
             self._add_photos(owner, files, sub, log, problem_paths)
         for owner, files in videos.values():
             self._replace_videos(owner, files, sub, log, problem_paths)
         self._apply_summaries(sub, log, summary_files)
-        placed = {p.path for p in log.placements}
+        done = {p.path for p in log.placements}
         for problem in sub.problems:  # archives refused or damaged entries: no file to place
-            if problem.path not in placed:
+            if problem.path not in done:
                 log.placements.append(self._unusable(problem, None, None))
-
-    def _filed_to(self, owner: Owner, path: str, item: str | None) -> Placement:
-        return Placement(path=path, outcome=Outcome.FILED, nominee=owner.entry.name, nominee_kind=owner.kind, item=item)
 
     def _unusable(self, problem: FileProblem, owner: Owner | None, file: PackageFile | None) -> Placement:
         item = item_of(file) if file is not None else None
@@ -378,16 +353,7 @@ class _Assembler:
         for file, outcome, replaced in merged.outcomes:
             if file.path in problems:
                 continue  # already placed as unusable
-            log.placements.append(
-                Placement(
-                    path=file.path,
-                    outcome=outcome,
-                    nominee=owner.entry.name,
-                    nominee_kind=owner.kind,
-                    item=ITEM_PHOTOS,
-                    replaced=replaced,
-                )
-            )
+            log.placements.append(placed(owner, file.path, outcome, ITEM_PHOTOS, replaced=replaced))
 
     def _replace_videos(
         self,
@@ -400,7 +366,7 @@ class _Assembler:
         """A nominee's video is a single item: a later one replaces it (the same bytes again change nothing)."""
         held = [(v.submission, v.path) for v in owner.videos]
         if all(any(self._same_bytes(h, (f.submission, f.path)) for h in held) for f in files):
-            log.placements += [self._same(owner, f.path, ITEM_VIDEO) for f in files if f.path not in problems]
+            log.placements += [placed(owner, f.path, Outcome.SAME, ITEM_VIDEO) for f in files if f.path not in problems]
             return
         old = [v.path for v in owner.videos]
         self.retired.update(old)
@@ -409,7 +375,7 @@ class _Assembler:
         for file in files:
             if file.path in problems:
                 continue
-            log.placements.append(self._single_item(owner, file.path, ITEM_VIDEO, old))
+            log.placements.append(single_item(owner, file.path, ITEM_VIDEO, old))
 
     def _apply_summaries(self, sub: Submission, log: SubmissionLog, files: dict[str, PackageFile]) -> None:
         """A project's summary is a single item: the longest of this submission's replaces any earlier."""
@@ -423,7 +389,7 @@ class _Assembler:
                 self._place_unowned(files[summary.path], log)
                 continue
             if owner.withdrawn is not None:
-                log.placements.append(self._withdrawn_placement(owner, summary.path, ITEM_SUMMARY))
+                log.placements.append(withdrawn_item(owner, summary.path, ITEM_SUMMARY))
                 continue
             current = best.get(id(owner))
             if current is None or summary.chars > current[1].chars:
@@ -435,14 +401,14 @@ class _Assembler:
         for owner, summary in best.values():
             old = owner.summary
             if old is not None and self._same_bytes((old.submission, old.path), (sub.index, summary.path)):
-                log.placements.append(self._same(owner, summary.path, ITEM_SUMMARY))
+                log.placements.append(placed(owner, summary.path, Outcome.SAME, ITEM_SUMMARY))
                 continue
             owner.summary = summary
             owner.delivered.append((ITEM_SUMMARY, sub.index))
             replaced = [old.path] if old is not None else []
-            log.placements.append(self._single_item(owner, summary.path, ITEM_SUMMARY, replaced))
+            log.placements.append(single_item(owner, summary.path, ITEM_SUMMARY, replaced))
         for owner, summary in extra:  # a shorter second summary in the same submission
-            log.placements.append(self._filed_to(owner, summary.path, None))
+            log.placements.append(placed(owner, summary.path, Outcome.FILED, None))
 
     # -- what is still open -----------------------------------------------------------------
     def open_problems(self) -> list[FileProblem]:
