@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 from bot.commands import CONFIRM_WITHDRAW, NAME_SEPARATOR, Command, Intent, normalise
 from config.campaign import KIND_ZH, Campaign, VideoSpec
-from intake.models import Dossier, Submission, SubmissionMeta
-from intake.withdrawal import NOMINEE_KIND_ZH, find_nominee, find_withdrawn, roster_zh
+from intake.models import NOMINEE_KIND_ZH, Dossier, Submission, SubmissionMeta
+from intake.withdrawal import find_nominee, find_withdrawn, roster_zh
 from nomdesk.nominee_actions import VERB_ZH
 from nomdesk.report import SEVERITY_MARK
 from storage.repo import Store

@@ -17,6 +17,8 @@ from intake.media.probe import is_form_scan
 from intake.models import (
     ITEM_PHOTOS,
     ITEM_VIDEO,
+    PROJECT,
+    STAR,
     FileKind,
     Outcome,
     PackageFile,
@@ -30,7 +32,6 @@ from intake.models import (
 )
 from intake.names import fold, looks_like_person_name, project_keys, same_name, star_keys
 
-STAR, PROJECT = "star", "project"
 # Folder names under which a person-named folder is a star's folder.
 _STAR_PARENTS = ("百姓学习之星", "学习之星")
 _GENERIC_FOLDERS = {

@@ -244,6 +244,10 @@ class ProjectEntry(Model):
     omitted_by: str | None = None  # the later 附表4 that leaves this registered project out
 
 
+# The two kinds of nominee, and how a clerk names them.
+STAR, PROJECT = "star", "project"
+NOMINEE_KIND_ZH = {STAR: "百姓学习之星", PROJECT: "终身学习品牌项目"}
+
 # The items of a nominee's checklist; a rule's finding speaks about one of them.
 ITEM_REGISTER = "register"  # its row in 附表2/附表4
 ITEM_FORM = "form"

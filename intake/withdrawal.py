@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from intake.models import Dossier, Withdrawn
+from intake.models import NOMINEE_KIND_ZH, Dossier, Withdrawn
 from intake.names import fold, looks_like_person_name, project_keys, same_name
 from intake.unit import own_words
 
@@ -189,8 +189,6 @@ def _unique(names: list[str]) -> list[str]:
 
 
 # -- who a name means in a dossier (the desk's office action and the WeCom bot ask the same) --------
-
-NOMINEE_KIND_ZH = {"star": "百姓学习之星", "project": "终身学习品牌项目"}
 
 
 def find_nominee(dossier: Dossier, name: str) -> tuple[str, str] | None:

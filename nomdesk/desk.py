@@ -258,9 +258,12 @@ class Desk:
         return self._nominee_action(unit, RESTORE, kind, found, actor)
 
     def _dossier_to_act_on(self, unit: str) -> Dossier:
-        if not self.store.unit_submissions(unit):
+        """The unit's dossier as last evaluated: naming whom to act on needs no fresh evaluation
+        (that comes when the action itself is processed)."""
+        snapshot = self.store.latest_dossier(unit)
+        if snapshot is None:
             raise ValueError(f"{unit} 尚未报送材料，没有可撤回或恢复的推荐对象")
-        return self.evaluate(unit).dossier
+        return Dossier.model_validate(snapshot.dossier)
 
     def _nominee_action(self, unit: str, action: str, kind: str, name: str, actor: str) -> NomineeAction:
         actor = actor_label(actor)
@@ -358,7 +361,7 @@ class Desk:
         if record.source == OFFICE_SOURCE:
             # Written by the office (a file it attached, a withdrawal): it joins the unit's dossier,
             # and the unit's contacts get its receipt by mail (the unit did not send it: no reply-to).
-            row = self.store.submission_for_raw(record.id) or self._read_and_store(record)
+            row = self.store.submission_for_raw(record.id) or self._read_and_store(record, headers)
             if row.unit_name is not None:
                 result = self.evaluate(row.unit_name)
                 self.replies.mail_contacts(
@@ -381,7 +384,7 @@ class Desk:
             self.store.audit("intake", "raw.ignored", None, raw_id=record.id, reason=suppression)
             return
 
-        submission_row = self.store.submission_for_raw(record.id) or self._read_and_store(record)
+        submission_row = self.store.submission_for_raw(record.id) or self._read_and_store(record, headers)
         unit = submission_row.unit_name
         if unit is None:
             self._answer_unknown_sender(record, headers, submission_row, suppression)
@@ -390,7 +393,7 @@ class Desk:
             self.replies.answer(record, headers, result, suppression)
         self.store.mark_raw(record.id, RawState.DONE)
 
-    def _read_and_store(self, record: RawMessageRecord) -> SubmissionRecord:
+    def _read_and_store(self, record: RawMessageRecord, headers: email.message.Message) -> SubmissionRecord:
         workdir = Path(tempfile.mkdtemp(prefix=f"raw{record.id}-", dir=self.work_root))
         try:
             try:
@@ -403,7 +406,7 @@ class Desk:
                 submission.problems = []
                 log.warning("raw message %s unreadable: %s", record.id, exc)
             submission.source = f"raw:{record.id}"
-            office = _headers(self.store.raw_path(record)) if record.source == OFFICE_SOURCE else None
+            office = headers if record.source == OFFICE_SOURCE else None
             take_actions(submission, office, words_count=record.source != "wecom")  # withdraw/restore
             files = [self.store.store_file(f) for f in submission.files]
             for file, stored in zip(submission.files, files, strict=True):

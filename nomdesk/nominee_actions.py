@@ -15,8 +15,8 @@ import email.utils
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
 
-from intake.models import Dossier, Submission
-from intake.withdrawal import NOMINEE_KIND_ZH, find_nominee, find_withdrawn, roster_zh
+from intake.models import NOMINEE_KIND_ZH, Dossier, Submission
+from intake.withdrawal import find_nominee, find_withdrawn, roster_zh
 from storage.tables import RawMessageRecord
 
 ACTION_HEADER = "X-Nomdesk-Action"  # "withdraw" or "restore"

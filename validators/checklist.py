@@ -22,6 +22,7 @@ from intake.models import (
     ITEM_SUMMARY,
     ITEM_VIDEO,
     ITEMS,
+    NOMINEE_KIND_ZH,
     Dossier,
     PackageFile,
     ProjectEntry,
@@ -42,7 +43,7 @@ ITEM_ZH = {
     ITEM_PHOTOS: "照片",
     ITEM_VIDEO: "视频",
 }
-KIND_ZH = {"star": "百姓学习之星", "project": "终身学习品牌项目"}
+KIND_ZH = NOMINEE_KIND_ZH  # the name callers of the checklist know it by
 GENERAL = "整体情况"  # the heading of the unit's own findings
 FILES = "附件"  # the heading of the findings about files meant for no nominee
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from config.campaign import KIND_ZH, Campaign
-from intake.models import Dossier, PackageFile, ProjectEntry, StarEntry
+from intake.models import NOMINEE_KIND_ZH, Dossier, PackageFile, ProjectEntry, StarEntry
 from intake.withdrawal import withdrawn_by_zh
 from nomdesk.privacy import mask_id_number, mask_phone
 from schedule.jobs import MARKDOWN_CHANNEL
@@ -323,7 +323,7 @@ def unit_page(store: Store, campaign: Campaign, name: str, rows: list[UnitRow] |
     page.reminders = store.reminders_sent(name)
     page.paper = store.paper_receipts(name)
     withdrawn = dossier.withdrawn if dossier is not None else []
-    page.withdrawn = [WithdrawnView(w.kind, _HEADINGS[w.kind], w.name, withdrawn_by_zh(w.by)) for w in withdrawn]
+    page.withdrawn = [WithdrawnView(w.kind, NOMINEE_KIND_ZH[w.kind], w.name, withdrawn_by_zh(w.by)) for w in withdrawn]
     return page
 
 
@@ -334,9 +334,6 @@ def unit_file(store: Store, unit: str, file_id: int) -> FileRecord | None:
             if f.id == file_id:
                 return f
     return None
-
-
-_HEADINGS = {"star": "百姓学习之星", "project": "终身学习品牌项目"}
 
 
 def _nominee_view(
@@ -351,7 +348,7 @@ def _nominee_view(
     checklist row (the same marks as the reply's)."""
     return NomineeView(
         kind=kind,
-        heading=_HEADINGS[kind],
+        heading=NOMINEE_KIND_ZH[kind],
         name=entry.name,
         exemplar=entry.exemplar,
         registered=entry.registered,
