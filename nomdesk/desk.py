@@ -49,6 +49,7 @@ from nomdesk.nominee_actions import (
 )
 from nomdesk.privacy import mask_text
 from nomdesk.replies import Replies, wecom_user_of
+from nomdesk.stored import WECOM_DOMAIN, merge_wecom_bursts, reindex
 from notify.compose import compose_quarantine_ack, compose_unknown_sender_reply
 from notify.mail import desk_message_id_domain
 from storage.repo import Store
@@ -63,8 +64,6 @@ OFFICE_SOURCE = "office"  # raw messages only the dashboard writes; their source
 
 Clock = Callable[[], dt.datetime]
 WORK_DIR_MAX_AGE = dt.timedelta(hours=1)  # far longer than reading the biggest package takes
-WECOM_BURST = dt.timedelta(minutes=30)  # files sent in WeCom closer together than this are one submission
-WECOM_DOMAIN = "wecom.invalid"  # the sender domain of the mails WeCom files are kept as
 OFFICE_RECEIPT_KEY = "reply-office:{}"  # the outbox key of the receipt of an office record (raw id)
 
 
@@ -75,62 +74,6 @@ def utcnow() -> dt.datetime:
 def _headers(path: Path) -> email.message.EmailMessage:
     with path.open("rb") as fh:
         return BytesParser(policy=email.policy.default).parse(fh, headersonly=True)
-
-
-def _merge_wecom_bursts(subs: list[Submission]) -> list[Submission]:
-    """Files a contact sends to the WeCom app one after another are one submission.
-
-    WeCom carries one file a message, so two photos of a person arrive as two messages; as two
-    submissions the second would replace the first's photo set (RULES.md "Resubmissions"), and
-    the person would seem to have one photo. Files from the same WeCom user, each within
-    WECOM_BURST of the one before, are merged into the first submission of the run."""
-    merged: list[Submission] = []
-    for sub in subs:
-        last = merged[-1] if merged else None
-        if (
-            last is not None
-            and _is_wecom(sub)
-            and last.sender == sub.sender
-            and last.arrived_at is not None
-            and sub.arrived_at is not None
-            and sub.arrived_at - last.arrived_at <= WECOM_BURST
-        ):
-            later = _reindex(sub, last.index)  # the run keeps the place of its first file
-            combined = last.model_copy(deep=True)
-            for field in (
-                "files",
-                "registers",
-                "star_forms",
-                "project_forms",
-                "summaries",
-                "problems",
-                "links",
-                "ignored",
-                "withdraw",
-                "restore",
-            ):
-                setattr(combined, field, [*getattr(last, field), *getattr(later, field)])
-            combined.arrived_at = sub.arrived_at  # the run is as late as its last file
-            merged[-1] = combined
-        else:
-            merged.append(sub)
-    return merged
-
-
-def _is_wecom(sub: Submission) -> bool:
-    return bool(sub.sender and sub.sender.endswith("@" + WECOM_DOMAIN))
-
-
-def _reindex(submission: Submission, index: int, *, copy: bool = True) -> Submission:
-    """The same submission at another position in its unit's dossier (0 = first to arrive).
-    `copy=False` renumbers a submission nobody else holds (one just read from the store)."""
-    sub = submission.model_copy(deep=True) if copy else submission
-    sub.index = index
-    for item in (*sub.files, *sub.registers, *sub.star_forms, *sub.project_forms, *sub.summaries):
-        item.submission = index
-    for item in (*sub.problems, *sub.links):
-        item.submission = index
-    return sub
 
 
 class Desk:
@@ -463,8 +406,8 @@ class Desk:
                 if stored is not None:
                     file.local = self.store.file_path(stored)
             sub.arrived_at = row.arrived_at
-            subs.append(_reindex(sub, index, copy=False))  # its place among the unit's stored submissions
-        return _merge_wecom_bursts(subs)
+            subs.append(reindex(sub, index, copy=False))  # its place among the unit's stored submissions
+        return merge_wecom_bursts(subs)
 
     def evaluate(self, unit: str) -> CheckResult:
         """Re-check the unit's whole dossier (all its submissions merged) and keep the result.

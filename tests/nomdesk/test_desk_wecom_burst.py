@@ -7,7 +7,8 @@ from pathlib import Path
 
 from config.campaign import Campaign
 from config.settings import Settings
-from nomdesk.desk import WECOM_BURST, Desk
+from nomdesk.desk import Desk
+from nomdesk.stored import WECOM_BURST
 from storage.repo import Store
 from tests.conftest import SHARED
 from tests.support.media import make_photo
