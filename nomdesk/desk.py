@@ -20,13 +20,13 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 
 from config.campaign import Campaign, UnitKind
 from config.settings import Settings
 from intake.dossier import build_dossier
+from intake.headers import message_headers
 from intake.models import WECOM_SUBJECT_PREFIX, Dossier, Submission
 from intake.package import read_submission
 from intake.source import SourceUnreadable
@@ -71,11 +71,6 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _headers(path: Path) -> email.message.EmailMessage:
-    with path.open("rb") as fh:
-        return BytesParser(policy=email.policy.default).parse(fh, headersonly=True)
-
-
 class Desk:
     """One campaign's desk over one store; thread-safe as far as the store is."""
 
@@ -108,7 +103,7 @@ class Desk:
         """`nomdesk ingest`: a mail file handed in by hand; its arrival is its Date header unless given."""
         if received_at is None:
             try:
-                date = _headers(path)["Date"]
+                date = message_headers(path)["Date"]
                 received_at = parsedate_to_datetime(str(date)) if date else None
                 if received_at is not None and received_at.tzinfo is None:
                     received_at = received_at.replace(tzinfo=self.campaign.tz)
@@ -281,7 +276,7 @@ class Desk:
         self.replies.tell_office(f"office-quarantine:{record.id}:{record.attempts}", subject, text, record.id)
         if record.source not in ("imap", "maildir", "cli"):
             return  # WeCom and office files are answered in their own channel
-        headers = _headers(self.store.raw_path(record))
+        headers = message_headers(self.store.raw_path(record))
         ack = compose_quarantine_ack(self.campaign, now=self.clock())
         self.replies.enqueue(
             f"ack-quarantine:{record.id}", record, headers, ack, None, self.replies.suppression(headers)
@@ -300,7 +295,7 @@ class Desk:
 
     def _process(self, record: RawMessageRecord) -> None:
         raw_path = self.store.raw_path(record)
-        headers = _headers(raw_path)
+        headers = message_headers(raw_path)
         if record.source == OFFICE_SOURCE:
             # Written by the office (a file it attached, a withdrawal): it joins the unit's dossier,
             # and the unit's contacts get its receipt by mail (the unit did not send it: no reply-to).
@@ -481,7 +476,7 @@ class Desk:
         record = self.store.get_raw(row.raw_message_id)
         result = self.evaluate(name)
         if record is not None:
-            headers = _headers(self.store.raw_path(record))
+            headers = message_headers(self.store.raw_path(record))
             reply = self.replies.receipt(name, result, record)
             suppression = self.replies.suppression(headers)
             self.replies.enqueue(

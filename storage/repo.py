@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import email.policy
-import hashlib
 import logging
-import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from config.campaign import Campaign
-from intake.filenames import decode_words
+from intake.headers import body_digest, header_fields
 from intake.models import Dossier, PackageFile
 from nomdesk.privacy import mask_text, mask_value
 from storage import keys
@@ -68,7 +64,6 @@ from validators.base import Finding, Severity
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-HEADER_SCAN_BYTES = 256 * 1024
 UNIQUE_RETRIES = 5
 
 
@@ -311,7 +306,7 @@ class Store:
         """
         blob = self.blobs.put_bytes(data) if isinstance(data, bytes) else self.blobs.put_file(Path(data))
         if message_id is None or sender is None or subject is None:
-            head = _header_fields(self.blobs.path_of(blob.sha256))
+            head = header_fields(self.blobs.path_of(blob.sha256))
             message_id = message_id if message_id is not None else head.get("message_id")
             sender = sender if sender is not None else head.get("sender")
             subject = subject if subject is not None else head.get("subject")
@@ -329,8 +324,8 @@ class Store:
                         .where(RawMessageRecord.message_id == message_id, RawMessageRecord.duplicate_of.is_(None))
                         .order_by(RawMessageRecord.id)
                     ).all()
-                    body = _body_digest(self.blobs.path_of(blob.sha256))
-                    original = next((c for c in candidates if _body_digest(self.raw_path(c)) == body), None)
+                    body = body_digest(self.blobs.path_of(blob.sha256))
+                    original = next((c for c in candidates if body_digest(self.raw_path(c)) == body), None)
                 row = RawMessageRecord(
                     sha256=blob.sha256,
                     size=blob.size,
@@ -1447,59 +1442,3 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-def _body_digest(path: Path) -> str | None:
-    """SHA-256 of what follows a message's header block: equal for copies that differ in headers only."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        tail = b""
-        while True:
-            block = fh.read(1 << 16)
-            if not block:
-                return None  # no header/body separator: nothing to compare
-            data = tail + block
-            ends = [i for i in (data.find(b"\r\n\r\n"), data.find(b"\n\n")) if i >= 0]
-            if ends:
-                end = min(ends)
-                digest.update(data[end:].lstrip(b"\r\n"))
-                break
-            tail = data[-3:]
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _header_fields(path: Path) -> dict[str, str]:
-    """Message-ID, sender address and subject from a message's header block, without reading the body."""
-    head = bytearray()
-    with open(path, "rb") as fh:
-        for line in fh:
-            head += line
-            if line in (b"\r\n", b"\n") or len(head) > HEADER_SCAN_BYTES:
-                break
-    try:
-        msg = BytesHeaderParser(policy=email.policy.compat32).parsebytes(bytes(head))
-    except Exception:  # a message we cannot parse is still stored; intake reports it
-        return {}
-    # The raw values: for raw 8-bit bytes (a GBK subject sent without encoded words) `get`
-    # hands back a Header whose str() has already turned them into U+FFFD.
-    raw = {}
-    for name, value in msg.raw_items():
-        raw.setdefault(name.lower(), value)
-    fields: dict[str, str] = {}
-    message_id = raw.get("message-id")
-    if message_id:
-        fields["message_id"] = re.sub(r"\s+", "", _decode(message_id))
-    sender = raw.get("from")
-    if sender:
-        fields["sender"] = parseaddr(_decode(sender))[1].lower() or _decode(sender)
-    subject = raw.get("subject")
-    if subject:
-        fields["subject"] = _decode(re.sub(r"\r?\n(?=[ \t])", "", subject))  # unfolded first (RFC 5322)
-    return fields
-
-
-def _decode(value: Any) -> str:
-    """A raw header value as text: RFC 2047 encoded words, raw 8-bit bytes as UTF-8 or GB18030."""
-    return decode_words(str(value)).strip()
