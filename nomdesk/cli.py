@@ -43,7 +43,7 @@ THIRD_PARTY_LOGGERS = ("urllib3", "httpx", "httpcore", "asyncio", "multipart", "
 
 
 def _setup_logging(verbose: bool, level: int = logging.WARNING) -> None:
-    from nomdesk.privacy import MaskingFilter
+    from config.masking import MaskingFilter
 
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(MaskingFilter())

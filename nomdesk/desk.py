@@ -24,6 +24,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 
 from config.campaign import Campaign, UnitKind
+from config.masking import mask_text
 from config.settings import Settings
 from intake.dossier import build_dossier
 from intake.headers import message_headers
@@ -47,7 +48,6 @@ from nomdesk.nominee_actions import (
     take_actions,
     withdraw_target,
 )
-from nomdesk.privacy import mask_text
 from nomdesk.replies import Replies, wecom_user_of
 from nomdesk.stored import WECOM_DOMAIN, merge_wecom_bursts, reindex
 from notify.compose import compose_quarantine_ack, compose_unknown_sender_reply

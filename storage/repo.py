@@ -27,9 +27,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from config.campaign import Campaign
+from config.jsonable import to_jsonable
+from config.masking import mask_text, mask_value
 from intake.headers import body_digest, header_fields
 from intake.models import Dossier, PackageFile
-from nomdesk.privacy import mask_text, mask_value
 from storage import keys
 from storage.blobs import BlobStore
 from storage.db import READ_ONLY_OPTION, database_url, is_sqlite, make_engine
@@ -623,8 +624,8 @@ class Store:
                             subject=f.subject,
                             nominee=f.nominee,
                             item=f.item,
-                            params=_jsonable(f.params),
-                            evidence=_jsonable(f.evidence),
+                            params=to_jsonable(f.params),
+                            evidence=to_jsonable(f.evidence),
                         )
                     )
                 old = s.exec(select(NomineeRecord).where(NomineeRecord.unit_name == unit_name)).all()
@@ -1070,7 +1071,7 @@ class Store:
     def audit(self, actor: str, action: str, unit_name: str | None = None, **detail: Any) -> None:
         """Record a decision; phone and ID numbers in `detail` are masked before they are stored."""
         with self._session() as s:
-            self._audit_row(s, actor, action, unit_name, _jsonable(detail))
+            self._audit_row(s, actor, action, unit_name, to_jsonable(detail))
 
     def audit_log(self, *, unit_name: str | None = None, action: str | None = None, limit: int = 200) -> list[AuditLog]:
         """Newest first."""
@@ -1418,21 +1419,6 @@ def nominees_from_dossier(dossier: Dossier) -> list[NomineeIn]:
             )
         )
     return result
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types for a JSON column (dates as ISO strings, paths and enums as strings)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    return str(value)
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

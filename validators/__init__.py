@@ -7,13 +7,11 @@ Chinese text comes from each rule's templates (`render`, `finding_to_json`).
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from enum import Enum
-from pathlib import Path
 from typing import Any
 
 from config.campaign import Campaign
+from config.jsonable import to_jsonable
 from intake.models import Dossier
 from validators import rules as _rules  # noqa: F401  (registers every rule)
 from validators.base import REGISTRY, SEVERITY_ORDER, Finding, Registry, Rule, Severity, render, rule
@@ -58,7 +56,7 @@ def run_rules(
 def finding_to_json(f: Finding) -> dict[str, Any]:
     """The finding as DESIGN.md's JSON shows it; evidence holds the evidence and the params."""
     message, hint = render(f)
-    evidence = {**_json_safe(f.params), **_json_safe(f.evidence)}
+    evidence = {**to_jsonable(f.params), **to_jsonable(f.evidence)}
     if f.nominee is not None:
         evidence.setdefault("nominee", f.nominee)
     return {
@@ -69,21 +67,3 @@ def finding_to_json(f: Finding) -> dict[str, Any]:
         "hint_zh": hint,
         "evidence": evidence,
     }
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if hasattr(value, "model_dump"):
-        return _json_safe(value.model_dump(mode="json"))
-    return str(value)

@@ -132,18 +132,3 @@ def id_photo_shortfalls(info: PhotoInfo, spec: IdPhoto) -> list[Shortfall]:
     if not info.colour:
         out.append(Shortfall("colour", "颜色", "黑白", "彩色"))
     return out
-
-
-def mask_id_number(value: str | None) -> str | None:
-    """An ID number safe for logs and evidence: the first 4 and last 4 characters only."""
-    if not value:
-        return value
-    v = value.strip()
-    return v[:4] + "*" * max(len(v) - 8, 0) + v[-4:] if len(v) > 8 else "*" * len(v)
-
-
-def mask_phone(value: str | None) -> str | None:
-    if not value:
-        return value
-    v = value.strip()
-    return v[:3] + "*" * max(len(v) - 7, 0) + v[-4:] if len(v) > 7 else "*" * len(v)

@@ -11,9 +11,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from config.campaign import KIND_ZH, Campaign
+from config.masking import mask_id_number, mask_phone
 from intake.models import NOMINEE_KIND_ZH, Dossier, PackageFile, ProjectEntry, StarEntry
 from intake.withdrawal import withdrawn_by_zh
-from nomdesk.privacy import mask_id_number, mask_phone
 from schedule.jobs import MARKDOWN_CHANNEL
 from storage.repo import Store
 from storage.tables import FileRecord, OutboxRecord, PaperReceipt, ReminderSent

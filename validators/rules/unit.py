@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from config.campaign import Campaign, Range
+from config.masking import mask_id_number, mask_phone
 from intake.models import (
     ITEM_REGISTER,
     ChangeAction,
@@ -19,7 +20,6 @@ from intake.models import (
     YearMonth,
 )
 from validators.base import Finding, Rule, Severity, rule
-from validators.measure import mask_id_number, mask_phone
 from validators.rules.common import (
     PROJECT_REGISTER_SUBJECT,
     STAR_REGISTER_SUBJECT,

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from nomdesk.privacy import MaskingFilter, install_masking, mask_id_number, mask_phone, mask_text, mask_value
+from config.masking import MaskingFilter, install_masking, mask_id_number, mask_phone, mask_text, mask_value
 
 
 def test_mask_phone() -> None:
