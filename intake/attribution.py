@@ -19,6 +19,8 @@ from intake.models import (
     ITEM_VIDEO,
     PROJECT,
     STAR,
+    Change,
+    ChangeAction,
     FileKind,
     Outcome,
     PackageFile,
@@ -27,6 +29,7 @@ from intake.models import (
     RegisterTable,
     StarEntry,
     Submission,
+    SubmissionLog,
     Summary,
     Withdrawn,
 )
@@ -76,6 +79,12 @@ class Owner:
     @property
     def kind(self) -> str:
         return STAR if self.is_star else PROJECT
+
+    def introduce(self, log: SubmissionLog) -> None:
+        """The first table row, form or folder that names the nominee: the receipt says it is nominated."""
+        if not self.introduced:
+            self.introduced = True
+            log.changes.append(Change(action=ChangeAction.NOMINATED, nominee=self.entry.name, nominee_kind=self.kind))
 
 
 def register_rows(table: RegisterTable) -> list:

@@ -4,9 +4,9 @@ RULES.md "Resubmissions: nothing a unit sent disappears unnamed": single items (
 nominee's form, a project's summary, a nominee's video) are replaced by a later one;
 photos add (the same bytes are ignored, the same file name replaces that photo, and only
 a complete new set that would overflow replaces the old set); registration tables merge
-by nominee, and a nominee a later table leaves out stays nominated (REGISTER_OMITS).
-Withdrawal is explicit only. Every file of every submission gets a `Placement` in that
-submission's log, so a receipt can say what each mail did.
+by nominee, and a nominee a later table leaves out stays nominated (REGISTER_OMITS;
+intake.register_merge). Withdrawal is explicit only. Every file of every submission gets a
+`Placement` in that submission's log, so a receipt can say what each mail did.
 
 RULES.md "Matching files to nominees": a file belongs to a nominee when its path names the
 nominee (or the project's distinctive part); what no rule can place is unmatched, never
@@ -15,19 +15,15 @@ dropped; cover letters and other unit-level documents belong to the unit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from config.campaign import Campaign
 from intake.attribution import (
-    PROJECT,
-    STAR,
     Owner,
     Owners,
     is_unit_document,
     item_of,
     placed,
-    register_rows,
     same_bytes,
     single_item,
     withdrawn_item,
@@ -48,7 +44,6 @@ from intake.models import (
     PackageFile,
     Placement,
     ProjectEntry,
-    RegisterTable,
     StarEntry,
     Submission,
     SubmissionLog,
@@ -58,35 +53,23 @@ from intake.models import (
 )
 from intake.names import fold
 from intake.photoset import merge_photos
+from intake.register_merge import ExemplarMark, RegisterMerge
 from intake.unit import UnitResolution
-
-ExemplarMark = Callable[[str | None, Campaign], bool]
-
 
 UNPLACED_REASON = "文件名和所在文件夹名中都没有推荐对象的姓名或项目名称"
 UNNAMED_FORM_REASON = "推荐表中未填写姓名或项目名称，文件名中也没有"
-
-
-def _join_tables(tables: list[RegisterTable]) -> RegisterTable:
-    """Several tables of one kind in one submission are one table (rows of later ones appended)."""
-    merged = tables[0].model_copy(deep=True)
-    for extra in tables[1:]:
-        merged.star_rows += extra.star_rows
-        merged.project_rows += extra.project_rows
-    return merged
 
 
 class _Assembler:
     def __init__(self, submissions: list[Submission], campaign: Campaign, exemplar_mark: ExemplarMark) -> None:
         self.subs = submissions
         self.campaign = campaign
-        self.exemplar_mark = exemplar_mark
         self.owners = Owners()
+        self.registers = RegisterMerge(self.owners, campaign, exemplar_mark)
         self.problems: list[FileProblem] = []  # found while attributing (files intake left unreported)
         self.unmatched: list[PackageFile] = []
         self.unit_documents: list[PackageFile] = []
         self.log: list[SubmissionLog] = []
-        self.tables: dict[FileKind, RegisterTable] = {}  # the latest table of each kind
         self.retired: set[str] = set()  # photos and videos replaced or set aside
         self.damaged = {p.path for s in submissions for p in s.problems if p.code == "FILE_UNREADABLE"}
         self.files = {(f.submission, f.path): f for s in submissions for f in s.files}
@@ -98,7 +81,7 @@ class _Assembler:
             log = SubmissionLog(index=sub.index, ignored=list(sub.ignored))
             self.log.append(log)
             self._apply_withdrawals(sub, log)
-            self._apply_registers(sub, log)
+            self.registers.apply(sub, log)
             self._apply_forms(sub, log)
             self._apply_files(sub, log)
         stars: list[StarEntry] = []
@@ -127,11 +110,6 @@ class _Assembler:
             for p in o.photos
         )
 
-    def _introduce(self, owner: Owner, log: SubmissionLog) -> None:
-        if not owner.introduced:
-            owner.introduced = True
-            log.changes.append(Change(action=ChangeAction.NOMINATED, nominee=owner.entry.name, nominee_kind=owner.kind))
-
     def _apply_withdrawals(self, sub: Submission, log: SubmissionLog) -> None:
         by = sub.actor or "unit"
         for name in sub.withdraw:
@@ -151,57 +129,6 @@ class _Assembler:
             log.changes.append(
                 Change(action=ChangeAction.RESTORED, nominee=owner.entry.name, nominee_kind=owner.kind, by=by)
             )
-
-    def _apply_registers(self, sub: Submission, log: SubmissionLog) -> None:
-        for kind in (FileKind.REGISTER_STARS, FileKind.REGISTER_PROJECTS):
-            tables = [t for t in sub.registers if t.kind == kind]
-            if not tables:
-                continue
-            for table in tables:
-                log.placements.append(Placement(path=table.path, outcome=Outcome.REGISTER))
-            table = _join_tables(tables)
-            self.tables[kind] = table
-            star = kind == FileKind.REGISTER_STARS
-            listed: dict[int, Owner] = {}
-            for row in register_rows(table):
-                owner = self.owners.find(row.name, star=star)
-                if owner is None:
-                    continue
-                if owner.withdrawn is not None:  # stays withdrawn until the office restores it
-                    log.changes.append(
-                        Change(action=ChangeAction.WITHDRAWN_LISTED, nominee=owner.entry.name, nominee_kind=owner.kind)
-                    )
-                    continue
-                if id(owner) in listed:  # the same name twice in one table: DUPLICATE_NOMINEE
-                    owner.extra_rows.append(row)
-                    continue
-                listed[id(owner)] = owner
-                owner.extra_rows = []
-                entry = owner.entry
-                if entry.registered and entry.row is not None and entry.row != row:
-                    log.changes.append(
-                        Change(action=ChangeAction.ROW_UPDATED, nominee=entry.name, nominee_kind=owner.kind)
-                    )
-                entry.row = row  # type: ignore[assignment]
-                entry.registered = True
-                entry.exemplar = self.exemplar_mark(row.remarks, self.campaign)
-                entry.omitted_by = None
-                self._introduce(owner, log)
-            omitted = [
-                o
-                for o in self.owners
-                if o.is_star == star and o.entry.registered and o.withdrawn is None and id(o) not in listed
-            ]
-            for owner in omitted:
-                owner.entry.omitted_by = table.path
-            if omitted:
-                log.changes.append(
-                    Change(
-                        action=ChangeAction.OMITTED,
-                        nominee_kind=STAR if star else PROJECT,
-                        names=[o.entry.name for o in omitted],
-                    )
-                )
 
     def _apply_forms(self, sub: Submission, log: SubmissionLog) -> None:
         for forms, star in ((sub.star_forms, True), (sub.project_forms, False)):
@@ -226,7 +153,7 @@ class _Assembler:
                 replaced = [old.path] if old is not None and old.submission != sub.index else []
                 owner.entry.form = form  # type: ignore[assignment]
                 owner.delivered.append((ITEM_FORM, sub.index))
-                self._introduce(owner, log)
+                owner.introduce(log)
                 log.placements.append(single_item(owner, form.path, ITEM_FORM, replaced))
 
     def _same_bytes(self, held: tuple[int, str], sent: tuple[int, str]) -> bool:
@@ -314,7 +241,7 @@ class _Assembler:
             return None
         owner = self.owners.find(name, star=True) or self.owners.add(name, star=True)
         if owner.withdrawn is None:
-            self._introduce(owner, log)
+            owner.introduce(log)
         return owner
 
     def _photo_range(self, owner: Owner) -> tuple[int, int]:
@@ -438,23 +365,6 @@ class _Assembler:
     def withdrawn_entries(self) -> list[Withdrawn]:
         return [o.withdrawn for o in self.owners if o.withdrawn is not None]
 
-    def merged_register(self, kind: FileKind) -> RegisterTable | None:
-        """The latest table of the kind, holding every registered nominee's latest row."""
-        latest = self.tables.get(kind)
-        if latest is None:
-            return None
-        star = kind == FileKind.REGISTER_STARS
-        rows = []
-        for owner in self.owners:
-            if owner.is_star == star and owner.entry.registered and owner.withdrawn is None:
-                rows += [owner.entry.row, *owner.extra_rows]
-        table = latest.model_copy()
-        if star:
-            table.star_rows = rows
-        else:
-            table.project_rows = rows
-        return table
-
 
 def _form_file(sub: Submission, path: str) -> PackageFile:
     found = next((f for f in sub.files if f.path == path), None)
@@ -501,8 +411,8 @@ def build_dossier(
             )
             for s in submissions
         ],
-        star_register=assembler.merged_register(FileKind.REGISTER_STARS),
-        project_register=assembler.merged_register(FileKind.REGISTER_PROJECTS),
+        star_register=assembler.registers.merged(FileKind.REGISTER_STARS),
+        project_register=assembler.registers.merged(FileKind.REGISTER_PROJECTS),
         stars=stars,
         projects=projects,
         problems=assembler.open_problems(),

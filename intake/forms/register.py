@@ -119,18 +119,19 @@ def unit_line_of(grid: Grid, above: int) -> str | None:
             match = UNIT_LINE.search(value)
             if not match:
                 continue
-            text = _clean_unit(match[1])
+            text = clean_unit_line(match[1])
             if not text:
                 # "推荐单位（盖章）：" | "延边州教育局": the unit in the next distinct cell
                 for nxt in row[c + 1 :]:
                     if isinstance(nxt, str) and nxt != value and not is_blank(nxt):
-                        text = _clean_unit(nxt)
+                        text = clean_unit_line(nxt)
                         break
             return text
     return None
 
 
-def _clean_unit(text: str) -> str | None:
+def clean_unit_line(text: str) -> str | None:
+    """The unit written after "推荐单位（盖章）：", in a sheet or a Word form alike; None for a blank line."""
     text = UNIT_LINE_END.sub("", text)
     text = re.sub(r"\s+", " ", text.replace("\u3000", " ")).strip()
     if not text or re.fullmatch(r"[_＿\-—\s]*", text):

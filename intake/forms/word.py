@@ -27,7 +27,7 @@ from intake.forms.fields import (
     label_index,
     normalise_label,
 )
-from intake.forms.register import UNIT_LINE, _clean_unit, missing_columns, project_fields, star_fields
+from intake.forms.register import UNIT_LINE, clean_unit_line, missing_columns, project_fields, star_fields
 from intake.forms.values import clean_inline
 from intake.models import ProjectForm, StarForm
 
@@ -148,7 +148,7 @@ def read_forms(document: DocxDocument) -> dict[str, list[_Form]]:
             label = normalise_label(token.text)
             unit = UNIT_LINE.search(token.text)
             if unit and label.startswith("推荐单位"):
-                pending_unit = _clean_unit(unit[1])
+                pending_unit = clean_unit_line(unit[1])
                 for kind, form in list(current.items()):
                     if form.empty and form.unit_line is None:
                         form.unit_line = pending_unit

@@ -1,4 +1,4 @@
-"""7z archives (py7zr), apart from intake.archive so that py7zr is imported only when a package holds one.
+"""7z archives (py7zr), imported by intake.archive.unpack only when a package holds one.
 
 The same rules as every archive: safe names, declared sizes and ratios checked before
 anything is written, bytes counted while writing, a damaged entry dropped and the rest kept.
@@ -12,15 +12,15 @@ import py7zr
 import py7zr.exceptions
 import py7zr.io
 
-from intake.archive import (
+from intake.archive.base import (
     ArchiveProblem,
     Member,
-    _check_entries,
-    _check_overall_ratio,
-    _safe_parts,
-    _symlink,
-    _Writer,
+    Writer,
+    check_entries,
+    check_overall_ratio,
     encrypted,
+    safe_parts,
+    symlink_refused,
     unreadable,
 )
 
@@ -30,7 +30,7 @@ MAX_7Z_ROUNDS = 50  # re-extractions after damaged 7z entries; beyond that the r
 class _CountingIO(py7zr.io.Py7zIO):
     """py7zr's output sink: writes to disk and stops writing once a limit is passed."""
 
-    def __init__(self, writer: _Writer, local: Path, name: str, compressed: int | None, filename: str = "") -> None:
+    def __init__(self, writer: Writer, local: Path, name: str, compressed: int | None, filename: str = "") -> None:
         self.writer = writer
         self.filename = filename  # the entry's name as py7zr knows it
         self.fh = local.open("wb")
@@ -67,7 +67,7 @@ class _CountingIO(py7zr.io.Py7zIO):
 
 
 class _SevenZipFactory(py7zr.io.WriterFactory):
-    def __init__(self, writer: _Writer, wanted: dict[str, tuple[list[str], int | None]]) -> None:
+    def __init__(self, writer: Writer, wanted: dict[str, tuple[list[str], int | None]]) -> None:
         self.writer = writer
         self.wanted = wanted
         self.sinks: list[_CountingIO] = []
@@ -81,7 +81,7 @@ class _SevenZipFactory(py7zr.io.WriterFactory):
         return sink
 
 
-def extract_7z(path: Path, writer: _Writer, _name: str) -> None:
+def extract_7z(path: Path, writer: Writer, _name: str) -> None:
     try:
         archive = py7zr.SevenZipFile(path)
     except py7zr.exceptions.PasswordRequired as exc:
@@ -92,24 +92,24 @@ def extract_7z(path: Path, writer: _Writer, _name: str) -> None:
         if archive.needs_password():
             raise encrypted()
         infos = archive.list()
-        _check_entries(len(infos), writer.budget.limits)
+        check_entries(len(infos), writer.budget.limits)
         wanted: dict[str, tuple[list[str], int | None]] = {}
         declared = 0
         for info in infos:
-            parts = _safe_parts(info.filename)
+            parts = safe_parts(info.filename)
             if info.is_symlink:
-                raise _symlink(info.filename)
+                raise symlink_refused(info.filename)
             if info.is_directory or not parts:
                 continue
             writer.budget.check_ratio(info.filename, info.uncompressed, info.compressed)
             declared += info.uncompressed
             wanted[info.filename] = (parts, info.compressed)
         writer.budget.check_declared(declared)
-        _check_overall_ratio(writer.budget, declared, path)
+        check_overall_ratio(writer.budget, declared, path)
         _7z_entries(archive, writer, wanted)
 
 
-def _7z_entries(archive: py7zr.SevenZipFile, writer: _Writer, wanted: dict[str, tuple[list[str], int | None]]) -> None:
+def _7z_entries(archive: py7zr.SevenZipFile, writer: Writer, wanted: dict[str, tuple[list[str], int | None]]) -> None:
     """Unpack the wanted entries; an entry that fails its CRC is dropped and the rest unpacked again.
 
     py7zr stops at the first entry whose CRC fails, and checks that entry again on every
