@@ -1,7 +1,11 @@
 """Benchmark: `nomdesk check --json` on a real package, then on the same package with real-size videos.
 
 (a) the yanbian sample (../shared/samples/yanbian_complete/1.eml: 8 stars, 5 projects),
-    run N times, median wall time and peak RSS reported. Goal: <= 3 s on 2 cores.
+    run N times, median wall time and peak RSS reported, beside a baseline measured in the
+    same run: a fresh Python that reads the same mail, decodes its zip and unzips every
+    file of it to disk (started the same way, so interpreter start-up is in both).
+    Goal: wall time <= 14x that baseline (it was "<= 3 s on 2 cores", where the baseline
+    takes ~0.22 s).
 (b) the same package with each video replaced by a real ffmpeg encoding of the same
     duration (libx264 CBR with filler data, so the bytes are real H.264; 640x360, the
     exemplar's 1280x720 25 fps kept) at the bitrate that makes the mail ~300 MB. Built
@@ -12,7 +16,7 @@
 Peak memory is the child's ru_maxrss (RUSAGE_CHILDREN of a fresh wrapper process per run,
 so ffprobe and LibreOffice children count too).
 
-    .venv/bin/python bench/check_package.py [--repeat 3] [--mail-mb 300]
+    .venv/bin/python bench/check_package.py [--repeat 3] [--mail-mb 300] [--quick]
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 done = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 wall = time.perf_counter() - start
-out = {"wall": wall, "rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024, "code": done.returncode}
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+out = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss * 1024, "code": done.returncode}
 try:
     result = json.loads(done.stdout)
     out["stars"] = len(result.get("stars", []))
@@ -60,6 +65,30 @@ except ValueError:
     out["findings"] = None
 print(json.dumps(out))
 """
+
+
+# (a)'s baseline: read the mail, decode its zip attachment(s), unzip every member to files.
+CHILD_UNZIP = """
+import email, email.policy, io, sys, zipfile
+from pathlib import Path
+out = Path(sys.argv[2])
+with open(sys.argv[1], "rb") as fh:
+    message = email.message_from_binary_file(fh, policy=email.policy.default)
+n = 0
+for part in message.iter_attachments():
+    data = part.get_payload(decode=True)
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        (out / f"att{n}").write_bytes(data)
+        n += 1
+        continue
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for info in zf.infolist():
+            if not info.is_dir():
+                (out / f"member{n}").write_bytes(zf.read(info))
+                n += 1
+"""
+
+GOAL_A_RATIO = 14.0  # (a) check wall time / unzip baseline wall time
 
 
 def run_child(code: str, *args: str) -> dict:
@@ -72,6 +101,12 @@ def run_child(code: str, *args: str) -> dict:
 
 def check(mail: Path) -> dict:
     return run_child(CHILD_RUN, str(NOMDESK), "check", str(mail), "--json")
+
+
+def unzip(mail: Path) -> dict:
+    """(a)'s baseline, in a fresh process started like `check` (through CHILD_RUN)."""
+    with tempfile.TemporaryDirectory(prefix="bench-unzip-") as out:
+        return run_child(CHILD_RUN, sys.executable, "-c", CHILD_UNZIP, str(mail), out)
 
 
 # Building the big mail -------------------------------------------------------------------
@@ -217,46 +252,70 @@ def _write_mail(path: Path, archive: Path, zip_name: str) -> None:
 def median_run(runs: list[dict]) -> dict:
     ordered = sorted(runs, key=lambda r: r["wall"])
     middle = ordered[len(ordered) // 2]
-    return {**middle, "wall": statistics.median(r["wall"] for r in runs), "rss": max(r["rss"] for r in runs)}
+    return {
+        **middle,
+        "wall": statistics.median(r["wall"] for r in runs),
+        "cpu": statistics.median(r.get("cpu", 0.0) for r in runs),  # (b)'s baseline reports none: 0
+        "rss": max(r["rss"] for r in runs),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median kept)")
     parser.add_argument("--mail-mb", type=int, default=300, help="size of the real-video mail in MB")
+    parser.add_argument("--quick", action="store_true", help="2 runs per row; (b) only if its mail is cached")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat = 2
 
-    sample = median_run([check(SAMPLE) for _ in range(args.repeat)])
-    big, build_seconds = build_big_mail(args.mail_mb)
-    with tempfile.TemporaryDirectory(dir=CACHE) as work:
-        base = median_run([run_child(CHILD_BASELINE, str(big), work, BOUNDARY) for _ in range(args.repeat)])
-    ours = median_run([check(big) for _ in range(args.repeat)])
+    sample_runs, unzip_runs = [], []
+    for _ in range(args.repeat):  # interleaved, so a slow moment of the machine hits both
+        unzip_runs.append(unzip(SAMPLE))
+        sample_runs.append(check(SAMPLE))
+    sample, sample_base = median_run(sample_runs), median_run(unzip_runs)
+    big_path = CACHE / f"yanbian-real-videos-{args.mail_mb}.eml"
+    with_b = not args.quick or big_path.exists()
+    if with_b:
+        big, build_seconds = build_big_mail(args.mail_mb)
+        with tempfile.TemporaryDirectory(dir=CACHE) as work:
+            base = median_run([run_child(CHILD_BASELINE, str(big), work, BOUNDARY) for _ in range(args.repeat)])
+        ours = median_run([check(big) for _ in range(args.repeat)])
+    else:
+        build_seconds = 0.0
 
     print(f"cores: {os.cpu_count()}; runs per row: {args.repeat} (median wall, max peak RSS)")
     if build_seconds:
         print(f"built {big.name} in {build_seconds:.0f} s")
-    print(f"{'what':<36} {'mail':>7} {'wall s':>7} {'peak RSS':>9} {'exit':>4} {'findings'}")
+    if not with_b:
+        print(f"(b) skipped in --quick: {big_path.name} is not built (a full run builds it once)")
+    print(f"{'what':<36} {'mail':>7} {'wall s':>7} {'CPU s':>6} {'peak RSS':>9} {'exit':>4} {'findings'}")
     rows = [
+        ("(a) baseline: unzip sample 1.eml", SAMPLE, sample_base),
         ("(a) check sample 1.eml", SAMPLE, sample),
-        ("(b) baseline: decode attachment", big, base),
-        ("(b) check real-video mail", big, ours),
     ]
+    if with_b:
+        rows += [("(b) baseline: decode attachment", big, base), ("(b) check real-video mail", big, ours)]
     for label, mail, r in rows:
         findings = r.get("findings")
         shown = "-" if findings is None else (",".join(findings) or "none")
+        cpu = f"{r['cpu']:.2f}" if r.get("cpu") else "-"
         print(
-            f"{label:<36} {mail.stat().st_size / MB:6.0f}M {r['wall']:7.2f} {r['rss'] / MB:8.0f}M "
+            f"{label:<36} {mail.stat().st_size / MB:6.0f}M {r['wall']:7.2f} {cpu:>6} {r['rss'] / MB:8.0f}M "
             f"{r.get('code', '-')!s:>4} {shown}"
         )
     print()
     print(f"{'goal':<44} {'measured':>10} {'limit':>8}  ok")
-    goals = [
-        ("(a) sample wall time (s)", sample["wall"], 3.0),
-        ("(b) wall time / baseline", ours["wall"] / base["wall"], 2.0),
-        ("(b) peak RSS (MB)", ours["rss"] / MB, 100.0),
-    ]
+    goals = [("(a) wall time / baseline", sample["wall"] / sample_base["wall"], GOAL_A_RATIO)]
+    if with_b:
+        goals += [
+            ("(b) wall time / baseline", ours["wall"] / base["wall"], 2.0),
+            ("(b) peak RSS (MB)", ours["rss"] / MB, 100.0),
+        ]
     for label, value, limit in goals:
         print(f"{label:<44} {value:10.2f} {limit:8.2f}  {'yes' if value <= limit else 'NO'}")
+    cpu_ratio = sample["cpu"] / sample_base["cpu"]
+    print(f"(a) CPU time / baseline (steadier on a busy machine, not a goal): {cpu_ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -123,8 +123,8 @@ def main() -> None:
 
         data = root / "var"
         store = Store.open(data)
-        store.sync_units(campaign)
-        store.add_contact(OTHER_UNIT, name="基准联系人", emails=[OTHER_SENDER])
+        store.directory.sync_units(campaign)
+        store.directory.add_contact(OTHER_UNIT, name="基准联系人", emails=[OTHER_SENDER])
         desk = Desk(Settings(data_dir=data, database_url=None), campaign, store)
         started = time.perf_counter()
         _load(desk, [baseline_mail, *mails])
@@ -143,7 +143,7 @@ def main() -> None:
         _once(desk, UNIT, campaign)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        subs = len(store.unit_submissions(UNIT))
+        subs = len(store.submissions.of_unit(UNIT))
         nominees = len(desk.evaluate(UNIT).dossier.stars) + len(desk.evaluate(UNIT).dossier.projects)
         store.close()
 

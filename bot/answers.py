@@ -18,13 +18,12 @@ from collections.abc import Callable
 from bot.commands import CONFIRM_WITHDRAW, NAME_SEPARATOR, Command, Intent, normalise
 from config.campaign import KIND_ZH, Campaign, VideoSpec
 from intake.models import NOMINEE_KIND_ZH, Dossier, Submission, SubmissionMeta
-from intake.withdrawal import find_nominee, find_withdrawn, roster_zh
-from nomdesk.nominee_actions import VERB_ZH
-from nomdesk.report import SEVERITY_MARK
+from intake.withdrawal import VERB_ZH, find_nominee, find_withdrawn, roster_zh
 from storage.repo import Store
 from validators.base import SEVERITY_ZH, Finding, Severity, render
-from validators.checklist import checklist_rows, group_findings
+from validators.checklist import checklist_rows
 from validators.measure import format_count_range, format_duration_range
+from validators.report import GENERAL, SEVERITY_MARK, FindingGroup, group_findings
 
 OFFICE_HELP = "办公室命令：汇总｜未交｜单位 <单位名>｜纸质 <单位名>（查询）｜纸质 <单位名> 已收（登记）"
 CONTACT_HELP = (
@@ -36,12 +35,11 @@ WITHDRAW_KEY = "wecom:withdraw:{}"  # kv, per WeCom user: the withdrawal waiting
 # (unit, name as the dossier spells it, actor) -> the nominee's label ("百姓学习之星 张三"); a ValueError
 # in Chinese when the desk refuses.
 WithdrawHandler = Callable[[str, str, str], str]
-GENERAL = "整体情况"  # group_findings' heading for the unit as a whole
 LATE = "LATE"  # one finding per late submission: summarised in one line, however many files came late
 # How each raw message source is counted: a WeCom file (a run of them is one submission) is no mail.
 CHANNEL_ZH = {"wecom": ("企业微信文件", "批"), "office": ("办公室补充文件", "份")}
 # A withdrawal or restoration is kept as an office record too, but brought no file: by who acted,
-# the prefix of its subject ("企业微信撤回：…", "办公室恢复：…", nominee_actions.action_mail).
+# the prefix of its subject ("企业微信撤回：…", "办公室恢复：…", nomdesk.accept.action_mail).
 ACTION_ZH = {"企业微信": ("企业微信操作", "次"), "办公室": ("办公室操作", "次")}
 MAIL_ZH = ("邮件", "封")
 MEDIA_ZH = {"image": ("图片", "张", ".jpg", "照片"), "video": ("视频", "个", ".mp4", "视频")}
@@ -75,7 +73,7 @@ class Answerer:
         self.store = store
         self.campaign = campaign
         self.clock = clock
-        self.on_paper = on_paper  # records a paper receipt and re-checks the unit
+        self.on_paper = on_paper  # the desk's paper receipt (nomdesk.desk.Desk.record_paper)
         self.on_withdraw = on_withdraw  # the desk's withdrawal (nomdesk.desk.Desk.withdraw)
         # Parsed dossiers by unit, valid while the unit's evaluation version is unchanged:
         # loading and validating a snapshot is most of an answer's cost.
@@ -91,8 +89,8 @@ class Answerer:
         cached = self._who.get(user_id)
         if cached and now - cached[0] < self.who_ttl_seconds:
             return cached[1], cached[2]
-        office = self.store.is_office(wecom_user=user_id)
-        unit = self.store.unit_of_wecom_user(user_id)
+        office = self.store.directory.is_office(wecom_user=user_id)
+        unit = self.store.directory.unit_of_wecom_user(user_id)
         self._who[user_id] = (now, office, unit)
         return office, unit
 
@@ -168,7 +166,7 @@ class Answerer:
         """The receipt of an image/video: it has no file name, and files are matched to nominees by name,
         so the contact learns how to say whose it is (reply with the name, or send it as a named file)."""
         noun, measure, ext, example_kind = MEDIA_ZH.get(msg_type, MEDIA_ZH["image"])
-        unit = self.store.unit_of_wecom_user(user_id)
+        unit = self.store.directory.unit_of_wecom_user(user_id)
         names = self.nominee_names(unit) if unit else []
         example = names[0] if names else EXAMPLE_NAME
         lines = [
@@ -239,7 +237,7 @@ class Answerer:
             return f"{unit} 的推荐对象中没有“{names[0]}”。现有推荐对象：{roster_zh(dossier)}"
         kind, name = found
         pending = json.dumps({"unit": unit, "name": name, "kind": kind}, ensure_ascii=False)
-        self.store.kv_set(WITHDRAW_KEY.format(user_id), pending, self.clock() + WITHDRAW_WINDOW)
+        self.store.state.kv_set(WITHDRAW_KEY.format(user_id), pending, self.clock() + WITHDRAW_WINDOW)
         minutes = int(WITHDRAW_WINDOW.total_seconds() // 60)
         return (
             f"确认撤回 {NOMINEE_KIND_ZH[kind]} {name}？回复“{CONFIRM_WITHDRAW}”即可，{minutes} 分钟内有效。\n"
@@ -248,11 +246,11 @@ class Answerer:
 
     def _confirm_withdrawal(self, user_id: str, unit: str) -> str:
         key = WITHDRAW_KEY.format(user_id)
-        raw = self.store.kv_get(key, now=self.clock())
+        raw = self.store.state.kv_get(key, now=self.clock())
         if raw is None:
             minutes = int(WITHDRAW_WINDOW.total_seconds() // 60)
             return f"没有待确认的撤回（或已超过 {minutes} 分钟）。如需撤回，请先发送“撤回 姓名”。"
-        self.store.kv_delete(key)  # one confirmation, one withdrawal
+        self.store.state.kv_delete(key)  # one confirmation, one withdrawal
         pending = json.loads(raw)
         if pending.get("unit") != unit:  # the contact moved to another unit meanwhile
             return "您的单位已变更，原撤回请求作废。如需撤回，请重新发送“撤回 姓名”。"
@@ -271,17 +269,17 @@ class Answerer:
 
     # -- what -----------------------------------------------------------------------------------
     def _latest(self, unit: str) -> tuple[Dossier, list[Finding]] | None:
-        version = self.store.current_version(unit)
+        version = self.store.evaluations.current_version(unit)
         if version is None:
             return None
         cached = self._dossiers.get(unit)
         if cached and cached[0] == version:
             return cached[1], cached[2]
-        snapshot = self.store.dossier_version(unit, version)
+        snapshot = self.store.evaluations.dossier_version(unit, version)
         if snapshot is None:
             return None
         dossier = Dossier.model_validate(snapshot.dossier)
-        findings = self.store.current_findings(unit)
+        findings = self.store.evaluations.current_findings(unit)
         self._dossiers[unit] = (version, dossier, findings)
         return dossier, findings
 
@@ -312,7 +310,7 @@ class Answerer:
             lines.append(f"材料已齐全，另有 {warnings} 项请核实。发送“缺什么”查看明细。")
         else:
             lines.append("材料齐全，符合要求。")
-        lines.append("纸质材料：" + ("已收到" if self.store.paper_received(unit) else "尚未登记收到"))
+        lines.append("纸质材料：" + ("已收到" if self.store.state.paper_received(unit) else "尚未登记收到"))
         rows = checklist_rows(dossier, findings) if checklist else []
         if rows:
             lines.append("材料清单：")
@@ -329,16 +327,16 @@ class Answerer:
         if not shown:
             return f"{unit}：没有需要修改或核实的问题。"
         late = [f for f in shown if f.code == LATE]
-        groups = [(h, items) for h, items in group_findings(dossier, [f for f in shown if f.code != LATE]) if items]
-        if late and not any(h == GENERAL for h, _ in groups):
-            groups.insert(0, (GENERAL, []))
+        groups = [g for g in group_findings(dossier, [f for f in shown if f.code != LATE]) if g.findings]
+        if late and not any(g.about == "unit" for g in groups):
+            groups.insert(0, FindingGroup("unit", GENERAL, []))
         marks = sorted({f.severity for f in shown}, key=list(Severity).index)
         legend = "，".join(f"{SEVERITY_MARK[s]} {SEVERITY_ZH[s]}" for s in marks)
         lines = [f"{unit} 需处理的问题（{legend}）："]
-        for heading, items in groups:
-            lines.append(f"【{heading}】")
-            lines += _finding_lines(items)
-            if heading == GENERAL and late:
+        for group in groups:
+            lines.append(f"【{group.heading}】")
+            lines += _finding_lines(group.findings)
+            if group.about == "unit" and late:
                 lines += self._late_lines(dossier, late)
         return "\n".join(lines)
 
@@ -367,7 +365,7 @@ class Answerer:
     def _channel(self, sub: Submission | SubmissionMeta) -> tuple[str, str]:
         """How a submission came, from its raw message's source (the service's submissions are "raw:<id>")."""
         raw_id = sub.source.removeprefix("raw:")
-        record = self.store.get_raw(int(raw_id)) if sub.source.startswith("raw:") and raw_id.isdigit() else None
+        record = self.store.raw.get(int(raw_id)) if sub.source.startswith("raw:") and raw_id.isdigit() else None
         if record is not None and record.source == "office":
             for by, label in ACTION_ZH.items():
                 if any((sub.subject or "").startswith(by + verb) for verb in VERB_ZH.values()):
@@ -407,7 +405,7 @@ class Answerer:
         return f"报送截止时间为 {self.campaign.deadline:%Y年%m月%d日}（当天 24 时前），还剩 {days} 天。"
 
     def summary(self) -> str:
-        rows = [r for r in self.store.unit_overview() if r.known]
+        rows = [r for r in self.store.overview.units() if r.known]
         submitted = [r for r in rows if r.submissions]
         complete = [r for r in submitted if not r.errors]
         paper = [r for r in rows if r.paper_received]
@@ -425,7 +423,7 @@ class Answerer:
         )
 
     def pending(self) -> str:
-        rows = [r for r in self.store.unit_overview() if r.known]
+        rows = [r for r in self.store.overview.units() if r.known]
         nothing = [r.name for r in rows if not r.submissions]
         errors = [f"{r.name}（{r.errors}项）" for r in rows if r.submissions and r.errors]
         lines = []
@@ -436,16 +434,19 @@ class Answerer:
         return "\n".join(lines) or "所有单位均已报送且材料齐全。"
 
     def paper(self, unit: str, user_id: str) -> str:
+        """Recorded by the desk (its one home for it, which re-checks the unit), or not at all."""
+        if self.on_paper is None:
+            return (
+                "暂不能通过企业微信登记纸质材料，"
+                f"请在工作台的单位页面或用 `nomdesk paper {unit} --received YYYY-MM-DD` 登记。"
+            )
         today = self.clock().astimezone(self.campaign.tz).date()
-        if self.on_paper is not None:
-            self.on_paper(unit, today, f"bot:{user_id}")
-        else:
-            self.store.record_paper(unit, today, f"bot:{user_id}")
+        self.on_paper(unit, today, f"bot:{user_id}")
         return f"已登记：{unit} 的纸质材料于 {today:%Y年%m月%d日} 收到。"
 
     def paper_status(self, unit: str, *, hint: bool = False) -> str:
         """Whether a unit's paper copies are registered as received; asking never records one."""
-        receipts = self.store.paper_receipts(unit)
+        receipts = self.store.state.paper_receipts(unit)
         if receipts:
             return f"{unit} 的纸质材料：已收到（{receipts[-1].received_on:%Y年%m月%d日}登记）。"
         text = f"{unit} 的纸质材料：尚未登记收到。"

@@ -78,7 +78,7 @@ class WeComBot:
 
     def _first_time(self, key: str) -> bool:
         now = self.clock()
-        return self.store.kv_add(f"wecom:seen:{key}", "1", now + DEDUPE_TTL, now=now)
+        return self.store.state.kv_add(f"wecom:seen:{key}", "1", now + DEDUPE_TTL, now=now)
 
     def handle(self, xml: str) -> str | None:
         """The passive reply's text for a decrypted message, or None for no reply."""
@@ -98,7 +98,7 @@ class WeComBot:
             return self._dispatch(msg, raw, user, msg_type, key)
         except BaseException:
             # Not handled after all: WeCom's retry of this message must be answered, not dropped.
-            self.store.kv_delete(f"wecom:seen:{key}")
+            self.store.state.kv_delete(f"wecom:seen:{key}")
             raise
 
     def _dispatch(self, msg, raw: dict[str, str], user: str, msg_type: str, key: str) -> str | None:
@@ -118,9 +118,9 @@ class WeComBot:
         return self.answerer.answer(user, Command(intent=Intent.HELP))
 
     def _file(self, user: str, msg_type: str, raw: dict[str, str], key: str) -> str:
-        if self.store.unit_of_wecom_user(user) is None:
+        if self.store.directory.unit_of_wecom_user(user) is None:
             # Files join a unit's dossier: only a unit's contact can send them (the office attaches by CLI).
-            if self.store.is_office(wecom_user=user):
+            if self.store.directory.is_office(wecom_user=user):
                 return "办公室请用 `nomdesk attach 单位 文件` 为单位补充材料。"
             return self.answerer.file_refused(user)  # nothing is stored: the file is no one's
         if self.on_file is None:
@@ -133,7 +133,7 @@ class WeComBot:
             return f"已收到文件“{filename}”，正在检查，结果稍后发送给您。"
         # An image or a video carries no name, and files are matched to nominees by name: it is held
         # for a short while so the contact can say whose it is (when the unit has nominees to name).
-        unit = self.store.unit_of_wecom_user(user) or ""
+        unit = self.store.directory.unit_of_wecom_user(user) or ""
         self.files.add(key, user, media_id, filename, hold=bool(self.answerer.nominee_names(unit)))
         return self.answerer.nameless_media_receipt(user, msg_type, self.files.naming_window)
 
@@ -143,7 +143,7 @@ class WeComBot:
         held = self.files.held(user)
         if not held:
             return None
-        unit = self.store.unit_of_wecom_user(user)
+        unit = self.store.directory.unit_of_wecom_user(user)
         nominee = self.answerer.nominee_named(unit, text) if unit else None
         if nominee is None:
             return None

@@ -82,8 +82,8 @@ class PendingFiles:
         `hold`: a nameless image/video, kept back for `naming_window` so the contact can name it."""
         now = self.clock()
         if hold:  # marked before the row exists: the worker never sees it unmarked
-            self.store.kv_set(NAMELESS_KEY.format(msg_key), "1", now + MEDIA_TTL)
-        created = self.store.add_wecom_file(msg_key, user_id, media_id, filename, now)
+            self.store.state.kv_set(NAMELESS_KEY.format(msg_key), "1", now + MEDIA_TTL)
+        created = self.store.wecom_files.add(msg_key, user_id, media_id, filename, now)
         if not hold:
             self._wake.set()
             return
@@ -92,21 +92,21 @@ class PendingFiles:
             assert row.id is not None
             # Not woken: the worker polls every few seconds, the row is postponed long before that.
             until = now + self.naming_window
-            self.store.finish_wecom_file(row.id, WeComFileState.PENDING, now=now, retry_at=until)
+            self.store.wecom_files.finish(row.id, WeComFileState.PENDING, now=now, retry_at=until)
             holding = self._holding_users()
             with self._holding_lock:
                 holding[user_id] = max(until, holding.get(user_id, until))
 
     def _row(self, msg_key: str) -> WeComPendingFile | None:
-        return next((r for r in self.store.wecom_files(WeComFileState.PENDING) if r.msg_key == msg_key), None)
+        return next((r for r in self.store.wecom_files.all(WeComFileState.PENDING) if r.msg_key == msg_key), None)
 
     def _holding_users(self) -> dict[str, dt.datetime]:
         with self._holding_lock:
             if self._holding is None:
                 now = self.clock()
                 self._holding = {}
-                for row in self.store.wecom_files(WeComFileState.PENDING):
-                    if row.next_attempt_at > now and self.store.kv_get(NAMELESS_KEY.format(row.msg_key), now):
+                for row in self.store.wecom_files.all(WeComFileState.PENDING):
+                    if row.next_attempt_at > now and self.store.state.kv_get(NAMELESS_KEY.format(row.msg_key), now):
                         self._holding[row.user_id] = max(row.next_attempt_at, self._holding.get(row.user_id, now))
             return self._holding
 
@@ -118,12 +118,12 @@ class PendingFiles:
             return []
         return [
             row
-            for row in self.store.wecom_files(WeComFileState.PENDING)
+            for row in self.store.wecom_files.all(WeComFileState.PENDING)
             if row.user_id == user_id
             and row.attempts == 0
             and row.next_attempt_at > now + NAMING_MARGIN
-            and self.store.kv_get(NAMELESS_KEY.format(row.msg_key), now)
-            and not self.store.kv_get(NAME_KEY.format(row.msg_key), now)
+            and self.store.state.kv_get(NAMELESS_KEY.format(row.msg_key), now)
+            and not self.store.state.kv_get(NAME_KEY.format(row.msg_key), now)
         ]
 
     def name(self, rows: list[WeComPendingFile], nominee: str) -> int:
@@ -131,15 +131,15 @@ class PendingFiles:
         now = self.clock()
         for row in rows:
             assert row.id is not None
-            self.store.kv_set(NAME_KEY.format(row.msg_key), nominee, now + MEDIA_TTL)
-            self.store.finish_wecom_file(row.id, WeComFileState.PENDING, now=now, retry_at=now)
+            self.store.state.kv_set(NAME_KEY.format(row.msg_key), nominee, now + MEDIA_TTL)
+            self.store.wecom_files.finish(row.id, WeComFileState.PENDING, now=now, retry_at=now)
         if rows:
             self._wake.set()
         return len(rows)
 
     def _filename(self, row: WeComPendingFile) -> str:
         """The name the desk matches the file by: the nominee the contact named before a nameless one's."""
-        nominee = self.store.kv_get(NAME_KEY.format(row.msg_key), self.clock())
+        nominee = self.store.state.kv_get(NAME_KEY.format(row.msg_key), self.clock())
         return f"{nominee}-{row.filename}" if nominee else row.filename
 
     def run_once(self) -> int:
@@ -147,7 +147,7 @@ class PendingFiles:
         if self.handler is None:
             return 0
         now = self.clock()
-        row = self.store.claim_wecom_file(now, LEASE)
+        row = self.store.wecom_files.claim(now, LEASE)
         if row is None:
             return 0
         assert row.id is not None
@@ -157,7 +157,7 @@ class PendingFiles:
             log.warning("WeCom file %s (attempt %s) failed", row.id, row.attempts, exc_info=True)
             self._failed(row, exc, now)
         else:
-            self.store.finish_wecom_file(row.id, WeComFileState.DONE, now=self.clock())
+            self.store.wecom_files.finish(row.id, WeComFileState.DONE, now=self.clock())
         return 1
 
     def _failed(self, row: WeComPendingFile, exc: Exception, now: dt.datetime) -> None:
@@ -166,9 +166,9 @@ class PendingFiles:
         delay = min(self.first_backoff * 2 ** max(row.attempts - 1, 0), self.max_backoff)
         retry_at = now + delay
         if getattr(exc, "errcode", None) not in PERMANENT_ERRCODES and retry_at < row.received_at + MEDIA_TTL:
-            self.store.finish_wecom_file(row.id, WeComFileState.PENDING, now=now, error=error, retry_at=retry_at)
+            self.store.wecom_files.finish(row.id, WeComFileState.PENDING, now=now, error=error, retry_at=retry_at)
             return
-        self.store.finish_wecom_file(row.id, WeComFileState.EXPIRED, now=now, error=error)
+        self.store.wecom_files.finish(row.id, WeComFileState.EXPIRED, now=now, error=error)
         self._tell_gave_up(row, exc, now)
 
     def _tell_gave_up(self, row: WeComPendingFile, exc: Exception, now: dt.datetime) -> None:
@@ -181,13 +181,15 @@ class PendingFiles:
             f"很抱歉，您于 {when} 通过企业微信发送的文件“{row.filename}”未能接收：{cause}。"
             "请重新发送该文件，或通过邮件报送。办公室已收到通知。",
         )
-        unit = self.store.unit_of_wecom_user(row.user_id) or "未登记单位"
+        unit = self.store.directory.unit_of_wecom_user(row.user_id) or "未登记单位"
         text = (
             f"企业微信文件未能接收：{unit} 的联系人（账号 {row.user_id}）于 {when} 发送的文件“{row.filename}”"
             f"经 {row.attempts} 次尝试仍未能下载（{cause}；{_error_label(exc)}），已放弃。"
             "已请对方重新发送或通过邮件报送。"
         )
-        for office_user in sorted({c.wecom_user for c in self.store.contacts() if c.is_office and c.wecom_user}):
+        for office_user in sorted(
+            {c.wecom_user for c in self.store.directory.contacts() if c.is_office and c.wecom_user}
+        ):
             self.send_text(office_user, text)
 
     # -- the thread -------------------------------------------------------------------------
@@ -195,7 +197,7 @@ class PendingFiles:
         """Resume what an earlier run left pending, then keep working off new files."""
         if self._thread is not None or self.handler is None:
             return
-        resumed = self.store.resume_wecom_files(self.clock())
+        resumed = self.store.wecom_files.resume(self.clock())
         if resumed:
             log.info("resuming %s WeCom file(s) left pending", resumed)
         self._stop.clear()

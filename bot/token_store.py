@@ -21,14 +21,14 @@ class StoreTokenStorage(SessionStorage):
         self.prefix = prefix
 
     def get(self, key: str, default: Any = None) -> Any:
-        value = self.store.kv_get(self.prefix + key)
+        value = self.store.state.kv_get(self.prefix + key)
         return default if value is None else json.loads(value)
 
     def set(self, key: str, value: Any, ttl: int | None = None) -> None:
         if value is None:
             return
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl) if ttl else None
-        self.store.kv_set(self.prefix + key, json.dumps(value), expires)
+        self.store.state.kv_set(self.prefix + key, json.dumps(value), expires)
 
     def delete(self, key: str) -> None:
-        self.store.kv_delete(self.prefix + key)
+        self.store.state.kv_delete(self.prefix + key)

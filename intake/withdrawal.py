@@ -9,16 +9,30 @@ takes away someone the unit still nominates, so the reading is narrow on purpose
   and questions ("撤回张三可以吗？") say nothing;
 - what follows must look like names, not prose or a placeholder ("撤回 姓名").
 A name that is no nominee does no harm: the merge reports it (WITHDRAW_UNKNOWN).
+
+Also who a name means in a dossier (the desk's office action and the WeCom bot ask the same), and
+the headers of the records the desk writes for a withdrawal or a restoration (`take_actions`):
+only such a record may restore, and headers a unit's own mail carries are never looked at.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from email.message import Message
 
-from intake.models import NOMINEE_KIND_ZH, Dossier, Withdrawn
+from intake.models import NOMINEE_KIND_ZH, Dossier, Submission, Withdrawn
 from intake.names import fold, looks_like_person_name, project_keys, same_name
 from intake.unit import own_words
+
+# An action the desk itself records (the office's or a WeCom contact's withdrawal, the office's
+# restoration) is a raw message whose headers say what: read here, written by nomdesk.accept.
+ACTION_HEADER = "X-Nomdesk-Action"  # "withdraw" or "restore"
+NOMINEE_HEADER = "X-Nomdesk-Nominee"  # one header per nominee, as the dossier spells the name
+ACTOR_HEADER = "X-Nomdesk-Actor"  # "office:<username>" or "wecom:<userid>"
+WITHDRAW, RESTORE = "withdraw", "restore"
+VERB_ZH = {WITHDRAW: "撤回", RESTORE: "恢复"}
+RESTORE_OFFICE_ONLY = "恢复已撤回的推荐对象只能由省级办公室在工作台或命令行操作"
 
 BODY_LINES = 5  # the sender's first non-empty lines that may carry the request
 MAX_NAME_CHARS = 40
@@ -240,3 +254,59 @@ def withdrawn_line(dossier: Dossier) -> str | None:
         return None
     items = [f"{NOMINEE_KIND_ZH.get(w.kind, '')} {w.name}（{withdrawn_by_zh(w.by)}）" for w in dossier.withdrawn]
     return "已撤回：" + "；".join(items) + "。材料仍保存在系统中"
+
+
+def withdraw_target(unit: str, dossier: Dossier, name: str) -> tuple[str, str]:
+    """(kind, name) of the current nominee `name` means, or a ValueError saying in Chinese why not."""
+    found = find_nominee(dossier, name)
+    if found is not None:
+        return found
+    gone = find_withdrawn(dossier, name)
+    if gone is not None:
+        raise ValueError(f"{unit} 的{NOMINEE_KIND_ZH[gone.kind]} {gone.name} 已撤回，无需重复操作")
+    raise ValueError(f"{unit} 当前的推荐对象中没有“{name}”。现有推荐对象：{roster_zh(dossier)}")
+
+
+def restore_target(unit: str, dossier: Dossier, name: str) -> tuple[str, str]:
+    """(kind, name) of the withdrawn nominee `name` means, or a ValueError saying in Chinese why not."""
+    gone = find_withdrawn(dossier, name)
+    if gone is not None:
+        return gone.kind, gone.name
+    current = find_nominee(dossier, name)
+    if current is not None:
+        raise ValueError(f"{unit} 的{NOMINEE_KIND_ZH[current[0]]} {current[1]} 没有撤回，仍在推荐名单中，无需恢复")
+    withdrawn = "、".join(w.name for w in dossier.withdrawn) or "（无）"
+    raise ValueError(f"{unit} 没有已撤回的“{name}”。已撤回的推荐对象：{withdrawn}")
+
+
+# -- who may withdraw or restore through a record ----------------------------------------------
+
+
+def actor_label(actor: str) -> str:
+    """Who acted, as the audit log and `Withdrawn.by` name them: a bare username is an office user."""
+    actor = actor.strip()
+    return actor if actor.startswith(("office:", "wecom:")) else f"office:{actor or 'unknown'}"
+
+
+def is_office_actor(actor: str) -> bool:
+    return actor_label(actor).startswith("office:")
+
+
+def take_actions(submission: Submission, headers: Message | None, *, words_count: bool = True) -> None:
+    """Who may withdraw or restore through a record: `headers` are those of a record the desk wrote
+    itself (an office record), None for everything else. A unit's own mail withdraws by its words
+    (read at intake, `words_count`) and never restores; a WeCom file carries files only (withdrawing
+    in WeCom asks to confirm and then comes as an office record)."""
+    if headers is None:
+        if not words_count:
+            submission.withdraw = []
+        submission.restore = []
+        submission.actor = None
+        return
+    action = str(headers.get(ACTION_HEADER) or "").strip().lower()
+    names = [" ".join(str(v).split()) for v in headers.get_all(NOMINEE_HEADER) or []]
+    names = [n for n in names if n]
+    submission.withdraw = names if action == WITHDRAW else []
+    submission.restore = names if action == RESTORE else []
+    actor = str(headers.get(ACTOR_HEADER) or "").strip()
+    submission.actor = actor_label(actor) if actor else None

@@ -11,8 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from config.campaign import Campaign
 from intake.dossier import build_dossier
 from intake.models import (
@@ -29,22 +27,8 @@ from intake.package import read_submission
 from intake.source import SourceUnreadable
 from intake.unit import UnitResolution, resolve_unit
 from validators import finding_to_json, run_rules
-from validators.base import Finding
+from validators.result import CheckResult
 from validators.rules.exemplar import is_exemplar_mark
-
-
-class CheckResult(BaseModel):
-    dossier: Dossier
-    findings: list[Finding]
-    unreadable: list[tuple[str, str]] = []  # (path, reason) of inputs that could not be read at all
-    # The service: the evaluation kept (its version), and each raw message's submission in the dossier
-    # (a WeCom run of files is one submission), for the receipt.
-    version: int | None = None
-    raw_index: dict[int, int] = {}
-
-    @property
-    def has_errors(self) -> bool:
-        return any(f.severity == "error" for f in self.findings)
 
 
 def check_submissions(

@@ -27,7 +27,8 @@ from schedule.digest import FILLS
 from schedule.status import UnitState, UnitStatus
 from storage.repo import Store
 from validators.base import SEVERITY_ORDER, SEVERITY_ZH, Finding, Severity, render
-from validators.checklist import Row, checklist_rows, is_file_finding
+from validators.checklist import Row, checklist_rows
+from validators.report import is_file_finding
 
 STARS_DIR = "百姓学习之星"
 PROJECTS_DIR = "终身学习品牌项目"
@@ -116,9 +117,9 @@ def materials_plan(store: Store, unit: str, dossier: Dossier, base: str | None =
     """Where each of a unit's files goes in the tree (under `base`, the unit's folder); the bytes
     are the stored ones (later mails win)."""
     by_path: dict[str, Path] = {}
-    for sub in store.unit_submissions(unit):
-        for f in store.submission_files(sub.id or 0):
-            by_path[f.path] = store.file_path(f)
+    for sub in store.submissions.of_unit(unit):
+        for f in store.submissions.files(sub.id or 0):
+            by_path[f.path] = store.submissions.file_path(f)
     base = base or safe_name(unit)
     wanted: list[tuple[str, str, tuple[str, int] | None]] = []
     for title, entries in ((STARS_DIR, dossier.stars), (PROJECTS_DIR, dossier.projects)):

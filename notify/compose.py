@@ -29,7 +29,8 @@ from intake.models import (
     SubmissionMeta,
 )
 from validators.base import SEVERITY_ZH, Finding, Severity, render
-from validators.checklist import ITEM_ZH, KIND_ZH, Comparison, checklist_rows, compare_findings, group_findings
+from validators.checklist import ITEM_ZH, KIND_ZH, Comparison, checklist_rows, compare_findings
+from validators.report import group_findings
 
 
 class Reply(BaseModel):

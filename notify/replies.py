@@ -6,6 +6,10 @@ sender's From only (never Reply-To), robots are never answered, one address gets
 `reply_rate_per_hour` replies an hour and a reply over that waits (a newer one supersedes
 it, since each describes the whole dossier). Files sent in WeCom are answered in WeCom
 after the contact stops sending, and by mail to the unit's registered contacts.
+
+`Notices` is what every notice goes through, the scheduler's reminders and digests too: a mail
+row carries its .eml (the outbox sends mail rows from it only), written from the desk's address
+with a Message-ID of the desk's domain. `Replies` adds the policy of answering units.
 """
 
 from __future__ import annotations
@@ -16,16 +20,20 @@ from email.utils import getaddresses
 
 from config.campaign import Campaign
 from config.settings import Settings
-from nomdesk.check import CheckResult
 from notify.autoreply import deliverable, reply_suppression
 from notify.compose import Reply, compose_receipt, receipt_text
-from notify.mail import build_reply, notice_mail
+from notify.mail import build_reply, desk_message_id_domain, notice_mail
 from storage.repo import Store
-from storage.tables import RawMessageRecord
+from storage.tables import OutboxRecord, RawMessageRecord
 from validators.base import Finding
 from validators.checklist import compare_findings
+from validators.result import CheckResult
 
 WECOM_RECEIPT_FILES = 10  # a WeCom answer lists the files received up to this many, else counts them
+Clock = Callable[[], dt.datetime]
+# The unit's state and what is missing, as the WeCom bot words them, for the check result just made:
+# a WeCom file is answered as the bot answers "状态" and "缺什么" (the desk passes the bot's wording in).
+WeComState = Callable[[str, CheckResult], str]
 
 
 def wecom_user_of(record: RawMessageRecord) -> str | None:
@@ -35,8 +43,71 @@ def wecom_user_of(record: RawMessageRecord) -> str | None:
     return record.source_ref.split(":")[1]
 
 
-class Replies:
-    """The desk's outgoing side: receipts, acknowledgements and office notices into the outbox."""
+class Notices:
+    """Notices into the outbox, once per key: to the office, to units, on any channel."""
+
+    def __init__(self, store: Store, campaign: Campaign, *, clock: Clock, mail_from: str) -> None:
+        self.store = store
+        self.campaign = campaign
+        self.clock = clock
+        self.mail_from = mail_from
+        self.own_domain = desk_message_id_domain(mail_from)  # of the Message-IDs the desk writes
+
+    def queue(
+        self,
+        key: str,
+        *,
+        channel: str,
+        recipients: list[str],
+        subject: str | None,
+        text: str,
+        html: str | None = None,
+        attachments: list[tuple[str, bytes, str]] | None = None,
+        unit: str | None = None,
+        raw_message_id: int | None = None,
+        not_before: dt.datetime,
+    ) -> tuple[OutboxRecord, bool]:
+        """(the row, whether this call created it); a mail is built as a notice (no thread to join)."""
+        eml = None
+        if channel == "mail":
+            eml = notice_mail(
+                from_addr=self.mail_from,
+                to=recipients,
+                subject=subject or "",
+                text=text,
+                html=html,
+                domain=self.own_domain,
+                attachments=attachments,
+            )
+        return self.store.outbox.enqueue(
+            key,
+            channel=channel,
+            recipients=recipients,
+            subject=subject,
+            body_text=text,
+            body_html=html if channel == "mail" else None,
+            eml=eml,
+            raw_message_id=raw_message_id,
+            unit_name=unit,
+            not_before=not_before,
+        )
+
+    def tell_office(self, key: str, subject: str, text: str, raw_id: int) -> None:
+        """Queue a notice to the office's mailbox about one raw message (once per key)."""
+        office = [self.campaign.office.email]
+        self.queue(
+            key,
+            channel="mail",
+            recipients=office,
+            subject=subject,
+            text=text,
+            raw_message_id=raw_id,
+            not_before=self.clock(),
+        )
+
+
+class Replies(Notices):
+    """The desk's answers to units: receipts and acknowledgements into the outbox."""
 
     def __init__(
         self,
@@ -44,40 +115,14 @@ class Replies:
         campaign: Campaign,
         store: Store,
         *,
-        clock: Callable[[], dt.datetime],
+        clock: Clock,
         mail_from: str,
-        own_domain: str,
+        wecom_state: WeComState,
     ) -> None:
+        super().__init__(store, campaign, clock=clock, mail_from=mail_from)
         self.settings = settings
-        self.campaign = campaign
-        self.store = store
-        self.clock = clock
-        self.mail_from = mail_from
-        self.own_domain = own_domain  # of the Message-IDs the desk writes
+        self.wecom_state = wecom_state
         self.own_addresses = {mail_from.lower(), campaign.office.email.lower()}
-
-    def tell_office(self, key: str, subject: str, text: str, raw_id: int) -> None:
-        """Queue a notice to the office's mailbox about one raw message (once per key)."""
-        self.store.enqueue_outbox(
-            key,
-            channel="mail",
-            recipients=[self.campaign.office.email],
-            subject=subject,
-            body_text=text,
-            eml=self._office_notice(subject, text),  # the outbox sends mail rows from their .eml only
-            raw_message_id=raw_id,
-            not_before=self.clock(),
-        )
-
-    def _office_notice(self, subject: str, text: str) -> bytes:
-        return notice_mail(
-            from_addr=self.mail_from,
-            to=[self.campaign.office.email],
-            subject=subject,
-            text=text,
-            html=None,
-            domain=self.own_domain,
-        )
 
     def suppression(self, headers) -> str | None:
         return reply_suppression(headers, own_addresses=self.own_addresses, own_msgid_domains={self.own_domain})
@@ -97,7 +142,7 @@ class Replies:
         A reply about `unit` still held back does not count: the new one supersedes it."""
         per_hour = self.settings.reply_rate_per_hour
         now = self.clock()
-        times = self.store.reply_times(recipient, now - dt.timedelta(hours=1), superseded_for=unit, now=now)
+        times = self.store.outbox.reply_times(recipient, now - dt.timedelta(hours=1), superseded_for=unit, now=now)
         if len(times) < per_hour:
             return None
         return max(now, times[-per_hour] + dt.timedelta(hours=1))
@@ -126,7 +171,7 @@ class Replies:
             references=references or [],
             message_id_domain=self.own_domain,
         )
-        return self.store.enqueue_outbox(
+        return self.store.outbox.enqueue(
             key,
             channel="mail",
             recipients=recipients,
@@ -151,7 +196,7 @@ class Replies:
         *,
         evaluation_version: int | None = None,
     ) -> None:
-        if self.store.outbox_by_key(key) is not None:
+        if self.store.outbox.by_key(key) is not None:
             return
         recipients = self._recipients(record, headers)
         reason = suppression or (None if recipients else "no_sender")
@@ -172,12 +217,14 @@ class Replies:
             references=references,
         )
         if created and reason:
-            self.store.suppress_outbox(row.id, reason, actor="notify")
+            self.store.outbox.suppress(row.id, reason, actor="notify")
         elif created and unit is not None:
             if not_before is not None:
-                self.store.audit("notify", "outbox.rate_delayed", unit, outbox_id=row.id, until=not_before.isoformat())
+                self.store.audit.record(
+                    "notify", "outbox.rate_delayed", unit, outbox_id=row.id, until=not_before.isoformat()
+                )
             # Every reply describes the whole dossier: one held back as well is now out of date.
-            self.store.supersede_pending_replies(unit, recipients[0], keep_id=row.id, waiting_after=self.clock())
+            self.store.outbox.supersede_pending_replies(unit, recipients[0], keep_id=row.id, waiting_after=self.clock())
 
     def _receipt_scope(
         self,
@@ -196,13 +243,13 @@ class Replies:
         current = result.raw_index.get(record.id)
         this = [current] if current is not None else everything[-1:]
         kinds = {"mail": "reply", "wecom": "wecom-reply"} if wecom else {"mail": "reply"}
-        last = self.store.last_receipt(unit, now=self.clock(), kinds=kinds)
+        last = self.store.outbox.last_receipt(unit, now=self.clock(), kinds=kinds)
         if last is None:
             return everything, None  # the unit's first reply: everything it sent so far
         if last.evaluation_version is None:
             return this, None  # a reply from before receipts were kept
-        snapshot = self.store.dossier_version(unit, last.evaluation_version)
-        previous = self.store.findings_of(unit, last.evaluation_version)
+        snapshot = self.store.evaluations.dossier_version(unit, last.evaluation_version)
+        previous = self.store.evaluations.findings_of(unit, last.evaluation_version)
         if snapshot is None or snapshot.raw_ids is None:
             return this, previous
         reported = set(snapshot.raw_ids)
@@ -227,12 +274,8 @@ class Replies:
         # A file sent in WeCom: the answer goes back in WeCom, and by mail to the unit's contacts.
         # Both wait for the contact to finish sending (a newer file's answer supersedes a waiting
         # one), and the mail counts against the same hourly limit as any reply.
-        from bot.answers import Answerer
-
         now = self.clock()
         settled = now + dt.timedelta(seconds=self.settings.wecom_answer_settle_seconds)
-        answerer = Answerer(self.store, self.campaign, clock=self.clock)
-        latest = (result.dossier, result.findings)  # the evaluation just made, not read back
         covers, previous = self._receipt_scope(unit, result, record, wecom=True)
         comparison = compare_findings(previous, result.findings) if previous is not None else None
         head = receipt_text(result.dossier, covers, self.campaign, comparison, max_files=WECOM_RECEIPT_FILES)
@@ -240,13 +283,11 @@ class Replies:
         refs = "、".join(m.ref for m in result.dossier.submissions if m.index in covers and m.ref)
         text = (
             f"文件已检查{f'（受理编号：{refs}）' if refs else ''}，当前材料情况：\n"
-            + answerer.status(unit, latest=latest, checklist=False)
-            + "\n\n"
-            + answerer.missing(unit, latest=latest)
+            + self.wecom_state(unit, result)  # the evaluation just made, not read back
             + "\n\n"
             + head
         )
-        row, created = self.store.enqueue_outbox(
+        row, created = self.store.outbox.enqueue(
             f"wecom-reply:{record.id}",
             channel="wecom",
             recipients=[wecom_user],
@@ -257,7 +298,7 @@ class Replies:
             evaluation_version=result.version,
         )
         if created:
-            self.store.supersede_pending_replies(
+            self.store.outbox.supersede_pending_replies(
                 unit, wecom_user, keep_id=row.id, waiting_after=now, channel="wecom", key_prefix="wecom-reply"
             )
         self.mail_contacts(f"reply:{record.id}", record, result, not_before=settled)
@@ -268,8 +309,8 @@ class Replies:
         """Mail the receipt to the unit's registered contacts (a WeCom file, a file the office attached:
         no mail to answer), no earlier than `not_before`, within the hourly limit of every address."""
         unit = result.dossier.unit or ""
-        emails = sorted({e for c in self.store.contacts(unit) for e in c.emails})
-        if not emails or self.store.outbox_by_key(key) is not None:
+        emails = sorted({e for c in self.store.directory.contacts(unit) for e in c.emails})
+        if not emails or self.store.outbox.by_key(key) is not None:
             return
         reply = self.receipt(unit, result, record)
         slot = max((s for s in (self._rate_slot(e, unit) for e in emails) if s is not None), default=None)
@@ -284,7 +325,7 @@ class Replies:
         )
         if created:
             if slot is not None and slot > not_before:
-                self.store.audit("notify", "outbox.rate_delayed", unit, outbox_id=row.id, until=slot.isoformat())
+                self.store.audit.record("notify", "outbox.rate_delayed", unit, outbox_id=row.id, until=slot.isoformat())
             # Every receipt describes the whole dossier and what came since the last one that went:
             # one still held back is superseded by this one.
-            self.store.supersede_pending_replies(unit, emails[0], keep_id=row.id, waiting_after=self.clock())
+            self.store.outbox.supersede_pending_replies(unit, emails[0], keep_id=row.id, waiting_after=self.clock())

@@ -2,9 +2,10 @@
 
 `Jobs.tick(now)` does everything due at `now` and may run any number of times, from any
 number of processes: each (unit, slot, channel) is claimed once in storage
-(`Store.try_mark_reminder`) and queued once in the outbox (dedupe key
-`reminder:<unit>:<slot>:<channel>`), so a rerun, a restart or a second desk sends nothing
-twice. A claim whose outbox row is missing (a crash between the two) is queued again.
+(`store.state.try_mark_reminder`) and queued once in the outbox through the desk's notices
+(notify.replies.Notices; dedupe key `reminder:<unit>:<slot>:<channel>`), so a rerun, a restart
+or a second desk sends nothing twice. A claim whose outbox row is missing (a crash between the
+two) is queued again.
 The after-deadline round, caught up on a later day when the desk was down on its own
 (slots.due_slot), ends with the office's notice: once that is queued on every office
 channel, the round is over and later ticks send nothing of it.
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from config.campaign import Campaign
-from notify.mail import desk_message_id_domain, notice_mail
+from notify.replies import Notices
 from schedule.digest import APP_MARKDOWN_LIMIT, ROBOT_LIMIT, build_digest, digest_filename, digest_markdown, digest_xlsx
 from schedule.reminders import (
     Message,
@@ -69,10 +70,10 @@ class Jobs:
         self.store = store
         self.campaign = campaign
         self.mail_from = mail_from or campaign.office.email
-        self.domain = desk_message_id_domain(self.mail_from)
         self.webhook = webhook  # the office group's robot is configured
         self.wecom = wecom  # the WeCom app's API is configured: without it a WeCom message could never leave
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.notices = Notices(store, campaign, clock=self.clock, mail_from=self.mail_from)
         self.plan = reminder_plan(campaign)
         self._cache: EvaluationCache = {}
         self._office_users: list[str] = []  # the office members' WeCom ids, read at each tick
@@ -101,7 +102,7 @@ class Jobs:
         return collect_status(self.store, self.campaign, cache=self._cache)
 
     def _office_wecom_users(self) -> list[str]:
-        return sorted({c.wecom_user for c in self.store.contacts() if c.is_office and c.wecom_user})
+        return sorted({c.wecom_user for c in self.store.directory.contacts() if c.is_office and c.wecom_user})
 
     def _office_notified(self, slot: Slot) -> bool:
         self._office_users = self._office_wecom_users()
@@ -135,12 +136,12 @@ class Jobs:
 
     def _note_unreachable(self, unit: str, slot: Slot) -> None:
         """A unit the round cannot reach (no address, no WeCom id): logged and audited once per slot."""
-        if self.store.kv_add(f"reminder-unreachable:{unit}:{slot.key}", "1"):
+        if self.store.state.kv_add(f"reminder-unreachable:{unit}:{slot.key}", "1"):
             log.warning("reminder %s for %s not sent: the unit has no contact address or WeCom id", slot.key, unit)
-            self.store.audit("scheduler", "reminder.unreachable", unit, slot=slot.key)
+            self.store.audit.record("scheduler", "reminder.unreachable", unit, slot=slot.key)
 
     def _done(self, prefix: str, unit: str, slot: str, channel: str) -> bool:
-        return self.store.outbox_by_key(f"{prefix}:{unit}:{slot}:{channel}") is not None
+        return self.store.outbox.by_key(f"{prefix}:{unit}:{slot}:{channel}") is not None
 
     def _office_channels(self, *, markdown: bool) -> list[tuple[str, list[str]]]:
         emails = sorted({self.campaign.office.email, *self.campaign.digest.emails})
@@ -166,9 +167,9 @@ class Jobs:
         chat_text: str | None = None,
     ) -> list[Queued]:
         key = f"{prefix}:{unit}:{slot}:{channel}"
-        if self.store.outbox_by_key(key) is not None:
+        if self.store.outbox.by_key(key) is not None:
             return []  # done (a read: most ticks stop here)
-        if not self.store.try_mark_reminder(unit, slot, channel):
+        if not self.store.state.try_mark_reminder(unit, slot, channel):
             log.info(
                 "%s %s for %s on %s was claimed elsewhere; queued here unless already queued",
                 prefix,
@@ -176,33 +177,23 @@ class Jobs:
                 unit,
                 channel,
             )
-        eml = None
-        if channel == "mail":
-            eml = notice_mail(
-                from_addr=self.mail_from,
-                to=recipients,
-                subject=message.subject,
-                text=message.text,
-                html=message.html,
-                domain=self.domain,
-                attachments=attachments,
-            )
-        text = chat_text if chat_text is not None and channel != "mail" else message.chat
-        _, created = self.store.enqueue_outbox(
+        mail = channel == "mail"
+        text = chat_text if chat_text is not None and not mail else message.chat
+        _, created = self.notices.queue(
             key,
             channel=channel,
             recipients=recipients,
             subject=message.subject,
-            body_text=message.text if channel == "mail" else text,
-            body_html=message.html if channel == "mail" else None,
-            eml=eml,
-            unit_name=unit if unit != self.campaign.office.name else None,
+            text=message.text if mail else text,
+            html=message.html if mail else None,
+            attachments=attachments,
+            unit=unit if unit != self.campaign.office.name else None,
             not_before=now,
         )
         if not created:
             return []
         log.info("%s %s for %s queued on %s", prefix, slot, unit, channel)
-        return [Queued(unit, slot, channel, tuple(recipients), key, message.text if channel == "mail" else text)]
+        return [Queued(unit, slot, channel, tuple(recipients), key, message.text if mail else text)]
 
     # -- the digest ------------------------------------------------------------------------------
     def send_digest(self, statuses: list[UnitStatus], now: dt.datetime, *, day: dt.date | None = None) -> list[Queued]:

@@ -17,8 +17,8 @@ from bot.wecom_client import APP_TEXT_LIMIT
 from config.campaign import Campaign, Range, VideoSpec
 from schedule.slots import AFTER, Slot
 from schedule.status import STATE_ZH, UnitState, UnitStatus
-from validators.base import Finding, render
-from validators.checklist import group_findings
+from validators.base import render
+from validators.report import SEVERITY_MARK, FindingGroup, group_findings
 
 NO_CONTACT_ZH = "未能通知（无联系方式）"
 
@@ -102,10 +102,10 @@ def checklist_lines(campaign: Campaign) -> list[str]:
     ]
 
 
-def missing_groups(status: UnitStatus) -> list[tuple[str, list[Finding]]]:
+def missing_groups(status: UnitStatus) -> list[FindingGroup]:
     """The open errors, grouped per nominee (unit-level first, files last)."""
     assert status.dossier is not None
-    return [(h, items) for h, items in group_findings(status.dossier, status.errors) if items]
+    return [g for g in group_findings(status.dossier, status.errors) if g.findings]
 
 
 def _footer(campaign: Campaign) -> list[str]:
@@ -140,7 +140,7 @@ def compose_reminder(slot: Slot, status: UnitStatus, campaign: Campaign, now: dt
             for f in items:
                 message, hint = render(f)
                 body.append(f"  - {message}" + (f" 修改建议：{hint}" if hint else ""))
-                chat.append(f"✗ {message}")
+                chat.append(f"{SEVERITY_MARK[f.severity]} {message}")
         if status.warnings:
             body.append(f"另有 {len(status.warnings)} 处请核实，详见受理回执。")
     text = "\n".join([*head, *body, "", *_footer(campaign)]) + "\n"

@@ -90,10 +90,10 @@ def collect_status(
     With a `cache` kept between calls, a unit's dossier is read again only after a new evaluation."""
     cache = {} if cache is None else cache
     contacts: dict[str | None, list[ContactView]] = {}
-    for contact in store.contacts():
+    for contact in store.directory.contacts():
         contacts.setdefault(contact.unit_name, []).append(contact)
     result = []
-    for row in store.unit_overview():
+    for row in store.overview.units():
         if known_only and not row.known:
             continue
         status = UnitStatus(
@@ -114,7 +114,7 @@ def collect_status(
             if cached is not None:
                 _, status.dossier, status.findings = cached
         if row.paper_received:
-            status.paper_dates = [p.received_on for p in store.paper_receipts(row.name)]
+            status.paper_dates = [p.received_on for p in store.state.paper_receipts(row.name)]
         if status.dossier is not None:
             end = campaign.deadline_end
             status.late = any(s.arrived_at is not None and s.arrived_at >= end for s in status.dossier.submissions)
@@ -126,10 +126,10 @@ def _evaluation(store: Store, unit: str) -> tuple[int, Dossier, list[Finding]] |
     """The latest evaluation's dossier and findings, read consistently (an evaluation saved
     between the two reads makes it read again)."""
     for _ in range(3):
-        snapshot = store.latest_dossier(unit)
+        snapshot = store.evaluations.latest_dossier(unit)
         if snapshot is None:
             return None
-        findings = store.current_findings(unit)
-        if store.current_version(unit) == snapshot.version:
+        findings = store.evaluations.current_findings(unit)
+        if store.evaluations.current_version(unit) == snapshot.version:
             return snapshot.version, Dossier.model_validate(snapshot.dossier), findings
     return None

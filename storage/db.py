@@ -63,7 +63,7 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # A read-only session (Store._read_session) takes no write lock: in WAL mode readers
+        # A read-only session (Repo._read_session) takes no write lock: in WAL mode readers
         # see the last commit and neither wait for nor block the writer.
         read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

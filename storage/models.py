@@ -19,18 +19,6 @@ class NewFile(BaseModel):
     probe: dict[str, Any] = Field(default_factory=dict)  # PhotoInfo / VideoInfo as JSON
 
 
-class NomineeIn(BaseModel):
-    """A nominee as an evaluation found it; numbers are hashed by the store, never kept."""
-
-    kind: str  # star, project
-    name: str
-    exemplar: bool = False
-    id_number: str | None = None
-    birth_month: str | None = None  # YYYY-MM
-    phone: str | None = None
-    fields: dict[str, Any] = Field(default_factory=dict)  # display only: no ID or phone numbers
-
-
 class ContactView(BaseModel):
     id: int
     unit_name: str | None  # None for the office's own members

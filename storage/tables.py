@@ -171,7 +171,6 @@ class NomineeRecord(SQLModel, table=True):
     id_hash: str | None = Field(default=None, index=True)  # HMAC of the normalised ID number
     person_key: str | None = Field(default=None, index=True)  # HMAC of name + birth month + phone
     fields: dict[str, Any] = _json()  # display fields only, no ID or phone numbers
-    withdrawn: bool = False
     version: int = 0  # the evaluation that wrote it
 
 

@@ -1,4 +1,17 @@
-"""Validators: one rule object per finding code of RULES.md, all in one registry.
+"""Validators: one rule object per finding code of RULES.md, all in one registry, and what is
+read off their findings.
+
+- `base`: `Rule`, `Finding` and the one `Registry`, which refuses a second rule for a code. A rule
+  declares on its class what the reply, the bot and the dashboard need to know of its findings:
+  `about` (a nominee, the unit or a file), `item` (the checklist item), `reason_zh` and
+  `unusable_zh` (words for a ✗ item), `defers_to` (the codes that judge in its stead; applied in
+  one place, `Rule.judged`).
+- `rules/`: the rules, one module per scope (star, project, exemplar, unit, files), one class per
+  code; `rules.common` holds the subjects and field readers they share.
+- `checklist`: a nominee's checklist row and its marks; what changed between two evaluations.
+- `report`: findings grouped by what they are about, the severity marks, and the text report of
+  `nomdesk check`.
+- `measure`: photos and videos measured against a spec, the measurement said in Chinese.
 
 `run_rules` is the one entry point: every registered rule over one merged dossier,
 findings sorted by severity, then subject. Rules only report (code + params); the

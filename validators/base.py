@@ -11,12 +11,12 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Iterable
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from config.campaign import Campaign
-from intake.models import Dossier
+from intake.models import Dossier, ProjectEntry, StarEntry
 
 
 class Severity(StrEnum):
@@ -27,6 +27,11 @@ class Severity(StrEnum):
 
 SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 SEVERITY_ZH = {Severity.ERROR: "必须修改", Severity.WARNING: "请核实", Severity.INFO: "提示"}
+
+# What a rule's findings are about: a nominee (an item of theirs or the whole of them), the unit
+# (its quotas, its mails, its tables), or a file of the package meant for no item in particular.
+About = Literal["nominee", "unit", "file"]
+E = TypeVar("E", StarEntry, ProjectEntry)
 
 
 class Finding(BaseModel):
@@ -44,19 +49,43 @@ class Finding(BaseModel):
 
 
 class Rule:
-    """One finding code: its default severity, its Chinese message and hint, and its check."""
+    """One finding code: its default severity, its Chinese message and hint, and its check.
+
+    What the reply, the bot and the dashboard need to know about a rule's findings is declared
+    here on the class (`about`, `item`, `reason_zh`, `unusable_zh`, `defers_to`), so none of them
+    ever guesses it from the message text or keeps a table of codes of its own.
+    """
 
     code: ClassVar[str]
     severity: ClassVar[Severity]
     title_zh: ClassVar[str]  # a short name for the rule, for checklists and digests
     message_zh: ClassVar[str]  # str.format template over the finding's params
     hint_zh: ClassVar[str]  # how to fix it, same template rules
+    about: ClassVar[About] = "unit"  # what its findings are about; a report groups them by it
     # The checklist item its findings belong to (intake.models.ITEMS), None for the unit's or a
     # file's own; checklists and replies read this, never the message text.
     item: ClassVar[str | None] = None
+    # Why the item is ✗ when the item's label does not already say it ("必填项未填"); None: the title.
+    reason_zh: ClassVar[str | None] = None
+    # For a file rule: what its finding says of a file meant for a nominee's item ("视频 无法打开✗");
+    # None for a rule whose findings leave the file usable.
+    unusable_zh: ClassVar[str | None] = None
+    # The codes that judge, in this rule's stead, the nominees they claim (`claims`): an exemplar's
+    # photos are EXEMPLAR_PHOTOS' to count, a name's second copy is DUPLICATE_NOMINEE's to report.
+    # Declared here rather than as early returns in `check`, and applied in one place (`judged`).
+    defers_to: ClassVar[frozenset[str]] = frozenset()
 
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterable[Finding]:
         raise NotImplementedError
+
+    def claims(self, entry: StarEntry | ProjectEntry, dossier: Dossier) -> bool:
+        """Whether this rule judges the nominee in the stead of the rules that defer to it."""
+        return False
+
+    def judged(self, entries: list[E], dossier: Dossier) -> list[E]:
+        """The nominees this rule judges: those no code of its `defers_to` claims."""
+        claimants = [REGISTRY.get(code) for code in self.defers_to]
+        return [e for e in entries if not any(c.claims(e, dossier) for c in claimants)]
 
     def finding(
         self,
@@ -119,6 +148,10 @@ class Registry:
 
     def get(self, code: str) -> Rule:
         return self._rules[code]
+
+    def find(self, code: str) -> Rule | None:
+        """The rule of a code, None for one not registered (a stored finding of an older version)."""
+        return self._rules.get(code)
 
     def codes(self) -> list[str]:
         return list(self._rules)

@@ -1,4 +1,4 @@
-"""A nominee's checklist, the grouping of findings, and what changed between two evaluations.
+"""A nominee's checklist and what changed between two evaluations.
 
 The one place a mark is decided. Each item of a nominee (推荐表, 工作总结, 照片, 视频, and 登记表
 when it is in question) is marked from the findings that speak about it (`Finding.item`, set
@@ -30,8 +30,7 @@ from intake.models import (
 )
 from validators.base import REGISTRY, SEVERITY_ORDER, Finding, Severity
 from validators.measure import format_duration
-from validators.rules.common import fold
-from validators.rules.files import FILE_CODES, UNUSABLE_ZH
+from validators.rules.common import first_of_each_name
 
 OK, BAD, WARN = "✓", "✗", "⚠"
 _RANK = {"": 0, OK: 0, WARN: 1, BAD: 2}
@@ -44,21 +43,6 @@ ITEM_ZH = {
     ITEM_VIDEO: "视频",
 }
 KIND_ZH = NOMINEE_KIND_ZH  # the name callers of the checklist know it by
-GENERAL = "整体情况"  # the heading of the unit's own findings
-FILES = "附件"  # the heading of the findings about files meant for no nominee
-
-# Why an item is ✗ when its label does not already say it, by finding code. Only words for the
-# label: which item a finding belongs to is the rule's `item`, never this table.
-_REASON_ZH = {
-    "STAR_FIELD_MISSING": "必填项未填",
-    "PROJECT_FIELD_MISSING": "必填项未填",
-    "STAR_ID_PHOTO": "缺合格的2寸证件照",
-    "STAR_VIDEO_SPEC": "不符合要求",
-    "PROJECT_VIDEO_SPEC": "不符合要求",
-    "EXEMPLAR_VIDEO_SPEC": "不符合典范视频要求",
-    "PROJECT_SUMMARY_LENGTH": "字数不符",
-    "REGISTER_MISMATCH": "未列入登记表",
-}
 
 
 @dataclass(frozen=True)
@@ -115,29 +99,30 @@ def _worst(marks: Iterable[str]) -> str:
     return max(marks, key=lambda m: _RANK[m], default=OK) or OK
 
 
-def is_file_finding(finding: Finding) -> bool:
-    """About a file of the package (unreadable, unmatched, a link to fetch...), not the unit's own."""
-    return finding.code in FILE_CODES
-
-
 def _rule_item(finding: Finding) -> str | None:
-    return REGISTRY.get(finding.code).item if finding.code in REGISTRY else None
+    r = REGISTRY.find(finding.code)
+    return r.item if r else None
+
+
+def _unusable(finding: Finding) -> str | None:
+    r = REGISTRY.find(finding.code)
+    return r.unusable_zh if r else None
 
 
 def _reason(finding: Finding) -> str:
     if "required" in finding.params and finding.params.get("count") is not None:
         return f"要求{finding.params['required']}张"
-    if finding.code in _REASON_ZH:
-        return _REASON_ZH[finding.code]
-    return REGISTRY.get(finding.code).title_zh if finding.code in REGISTRY else finding.code
+    r = REGISTRY.find(finding.code)
+    return (r.reason_zh or r.title_zh) if r else finding.code
 
 
 def _unusable_paths(findings: list[Finding]) -> dict[str, str]:
     """path -> "无法打开" for the item's files whose own finding says they cannot be used."""
     out: dict[str, str] = {}
     for f in findings:
-        if f.code in UNUSABLE_ZH:
-            out[str(f.evidence.get("path") or f.subject)] = UNUSABLE_ZH[f.code]
+        word = _unusable(f)
+        if word:
+            out[str(f.evidence.get("path") or f.subject)] = word
     return out
 
 
@@ -171,7 +156,7 @@ def _item(
         mark = ""  # not sent and not asked for (a star's video): no mark
     if mark == BAD and received:
         for f in problems:
-            if f.severity == Severity.ERROR and f.code not in UNUSABLE_ZH and _reason(f) not in reasons:
+            if f.severity == Severity.ERROR and not _unusable(f) and _reason(f) not in reasons:
                 reasons.append(_reason(f))
     return Item(item, label, mark, "；".join(reasons), tuple(findings))
 
@@ -245,42 +230,10 @@ def checklist_rows(dossier: Dossier, findings: Iterable[Finding]) -> list[Row]:
     findings = list(findings)
     rows: list[Row] = []
     for entries in (dossier.stars, dossier.projects):
-        seen: set[str] = set()
+        firsts = first_of_each_name(entries)
         for entry in entries:
-            key = fold(entry.name)
-            rows.append(checklist_row(entry, findings, own_items=key not in seen))
-            seen.add(key)
+            rows.append(checklist_row(entry, findings, own_items=any(e is entry for e in firsts)))
     return rows
-
-
-def group_findings(dossier: Dossier, findings: list[Finding]) -> list[tuple[str, list[Finding]]]:
-    """Findings grouped under a heading: the unit first, then each star and project, then files.
-
-    Decided by the findings' fields: a finding about a nominee (a file meant for one included)
-    goes under that nominee; one about no nominee goes under 附件 when it is a file's, else under
-    the unit as a whole."""
-    by_nominee: dict[str | None, list[Finding]] = defaultdict(list)
-    for f in findings:
-        by_nominee[f.nominee].append(f)
-    unowned = by_nominee.pop(None, [])
-    general = [f for f in unowned if not is_file_finding(f)]
-    files = [f for f in unowned if is_file_finding(f)]
-    groups: list[tuple[str, list[Finding]]] = []
-    if general:
-        groups.append((GENERAL, general))
-    for star in dossier.stars:
-        mark = "（典范）" if star.exemplar else ""
-        groups.append((f"{KIND_ZH['star']} {star.name}{mark}", by_nominee.pop(star.name, [])))
-    for project in dossier.projects:
-        mark = "（典范）" if project.exemplar else ""
-        groups.append((f"{KIND_ZH['project']} {project.name}{mark}", by_nominee.pop(project.name, [])))
-    for name, rest in by_nominee.items():  # nominees the dossier lists under another spelling
-        groups.append((str(name), rest))
-    if files:
-        groups.append((FILES, files))
-    for _, items in groups:
-        items.sort(key=lambda f: SEVERITY_ORDER[f.severity])
-    return groups
 
 
 # ---- what changed --------------------------------------------------------------------------

@@ -70,7 +70,7 @@ def _secure(request: Request) -> bool:
 def start_session(store: Store, response: Response, request: Request, username: str, display_name: str) -> None:
     token = secrets.token_urlsafe(32)
     value = json.dumps({"user": username, "name": display_name, "csrf": secrets.token_urlsafe(32)})
-    store.kv_set(_key(token), value, expires_at=dt.datetime.now(dt.UTC) + SESSION_TTL)
+    store.state.kv_set(_key(token), value, expires_at=dt.datetime.now(dt.UTC) + SESSION_TTL)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -86,7 +86,7 @@ def start_session(store: Store, response: Response, request: Request, username: 
 def end_session(store: Store, request: Request, response: Response) -> None:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        store.kv_delete(_key(token))
+        store.state.kv_delete(_key(token))
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
@@ -95,11 +95,11 @@ def session_user(store: Store, request: Request) -> WebUser | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    raw = store.kv_get(_key(token))
+    raw = store.state.kv_get(_key(token))
     if raw is None:
         return None
     data = json.loads(raw)
-    user = store.get_user(data["user"])
+    user = store.directory.get_user(data["user"])
     if user is None or not user.active:
         return None
     return WebUser(username=user.username, display_name=user.display_name or user.username, csrf=data["csrf"])
@@ -155,7 +155,7 @@ def _subjects(username: str, address: str) -> list[tuple[str, int]]:
 
 
 def login_locked(store: Store, username: str, address: str, now: dt.datetime) -> bool:
-    return any(store.kv_get(LOCK_PREFIX + key, now=now) is not None for key, _ in _subjects(username, address))
+    return any(store.state.kv_get(LOCK_PREFIX + key, now=now) is not None for key, _ in _subjects(username, address))
 
 
 def record_login_failure(store: Store, username: str, address: str, now: dt.datetime) -> bool:
@@ -163,15 +163,15 @@ def record_login_failure(store: Store, username: str, address: str, now: dt.date
     locked = False
     since = now - LOGIN_WINDOW
     for key, limit in _subjects(username, address):
-        raw = store.kv_get(FAILURES_PREFIX + key, now=now)
+        raw = store.state.kv_get(FAILURES_PREFIX + key, now=now)
         failures = [t for t in (json.loads(raw) if raw else []) if dt.datetime.fromisoformat(t) > since]
         failures.append(now.isoformat())
         if len(failures) >= limit:
-            store.kv_set(LOCK_PREFIX + key, now.isoformat(), expires_at=now + LOGIN_WINDOW)
-            store.kv_delete(FAILURES_PREFIX + key)
+            store.state.kv_set(LOCK_PREFIX + key, now.isoformat(), expires_at=now + LOGIN_WINDOW)
+            store.state.kv_delete(FAILURES_PREFIX + key)
             locked = True
         else:
-            store.kv_set(FAILURES_PREFIX + key, json.dumps(failures), expires_at=now + LOGIN_WINDOW)
+            store.state.kv_set(FAILURES_PREFIX + key, json.dumps(failures), expires_at=now + LOGIN_WINDOW)
     return locked
 
 
@@ -179,4 +179,4 @@ def clear_login_failures(store: Store, username: str, address: str) -> None:
     """A login succeeded: this username's count from this address starts again (the address's own
     count does not, or one known login would reset a sprayer's budget)."""
     key, _ = _subjects(username, address)[0]
-    store.kv_delete(FAILURES_PREFIX + key)
+    store.state.kv_delete(FAILURES_PREFIX + key)

@@ -10,6 +10,7 @@ annotations as objects, and `User` is local to `create_router`.
 """
 
 import datetime as dt
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
@@ -37,7 +38,12 @@ DONE_ZH = {
     "attach": "附件已加入该单位材料，并已重新检查。",
     "withdraw": "已撤回该推荐对象，其材料仍保存在系统中；如有误，可在“已撤回”中恢复。",
     "restore": "已恢复该推荐对象，并已重新检查该单位材料。",
+    "checking": "已受理，系统正在检查该单位材料，请稍后刷新本页查看结果。",
 }
+# How long an action's page waits for the pipeline thread to process what it queued, so the page it
+# redirects to shows the result; past it, the page says the unit is being checked.
+PIPELINE_WAIT_SECONDS = 8.0
+PIPELINE_POLL_SECONDS = 0.05
 ERROR_ZH = {
     400: "请求有误",
     403: "无法完成操作",
@@ -117,7 +123,8 @@ def create_router(service: Service) -> Dashboard:
     User = Annotated[auth.WebUser, Depends(user)]
 
     def unit_or_404(name: str) -> str:
-        if name not in {u.name for u in store.units(active_only=False)} and not store.unit_submissions(name):
+        known = {u.name for u in store.directory.units(active_only=False)}
+        if name not in known and not store.submissions.of_unit(name):
             raise HTTPException(status_code=404, detail="没有这个单位")
         return name
 
@@ -146,18 +153,18 @@ def create_router(service: Service) -> Dashboard:
 
         address = auth.client_address(request)
         if auth.login_locked(store, username, address, now):
-            store.audit("web", "login.locked", None, username=username[:64], address=address)
+            store.audit.record("web", "login.locked", None, username=username[:64], address=address)
             return refused(429, auth.LOCKED_ZH)
-        found = store.verify_user(username, password)
+        found = store.directory.verify_user(username, password)
         if found is None:
-            store.audit("web", "login.failed", None, username=username[:64], address=address)
+            store.audit.record("web", "login.failed", None, username=username[:64], address=address)
             if auth.record_login_failure(store, username, address, now):
                 return refused(429, auth.LOCKED_ZH)
             return refused(401, "用户名或密码错误")
         auth.clear_login_failures(store, username, address)
         response = RedirectResponse(auth.safe_next(next), status_code=303)
         auth.start_session(store, response, request, found.username, found.display_name)
-        store.audit(f"office:{found.username}", "login", None)
+        store.audit.record(f"office:{found.username}", "login", None)
         return response
 
     @router.post("/logout")
@@ -233,9 +240,7 @@ def create_router(service: Service) -> Dashboard:
             day = dt.date.fromisoformat(received_on) if received_on else desk.clock().astimezone(campaign.tz).date()
         except ValueError as exc:
             raise HTTPException(status_code=400, detail="日期格式应为 YYYY-MM-DD") from exc
-        store.record_paper(name, day, who.actor, note.strip() or None)
-        if store.latest_dossier(name) is not None:
-            desk.evaluate(name)
+        desk.record_paper(name, day, actor=who.actor, note=note.strip() or None)
         return back(name, "paper")
 
     @router.post("/units/{name}/attach")
@@ -265,26 +270,22 @@ def create_router(service: Service) -> Dashboard:
                 raise FetchError("请填写下载链接或选择文件")
         except FetchError as exc:
             return render_unit(request, who, name, error=str(exc))
-        subs = store.unit_submissions(name)
-        # The file belongs to the mail that carried its link: it arrived when that mail did.
-        received_at = subs[submission - 1].arrived_at if 0 < submission <= len(subs) else None
-        record = desk.accept_office_file(
-            name, filename, data, actor=who.actor, origin=origin, received_at=received_at, for_name=for_name
+        record = desk.attach(
+            name, filename, data, actor=who.actor, origin=origin, for_name=for_name, submission=submission
         )
-        process_now(record.id)
-        return back(name, "attach")
+        return back(name, "attach" if processed(record.id) else "checking")
 
-    def process_now(raw_id: int) -> None:
-        """Process an office record at once, so the page it redirects to shows it (the pipeline thread
-        may take it first; processing is idempotent either way)."""
-        for _ in range(100):
-            current = store.get_raw(raw_id)
-            if current is None or current.state != RawState.NEW:
-                break
-            claimed = store.claim_next_raw(desk.clock())
-            if claimed is None:
-                break
-            desk.process(claimed)
+    def processed(raw_id: int) -> bool:
+        """Whether the pipeline thread processed what an action queued within PIPELINE_WAIT_SECONDS:
+        the work is never done here, on the request's thread (the desk woke the pipeline)."""
+        deadline = time.monotonic() + PIPELINE_WAIT_SECONDS
+        while True:
+            current = store.raw.get(raw_id)
+            if current is None or current.state not in (RawState.NEW, RawState.PROCESSING):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(PIPELINE_POLL_SECONDS)
 
     def nominee_action(act, request: Request, who: User, name: str, csrf: str, nominee: str, what: str) -> Response:
         """Withdraw or restore (Desk's one home for it); a refusal is shown on the unit page."""
@@ -294,8 +295,7 @@ def create_router(service: Service) -> Dashboard:
             done = act(name, nominee, actor=who.actor)
         except ValueError as exc:
             return render_unit(request, who, name, error=str(exc))
-        process_now(done.record.id)
-        return back(name, what)
+        return back(name, what if processed(done.record.id) else "checking")
 
     @router.post("/units/{name}/withdraw")
     def withdraw(
@@ -313,12 +313,12 @@ def create_router(service: Service) -> Dashboard:
 
     @router.get("/units/{name}/raw/{raw_id}")
     def raw_mail(who: User, name: str, raw_id: int) -> Response:
-        submission = store.submission_for_raw(raw_id)
-        record = store.get_raw(raw_id)
+        submission = store.submissions.for_raw(raw_id)
+        record = store.raw.get(raw_id)
         if submission is None or record is None or submission.unit_name != name:
             raise HTTPException(status_code=404, detail="没有这封邮件")
         filename = f"{name}-第{submission.unit_index or raw_id}次报送.eml"
-        return FileResponse(store.raw_path(record), media_type="message/rfc822", filename=filename)
+        return FileResponse(store.raw.path(record), media_type="message/rfc822", filename=filename)
 
     @router.get("/units/{name}/files/{file_id}/thumb")
     def photo(who: User, name: str, file_id: int, size: int = SIZES[0]) -> Response:
@@ -326,7 +326,7 @@ def create_router(service: Service) -> Dashboard:
         if record is None or size not in SIZES:
             raise HTTPException(status_code=404, detail="没有这张照片")
         path = thumbnail(
-            store.file_path(record),
+            store.submissions.file_path(record),
             record.sha256,
             size,
             store.data_dir / "thumbs",

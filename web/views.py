@@ -18,7 +18,8 @@ from schedule.jobs import MARKDOWN_CHANNEL
 from storage.repo import Store
 from storage.tables import FileRecord, OutboxRecord, PaperReceipt, ReminderSent
 from validators.base import SEVERITY_ORDER, SEVERITY_ZH, Finding, render
-from validators.checklist import BAD, WARN, Item, Row, checklist_rows, is_file_finding
+from validators.checklist import BAD, WARN, Item, Row, checklist_rows
+from validators.report import is_file_finding
 
 # A unit's state, in the order the office cares about it; lateness is a mark beside it, not a state:
 # a late unit is still missing what it misses. The filters offer both ("late": every late unit).
@@ -82,12 +83,12 @@ def unit_rows(store: Store, campaign: Campaign) -> list[UnitRow]:
     aliases = {u.name: list(u.aliases) for u in campaign.units}
     quotas = campaign.quotas
     rows = []
-    for o in store.unit_overview():
+    for o in store.overview.units():
         late = False
         exemplars = {"star": 0, "project": 0}
         if o.evaluated_version is not None:
-            late = any(f.code == "LATE" for f in store.current_findings(o.name))
-            for n in store.unit_nominees(o.name):
+            late = any(f.code == "LATE" for f in store.evaluations.current_findings(o.name))
+            for n in store.evaluations.nominees(o.name):
                 exemplars[n.kind] = exemplars.get(n.kind, 0) + int(n.exemplar)
         state = unit_state(o.submissions, o.errors)
         rows.append(
@@ -255,16 +256,16 @@ def _sorted(items: list[Finding]) -> list[FindingView]:
 def unit_page(store: Store, campaign: Campaign, name: str, rows: list[UnitRow] | None = None) -> UnitPage:
     rows = rows if rows is not None else unit_rows(store, campaign)
     row = next((r for r in rows if r.name == name), None)
-    snapshot = store.latest_dossier(name)
+    snapshot = store.evaluations.latest_dossier(name)
     dossier = Dossier.model_validate(snapshot.dossier) if snapshot else None
     page = UnitPage(row=row, name=name, dossier=dossier)
 
     file_ids: dict[tuple[int, str], int] = {}
-    for index, sub in enumerate(store.unit_submissions(name)):
-        files = store.submission_files(sub.id or 0)
+    for index, sub in enumerate(store.submissions.of_unit(name)):
+        files = store.submissions.files(sub.id or 0)
         for f in files:
             file_ids[(index, f.path)] = f.id or 0
-        raw = store.get_raw(sub.raw_message_id)
+        raw = store.raw.get(sub.raw_message_id)
         page.submissions.append(
             SubmissionView(
                 number=index + 1,
@@ -278,7 +279,7 @@ def unit_page(store: Store, campaign: Campaign, name: str, rows: list[UnitRow] |
             )
         )
 
-    findings = store.current_findings(name)
+    findings = store.evaluations.current_findings(name)
     by_nominee: dict[str | None, list[Finding]] = defaultdict(list)
     for f in findings:
         by_nominee[f.nominee].append(f)
@@ -319,9 +320,9 @@ def unit_page(store: Store, campaign: Campaign, name: str, rows: list[UnitRow] |
     for items in by_nominee.values():  # a nominee the dossier spells otherwise
         page.general.extend(_sorted(items))
 
-    page.replies = store.outbox(limit=10_000, unit_name=name)
-    page.reminders = store.reminders_sent(name)
-    page.paper = store.paper_receipts(name)
+    page.replies = store.outbox.all(limit=10_000, unit_name=name)
+    page.reminders = store.state.reminders_sent(name)
+    page.paper = store.state.paper_receipts(name)
     withdrawn = dossier.withdrawn if dossier is not None else []
     page.withdrawn = [WithdrawnView(w.kind, NOMINEE_KIND_ZH[w.kind], w.name, withdrawn_by_zh(w.by)) for w in withdrawn]
     return page
@@ -329,8 +330,8 @@ def unit_page(store: Store, campaign: Campaign, name: str, rows: list[UnitRow] |
 
 def unit_file(store: Store, unit: str, file_id: int) -> FileRecord | None:
     """A file of one of the unit's submissions (never another unit's, never a raw path)."""
-    for sub in store.unit_submissions(unit):
-        for f in store.submission_files(sub.id or 0):
+    for sub in store.submissions.of_unit(unit):
+        for f in store.submissions.files(sub.id or 0):
             if f.id == file_id:
                 return f
     return None

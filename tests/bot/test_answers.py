@@ -45,7 +45,7 @@ def _a_photo() -> bytes:
 def test_late_files_are_one_line_in_time_order_and_not_called_mails(tmp_path: Path, campaign: Campaign) -> None:
     clock = Clock(dt.datetime(2021, 9, 1, 9, 0, tzinfo=CST))
     store = Store.open(tmp_path)
-    store.sync_units(campaign)
+    store.directory.sync_units(campaign)
     desk = Desk(Settings(data_dir=tmp_path, wecom_answer_settle_seconds=0), campaign, store, clock=clock)
     photo = _a_photo()
     # Four runs of WeCom files after the deadline (2021-08-30), hours or days apart...
@@ -77,7 +77,7 @@ def test_a_withdrawal_is_counted_as_an_action_not_as_a_file(tmp_path: Path, camp
     status counts them by who acted, never as "办公室补充文件" the unit would look for."""
     clock = Clock(dt.datetime(2021, 8, 21, 9, 0, tzinfo=CST))
     store = Store.open(tmp_path)
-    store.sync_units(campaign)
+    store.directory.sync_units(campaign)
     desk = Desk(Settings(data_dir=tmp_path, wecom_answer_settle_seconds=0), campaign, store, clock=clock)
     desk.ingest_file(SAMPLE, received_at=clock())
     desk.process_pending()

@@ -156,12 +156,12 @@ def test_office_summary_pending_and_unit(desk: Desk) -> None:
 
 def test_office_records_paper_copies(desk: Desk) -> None:
     store = desk.service.store
-    assert not store.paper_received("延边朝鲜族自治州教育局")
-    assert any(f.code == "PAPER_PENDING" for f in store.current_findings("延边朝鲜族自治州教育局"))
+    assert not store.state.paper_received("延边朝鲜族自治州教育局")
+    assert any(f.code == "PAPER_PENDING" for f in store.evaluations.current_findings("延边朝鲜族自治州教育局"))
     answer = desk.ask(OFFICE, "纸质 延边州 已收")
     assert "已登记" in answer
-    assert store.paper_received("延边朝鲜族自治州教育局")
-    assert not any(f.code == "PAPER_PENDING" for f in store.current_findings("延边朝鲜族自治州教育局"))
+    assert store.state.paper_received("延边朝鲜族自治州教育局")
+    assert not any(f.code == "PAPER_PENDING" for f in store.evaluations.current_findings("延边朝鲜族自治州教育局"))
     assert "纸质材料：已收到" in desk.ask(OTHER_CONTACT, "状态")
 
 
@@ -170,18 +170,18 @@ def test_asking_about_paper_copies_records_nothing(desk: Desk) -> None:
     for text in ("纸质 四平 未收", "纸质 四平 收到了吗", "纸质 四平"):
         answer = desk.ask(OFFICE, text)
         assert "四平市教育局 的纸质材料：尚未登记收到" in answer and "已登记：" not in answer, text
-    assert store.paper_receipts("四平市教育局") == []
+    assert store.state.paper_receipts("四平市教育局") == []
     own = desk.ask(OTHER_CONTACT, "纸质材料收到了吗？")  # a contact asks about their own unit
     assert own.startswith("延边朝鲜族自治州教育局 的纸质材料：")
     assert desk.ask(CONTACT, "纸质 延边州").startswith("该命令仅供省级办公室使用")
 
 
 def test_forged_signature_is_refused_and_nothing_processed(desk: Desk) -> None:
-    before = len(desk.service.store.paper_receipts("长白山管委会教育科技局"))
+    before = len(desk.service.store.state.paper_receipts("长白山管委会教育科技局"))
     xml = desk.sim.text_message(OFFICE, "纸质 长白山 已收", next(_msg_ids))
     response = desk.sim.send_callback(desk.url, xml, bad_signature=True)
     assert response.status_code == 403
-    assert len(desk.service.store.paper_receipts("长白山管委会教育科技局")) == before
+    assert len(desk.service.store.state.paper_receipts("长白山管委会教育科技局")) == before
 
 
 def test_stale_timestamp_is_refused(desk: Desk) -> None:
@@ -192,13 +192,13 @@ def test_stale_timestamp_is_refused(desk: Desk) -> None:
 
 def test_a_replayed_msgid_is_processed_once(desk: Desk) -> None:
     store = desk.service.store
-    before = len(store.paper_receipts("长白山管委会教育科技局"))
+    before = len(store.state.paper_receipts("长白山管委会教育科技局"))
     xml = desk.sim.text_message(OFFICE, "纸质 长白山 已收", next(_msg_ids))
     first = desk.sim.send_callback(desk.url, xml)
     second = desk.sim.send_callback(desk.url, xml)
     assert "已登记" in desk.reply_text(first.text)
     assert second.status_code == 200 and second.text == ""
-    assert len(store.paper_receipts("长白山管委会教育科技局")) == before + 1
+    assert len(store.state.paper_receipts("长白山管委会教育科技局")) == before + 1
 
 
 def test_menu_click_and_enter_agent(desk: Desk) -> None:
@@ -231,7 +231,7 @@ def test_a_file_sent_in_wecom_is_checked_and_answered(desk: Desk) -> None:
     store = desk.service.store
     name, data = _sample_zip("changbaishan_missing")
     media_id = desk.sim.add_media(name, data)
-    before = len(store.unit_submissions("长白山管委会教育科技局"))
+    before = len(store.submissions.of_unit("长白山管委会教育科技局"))
     desk.sim.expire_tokens()  # the result is sent with a token refreshed on the way
     response = desk.sim.send_callback(
         desk.url, desk.sim.file_message(CONTACT, media_id, next(_msg_ids), file_name=name)
@@ -248,8 +248,8 @@ def test_a_file_sent_in_wecom_is_checked_and_answered(desk: Desk) -> None:
     # One mail and one WeCom file: the file is not counted as a mail.
     assert "已收邮件 1 封、企业微信文件 1 批" in sent[0].content
     assert "已收邮件 2 封" not in desk.ask(CONTACT, "状态")
-    assert len(store.unit_submissions("长白山管委会教育科技局")) == before + 1
-    desk.wait_for(lambda: [f for f in store.wecom_files("done") if f.media_id == media_id])
+    assert len(store.submissions.of_unit("长白山管委会教育科技局")) == before + 1
+    desk.wait_for(lambda: [f for f in store.wecom_files.all("done") if f.media_id == media_id])
     # The unit's contacts also get the full reply by mail (written to the outbox folder here).
     outbox = desk.service.settings.outbox_dir
 
@@ -278,5 +278,5 @@ def test_a_stranger_cannot_send_files(desk: Desk) -> None:
     image = desk.sim.image_message("stranger", media_id, next(_msg_ids))
     assert "文件未被接收" in desk.reply_text(desk.sim.send_callback(desk.url, image).text)
     time.sleep(1)  # the file worker would have had it by now
-    assert [f for f in store.wecom_files() if f.user_id == "stranger"] == []
-    assert [r for r in store.raw_messages() if "stranger" in (r.source_ref or "")] == []
+    assert [f for f in store.wecom_files.all() if f.user_id == "stranger"] == []
+    assert [r for r in store.raw.all() if "stranger" in (r.source_ref or "")] == []

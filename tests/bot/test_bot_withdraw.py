@@ -47,10 +47,10 @@ class Bot:
         return ET.fromstring(self.sim.decrypt_passive_reply(response.text)).findtext("Content") or ""
 
     def dossier(self) -> Dossier:
-        return Dossier.model_validate(self.service.store.latest_dossier(UNIT).dossier)
+        return Dossier.model_validate(self.service.store.evaluations.latest_dossier(UNIT).dossier)
 
     def withdrawals(self) -> list[tuple[str, str]]:
-        return [(a.actor, a.detail["name"]) for a in self.service.store.audit_log(action="nominee.withdrawn")]
+        return [(a.actor, a.detail["name"]) for a in self.service.store.audit.entries(action="nominee.withdrawn")]
 
 
 @pytest.mark.parametrize(
@@ -116,7 +116,7 @@ def test_a_confirmation_after_the_window_does_nothing(bot: Bot) -> None:
     assert question.startswith("确认撤回 百姓学习之星 舒玉兰？")
     store = bot.service.store
     key = WITHDRAW_KEY.format(CONTACT)
-    store.kv_set(key, store.kv_get(key) or "", bot.service.desk.clock())  # the 10 minutes have passed
+    store.state.kv_set(key, store.state.kv_get(key) or "", bot.service.desk.clock())  # the 10 minutes have passed
     assert "没有待确认的撤回（或已超过 10 分钟）" in bot.ask(CONTACT, "确认撤回")
     assert ("wecom:" + CONTACT, "舒玉兰") not in bot.withdrawals()
 
@@ -140,7 +140,7 @@ def test_how_to_withdraw_and_one_name_at_a_time(bot: Bot) -> None:
 def test_a_project_is_named_by_its_distinctive_part(bot: Bot) -> None:
     question = bot.ask(CONTACT, "撤回 银龄健康")
     assert question.startswith("确认撤回 终身学习品牌项目 “银龄健康”讲堂？")
-    bot.service.store.kv_delete(WITHDRAW_KEY.format(CONTACT))  # not confirmed
+    bot.service.store.state.kv_delete(WITHDRAW_KEY.format(CONTACT))  # not confirmed
 
 
 def test_the_office_and_strangers_do_not_withdraw_in_wecom(bot: Bot) -> None:

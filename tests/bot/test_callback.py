@@ -52,7 +52,7 @@ def bot_app(
     """The bot's ASGI app over a real store, before it is served."""
     sim = WeComSimulator()  # only its callback side: no API server needed
     store = Store.open(tmp_path)
-    store.sync_units(campaign)
+    store.directory.sync_units(campaign)
     crypto = CallbackCrypto(sim.token, sim.aes_key, sim.corp_id, max_skew_seconds=300)
     answerer = Answerer(store, campaign, clock=clock, on_paper=on_paper(store) if on_paper else None)
     bot = WeComBot(store, crypto, answerer, on_file=None, send_text=None, clock=clock)
@@ -98,7 +98,7 @@ def test_a_message_whose_handling_failed_is_answered_on_wecoms_retry(tmp_path: P
             attempts.append(unit)
             if len(attempts) == 1:
                 raise RuntimeError("database is locked")
-            store.record_paper(unit, day, actor)
+            store.state.record_paper(unit, day, actor)
 
         return record
 
@@ -109,7 +109,7 @@ def test_a_message_whose_handling_failed_is_answered_on_wecoms_retry(tmp_path: P
         assert first.status_code == 500  # not answered: WeCom sends the same MsgId again
         retry = sim.send_callback(url, xml)
         assert "已登记" in _content(sim, retry)
-        assert len(store.paper_receipts(YANBIAN)) == 1
+        assert len(store.state.paper_receipts(YANBIAN)) == 1
         assert sim.send_callback(url, xml).text == ""  # handled now: a further retry is a duplicate
 
 
@@ -120,7 +120,7 @@ def test_a_slow_answer_does_not_stall_the_port(tmp_path: Path, campaign: Campaig
         def record(unit: str, day: dt.date, actor: str) -> None:
             entered.set()
             release.wait(10)  # a long wait for the database's write lock
-            store.record_paper(unit, day, actor)
+            store.state.record_paper(unit, day, actor)
 
         return record
 

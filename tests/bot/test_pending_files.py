@@ -70,7 +70,7 @@ def test_an_acknowledged_file_survives_a_failed_download_and_a_restart(sim: WeCo
             response = sim.send_callback(server.url + "/wecom/callback", xml)
             ack = ET.fromstring(sim.decrypt_passive_reply(response.text)).findtext("Content") or ""
             assert "已收到文件" in ack
-            [row] = wait_until(lambda: [f for f in first.store.wecom_files() if f.attempts == 1 and f.last_error])
+            [row] = wait_until(lambda: [f for f in first.store.wecom_files.all() if f.attempts == 1 and f.last_error])
             assert row.state == WeComFileState.PENDING and "45009" in (row.last_error or "")
     finally:
         first.shutdown()  # the desk stops before the retry is due
@@ -84,8 +84,8 @@ def test_an_acknowledged_file_survives_a_failed_download_and_a_restart(sim: WeCo
             lambda: [m for m in sim.sent_messages if CONTACT in m.delivered_to and "文件已检查" in (m.content or "")]
         )
         assert "宋丽萍" in (sent[0].content or "")  # the file was read and checked
-        assert len(second.store.unit_submissions(UNIT)) == 1
-        [row] = wait_until(lambda: second.store.wecom_files(WeComFileState.DONE))
+        assert len(second.store.submissions.of_unit(UNIT)) == 1
+        [row] = wait_until(lambda: second.store.wecom_files.all(WeComFileState.DONE))
         assert row.media_id == media_id and row.attempts == 2
     finally:
         second.shutdown()
@@ -104,7 +104,7 @@ def parts(sim: WeComSimulator, tmp_path: Path, campaign: Campaign) -> Iterator[t
     """The worker without its thread: a real store and desk, downloads from the simulator."""
     clock = Clock(dt.datetime(2021, 8, 20, 2, 0, tzinfo=dt.UTC))
     store = Store.open(tmp_path)
-    store.sync_units(campaign)
+    store.directory.sync_units(campaign)
     desk = Desk(wecom_settings(sim, tmp_path), campaign, store, clock=clock)
     client = WeComClient(sim.corp_id, sim.secret, sim.agent_id, api_base=sim.base_url)
 
@@ -114,7 +114,7 @@ def parts(sim: WeComSimulator, tmp_path: Path, campaign: Campaign) -> Iterator[t
 
     def send_text(user: str, text: str) -> None:  # as the service does: queued in the outbox
         key = f"wecom-text:{user}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
-        store.enqueue_outbox(key, channel="wecom", recipients=[user], body_text=text)
+        store.outbox.enqueue(key, channel="wecom", recipients=[user], body_text=text)
 
     files = PendingFiles(store, hand_to_desk, send_text=send_text, clock=clock, tz=campaign.tz)
     yield store, files, clock
@@ -122,7 +122,7 @@ def parts(sim: WeComSimulator, tmp_path: Path, campaign: Campaign) -> Iterator[t
 
 
 def _wecom_texts(store: Store, user: str) -> list[str]:
-    return [r.body_text for r in store.outbox() if r.channel == "wecom" and user in r.recipients]
+    return [r.body_text for r in store.outbox.all() if r.channel == "wecom" and user in r.recipients]
 
 
 def test_a_failed_download_is_retried_after_a_backoff(sim: WeComSimulator, parts) -> None:
@@ -134,9 +134,9 @@ def test_a_failed_download_is_retried_after_a_backoff(sim: WeComSimulator, parts
     assert files.run_once() == 0  # not due yet
     clock.now += dt.timedelta(minutes=1)
     assert files.run_once() == 1
-    [row] = store.wecom_files()
+    [row] = store.wecom_files.all()
     assert row.state == WeComFileState.DONE and row.attempts == 2
-    assert [r.source_ref for r in store.raw_messages()] == [f"wecom:{CONTACT}:{media_id}"]
+    assert [r.source_ref for r in store.raw.all()] == [f"wecom:{CONTACT}:{media_id}"]
     assert _wecom_texts(store, CONTACT) == []  # nothing to tell: the file made it
 
 
@@ -148,12 +148,12 @@ def test_after_three_days_the_contact_and_the_office_are_told(sim: WeComSimulato
         sim.fail_next("media/get", 45009)
         files.run_once()
         clock.now += dt.timedelta(hours=1)
-    [row] = store.wecom_files()
+    [row] = store.wecom_files.all()
     assert row.state == WeComFileState.PENDING  # still within the 3 days
     clock.now = row.received_at + dt.timedelta(days=3) - dt.timedelta(minutes=1)
     sim.fail_next("media/get", 45009)
     assert files.run_once() == 1
-    [row] = store.wecom_files()
+    [row] = store.wecom_files.all()
     assert row.state == WeComFileState.EXPIRED
     [to_contact] = _wecom_texts(store, CONTACT)
     assert "附表2登记表.xlsx" in to_contact and "重新发送" in to_contact
@@ -161,14 +161,14 @@ def test_after_three_days_the_contact_and_the_office_are_told(sim: WeComSimulato
     [to_office] = _wecom_texts(store, OFFICE)
     assert UNIT in to_office and CONTACT in to_office and "附表2登记表.xlsx" in to_office
     assert "3 天" in to_office and "45009" in to_office
-    assert store.raw_messages() == []
+    assert store.raw.all() == []
 
 
 def test_a_media_id_wecom_does_not_know_is_given_up_at_once(parts) -> None:
     store, files, _clock = parts
     files.add("msg:3", CONTACT, "sim-no-such-media", "材料.zip")
     assert files.run_once() == 1
-    [row] = store.wecom_files()
+    [row] = store.wecom_files.all()
     assert row.state == WeComFileState.EXPIRED and "40007" in (row.last_error or "")
     [to_contact] = _wecom_texts(store, CONTACT)
     # Sent minutes ago: the file did not expire, WeCom does not know its media_id.
@@ -183,7 +183,7 @@ def test_a_desk_side_failure_is_not_blamed_on_wecom(sim: WeComSimulator, parts) 
     store, files, clock = parts
     media_id = sim.add_media("推荐表.docx", b"PK\x03\x04")
     files.add("msg:4", CONTACT, media_id, "推荐表.docx")
-    [row] = store.wecom_files()
+    [row] = store.wecom_files.all()
     clock.now = row.received_at + dt.timedelta(days=3) - dt.timedelta(minutes=1)
     sim.fail_next("media/get", 40001)
     assert files.run_once() == 1
@@ -201,7 +201,7 @@ def bot(sim: WeComSimulator, tmp_path: Path, campaign: Campaign) -> Iterator[tup
     worker's thread stopped, so the test says when the worker runs (`bot.files.run_once()`)."""
     clock = Clock(dt.datetime(2021, 8, 25, 2, 0, tzinfo=dt.UTC))
     store = Store.open(tmp_path)
-    store.sync_units(campaign)
+    store.directory.sync_units(campaign)
     desk = Desk(wecom_settings(sim, tmp_path), campaign, store, clock=clock)
     desk.ingest_file(SHARED / "samples" / "changbaishan_missing" / "1.eml")
     desk.process_pending()
@@ -213,7 +213,7 @@ def bot(sim: WeComSimulator, tmp_path: Path, campaign: Campaign) -> Iterator[tup
 
     def send_text(user: str, text: str) -> None:
         key = f"wecom-text:{user}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
-        store.enqueue_outbox(key, channel="wecom", recipients=[user], body_text=text)
+        store.outbox.enqueue(key, channel="wecom", recipients=[user], body_text=text)
 
     crypto = CallbackCrypto(sim.token, sim.aes_key, sim.corp_id, max_skew_seconds=300)
     answerer = Answerer(store, campaign, clock=clock)
@@ -231,7 +231,9 @@ def _photo() -> bytes:
 
 
 def _unmatched(desk: Desk) -> list[str]:
-    return [str(f.params.get("file")) for f in desk.store.current_findings(UNIT) if f.code == "FILE_UNMATCHED"]
+    return [
+        str(f.params.get("file")) for f in desk.store.evaluations.current_findings(UNIT) if f.code == "FILE_UNMATCHED"
+    ]
 
 
 def test_an_image_is_told_it_cannot_be_matched_and_how_to_send_it(sim: WeComSimulator, bot) -> None:
@@ -256,7 +258,7 @@ def test_a_contact_names_the_images_they_just_sent(sim: WeComSimulator, bot) -> 
     assert "2 个" in answer and "宋丽萍" in answer
     assert wecom.files.run_once() == 1 and wecom.files.run_once() == 1  # released at once
     desk.process_pending()
-    dossier = desk.store.latest_dossier(UNIT)
+    dossier = desk.store.evaluations.latest_dossier(UNIT)
     assert dossier is not None
     [star] = [s for s in dossier.dossier["stars"] if s["name"] == "宋丽萍"]
     names = [p["path"].rsplit("/", 1)[-1] for p in star["photos"]]

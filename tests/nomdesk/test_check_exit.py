@@ -52,9 +52,10 @@ def test_an_unreadable_second_path_is_an_error_finding(complete_mail: Path, garb
 
 def _invoke(args: list[str], monkeypatch: pytest.MonkeyPatch, console: Console | None = None):
     from nomdesk import cli
+    from nomdesk.cli import offline
 
     if console is not None:
-        monkeypatch.setattr(cli, "err", console)
+        monkeypatch.setattr(offline, "err", console)
     return CliRunner().invoke(cli.app, args)
 
 

@@ -58,7 +58,7 @@ def test_unknown_sender_then_assign_then_status(tmp_path: Path) -> None:
         text = body_text(polite)
         assert "尚未登记" in text and "推荐单位全称" in text
         assert not any(name in text for name in NOMINEES)  # no dossier data to an unverified address
-        assert store.latest_dossier(YANBIAN) is None
+        assert store.evaluations.latest_dossier(YANBIAN) is None
 
         notice_text = body_text(notice)
         assert STRANGER in notice["Subject"] and YANBIAN in notice_text  # the guess from the package
@@ -79,7 +79,7 @@ def test_unknown_sender_then_assign_then_status(tmp_path: Path) -> None:
         (reply,) = wait_until(full_reply, 30, what="the reply after assign")
         assert reply["To"] == STRANGER and reply["Auto-Submitted"] == "auto-replied"
         assert all(name in body_text(reply) for name in NOMINEES)
-        assert [r.state for r in store.raw_messages()] == [RawState.DONE]
+        assert [r.state for r in store.raw.all()] == [RawState.DONE]
 
         overview = nomdesk("status", "--data-dir", data)
         assert overview.returncode == 0, overview.stderr

@@ -21,7 +21,7 @@ STAR = "朴英子"
 def data(tmp_path: Path, campaign: Campaign) -> Path:
     data = tmp_path / "var"
     with Store.open(data) as store:
-        store.sync_units(campaign)
+        store.directory.sync_units(campaign)
         desk = Desk(Settings(data_dir=data), campaign, store)
         desk.ingest_file(SHARED / "samples" / "yanbian_complete" / "1.eml")
         desk.process_pending()
@@ -52,7 +52,9 @@ def test_withdraw_then_restore_from_the_cli(data: Path) -> None:
     assert twice.returncode == 2 and "没有撤回，仍在推荐名单中" in twice.stderr
 
     with Store.open(data) as store:
-        actions = [(a.action, a.actor) for a in store.audit_log(unit_name=YANBIAN) if a.action.startswith("nominee.")]
+        actions = [
+            (a.action, a.actor) for a in store.audit.entries(unit_name=YANBIAN) if a.action.startswith("nominee.")
+        ]
     assert sorted(actions) == [("nominee.restored", "office:cli"), ("nominee.withdrawn", "office:cli")]
 
 

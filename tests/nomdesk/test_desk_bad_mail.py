@@ -31,11 +31,11 @@ def test_a_mail_without_a_usable_sender_is_done_kept_and_answered_to_nobody(
     path = tmp_path / f"{name}.eml"
     path.write_bytes(BAD[name])
     with Store.open(data) as store:
-        store.sync_units(campaign)
+        store.directory.sync_units(campaign)
         desk = Desk(Settings(data_dir=data), campaign, store)
         record = desk.ingest_file(path)
         desk.process_pending()
-        row = store.get_raw(record.id)
+        row = store.raw.get(record.id)
         assert row.state == RawState.DONE, row.last_error  # not quarantined: nothing here to fix by hand
         assert (data / "store" / row.store_path).read_bytes() == BAD[name]
         OutboxWorker(store, smtp=None, outbox_dir=data / "outbox", clock=desk.clock).run_once()

@@ -28,7 +28,7 @@ def test_a_mail_that_breaks_the_pipeline_is_quarantined_told_and_retried(
     path.write_bytes(raw)
     store = Store.open(data)
     try:
-        store.sync_units(campaign)
+        store.directory.sync_units(campaign)
         desk = Desk(Settings(data_dir=data), campaign, store)
         real_read = desk_module.read_submission
 
@@ -38,8 +38,8 @@ def test_a_mail_that_breaks_the_pipeline_is_quarantined_told_and_retried(
         monkeypatch.setattr(desk_module, "read_submission", broken_read)
         record = desk.ingest_file(path)
         desk.process_pending()
-        assert store.get_raw(record.id).state == RawState.QUARANTINED
-        assert (data / "store" / store.get_raw(record.id).store_path).read_bytes() == raw  # nothing lost
+        assert store.raw.get(record.id).state == RawState.QUARANTINED
+        assert (data / "store" / store.raw.get(record.id).store_path).read_bytes() == raw  # nothing lost
         OutboxWorker(store, smtp=None, outbox_dir=data / "outbox", clock=desk.clock).run_once()
         sent = [parse(p.read_bytes()) for p in sorted((data / "outbox").glob("*.eml"))]
         by_to = {str(m["To"]): m for m in sent}
@@ -60,9 +60,9 @@ def test_a_mail_that_breaks_the_pipeline_is_quarantined_told_and_retried(
     retried = nomdesk("retry", str(record.id), "--data-dir", data)
     assert retried.returncode == 0, retried.stderr
     with Store.open(data) as store:
-        row = next(r for r in store.raw_messages() if r.sha256 == sha256(raw))
+        row = next(r for r in store.raw.all() if r.sha256 == sha256(raw))
         assert row.state == RawState.DONE
-        assert store.outbox_by_key(f"reply:{row.id}") is not None
+        assert store.outbox.by_key(f"reply:{row.id}") is not None
 
 
 def test_recovery_removes_old_unpacked_packages_but_not_one_in_use(tmp_path: Path, campaign: Campaign) -> None:

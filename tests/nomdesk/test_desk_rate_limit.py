@@ -29,7 +29,7 @@ def test_replies_over_the_limit_wait_and_only_the_newest_goes(tmp_path: Path, ca
     clock = Clock(dt.datetime(2021, 8, 21, 6, 0, tzinfo=dt.UTC))
     store = Store.open(data)
     try:
-        store.sync_units(campaign)
+        store.directory.sync_units(campaign)
         desk = Desk(Settings(data_dir=data, reply_rate_per_hour=2), campaign, store, clock=clock)
         worker = OutboxWorker(store, smtp=None, outbox_dir=data / "outbox", clock=clock)
 
@@ -45,7 +45,7 @@ def test_replies_over_the_limit_wait_and_only_the_newest_goes(tmp_path: Path, ca
             send_mail(n)
         sent = sorted((data / "outbox").glob("*.eml"))
         assert [parse(p.read_bytes())["In-Reply-To"] for p in sent] == ["<m1@163.com>", "<m2@163.com>"]
-        rows = {r.dedupe_key: r for r in store.outbox()}
+        rows = {r.dedupe_key: r for r in store.outbox.all()}
         third, fourth = rows["reply:3"], rows["reply:4"]
         # The third reply was held back, then made obsolete by the fourth: it never goes.
         assert third.state == OutboxState.SUPPRESSED and "superseded" in (third.last_error or "")
@@ -72,7 +72,7 @@ def test_the_held_reply_goes_when_the_hour_has_room_and_lists_every_mail_since_t
     clock = Clock(dt.datetime(2021, 8, 21, 6, 0, tzinfo=dt.UTC))
     store = Store.open(data)
     try:
-        store.sync_units(campaign)
+        store.directory.sync_units(campaign)
         desk = Desk(Settings(data_dir=data), campaign, store, clock=clock)
         worker = OutboxWorker(store, smtp=None, outbox_dir=data / "outbox", clock=clock)
         for n in range(1, 8):
@@ -82,7 +82,7 @@ def test_the_held_reply_goes_when_the_hour_has_room_and_lists_every_mail_since_t
             desk.process_pending()
             worker.run_once()
             clock.now += dt.timedelta(minutes=2)
-        rows = {r.dedupe_key: r for r in store.outbox()}
+        rows = {r.dedupe_key: r for r in store.outbox.all()}
         assert rows["reply:6"].state == OutboxState.SUPPRESSED
         assert rows["reply:7"].next_attempt_at == dt.datetime(2021, 8, 21, 7, 0, tzinfo=dt.UTC)
 

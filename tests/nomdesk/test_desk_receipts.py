@@ -41,7 +41,7 @@ def clock() -> Clock:
 @pytest.fixture
 def store(tmp_path: Path, campaign: Campaign):
     store = Store.open(tmp_path / "var")
-    store.sync_units(campaign)
+    store.directory.sync_units(campaign)
     yield store
     store.close()
 
@@ -66,14 +66,14 @@ def _send(desk: Desk, tmp_path: Path, clock: Clock, n: int, raw: bytes) -> None:
 def test_attach_sends_the_unit_a_receipt(tmp_path: Path, campaign: Campaign, store: Store, clock: Clock) -> None:
     desk = _desk(tmp_path, campaign, store, clock, per_hour=1)
     _send(desk, tmp_path, clock, 1, FIRST.read_bytes())
-    [first] = store.outbox()
+    [first] = store.outbox.all()
     assert "（延边-01）" in first.subject and first.evaluation_version is not None
 
     clock.now += dt.timedelta(minutes=10)
     photo = make_photo(800, 600, text="网盘照片").read_bytes()
-    record = desk.accept_office_file(UNIT, "活动照片.jpg", photo, actor="office:wu", for_name="金哲洙")
+    record = desk.attach(UNIT, "活动照片.jpg", photo, actor="office:wu", for_name="金哲洙")
     desk.process_pending()
-    [receipt] = [o for o in store.outbox() if o.raw_message_id == record.id]
+    [receipt] = [o for o in store.outbox.all() if o.raw_message_id == record.id]
     # To the unit's registered contacts, by mail, as a receipt of its own with its reference.
     assert receipt.channel == "mail" and receipt.recipients == [SENDER]
     assert receipt.dedupe_key == f"reply-office:{record.id}"
@@ -97,7 +97,7 @@ def test_replies_held_back_go_as_one_receipt_of_every_submission(
         _send(desk, tmp_path, clock, n, FIRST.read_bytes() if n == 1 else _photo_mail(n, "金哲洙"))
         worker.run_once()
         clock.now += dt.timedelta(minutes=5)
-    rows = {r.dedupe_key: r for r in store.outbox()}
+    rows = {r.dedupe_key: r for r in store.outbox.all()}
     assert rows["reply:1"].state == OutboxState.SENT
     assert rows["reply:2"].state == OutboxState.SUPPRESSED  # superseded while held back
     held = rows["reply:3"]
@@ -118,6 +118,6 @@ def test_replies_held_back_go_as_one_receipt_of_every_submission(
     # The next mail's receipt covers only itself, compared with the receipt that went.
     clock.now += dt.timedelta(hours=2)
     _send(desk, tmp_path, clock, 4, _photo_mail(4, "金哲洙"))
-    later = store.outbox_by_key("reply:4")
+    later = store.outbox.by_key("reply:4")
     assert later is not None and "受理编号：延边-04" in later.body_text
     assert "延边-03" not in later.body_text and "与上次相比：" in later.body_text

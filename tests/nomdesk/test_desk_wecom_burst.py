@@ -36,7 +36,7 @@ def test_two_photos_sent_one_by_one_make_one_photo_set(tmp_path: Path, campaign:
     data = tmp_path / "var"
     clock = Clock(dt.datetime(2021, 8, 25, 2, 0, tzinfo=dt.UTC))
     with Store.open(data) as store:
-        store.sync_units(campaign)
+        store.directory.sync_units(campaign)
         desk = Desk(Settings(data_dir=data), campaign, store, clock=clock)
         desk.ingest_file(SAMPLE, received_at=clock())
         desk.process_pending()
@@ -70,7 +70,7 @@ def test_photos_sent_in_a_row_get_one_answer_in_wecom_and_one_mail(tmp_path: Pat
     data = tmp_path / "var"
     clock = Clock(dt.datetime(2021, 8, 25, 2, 0, tzinfo=dt.UTC))
     with Store.open(data) as store:
-        store.sync_units(campaign)
+        store.directory.sync_units(campaign)
         settings = Settings(data_dir=data, wecom_answer_settle_seconds=60)
         desk = Desk(settings, campaign, store, clock=clock)
         photo = make_photo(413, 579).read_bytes()
@@ -78,7 +78,7 @@ def test_photos_sent_in_a_row_get_one_answer_in_wecom_and_one_mail(tmp_path: Pat
             desk.accept_wecom_file(CONTACT, f"media-{n}", f"{STAR}照片{n}.jpg", photo + bytes([n]))
             desk.process_pending()
             clock.now += dt.timedelta(seconds=5)
-        rows = store.outbox()
+        rows = store.outbox.all()
         waiting = {(r.channel, r.dedupe_key) for r in rows if r.state == "pending"}
         assert waiting == {("wecom", "wecom-reply:8"), ("mail", "reply:8")}, waiting  # the last file's
         assert all(
@@ -95,4 +95,4 @@ def test_the_same_wecom_file_handed_over_twice_is_stored_once(tmp_path: Path, ca
         first = desk.accept_wecom_file(CONTACT, "media-x", f"{STAR}证件照.jpg", b"\xff\xd8photo")
         clock.now += dt.timedelta(minutes=3)  # a restart later: another Date header
         again = desk.accept_wecom_file(CONTACT, "media-x", f"{STAR}证件照.jpg", b"\xff\xd8photo")
-        assert again.id == first.id and len([r for r in store.raw_messages() if r.state != "ignored"]) == 1
+        assert again.id == first.id and len([r for r in store.raw.all() if r.state != "ignored"]) == 1

@@ -37,7 +37,7 @@ def desk(tmp_path: Path, campaign: Campaign) -> Iterator[Desk]:
     data = tmp_path / "var"
     clock = Clock(dt.datetime(2021, 8, 25, 2, 0, tzinfo=dt.UTC))
     with Store.open(data) as store:
-        store.sync_units(campaign)
+        store.directory.sync_units(campaign)
         desk = Desk(Settings(data_dir=data), campaign, store, clock=clock)
         desk.ingest_file(SAMPLE, received_at=clock())
         desk.process_pending()
@@ -60,7 +60,7 @@ def send(desk: Desk, tmp_path: Path, subject: str, text: str = "您好！", extr
 
 
 def test_the_office_withdraws_a_star_and_its_files_stay(desk: Desk) -> None:
-    files_before = [f for s in desk.store.unit_submissions(YANBIAN) for f in desk.store.submission_files(s.id)]
+    files_before = [f for s in desk.store.submissions.of_unit(YANBIAN) for f in desk.store.submissions.files(s.id)]
     done = desk.withdraw(YANBIAN, STAR, actor="office:wu")
     assert (done.name, done.kind, done.label) == (STAR, "star", f"百姓学习之星 {STAR}")
     desk.process_pending()
@@ -72,8 +72,8 @@ def test_the_office_withdraws_a_star_and_its_files_stay(desk: Desk) -> None:
     changes = [c for entry in d.log for c in entry.changes if c.action == ChangeAction.WITHDRAWN]
     assert [(c.nominee, c.by) for c in changes] == [(STAR, "office:wu")]
     # Nothing of the star is deleted: every file is still stored, byte for byte where it was.
-    assert all(desk.store.file_path(f).is_file() for f in files_before)
-    [audit] = desk.store.audit_log(unit_name=YANBIAN, action="nominee.withdrawn")
+    assert all(desk.store.submissions.file_path(f).is_file() for f in files_before)
+    [audit] = desk.store.audit.entries(unit_name=YANBIAN, action="nominee.withdrawn")
     assert audit.actor == "office:wu" and audit.detail["name"] == STAR and audit.detail["kind"] == "star"
 
 
@@ -86,7 +86,7 @@ def test_the_office_restores_what_was_withdrawn(desk: Desk) -> None:
     assert STAR in names(d) and d.withdrawn == []
     restored = [c for entry in d.log for c in entry.changes if c.action == ChangeAction.RESTORED]
     assert [(c.nominee, c.by) for c in restored] == [(STAR, "office:wu")]
-    [audit] = desk.store.audit_log(unit_name=YANBIAN, action="nominee.restored")
+    [audit] = desk.store.audit.entries(unit_name=YANBIAN, action="nominee.restored")
     assert audit.actor == "office:wu" and audit.detail["raw_id"] == done.record.id
 
 
@@ -113,7 +113,7 @@ def test_what_the_office_cannot_withdraw_or_restore_is_refused_in_chinese(desk: 
         desk.restore(YANBIAN, STAR, actor="wecom:wufengxia")
     with pytest.raises(ValueError, match="尚未报送材料"):
         desk.withdraw("长春市教育局", STAR, actor="office:wu")
-    assert len(desk.store.audit_log(unit_name=YANBIAN, action="nominee.withdrawn")) == 1
+    assert len(desk.store.audit.entries(unit_name=YANBIAN, action="nominee.withdrawn")) == 1
 
 
 def test_a_units_mail_withdraws_by_its_subject(desk: Desk, tmp_path: Path) -> None:
@@ -121,7 +121,7 @@ def test_a_units_mail_withdraws_by_its_subject(desk: Desk, tmp_path: Path) -> No
     d = dossier(desk)
     assert STAR not in names(d)
     assert [(w.name, w.by) for w in d.withdrawn] == [(STAR, "unit")]
-    assert desk.store.unit_submissions(YANBIAN)[-1].summary["submission"]["withdraw"] == [STAR]
+    assert desk.store.submissions.of_unit(YANBIAN)[-1].summary["submission"]["withdraw"] == [STAR]
 
 
 def test_a_units_mail_cannot_restore_even_with_the_desks_own_headers(desk: Desk, tmp_path: Path) -> None:
@@ -131,7 +131,7 @@ def test_a_units_mail_cannot_restore_even_with_the_desks_own_headers(desk: Desk,
     send(desk, tmp_path, "补充材料", extra=forged)
     d = dossier(desk)
     assert STAR not in names(d) and [w.name for w in d.withdrawn] == [STAR]
-    last = desk.store.unit_submissions(YANBIAN)[-1].summary["submission"]
+    last = desk.store.submissions.of_unit(YANBIAN)[-1].summary["submission"]
     assert last["restore"] == [] and last["actor"] is None
 
 
@@ -139,7 +139,7 @@ def test_a_wecom_files_name_withdraws_nobody(desk: Desk) -> None:
     desk.accept_wecom_file("wufengxia", "media-1", f"撤回{STAR}.jpg", b"\xff\xd8\xff\xe0" + b"\x01" * 64)
     desk.process_pending()
     assert STAR in names(dossier(desk))
-    assert desk.store.unit_submissions(YANBIAN)[-1].summary["submission"]["withdraw"] == []
+    assert desk.store.submissions.of_unit(YANBIAN)[-1].summary["submission"]["withdraw"] == []
 
 
 def test_a_withdrawal_after_the_deadline_is_no_late_delivery(desk: Desk, tmp_path: Path) -> None:
@@ -150,3 +150,12 @@ def test_a_withdrawal_after_the_deadline_is_no_late_delivery(desk: Desk, tmp_pat
     assert "LATE" not in {f.code for f in desk.evaluate(YANBIAN).findings}
     send(desk, tmp_path, "补充材料", text="另附说明。")  # a late mail is still late
     assert "LATE" in {f.code for f in desk.evaluate(YANBIAN).findings}
+
+
+def test_what_the_desk_queues_wakes_the_pipeline(desk: Desk) -> None:
+    """The pipeline loop idles in `wait_for_work`: an action queued wakes it at once, and once."""
+    assert desk.wait_for_work(0)  # the fixture's mail woke it (no loop was waiting then)
+    assert not desk.wait_for_work(0)  # nothing new since
+    done = desk.withdraw(YANBIAN, STAR, actor="office:wu")
+    assert desk.wait_for_work(0) and not desk.wait_for_work(0)
+    assert desk.store.raw.get(done.record.id).state == "new"  # queued only: processing is the pipeline's

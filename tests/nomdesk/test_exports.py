@@ -38,7 +38,7 @@ def sheet_rows(ws) -> list[dict[str, object]]:
 def desk_data(tmp_path_factory: pytest.TempPathFactory, campaign: Campaign):
     data = tmp_path_factory.mktemp("exports") / "var"
     store = Store.open(data)
-    store.sync_units(campaign)
+    store.directory.sync_units(campaign)
     desk = Desk(Settings(data_dir=data), campaign, store)
     desk.ingest_file(build_eml(complete_city_package(campaign)))
     desk.ingest_file(SAMPLES / "changbaishan_missing" / "1.eml")
@@ -93,7 +93,7 @@ def test_roster_has_a_row_per_nominee_with_the_table_fields_and_the_materials(
     star = tree / YANBIAN / STARS_DIR / STAR_NAMES[0]
     names = sorted(p.name for p in star.iterdir())
     assert names[0].startswith("推荐表_") and any(n.startswith("照片01_") for n in names)
-    snapshot = Dossier.model_validate(desk_data.store.latest_dossier(YANBIAN).dossier)
+    snapshot = Dossier.model_validate(desk_data.store.evaluations.latest_dossier(YANBIAN).dossier)
     first = snapshot.stars[0].photos[0]
     copied = next(p for p in star.iterdir() if p.name.endswith(Path(first.path).name))
     assert copied.read_bytes() == Path(first.local).read_bytes()
@@ -159,14 +159,14 @@ def test_paper_and_attach_from_the_cli(desk_data: Desk, tmp_path: Path) -> None:
     done = nomdesk("paper", "延边州", "--received", "2021-08-25", "--data-dir", data)
     assert done.returncode == 0, done.stderr
     assert "延边朝鲜族自治州教育局 的纸质材料于 2021年08月25日 收到" in done.stdout
-    assert desk_data.store.paper_received(YANBIAN)
-    assert "PAPER_PENDING" not in {f.code for f in desk_data.store.current_findings(YANBIAN)}
+    assert desk_data.store.state.paper_received(YANBIAN)
+    assert "PAPER_PENDING" not in {f.code for f in desk_data.store.evaluations.current_findings(YANBIAN)}
 
     photo = tmp_path / "补充照片.jpg"
     photo.write_bytes(make_photo(1024, 768).read_bytes())
     done = nomdesk("attach", "延边州", photo, "--for", STAR_NAMES[0], "--data-dir", data)
     assert done.returncode == 0, done.stderr
-    dossier = Dossier.model_validate(desk_data.store.latest_dossier(YANBIAN).dossier)
+    dossier = Dossier.model_validate(desk_data.store.evaluations.latest_dossier(YANBIAN).dossier)
     star = next(s for s in dossier.stars if s.name == STAR_NAMES[0])
     assert any(p.path.endswith(f"{STAR_NAMES[0]}_补充照片.jpg") for p in star.photos)
     assert len(dossier.submissions) == 2

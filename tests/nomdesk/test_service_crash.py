@@ -88,13 +88,12 @@ def test_sigkill_at_random_points_loses_nothing_and_answers_each_mail_once(
                 time.sleep(rng.uniform(0.0, 0.05))
             del late[:LATE_PER_ROUND]
             # Kill once the desk is at work (another mail done) ...
-            wait_until(lambda done=done: len(store.raw_messages(RawState.DONE)) > done, 30, 0.02, what="progress")
+            wait_until(lambda done=done: len(store.raw.all(RawState.DONE)) > done, 30, 0.02, what="progress")
             if round_ % 2:
                 # ... as soon as a mail is seen half-read, so some kill surely cuts one ...
                 wait_until(
                     lambda: (
-                        store.raw_messages(RawState.PROCESSING)
-                        or len(store.raw_messages(RawState.DONE)) == MAILS - len(late)
+                        store.raw.all(RawState.PROCESSING) or len(store.raw.all(RawState.DONE)) == MAILS - len(late)
                     ),
                     30,
                     0.002,
@@ -104,9 +103,9 @@ def test_sigkill_at_random_points_loses_nothing_and_answers_each_mail_once(
                 # ... or at a random moment later.
                 time.sleep(rng.uniform(0.0, 0.3))
             serve.kill(signal.SIGKILL)
-            done = len(store.raw_messages(RawState.DONE))
-            cut = len(store.raw_messages(RawState.PROCESSING))  # killed halfway through reading a mail
-            progress.append((done, len(store.raw_messages()), cut))
+            done = len(store.raw.all(RawState.DONE))
+            cut = len(store.raw.all(RawState.PROCESSING))  # killed halfway through reading a mail
+            progress.append((done, len(store.raw.all()), cut))
             if done == MAILS:
                 break
         for _, raw in late:  # a round count too small for the deliveries must not lose mail from the test
@@ -116,11 +115,11 @@ def test_sigkill_at_random_points_loses_nothing_and_answers_each_mail_once(
     with store_of(data, database_url) as store:
 
         def settled() -> bool:
-            raws = store.raw_messages()
+            raws = store.raw.all()
             return (
                 len(raws) == MAILS
                 and all(r.state == RawState.DONE for r in raws)
-                and all(o.state in (OutboxState.SENT, OutboxState.SUPPRESSED) for o in store.outbox())
+                and all(o.state in (OutboxState.SENT, OutboxState.SUPPRESSED) for o in store.outbox.all())
             )
 
         wait_until(settled, 40, what=f"all mails done and sent; kills at {progress}\n{serve.stderr()[-2000:]}")
@@ -130,11 +129,11 @@ def test_sigkill_at_random_points_loses_nothing_and_answers_each_mail_once(
         assert len(progress) >= 3 and all(d < MAILS for d, _, _ in progress[:3]), progress
         assert any(cut for _, _, cut in progress), f"no kill interrupted a mail mid-processing: {progress}"
 
-        raws = store.raw_messages()
+        raws = store.raw.all()
         assert len(raws) == MAILS and {r.state for r in raws} == {RawState.DONE}
         by_raw = {}
         for raw in raws:
-            sub = store.submission_for_raw(raw.id)
+            sub = store.submissions.for_raw(raw.id)
             assert sub is not None
             by_raw[raw.sha256] = sub
         assert len({s.id for s in by_raw.values()}) == MAILS  # one submission per mail

@@ -179,7 +179,7 @@ def test_smtp_down_the_reply_goes_out_when_it_is_back(tmp_path: Path, dovecot: D
         dovecot.append(raw, folder="SmtpDown")  # the SMTP server is not running
 
         def failed_once():
-            rows = [o for o in service.store.outbox() if o.raw_message_id is not None]
+            rows = [o for o in service.store.outbox.all() if o.raw_message_id is not None]
             return rows if rows and rows[0].last_error and rows[0].state == OutboxState.PENDING else None
 
         (row,) = wait_until(failed_once, 60, what="a failed send attempt")
@@ -191,7 +191,7 @@ def test_smtp_down_the_reply_goes_out_when_it_is_back(tmp_path: Path, dovecot: D
         envelope = reply_to(sink, message_id_of(raw), timeout=30)
         assert envelope.rcpt_tos == [YANBIAN_SENDER]
         assert "延边朝鲜族自治州教育局" in body_text(parse(envelope.content))
-        wait_until(lambda: service.store.get_outbox(row.id).state == OutboxState.SENT, 10, what="the sent mark")
+        wait_until(lambda: service.store.outbox.get(row.id).state == OutboxState.SENT, 10, what="the sent mark")
     finally:
         service.shutdown()
         sink.stop()

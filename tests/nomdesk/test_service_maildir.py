@@ -54,9 +54,9 @@ def test_out_of_the_box_drop_folder_to_outbox_folder(tmp_path: Path) -> None:
     assert kept.read_bytes() == raw
     assert not list((data / "inbox" / "new").iterdir())
     with store_of(data) as store:
-        (row,) = store.raw_messages()
+        (row,) = store.raw.all()
         assert row.sha256 == digest and row.state == RawState.DONE
-        assert [o.state for o in store.outbox() if o.raw_message_id == row.id] == [OutboxState.SENT]
+        assert [o.state for o in store.outbox.all() if o.raw_message_id == row.id] == [OutboxState.SENT]
 
 
 def test_a_mail_that_breaks_the_pipeline_is_quarantined_and_the_next_is_answered(tmp_path: Path) -> None:
@@ -67,7 +67,7 @@ def test_a_mail_that_breaks_the_pipeline_is_quarantined_and_the_next_is_answered
     faults = f"{FAULTS}{os.pathsep}{ROOT}"
     with ServeProcess(data, env={"PYTHONPATH": faults}) as serve, store_of(data) as store:
         deliver(data, breaking)
-        bad = wait_until(lambda: store.raw_messages(RawState.QUARANTINED), 30, what="the quarantine")[0]
+        bad = wait_until(lambda: store.raw.all(RawState.QUARANTINED), 30, what="the quarantine")[0]
         assert bad.sha256 == sha256(breaking) and "test fault" in (bad.last_error or "")  # kept with its error
         assert (data / "store" / bad.store_path).read_bytes() == breaking
 
@@ -83,4 +83,4 @@ def test_a_mail_that_breaks_the_pipeline_is_quarantined_and_the_next_is_answered
         (ack,) = replies_to(outbox_mails(data), message_id_of(breaking))
         assert "人工处理" in body_text(ack) and "延边朝鲜族自治州教育局" not in body_text(ack)
         assert len(outbox_mails(data)) == 3
-        assert [a.detail["raw_id"] for a in store.audit_log(action="raw.quarantined")] == [bad.id]
+        assert [a.detail["raw_id"] for a in store.audit.entries(action="raw.quarantined")] == [bad.id]

@@ -26,9 +26,9 @@ def test_verbose_service_logs_no_phone_or_id_number(tmp_path: Path) -> None:
             deliver(data, raw)
         for raw in raws:
             wait_until(lambda raw=raw: replies_to(outbox_mails(data), message_id_of(raw)), 60, what="the replies")
-        dossiers = [store.latest_dossier(u) for u in ("长白山管委会教育科技局", "延边朝鲜族自治州教育局")]
-        audit = json.dumps([a.model_dump(mode="json") for a in store.audit_log(limit=100_000)], ensure_ascii=False)
-        errors = json.dumps([r.last_error for r in store.raw_messages()], ensure_ascii=False)
+        dossiers = [store.evaluations.latest_dossier(u) for u in ("长白山管委会教育科技局", "延边朝鲜族自治州教育局")]
+        audit = json.dumps([a.model_dump(mode="json") for a in store.audit.entries(limit=100_000)], ensure_ascii=False)
+        errors = json.dumps([r.last_error for r in store.raw.all()], ensure_ascii=False)
     log = serve.stderr()
 
     # The numbers the forms really hold (the samples carry a dozen mobiles and ID numbers each).

@@ -199,7 +199,7 @@ def test_a_units_five_mails_over_a_week(tmp_path: Path, campaign: Campaign) -> N
     offline = check_json(paths, campaign)
     assert offline is not None
     with store_of(data) as store:
-        snapshot = store.latest_dossier(UNIT)
+        snapshot = store.evaluations.latest_dossier(UNIT)
         assert snapshot is not None
         served = Dossier.model_validate(snapshot.dossier)
 

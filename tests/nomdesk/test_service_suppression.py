@@ -56,27 +56,27 @@ def test_no_reply_to_auto_replies_bounces_or_lists(tmp_path: Path) -> None:
     with ServeProcess(data) as serve, store_of(data) as store:
         for raw in silent.values():
             deliver(data, raw)
-        wait_until(lambda: len(store.raw_messages(RawState.NEW)) == 0 and len(store.raw_messages()) == 4, 30)
+        wait_until(lambda: len(store.raw.all(RawState.NEW)) == 0 and len(store.raw.all()) == 4, 30)
         deliver(data, control)  # answered: the desk is not simply mute
         wait_until(lambda: replies_to(outbox_mails(data), message_id_of(control)), 30, what="the control reply")
-        wait_until(lambda: not store.due_outbox(), 10, what="an empty queue")
+        wait_until(lambda: not store.outbox.due(), 10, what="an empty queue")
         assert serve.healthy()
 
         assert len(outbox_mails(data)) == 1
-        rows = {r.sha256: r for r in store.raw_messages()}
+        rows = {r.sha256: r for r in store.raw.all()}
         for name, raw in silent.items():
             row = rows[sha256(raw)]
             assert not replies_to(outbox_mails(data), message_id_of(raw)), name
-            replies = [o for o in store.outbox() if o.raw_message_id == row.id]
+            replies = [o for o in store.outbox.all() if o.raw_message_id == row.id]
             if name in ("auto_replied", "bounce"):
                 # Not a submission at all, but kept byte for byte.
                 assert row.state == RawState.IGNORED, name
-                assert store.submission_for_raw(row.id) is None, name
+                assert store.submissions.for_raw(row.id) is None, name
                 assert replies == [], name
             else:
                 # A list mail from a contact may carry material: read and stored, the reply held back.
                 assert row.state == RawState.DONE, name
-                assert store.submission_for_raw(row.id) is not None, name
+                assert store.submissions.for_raw(row.id) is not None, name
                 assert [o.state for o in replies] == [OutboxState.SUPPRESSED], name
             assert (data / "store" / row.store_path).read_bytes() == raw
 
@@ -96,7 +96,7 @@ def test_a_contact_on_the_offices_provider_is_answered_and_reply_to_is_not_honou
     with ServeProcess(data, campaign=campaign), store_of(data) as store:
         deliver(data, raw)
         reply = wait_until(lambda: replies_to(outbox_mails(data), message_id_of(raw)), 60, what="the reply")[0]
-        row = next(r for r in store.raw_messages() if r.sha256 == sha256(raw))
+        row = next(r for r in store.raw.all() if r.sha256 == sha256(raw))
         assert row.state == RawState.DONE
     assert reply["To"] == contact
     assert "evil.example" not in str(reply)

@@ -30,12 +30,12 @@ def test_a_wrong_robot_key_is_not_retried_a_right_one_is_sent(sim: WeComSimulato
             "bad-webhook": lambda _to, text: WebhookRobot("not-the-key", sim.base_url).send_markdown(text),
         }
         worker = OutboxWorker(store, smtp=None, outbox_dir=tmp_path / "outbox", clock=lambda: now, channels=channels)
-        good, _ = store.enqueue_outbox(
+        good, _ = store.outbox.enqueue(
             "digest:ok", channel="webhook", recipients=[], body_text="**今日汇总**", not_before=now
         )
-        bad, _ = store.enqueue_outbox("digest:bad", channel="bad-webhook", recipients=[], body_text="x", not_before=now)
+        bad, _ = store.outbox.enqueue("digest:bad", channel="bad-webhook", recipients=[], body_text="x", not_before=now)
         worker.run_once()
-        assert store.get_outbox(good.id).state == OutboxState.SENT
-        failed = store.get_outbox(bad.id)
+        assert store.outbox.get(good.id).state == OutboxState.SENT
+        failed = store.outbox.get(bad.id)
         assert failed.state == OutboxState.FAILED and "93000" in (failed.last_error or "")
         assert [m.content for m in sim.webhook_messages] == ["**今日汇总**"]

@@ -25,18 +25,18 @@ def test_a_reply_cut_by_a_kill_is_written_whole_once_and_its_debris_swept(tmp_pa
             references=["<a@163.com>"],
             message_id_domain="nomdesk.126.com",
         )
-        row, _ = store.enqueue_outbox(
+        row, _ = store.outbox.enqueue(
             "reply:1", channel="mail", recipients=["ybjyj_zcjy@163.com"], body_text="正文", eml=msg.as_bytes()
         )
         now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)  # the row is due from its enqueue time
         # What a SIGKILL in the middle of writing it left: half a file, the row still "sending".
         (outbox / f"{PARTIAL_PREFIX}abc123.part").write_bytes(msg.as_bytes()[:100])
-        store.claim_outbox(now, 10, channels=["mail"])
+        store.outbox.claim(now, 10, channels=["mail"])
         restart = now + dt.timedelta(seconds=1)
-        store.requeue_stale_outbox(dt.timedelta(0), now=restart)
+        store.outbox.requeue_stale(dt.timedelta(0), now=restart)
 
         worker = OutboxWorker(store, smtp=None, outbox_dir=outbox, clock=lambda: restart)
         assert worker.run_once() == 1
         assert sorted(p.name for p in outbox.iterdir()) == [f"{row.id:06d}.eml"]  # one reply, whole
         assert (outbox / f"{row.id:06d}.eml").read_bytes() == msg.as_bytes()
-        assert store.get_outbox(row.id).state == OutboxState.SENT
+        assert store.outbox.get(row.id).state == OutboxState.SENT

@@ -59,7 +59,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, campaign: Campaign):
     names = [u.name for u in c.units]
     data = tmp_path_factory.mktemp("campaign") / "var"
     store = Store.open(data)
-    store.sync_units(c)
+    store.directory.sync_units(c)
     script = Script(c)
     # (local time, unit index, breakages, exemplars) in time order; None breakages: complete.
     events = [
@@ -101,7 +101,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, campaign: Campaign):
             at, i, breakages, exemplars = pending.pop(0)
             script.submit(desks[0][0].store, names[i], at, breakages=breakages, exemplars=exemplars)
         if paper_day and now >= paper_day:
-            desks[0][0].store.record_paper(names[8], paper_day.date(), "office")
+            desks[0][0].store.state.record_paper(names[8], paper_day.date(), "office")
             paper_day = None
         if not restarted and now >= restart_at:
             # The desk stops; two desks come up on the same database and tick side by side.
@@ -190,9 +190,9 @@ def test_each_reminder_lists_exactly_what_was_missing_then(run) -> None:
             assert f.nominee is None or f.nominee in q.text
     # The mail that reached 辽源 at the last reminder names both of its problems.
     store: Store = run["store"]
-    row = store.outbox_by_key(f"reminder:{names[3]}:{S0}:mail")
+    row = store.outbox.by_key(f"reminder:{names[3]}:{S0}:mail")
     assert row is not None and row.state == OutboxState.SENT
-    mail = email.message_from_bytes(store.outbox_eml(row), policy=email.policy.default)
+    mail = email.message_from_bytes(store.outbox.eml(row), policy=email.policy.default)
     assert mail["To"] == contact_email(3) and mail["Auto-Submitted"] == "auto-generated"
     assert mail["Subject"] == f"【今日截止提醒】{names[3]}：推荐材料尚不完整"
     body = mail.get_body(("plain",)).get_content()
@@ -224,7 +224,7 @@ def test_one_digest_a_day_on_every_channel_and_everything_delivered(run) -> None
     for channel in ("mail", MARKDOWN_CHANNEL, "webhook"):
         assert [at for at, q in digests if q.channel == channel] == days
     store: Store = run["store"]
-    assert {r.state for r in store.outbox()} == {OutboxState.SENT}
+    assert {r.state for r in store.outbox.all()} == {OutboxState.SENT}
     channels = run["channels"]
     assert len(channels["webhook"].sent) == 20 + 1  # the digests, and the notice after the deadline
     assert all(len(text.encode()) <= 4096 for _, text in channels["webhook"].sent)

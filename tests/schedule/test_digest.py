@@ -25,10 +25,10 @@ def scripted(tmp_path_factory: pytest.TempPathFactory, campaign: Campaign):
     """Three of the config's units have sent something; the others nothing."""
     data = tmp_path_factory.mktemp("digest") / "var"
     store = Store.open(data)
-    store.sync_units(campaign)
+    store.directory.sync_units(campaign)
     script = Script(campaign)
     changchun, jilin, siping = (u.name for u in campaign.units[:3])
-    store.record_paper(changchun, dt.date(2021, 8, 25), "office")
+    store.state.record_paper(changchun, dt.date(2021, 8, 25), "office")
     script.submit(store, changchun, NOW - dt.timedelta(days=5), exemplars=True)
     script.submit(store, jilin, NOW - dt.timedelta(days=4), breakages=[missing_form(0), no_project_video(1)])
     script.submit(store, siping, campaign.deadline_end + dt.timedelta(hours=3))  # late, and complete
@@ -108,7 +108,7 @@ def test_nomdesk_digest_prints_the_message_writes_the_workbook_and_sends_once(
 def test_a_unit_whose_first_mail_is_being_checked_is_counted_once(tmp_path: Path, campaign: Campaign) -> None:
     store = Store.open(tmp_path / "var")
     try:
-        store.sync_units(campaign)
+        store.directory.sync_units(campaign)
         Script(campaign).arrive(store, campaign.units[0].name, NOW - dt.timedelta(minutes=5))
         text = digest_markdown(build_digest(Jobs(store, campaign).statuses(), campaign, NOW), campaign, 4096)
     finally:

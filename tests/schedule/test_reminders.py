@@ -26,7 +26,7 @@ def desk(tmp_path: Path, campaign: Campaign):
     WeCom id, one whose first mail (the day before the deadline) the desk has not checked yet."""
     c = scripted_campaign(campaign, 4, unreachable=[UNREACHABLE])
     store = Store.open(tmp_path / "var")
-    store.sync_units(c)
+    store.directory.sync_units(c)
     script = Script(c)
     names = [u.name for u in c.units]
     script.submit(store, names[COMPLETE], at(c, 20, 10))
@@ -84,7 +84,7 @@ def test_a_missed_pre_deadline_round_goes_out_late_with_the_true_countdown_and_n
     # time nothing is due.
     assert reminders(Jobs(store, c).tick(at(c, 31, 8)).queued) == []
     # The unit nobody can reach is in the audit log, once for the round, however often the desk ticks.
-    audited = store.audit_log(action="reminder.unreachable")
+    audited = store.audit.entries(action="reminder.unreachable")
     assert [(a.unit_name, a.detail["slot"]) for a in audited] == [
         (names[UNREACHABLE], "before-0d:2021-08-30"),
         (names[UNREACHABLE], seven),
@@ -99,7 +99,7 @@ def test_the_checklist_takes_its_numbers_and_words_from_the_campaign(tmp_path: P
     project = campaign.project.model_copy(update={"photos": Range(min=6, max=12), "video": video})
     c = scripted_campaign(campaign.model_copy(update={"star": star, "project": project}), 1)
     with Store.open(tmp_path / "var") as store:
-        store.sync_units(c)
+        store.directory.sync_units(c)
         [mail] = [
             q for q in Jobs(store, c).tick(at(c, 23, 9)).queued if q.channel == "mail" and q.unit == c.units[0].name
         ]

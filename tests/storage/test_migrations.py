@@ -51,10 +51,10 @@ def test_upgrade_from_empty_to_head_matches_the_tables(empty_url: str) -> None:
 
 def test_reopening_a_data_dir_keeps_its_data(data_dir: Path, database_url: str | None) -> None:
     with Store.open(data_dir, database_url) as store:
-        row, _ = store.put_raw(b"Message-ID: <keep@x>\r\n\r\nx", source="cli")
+        row, _ = store.raw.put(b"Message-ID: <keep@x>\r\n\r\nx", source="cli")
         key_file = (data_dir / "id-hash.key").read_bytes()
     with Store.open(data_dir, database_url) as store:
-        assert store.get_raw(row.id).sha256 == row.sha256
+        assert store.raw.get(row.id).sha256 == row.sha256
         assert (data_dir / "id-hash.key").read_bytes() == key_file
     for sub in ("store", "inbox/new", "inbox/cur", "inbox/tmp", "outbox"):
         assert (data_dir / sub).is_dir()
@@ -62,7 +62,7 @@ def test_reopening_a_data_dir_keeps_its_data(data_dir: Path, database_url: str |
 
 def test_sqlite_is_one_file_in_wal_mode(tmp_path: Path) -> None:
     with Store.open(tmp_path) as store:
-        store.kv_set("k", "v")
+        store.state.kv_set("k", "v")
         with store.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

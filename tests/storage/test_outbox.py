@@ -17,7 +17,7 @@ def enqueue(store: Store, key: str = "reply:1", **kwargs):
         body_text="您好，材料已收到。",
         not_before=T0,
     )
-    return store.enqueue_outbox(key, **{**defaults, **kwargs})
+    return store.outbox.enqueue(key, **{**defaults, **kwargs})
 
 
 def test_enqueue_is_idempotent_on_the_dedupe_key(store: Store) -> None:
@@ -27,55 +27,55 @@ def test_enqueue_is_idempotent_on_the_dedupe_key(store: Store) -> None:
     assert created and not created_again
     assert again.id == row.id
     assert again.body_text == "您好，材料已收到。"  # the first reply stands
-    assert store.outbox_eml(again) == b"Message-ID: <r1@desk>\r\n\r\nhello"
-    assert len(store.outbox()) == 1
-    assert store.outbox_by_key("reply:1").id == row.id
+    assert store.outbox.eml(again) == b"Message-ID: <r1@desk>\r\n\r\nhello"
+    assert len(store.outbox.all()) == 1
+    assert store.outbox.by_key("reply:1").id == row.id
 
 
 def test_due_and_claim(store: Store) -> None:
     now_row, _ = enqueue(store, "reply:1")
     later_row, _ = enqueue(store, "reply:2", not_before=T0 + dt.timedelta(hours=1))
 
-    assert [r.id for r in store.due_outbox(T0)] == [now_row.id]
-    claimed = store.claim_outbox(T0)
+    assert [r.id for r in store.outbox.due(T0)] == [now_row.id]
+    claimed = store.outbox.claim(T0)
     assert [r.id for r in claimed] == [now_row.id]
     assert claimed[0].state == OutboxState.SENDING and claimed[0].attempts == 1
-    assert store.claim_outbox(T0) == []  # not handed out twice
-    assert store.due_outbox(T0) == []
-    assert [r.id for r in store.claim_outbox(T0 + dt.timedelta(hours=2))] == [later_row.id]
+    assert store.outbox.claim(T0) == []  # not handed out twice
+    assert store.outbox.due(T0) == []
+    assert [r.id for r in store.outbox.claim(T0 + dt.timedelta(hours=2))] == [later_row.id]
 
 
 def test_sent_failed_retry_and_suppressed(store: Store) -> None:
     row, _ = enqueue(store)
-    store.claim_outbox(T0)
+    store.outbox.claim(T0)
     retry_at = T0 + dt.timedelta(minutes=5)
-    failed = store.mark_outbox_failed(row.id, "SMTP 451 联系电话 13812345678", retry_at)
+    failed = store.outbox.mark_failed(row.id, "SMTP 451 联系电话 13812345678", retry_at)
     assert failed.state == OutboxState.PENDING and failed.next_attempt_at == retry_at
     assert "13812345678" not in failed.last_error
-    assert store.claim_outbox(T0) == []
+    assert store.outbox.claim(T0) == []
 
-    claimed = store.claim_outbox(retry_at)
+    claimed = store.outbox.claim(retry_at)
     assert claimed[0].attempts == 2
-    sent = store.mark_outbox_sent(row.id, now=retry_at)
+    sent = store.outbox.mark_sent(row.id, now=retry_at)
     assert sent.state == OutboxState.SENT and sent.sent_at == retry_at
-    assert store.claim_outbox(T0 + dt.timedelta(days=1)) == []
+    assert store.outbox.claim(T0 + dt.timedelta(days=1)) == []
 
     other, _ = enqueue(store, "reply:2")
-    assert store.mark_outbox_failed(other.id, "550 no such user").state == OutboxState.FAILED
+    assert store.outbox.mark_failed(other.id, "550 no such user").state == OutboxState.FAILED
     third, _ = enqueue(store, "reply:3")
-    assert store.suppress_outbox(third.id, "办公室已电话联系").state == OutboxState.SUPPRESSED
-    assert store.claim_outbox(T0 + dt.timedelta(days=1)) == []
-    actions = [a.action for a in store.audit_log()]
+    assert store.outbox.suppress(third.id, "办公室已电话联系").state == OutboxState.SUPPRESSED
+    assert store.outbox.claim(T0 + dt.timedelta(days=1)) == []
+    actions = [a.action for a in store.audit.entries()]
     assert {"outbox.enqueued", "outbox.retry", "outbox.sent", "outbox.failed", "outbox.suppressed"} <= set(actions)
 
 
 def test_a_crashed_sender_s_message_goes_back_to_pending(store: Store) -> None:
     row, _ = enqueue(store)
-    store.claim_outbox(T0)
-    assert store.requeue_stale_outbox(dt.timedelta(minutes=10), now=T0 + dt.timedelta(minutes=1)) == 0
-    assert store.requeue_stale_outbox(dt.timedelta(minutes=10), now=T0 + dt.timedelta(minutes=11)) == 1
-    assert store.get_outbox(row.id).state == OutboxState.PENDING
-    assert [r.id for r in store.claim_outbox(T0 + dt.timedelta(minutes=12))] == [row.id]
+    store.outbox.claim(T0)
+    assert store.outbox.requeue_stale(dt.timedelta(minutes=10), now=T0 + dt.timedelta(minutes=1)) == 0
+    assert store.outbox.requeue_stale(dt.timedelta(minutes=10), now=T0 + dt.timedelta(minutes=11)) == 1
+    assert store.outbox.get(row.id).state == OutboxState.PENDING
+    assert [r.id for r in store.outbox.claim(T0 + dt.timedelta(minutes=12))] == [row.id]
 
 
 def test_concurrent_enqueue_and_claim_send_each_reply_once(store: Store) -> None:
@@ -96,7 +96,7 @@ def test_concurrent_enqueue_and_claim_send_each_reply_once(store: Store) -> None
         t.join()
 
     def sender() -> None:
-        while rows := store.claim_outbox(T0 + dt.timedelta(seconds=1), limit=2):
+        while rows := store.outbox.claim(T0 + dt.timedelta(seconds=1), limit=2):
             with lock:
                 claimed.extend(r.id for r in rows)
 

@@ -99,13 +99,13 @@ class Script:
         stars: int | None = None,
     ) -> Sent:
         """One more mail from `unit` at `at`: its dossier is now a complete city dossier with `breakages`."""
-        raw, _ = store.put_raw(
+        raw, _ = store.raw.put(
             f"Message-ID: <{uuid.uuid4().hex}@x>\r\nSubject: s\r\n\r\n{unit}".encode(),
             source="cli",
             received_at=at,
         )
-        store.add_submission(raw.id, unit_name=unit, arrived_at=at, unit_confirmed=True, summary={})
-        store.mark_raw(raw.id, RawState.DONE)
+        store.submissions.add(raw.id, unit_name=unit, arrived_at=at, unit_confirmed=True, summary={})
+        store.raw.mark(raw.id, RawState.DONE)
         earlier = [s for s in self.history if s.unit == unit]
         dossier = city_dossier(self.campaign, stars, exemplar_star=exemplars, exemplar_project=exemplars)
         dossier.unit = unit
@@ -114,21 +114,21 @@ class Script:
             SubmissionMeta(index=i, source=f"raw:{i}", arrived_at=t)
             for i, t in enumerate([*(s.at for s in earlier), at])
         ]
-        dossier.paper_received = store.paper_received(unit)
+        dossier.paper_received = store.state.paper_received(unit)
         for breakage in breakages:
             breakage(dossier)
         findings = run_rules(dossier, self.campaign)
-        store.save_evaluation(unit, dossier, findings)
+        store.evaluations.save(unit, dossier, findings)
         sent = Sent(unit, at, findings, dossier)
         self.history.append(sent)
         return sent
 
     def arrive(self, store: Store, unit: str, at: dt.datetime) -> None:
         """A mail from `unit` at `at` that the desk has stored but not yet checked (no evaluation)."""
-        raw, _ = store.put_raw(
+        raw, _ = store.raw.put(
             f"Message-ID: <{uuid.uuid4().hex}@x>\r\nSubject: s\r\n\r\n{unit}".encode(), source="cli", received_at=at
         )
-        store.add_submission(raw.id, unit_name=unit, arrived_at=at, unit_confirmed=True, summary={})
+        store.submissions.add(raw.id, unit_name=unit, arrived_at=at, unit_confirmed=True, summary={})
 
     def state_at(self, unit: str, moment: dt.datetime) -> Sent | None:
         """The unit's last submission at or before `moment` (None: nothing sent yet)."""

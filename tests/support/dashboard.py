@@ -61,8 +61,8 @@ def seed(data_dir: Path, campaign: Campaign) -> None:
     service = build_service(data_dir, campaign)
     try:
         store, desk = service.store, service.desk
-        store.add_contact(LATE, "赵岩", emails=[LATE_SENDER])
-        store.add_user(OFFICE_USER, OFFICE_PASSWORD, OFFICE_NAME)
+        store.directory.add_contact(LATE, "赵岩", emails=[LATE_SENDER])
+        store.directory.add_user(OFFICE_USER, OFFICE_PASSWORD, OFFICE_NAME)
         for name in ("yanbian_complete", "changbaishan_missing"):
             desk.ingest_file(SAMPLES / name / "1.eml")
         late = data_dir / "late.eml"

@@ -10,15 +10,13 @@ from validators import run_rules
 from validators.base import Finding, Severity
 from validators.checklist import (
     BAD,
-    FILES,
-    GENERAL,
     OK,
     WARN,
     checklist_row,
     checklist_rows,
     compare_findings,
-    group_findings,
 )
+from validators.report import FILES, GENERAL, group_findings
 
 
 def _row(rows, name):

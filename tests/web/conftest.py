@@ -30,7 +30,10 @@ def data_dir(seeded_dir: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def service(data_dir: Path, campaign: Campaign) -> Iterator[Service]:
+    """The dashboard's service with its pipeline thread running, as `serve` runs it: the dashboard's
+    actions only queue, and wait for that thread to process what they queued."""
     service = build_service(data_dir, campaign)
+    service.start_pipeline()
     yield service
     service.shutdown()
 

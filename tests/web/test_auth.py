@@ -32,7 +32,7 @@ def test_every_page_redirects_to_login_without_a_session(client: TestClient, pat
 def test_actions_are_refused_without_a_session(client: TestClient, service: Service) -> None:
     response = client.post(f"{UNIT}/paper", data={"received_on": "2021-09-01"}, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
-    assert not service.store.paper_received(COMPLETE)
+    assert not service.store.state.paper_received(COMPLETE)
 
 
 def test_a_strangers_upload_is_refused_before_it_is_read(client: TestClient, service: Service) -> None:
@@ -51,7 +51,7 @@ def test_a_strangers_upload_is_refused_before_it_is_read(client: TestClient, ser
     )
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
     assert len(sent) < 4, f"{len(sent)} MB of the upload were read before the refusal"
-    assert len(service.store.raw_messages()) == 0 or all(r.source != "office" for r in service.store.raw_messages())
+    assert len(service.store.raw.all()) == 0 or all(r.source != "office" for r in service.store.raw.all())
 
 
 def test_login_then_back_to_the_page_asked_for(client: TestClient) -> None:
@@ -79,7 +79,7 @@ def test_wrong_password_and_unknown_users_are_refused(client: TestClient) -> Non
 def test_five_failed_logins_lock_the_username_for_a_quarter_hour(
     client: TestClient, service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    service.store.add_user("li", "li-own-password-1", "李明")
+    service.store.directory.add_user("li", "li-own-password-1", "李明")
     for _ in range(auth.LOGIN_MAX_FAILURES - 1):
         assert login(client, OFFICE_USER, "wrong-password").status_code == 401
     fifth = login(client, OFFICE_USER, "wrong-password")
@@ -132,7 +132,7 @@ def test_failures_spread_over_more_than_the_window_or_followed_by_a_login_do_not
 
 def test_unit_contacts_cannot_log_in(client: TestClient, service: Service) -> None:
     """A unit contact (by e-mail address or WeCom id) is not an office user, whatever password they try."""
-    contact = next(c for c in service.store.contacts(COMPLETE))
+    contact = next(c for c in service.store.directory.contacts(COMPLETE))
     for name in [*contact.emails, contact.wecom_user, contact.name]:
         assert login(client, name, OFFICE_PASSWORD).status_code == 401
     assert client.get("/", follow_redirects=False).status_code == 303
@@ -149,7 +149,7 @@ def test_posts_without_the_session_csrf_token_are_refused(office: TestClient, se
     for data in ({"received_on": "2021-09-01"}, {"received_on": "2021-09-01", "csrf": "forged"}):
         response = office.post(f"{UNIT}/paper", data=data, follow_redirects=False)
         assert response.status_code == 403
-    assert not service.store.paper_received(COMPLETE)
+    assert not service.store.state.paper_received(COMPLETE)
     response = office.post("/logout", data={"csrf": "forged"}, follow_redirects=False)
     assert response.status_code == 403
     assert office.get("/").status_code == 200  # still logged in
@@ -165,11 +165,11 @@ def test_logout_ends_the_session_on_the_server(office: TestClient) -> None:
 
 
 def test_passwords_are_stored_hashed(service: Service) -> None:
-    user = service.store.get_user(OFFICE_USER)
+    user = service.store.directory.get_user(OFFICE_USER)
     assert user is not None and OFFICE_PASSWORD not in user.password_hash
     assert user.password_hash.startswith("scrypt$")
-    assert service.store.verify_user(OFFICE_USER, OFFICE_PASSWORD) is not None
-    assert service.store.verify_user(OFFICE_USER, OFFICE_PASSWORD + "x") is None
+    assert service.store.directory.verify_user(OFFICE_USER, OFFICE_PASSWORD) is not None
+    assert service.store.directory.verify_user(OFFICE_USER, OFFICE_PASSWORD + "x") is None
 
 
 def test_cli_user_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
@@ -187,6 +187,6 @@ def test_cli_user_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "李明" in result.stdout
     with Store.open(data_dir) as store:
-        user = store.get_user("li")
+        user = store.directory.get_user("li")
         assert user is not None and user.display_name == "李明"
-        assert store.verify_user("li", "a-long-password") is not None
+        assert store.directory.verify_user("li", "a-long-password") is not None

@@ -123,7 +123,7 @@ def test_office_works_through_the_dashboard(
         page.get_by_role("button", name="记录纸质材料已收到").click()
         expect(page.get_by_role("status")).to_contain_text("已记录纸质材料收到")
         expect(page.locator("#paper-state")).to_have_text("已收（2021-09-01）")
-        assert service.store.paper_received(COMPLETE)
+        assert service.store.state.paper_received(COMPLETE)
     finally:
         context.close()
 

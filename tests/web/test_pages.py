@@ -98,17 +98,17 @@ def test_raw_mail_download_is_the_mail_as_received(office: TestClient, service: 
     link = re.search(r'href="(/units/[^"]+/raw/(\d+))"', html)
     response = office.get(link.group(1))
     assert response.headers["content-disposition"].startswith("attachment;")
-    record = service.store.get_raw(int(link.group(2)))
-    assert response.content == service.store.raw_path(record).read_bytes()
+    record = service.store.raw.get(int(link.group(2)))
+    assert response.content == service.store.raw.path(record).read_bytes()
     # Another unit's mail is not reachable through this unit's page.
-    other = service.store.unit_submissions(INCOMPLETE)[0].raw_message_id
+    other = service.store.submissions.of_unit(INCOMPLETE)[0].raw_message_id
     assert office.get(f"{UNIT}/raw/{other}").status_code == 404
 
 
 def test_unit_page_lists_replies_and_reminders_in_chinese(office: TestClient, service: Service) -> None:
     three_days = next(s for s in reminder_plan(service.campaign) if s.days == 3).key
-    service.store.try_mark_reminder(COMPLETE, three_days, "mail")
-    service.store.try_mark_reminder(COMPLETE, three_days, "wecom-markdown")
+    service.store.state.try_mark_reminder(COMPLETE, three_days, "mail")
+    service.store.state.try_mark_reminder(COMPLETE, three_days, "wecom-markdown")
     html = office.get(UNIT).text
     replies = html.split("<h2>已发回复</h2>")[1].split("</section>")[0]
     assert "ybjyj_zcjy@163.com" in replies and "待发送" in replies
@@ -119,15 +119,15 @@ def test_unit_page_lists_replies_and_reminders_in_chinese(office: TestClient, se
 
 
 def test_mark_paper_records_a_receipt_and_reevaluates(office: TestClient, service: Service) -> None:
-    assert "PAPER_PENDING" in {f.code for f in service.store.current_findings(COMPLETE)}
+    assert "PAPER_PENDING" in {f.code for f in service.store.evaluations.current_findings(COMPLETE)}
     csrf = form_csrf(office.get(UNIT).text)
     response = office.post(
         f"{UNIT}/paper", data={"csrf": csrf, "received_on": "2021-09-01", "note": "EMS 1234"}, follow_redirects=False
     )
     assert response.status_code == 303
-    [receipt] = service.store.paper_receipts(COMPLETE)
+    [receipt] = service.store.state.paper_receipts(COMPLETE)
     assert str(receipt.received_on) == "2021-09-01" and receipt.recorded_by == "office:wu"
-    assert "PAPER_PENDING" not in {f.code for f in service.store.current_findings(COMPLETE)}
+    assert "PAPER_PENDING" not in {f.code for f in service.store.evaluations.current_findings(COMPLETE)}
     html = office.get(response.headers["location"]).text
     assert "已记录纸质材料收到" in html and "已收（2021-09-01）" in html
     assert states(office.get("/").text)[COMPLETE] == "complete"
@@ -174,15 +174,15 @@ def test_attach_a_file_fetched_from_a_link(office: TestClient, service: Service,
         f"{UNIT}/attach", data={"csrf": csrf, "url": f"{file_server}/photo", "submission": "1"}, follow_redirects=False
     )
     assert response.status_code == 303
-    subs = service.store.unit_submissions(COMPLETE)
+    subs = service.store.submissions.of_unit(COMPLETE)
     assert len(subs) == 2
-    assert [f.path for f in service.store.submission_files(subs[1].id)] == ["活动照片9.jpg"]
+    assert [f.path for f in service.store.submissions.files(subs[1].id)] == ["活动照片9.jpg"]
     assert subs[1].arrived_at == subs[0].arrived_at  # it came with the first mail's link: not late
-    assert "LATE" not in {f.code for f in service.store.current_findings(COMPLETE)}
+    assert "LATE" not in {f.code for f in service.store.evaluations.current_findings(COMPLETE)}
     html = office.get(response.headers["location"]).text
     assert "附件已加入该单位材料" in html and "（办公室补充）" in html
     # The unit's registered contacts get the receipt of the office's file (issue 10), by mail.
-    [receipt] = [o for o in service.store.outbox() if o.raw_message_id == subs[1].raw_message_id]
+    [receipt] = [o for o in service.store.outbox.all() if o.raw_message_id == subs[1].raw_message_id]
     assert receipt.channel == "mail" and receipt.recipients == ["ybjyj_zcjy@163.com"]
     assert "延边-02" in receipt.subject and "本次收到 1 个文件" in receipt.body_text
     assert "活动照片9.jpg：" in receipt.body_text
@@ -193,8 +193,8 @@ def test_attach_for_a_named_nominee(office: TestClient, service: Service, file_s
     csrf = form_csrf(office.get(UNIT).text)
     data = {"csrf": csrf, "url": f"{file_server}/photo", "submission": "1", "for_name": "金哲洙"}
     assert office.post(f"{UNIT}/attach", data=data, follow_redirects=False).status_code == 303
-    subs = service.store.unit_submissions(COMPLETE)
-    assert [f.path for f in service.store.submission_files(subs[-1].id)] == ["金哲洙_活动照片9.jpg"]
+    subs = service.store.submissions.of_unit(COMPLETE)
+    assert [f.path for f in service.store.submissions.files(subs[-1].id)] == ["金哲洙_活动照片9.jpg"]
 
 
 def test_attach_reports_links_that_give_no_file(office: TestClient, service: Service, file_server: str) -> None:
@@ -202,7 +202,7 @@ def test_attach_reports_links_that_give_no_file(office: TestClient, service: Ser
     for path, reason in (("/gone", "服务器返回 404"), ("/login-page", "打开的是网页而不是文件")):
         response = office.post(f"{UNIT}/attach", data={"csrf": csrf, "url": file_server + path})
         assert response.status_code == 400 and reason in response.text
-    assert len(service.store.unit_submissions(COMPLETE)) == 1
+    assert len(service.store.submissions.of_unit(COMPLETE)) == 1
 
 
 def test_late_unit_shows_its_state_and_that_it_is_late_and_offers_its_large_file_link(office: TestClient) -> None:

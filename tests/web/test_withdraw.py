@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 from fastapi.testclient import TestClient
 
+from config.campaign import Campaign
+from nomdesk.app import create_app
 from nomdesk.service import Service
-from tests.support.dashboard import COMPLETE, form_csrf
+from storage.tables import RawState
+from tests.support.dashboard import COMPLETE, build_service, form_csrf, login
+from web import routes
 
 UNIT = f"/units/{quote(COMPLETE)}"
 STAR = "朴英子"
@@ -40,7 +46,7 @@ def test_withdraw_then_restore_from_the_unit_page(office: TestClient, service: S
     assert withdrawn(page) == {STAR}
     assert f"百姓学习之星 {STAR} · 办公室 wu 撤回" in html.unescape(page)
     assert f'action="{UNIT}/restore"' in page
-    [audit] = service.store.audit_log(unit_name=COMPLETE, action="nominee.withdrawn")
+    [audit] = service.store.audit.entries(unit_name=COMPLETE, action="nominee.withdrawn")
     assert audit.actor == "office:wu" and audit.detail["name"] == STAR
 
     response = office.post(f"{UNIT}/restore", data={"csrf": csrf, "nominee": STAR}, follow_redirects=False)
@@ -48,7 +54,7 @@ def test_withdraw_then_restore_from_the_unit_page(office: TestClient, service: S
     page = office.get(response.headers["location"]).text
     assert "已恢复该推荐对象" in page
     assert STAR in cards(page) and withdrawn(page) == set()
-    [audit] = service.store.audit_log(unit_name=COMPLETE, action="nominee.restored")
+    [audit] = service.store.audit.entries(unit_name=COMPLETE, action="nominee.restored")
     assert audit.actor == "office:wu"
 
 
@@ -59,7 +65,7 @@ def test_a_name_that_is_no_nominee_is_refused_on_the_page(office: TestClient, se
     assert "当前的推荐对象中没有“王五”" in html.unescape(response.text)
     response = office.post(f"{UNIT}/restore", data={"csrf": csrf, "nominee": STAR})
     assert response.status_code == 400 and "无需恢复" in response.text
-    assert service.store.audit_log(unit_name=COMPLETE, action="nominee.withdrawn") == []
+    assert service.store.audit.entries(unit_name=COMPLETE, action="nominee.withdrawn") == []
 
 
 def test_withdraw_needs_the_login_and_the_form_token(client: TestClient, office: TestClient, service: Service) -> None:
@@ -68,5 +74,26 @@ def test_withdraw_needs_the_login_and_the_form_token(client: TestClient, office:
     office.cookies.clear()  # the same client, logged out
     anonymous = client.post(f"{UNIT}/withdraw", data={"nominee": STAR}, follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
-    assert service.store.audit_log(unit_name=COMPLETE, action="nominee.withdrawn") == []
+    assert service.store.audit.entries(unit_name=COMPLETE, action="nominee.withdrawn") == []
     assert STAR in {s.name for s in service.desk.evaluate(COMPLETE).dossier.stars}
+
+
+def test_the_page_waits_for_the_pipeline_and_never_does_its_work(
+    data_dir: Path, campaign: Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No pipeline thread runs here: the action is queued, the page waits its bounded while, then
+    says the unit is being checked, and the request's thread has processed nothing."""
+    monkeypatch.setattr(routes, "PIPELINE_WAIT_SECONDS", 0.3)
+    service = build_service(data_dir, campaign)
+    try:
+        with TestClient(create_app(service), base_url="http://127.0.0.1") as office:
+            assert login(office).status_code == 303
+            csrf = form_csrf(office.get(UNIT).text)
+            response = office.post(f"{UNIT}/withdraw", data={"csrf": csrf, "nominee": STAR}, follow_redirects=False)
+            assert response.status_code == 303 and response.headers["location"].endswith("?done=checking")
+            [audit] = service.store.audit.entries(unit_name=COMPLETE, action="nominee.withdrawn")
+            assert service.store.raw.get(audit.detail["raw_id"]).state == RawState.NEW
+            page = office.get(response.headers["location"]).text
+            assert "系统正在检查该单位材料" in page and STAR in cards(page)
+    finally:
+        service.shutdown()

@@ -7,9 +7,7 @@ nominee's full name exactly as the registration table writes it.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
-from typing import Any, TypeVar
+from typing import Any
 
 from config.campaign import Campaign
 from intake.forms.fields import PROJECT_REGISTER_TITLE, REQUIRED_GROUPS, STAR_REGISTER_TITLE, FieldSpec
@@ -23,13 +21,13 @@ from intake.models import (
     StarFields,
     Submission,
 )
+from intake.names import fold as fold_name
+from validators.base import E
 
 STAR_PREFIX = "百姓学习之星"
 PROJECT_PREFIX = "终身学习品牌项目"
 STAR_REGISTER_SUBJECT = f"附表2 {STAR_REGISTER_TITLE}"
 PROJECT_REGISTER_SUBJECT = f"附表4 {PROJECT_REGISTER_TITLE}"
-
-_PUNCT = re.compile(r"[\s\u3000“”\"'‘’「」『』《》〈〉()（）\[\]【】·•.,，。、:：;；!！?？_\-—~～]+")
 
 
 def star_subject(name: str) -> str:
@@ -53,16 +51,6 @@ def _sender(dossier: Dossier) -> str | None:
         if sub.sender:
             return sub.sender
     return None
-
-
-E = TypeVar("E", StarEntry, ProjectEntry)
-
-
-def fold(text: str | None) -> str:
-    """Width-folded, lower-cased text without spaces, quotes or punctuation: for comparing names."""
-    if not text:
-        return ""
-    return _PUNCT.sub("", unicodedata.normalize("NFKC", text)).lower()
 
 
 def filled(value: Any) -> bool:
@@ -158,9 +146,10 @@ def mail_label(sub: Submission) -> str:
 
 
 def first_of_each_name(entries: list[E]) -> list[E]:
-    """The entries, each name once (the first): a name registered twice is DUPLICATE_NOMINEE's to
-    report, once; its second copy has no materials of its own (they went to the first) and must
-    not add "未收到推荐表" and "照片 0 张" on top."""
+    """The entries, each name once (the first). A name registered twice is DUPLICATE_NOMINEE's to
+    report, once; its second copy has no materials of its own (they went to the first), so the
+    rules judging one nominee at a time defer to DUPLICATE_NOMINEE for it (`DuplicateNominee.claims`)
+    rather than add "未收到推荐表" and "照片 0 张" on top, and its checklist row has no items of its own."""
     seen: set[str] = set()
     out: list[E] = []
     for entry in entries:
@@ -169,3 +158,8 @@ def first_of_each_name(entries: list[E]) -> list[E]:
             seen.add(key)
             out.append(entry)
     return out
+
+
+def fold(text: str | None) -> str:
+    """A name as compared (`intake.names.fold`, the one folding the merge uses too); "" for none."""
+    return fold_name(text) if text else ""

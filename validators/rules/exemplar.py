@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Iterator
 
 from config.campaign import Campaign, VideoSpec
-from intake.models import ITEM_PHOTOS, ITEM_VIDEO, Dossier, PackageFile
+from intake.models import ITEM_PHOTOS, ITEM_VIDEO, Dossier, PackageFile, ProjectEntry, StarEntry
 from validators.base import Finding, Rule, Severity, rule
 from validators.measure import format_count_range, format_duration_range, format_fps, video_shortfalls
 from validators.rules.common import names_list, project_subject, star_subject, unit_subject
@@ -116,8 +116,18 @@ def _exemplars(dossier: Dossier) -> Iterator[tuple[str, str, list[PackageFile], 
             yield project_subject(p.name), p.name, p.photos, p.videos, "project"
 
 
+class _ExemplarItemRule(Rule):
+    """An exemplar's item held to the exemplar's measure. Every exemplar is this rule's to judge:
+    the rule holding other nominees to the regular measure defers to it (its `defers_to`)."""
+
+    about = "nominee"
+
+    def claims(self, entry: StarEntry | ProjectEntry, dossier: Dossier) -> bool:
+        return entry.exemplar
+
+
 @rule
-class ExemplarPhotos(Rule):
+class ExemplarPhotos(_ExemplarItemRule):
     code = "EXEMPLAR_PHOTOS"
     item = ITEM_PHOTOS
     severity = Severity.ERROR
@@ -157,7 +167,7 @@ def _spec_text(spec: VideoSpec) -> str:
 
 
 @rule
-class ExemplarVideoMissing(Rule):
+class ExemplarVideoMissing(_ExemplarItemRule):
     code = "EXEMPLAR_VIDEO_MISSING"
     item = ITEM_VIDEO
     severity = Severity.ERROR
@@ -174,9 +184,10 @@ class ExemplarVideoMissing(Rule):
 
 
 @rule
-class ExemplarVideoSpec(Rule):
+class ExemplarVideoSpec(_ExemplarItemRule):
     code = "EXEMPLAR_VIDEO_SPEC"
     item = ITEM_VIDEO
+    reason_zh = "不符合典范视频要求"
     severity = Severity.ERROR
     title_zh = "典范视频技术要求"
     message_zh = "典范 {name} 的视频 {file} 不符合技术要求：{problems}"

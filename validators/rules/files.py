@@ -16,6 +16,8 @@ from validators.rules.common import file_subject, mail_label
 
 
 class _ProblemRule(Rule):
+    about = "file"
+
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         for problem in dossier.problems:
             if problem.code != self.code:
@@ -46,6 +48,7 @@ class FileUnreadable(_ProblemRule):
     code = "FILE_UNREADABLE"
     severity = Severity.ERROR
     title_zh = "文件无法打开"
+    unusable_zh = "无法打开"
     message_zh = "文件 {file} 无法打开：{reason}"
     hint_zh = "请检查文件是否完整（可在本机打开确认），重新导出或压缩后再次发送"
 
@@ -55,6 +58,7 @@ class FileUnsupported(_ProblemRule):
     code = "FILE_UNSUPPORTED"
     severity = Severity.WARNING
     title_zh = "文件类型无法识别"
+    unusable_zh = "格式无法识别"
     message_zh = "文件 {file} 的类型无法自动读取：{reason}"
     hint_zh = "省办公室将人工查看；如方便，请另存为 Word（.docx）、Excel（.xlsx）、PDF、JPG 或 MP4 后补发"
 
@@ -80,6 +84,7 @@ class ArchiveRejected(_ProblemRule):
 @rule
 class FileUnmatched(Rule):
     code = "FILE_UNMATCHED"
+    about = "file"
     severity = Severity.WARNING
     title_zh = "文件无法归属"
     message_zh = "文件 {file} 无法归属到任何推荐对象"
@@ -95,6 +100,7 @@ class FileUnmatched(Rule):
 @rule
 class LinkPending(Rule):
     code = "LINK_PENDING"
+    about = "file"
     severity = Severity.INFO
     title_zh = "超大附件待下载"
     message_zh = "邮件中含超大附件或网盘链接（{host}）{text}，需由省办公室手动下载"
@@ -108,12 +114,3 @@ class LinkPending(Rule):
                 text=f"“{link.text.strip()}”" if link.text.strip() else "",
                 evidence={"url": link.url, "submission": link.submission},
             )
-
-
-# The codes whose findings are about a file of the package (not the unit, not a nominee's item):
-# a report lists them under "附件" unless the file was meant for a nominee (Finding.nominee set).
-FILE_CODES = frozenset(
-    cls.code for cls in (FileUnreadable, FileUnsupported, ArchiveEncrypted, ArchiveRejected, FileUnmatched, LinkPending)
-)
-# Of those, the codes that say a file meant for a nominee's item could not be used ("视频 无法打开✗").
-UNUSABLE_ZH = {FileUnreadable.code: "无法打开", FileUnsupported.code: "格式无法识别"}

@@ -15,23 +15,27 @@ from validators.measure import format_count_range, format_duration_range, video_
 from validators.rules.common import (
     describe_missing,
     filled,
-    first_of_each_name,
     fold,
     missing_fields,
     project_sources,
     project_subject,
 )
+from validators.rules.exemplar import ExemplarPhotos, ExemplarVideoMissing, ExemplarVideoSpec
+from validators.rules.unit import DuplicateNominee
 
 
 class _ProjectRule(Rule):
+    about = "nominee"
+    defers_to = frozenset({DuplicateNominee.code})
+
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
-        for project in first_of_each_name(dossier.projects):
+        for project in self.judged(dossier.projects, dossier):
             yield from self.check_project(project, dossier, campaign)
 
     def check_project(self, project: ProjectEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         raise NotImplementedError
 
-    def about(self, project: ProjectEntry, **kwargs) -> Finding:
+    def finding_on(self, project: ProjectEntry, **kwargs) -> Finding:
         return self.finding(project_subject(project.name), nominee=project.name, name=project.name, **kwargs)
 
 
@@ -46,13 +50,14 @@ class ProjectFormMissing(_ProjectRule):
 
     def check_project(self, project: ProjectEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         if project.form is None:
-            yield self.about(project)
+            yield self.finding_on(project)
 
 
 @rule
 class ProjectFieldMissing(_ProjectRule):
     code = "PROJECT_FIELD_MISSING"
     item = ITEM_FORM
+    reason_zh = "必填项未填"
     severity = Severity.ERROR
     title_zh = "终身学习品牌项目必填项缺失"
     message_zh = "{name} 的必填项未填写（或表中找不到这一栏）：{missing}"
@@ -64,7 +69,7 @@ class ProjectFieldMissing(_ProjectRule):
     def check_project(self, project: ProjectEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         missing = missing_fields(project_sources(project), PROJECT_FIELDS, "附表4")
         if missing:
-            yield self.about(project, missing=describe_missing(missing), evidence={"missing": missing})
+            yield self.finding_on(project, missing=describe_missing(missing), evidence={"missing": missing})
 
 
 @rule
@@ -79,13 +84,14 @@ class ProjectSummaryMissing(_ProjectRule):
     def check_project(self, project: ProjectEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         if project.summary is None:
             s = campaign.project.summary
-            yield self.about(project, min_chars=s.min_chars, max_chars=s.max_chars)
+            yield self.finding_on(project, min_chars=s.min_chars, max_chars=s.max_chars)
 
 
 @rule
 class ProjectSummaryLength(_ProjectRule):
     code = "PROJECT_SUMMARY_LENGTH"
     item = ITEM_SUMMARY
+    reason_zh = "字数不符"
     severity = Severity.WARNING
     title_zh = "工作总结字数"
     message_zh = "{name} 的工作总结 {chars} 字，要求 {min_chars}-{max_chars} 字"
@@ -94,7 +100,7 @@ class ProjectSummaryLength(_ProjectRule):
     def check_project(self, project: ProjectEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         s = campaign.project.summary
         if project.summary is not None and not s.min_chars <= project.summary.chars <= s.max_chars:
-            yield self.about(
+            yield self.finding_on(
                 project,
                 chars=project.summary.chars,
                 min_chars=s.min_chars,
@@ -107,18 +113,17 @@ class ProjectSummaryLength(_ProjectRule):
 class ProjectPhotoCount(_ProjectRule):
     code = "PROJECT_PHOTO_COUNT"
     item = ITEM_PHOTOS
+    defers_to = _ProjectRule.defers_to | {ExemplarPhotos.code}  # an exemplar is held to its own count
     severity = Severity.ERROR
     title_zh = "终身学习品牌项目照片数量"
     message_zh = "{name} 照片 {count} 张，要求 {required} 张"
     hint_zh = "请报送反映项目活动的精彩照片 {required} 张（电子版）"
 
     def check_project(self, project: ProjectEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
-        if project.exemplar:  # EXEMPLAR_PHOTOS decides
-            return
         spec = campaign.project.photos
         count = len(project.photos)
         if count not in spec:
-            yield self.about(
+            yield self.finding_on(
                 project,
                 count=count,
                 required=format_count_range(spec.min, spec.max),
@@ -130,6 +135,7 @@ class ProjectPhotoCount(_ProjectRule):
 class ProjectVideoMissing(_ProjectRule):
     code = "PROJECT_VIDEO_MISSING"
     item = ITEM_VIDEO
+    defers_to = _ProjectRule.defers_to | {ExemplarVideoMissing.code}
     severity = Severity.ERROR
     title_zh = "缺少项目视频"
     message_zh = "未收到 {name} 的视频资料"
@@ -137,10 +143,10 @@ class ProjectVideoMissing(_ProjectRule):
 
     def check_project(self, project: ProjectEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         spec = campaign.project.video
-        # An exemplar's video is EXEMPLAR_VIDEO_MISSING's; an unreadable one was still sent.
-        if project.exemplar or not spec.required or project.videos:
+        # An unreadable video was still sent: FILE_UNREADABLE says why it cannot be used.
+        if not spec.required or project.videos:
             return
-        yield self.about(
+        yield self.finding_on(
             project,
             containers="/".join(c.upper() for c in spec.containers),
             duration=format_duration_range(spec.min_seconds, spec.max_seconds),
@@ -151,21 +157,21 @@ class ProjectVideoMissing(_ProjectRule):
 class ProjectVideoSpec(_ProjectRule):
     code = "PROJECT_VIDEO_SPEC"
     item = ITEM_VIDEO
+    reason_zh = "不符合要求"
+    defers_to = _ProjectRule.defers_to | {ExemplarVideoSpec.code}  # an exemplar's video has its own spec
     severity = Severity.ERROR
     title_zh = "项目视频规格"
     message_zh = "{name} 的视频 {file} 不符合要求：{problems}"
     hint_zh = "请报送 {containers} 格式、时长 {duration} 的视频"
 
     def check_project(self, project: ProjectEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
-        if project.exemplar:  # held to EXEMPLAR_VIDEO_SPEC instead
-            return
         spec, tol = campaign.project.video, campaign.tolerances
         readable = [v for v in project.videos if v.video is not None]
         checked = [(v, video_shortfalls(v.video, spec, tol)) for v in readable]  # type: ignore[arg-type]
         if any(not s for _, s in checked):
             return
         for video, shortfalls in checked:
-            yield self.about(
+            yield self.finding_on(
                 project,
                 file=video.path,
                 problems="；".join(s.zh() for s in shortfalls),
@@ -200,7 +206,7 @@ class ProjectAge(_ProjectRule):
             start, counted_as = founded_on(fields.founded_parsed)  # type: ignore[arg-type]
             if start > latest:
                 short = f"{counted_as}距截止日期 {deadline.year}年{deadline.month}月{deadline.day}日 不满 {years} 年"
-                yield self.about(
+                yield self.finding_on(
                     project,
                     founded=fields.founded or str(fields.founded_parsed),
                     where=where,
@@ -212,7 +218,7 @@ class ProjectAge(_ProjectRule):
                 return
         if sources and not parsed:
             where, fields = sources[0]
-            yield self.about(
+            yield self.finding_on(
                 project,
                 founded=fields.founded,
                 where=where,
@@ -262,7 +268,7 @@ class ProjectScale(_ProjectRule):
         common = {"min_people": scale.min_people, "min_participations": scale.min_participations}
         if people is None and partic is None:
             if texts:
-                yield self.about(
+                yield self.finding_on(
                     project,
                     people=_shown(sources, "people_per_year"),
                     participations=_shown(sources, "participations_per_year"),
@@ -272,7 +278,7 @@ class ProjectScale(_ProjectRule):
             return
         if (people or 0) >= scale.min_people or (partic or 0) >= scale.min_participations:
             return
-        yield self.about(
+        yield self.finding_on(
             project,
             people=f"{people} 人" if people is not None else "未填",
             participations=f"{partic} 人次" if partic is not None else "未填",
@@ -386,7 +392,7 @@ class ProjectNamedAsUnit(_ProjectRule):
             institutions.append(dossier.unit)
         hit = named_as_unit(project.name, institutions)
         if hit:
-            yield self.about(project, institution=hit)
+            yield self.finding_on(project, institution=hit)
 
 
 @rule
@@ -401,7 +407,7 @@ class ProjectPreviouslyHonored(_ProjectRule):
         keys = _project_keys(project.name)
         for past in campaign.past_honorees.projects:
             if keys & _project_keys(past.name):
-                yield self.about(
+                yield self.finding_on(
                     project,
                     year=past.year,
                     unit=f"（{past.unit}）" if past.unit else "",

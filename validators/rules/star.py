@@ -19,23 +19,27 @@ from validators.measure import (
 )
 from validators.rules.common import (
     describe_missing,
-    first_of_each_name,
     fold,
     missing_fields,
     star_sources,
     star_subject,
 )
+from validators.rules.exemplar import ExemplarPhotos, ExemplarVideoSpec
+from validators.rules.unit import DuplicateNominee
 
 
 class _StarRule(Rule):
+    about = "nominee"
+    defers_to = frozenset({DuplicateNominee.code})
+
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
-        for star in first_of_each_name(dossier.stars):
+        for star in self.judged(dossier.stars, dossier):
             yield from self.check_star(star, dossier, campaign)
 
     def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         raise NotImplementedError
 
-    def about(self, star: StarEntry, **kwargs) -> Finding:
+    def finding_on(self, star: StarEntry, **kwargs) -> Finding:
         return self.finding(star_subject(star.name), nominee=star.name, name=star.name, **kwargs)
 
 
@@ -50,13 +54,14 @@ class StarFormMissing(_StarRule):
 
     def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         if star.form is None:
-            yield self.about(star)
+            yield self.finding_on(star)
 
 
 @rule
 class StarFieldMissing(_StarRule):
     code = "STAR_FIELD_MISSING"
     item = ITEM_FORM
+    reason_zh = "必填项未填"
     severity = Severity.ERROR
     title_zh = "百姓学习之星必填项缺失"
     message_zh = "{name} 的必填项未填写（或表中找不到这一栏）：{missing}"
@@ -68,26 +73,25 @@ class StarFieldMissing(_StarRule):
     def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         missing = missing_fields(star_sources(star), STAR_FIELDS, "附表2")
         if missing:
-            yield self.about(star, missing=describe_missing(missing), evidence={"missing": missing})
+            yield self.finding_on(star, missing=describe_missing(missing), evidence={"missing": missing})
 
 
 @rule
 class StarPhotoCount(_StarRule):
     code = "STAR_PHOTO_COUNT"
     item = ITEM_PHOTOS
+    defers_to = _StarRule.defers_to | {ExemplarPhotos.code}  # an exemplar is held to its own count
     severity = Severity.ERROR
     title_zh = "百姓学习之星照片数量"
     message_zh = "{name} 照片 {count} 张，要求 {required} 张"
     hint_zh = "每人报送照片 {required} 张（电子版），其中一张为2寸免冠彩色证件照"
 
     def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
-        if star.exemplar:  # EXEMPLAR_PHOTOS holds an exemplar to its own count
-            return
         spec = campaign.star.photos
         count = len(star.photos)  # an unreadable photo was still sent: FILE_UNREADABLE says the rest
         if count in spec:
             return
-        yield self.about(
+        yield self.finding_on(
             star,
             severity=Severity.ERROR if count < spec.min else Severity.WARNING,
             count=count,
@@ -108,6 +112,7 @@ _ID_PHOTO_NEEDS = {
 class StarIdPhoto(_StarRule):
     code = "STAR_ID_PHOTO"
     item = ITEM_PHOTOS
+    reason_zh = "缺合格的2寸证件照"
     severity = Severity.ERROR
     title_zh = "缺少2寸免冠彩色证件照"
     message_zh = (
@@ -118,9 +123,10 @@ class StarIdPhoto(_StarRule):
     def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         spec = campaign.star.id_photo
         readable = [p for p in star.photos if p.photo is not None]
-        # No photo at all is the photo count's finding. An unreadable photo may be the ID
-        # photo: FILE_UNREADABLE asks for it again, and the next check decides.
-        if not readable:
+        # Its own measure, not a deferral: it names the photo closest to the spec, so it needs every
+        # photo measured. With no photo there is none to name; a photo not read may be the ID photo
+        # (FILE_UNREADABLE asks for it again, and the next check decides).
+        if not readable or len(readable) < len(star.photos):
             return
         middle = (spec.min_ratio + spec.max_ratio) / 2
         scored = [
@@ -128,12 +134,12 @@ class StarIdPhoto(_StarRule):
             for i, p in enumerate(readable)
         ]
         fails, _, _, best = min(scored)
-        if fails == 0 or len(readable) < len(star.photos):
+        if fails == 0:
             return
         info = best.photo
         assert info is not None
         shortfalls = id_photo_shortfalls(info, spec)
-        yield self.about(
+        yield self.finding_on(
             star,
             file=best.path,
             size=f"{info.width}×{info.height}",
@@ -151,21 +157,21 @@ class StarIdPhoto(_StarRule):
 class StarVideoSpec(_StarRule):
     code = "STAR_VIDEO_SPEC"
     item = ITEM_VIDEO
+    reason_zh = "不符合要求"
+    defers_to = _StarRule.defers_to | {ExemplarVideoSpec.code}  # an exemplar's video has its own spec
     severity = Severity.WARNING
     title_zh = "百姓学习之星视频规格"
     message_zh = "{name} 的视频 {file} 不符合要求：{problems}"
     hint_zh = "视频为选报材料；如报送，请使用 {containers} 格式，时长 {duration}"
 
     def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
-        if star.exemplar:  # held to EXEMPLAR_VIDEO_SPEC instead
-            return
         spec, tol = campaign.star.video, campaign.tolerances
         readable = [v for v in star.videos if v.video is not None]
         checked = [(v, video_shortfalls(v.video, spec, tol)) for v in readable]  # type: ignore[arg-type]
         if any(not s for _, s in checked):
             return
         for video, shortfalls in checked:
-            yield self.about(
+            yield self.finding_on(
                 star,
                 file=video.path,
                 problems="；".join(s.zh() for s in shortfalls),
@@ -205,7 +211,7 @@ class StarLeader(_StarRule):
         for where, fields in star_sources(star):
             matched = leader_match(fields.employer_title, campaign)
             if matched:
-                yield self.about(
+                yield self.finding_on(
                     star,
                     title=fields.employer_title,
                     matched=matched,
@@ -229,7 +235,7 @@ class StarPreviouslyHonored(_StarRule):
                 continue
             if past.id_number and ids and re.sub(r"\s", "", past.id_number).upper() not in ids:
                 continue
-            yield self.about(
+            yield self.finding_on(
                 star,
                 year=past.year,
                 unit=f"（{past.unit}）" if past.unit else "",

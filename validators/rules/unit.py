@@ -13,8 +13,10 @@ from intake.models import (
     ITEM_REGISTER,
     ChangeAction,
     Dossier,
+    ProjectEntry,
     ProjectFields,
     RegisterTable,
+    StarEntry,
     StarFields,
     SubmissionLog,
     YearMonth,
@@ -23,6 +25,7 @@ from validators.base import Finding, Rule, Severity, rule
 from validators.rules.common import (
     PROJECT_REGISTER_SUBJECT,
     STAR_REGISTER_SUBJECT,
+    first_of_each_name,
     first_value,
     fold,
     format_moment,
@@ -197,6 +200,11 @@ class RegisterMissing(Rule):
     message_zh = "未收到{table}"
     hint_zh = "请按模板填写{table}（Excel），加盖公章后连同电子版一并报送"
 
+    def claims(self, entry: StarEntry | ProjectEntry, dossier: Dossier) -> bool:
+        """Without a table of its kind, no nominee is "not in the table": this says it once for all."""
+        register = dossier.star_register if isinstance(entry, StarEntry) else dossier.project_register
+        return register is None
+
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         empty = not dossier.stars and not dossier.projects
         if dossier.star_register is None and (dossier.stars or (empty and dossier.project_register is None)):
@@ -208,24 +216,24 @@ class RegisterMissing(Rule):
 @rule
 class RegisterMismatch(Rule):
     code = "REGISTER_MISMATCH"
+    about = "nominee"
     item = ITEM_REGISTER
+    reason_zh = "未列入登记表"
+    defers_to = frozenset({RegisterMissing.code})
     severity = Severity.ERROR
     title_zh = "推荐对象未在登记表中"
     message_zh = "{name} 有推荐材料（{where}），但{table}中没有登记"
     hint_zh = "请在{table}中补充登记，或核对姓名/名称是否与登记表一致；如不再推荐，请撤回其材料"
 
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
-        # Without a table at all, REGISTER_MISSING says it once for everyone.
-        if dossier.star_register is not None:
-            for s in dossier.stars:
-                if not s.registered:
-                    where = s.form.path if s.form else "照片/视频"
-                    yield self.finding(star_subject(s.name), nominee=s.name, name=s.name, where=where, table="附表2")
-        if dossier.project_register is not None:
-            for p in dossier.projects:
-                if not p.registered:
-                    where = p.form.path if p.form else "照片/视频/总结"
-                    yield self.finding(project_subject(p.name), nominee=p.name, name=p.name, where=where, table="附表4")
+        for s in self.judged(dossier.stars, dossier):
+            if not s.registered:
+                where = s.form.path if s.form else "照片/视频"
+                yield self.finding(star_subject(s.name), nominee=s.name, name=s.name, where=where, table="附表2")
+        for p in self.judged(dossier.projects, dossier):
+            if not p.registered:
+                where = p.form.path if p.form else "照片/视频/总结"
+                yield self.finding(project_subject(p.name), nominee=p.name, name=p.name, where=where, table="附表4")
 
 
 @rule
@@ -335,10 +343,16 @@ def _project_names(dossier: Dossier) -> list[str]:
 @rule
 class DuplicateNominee(Rule):
     code = "DUPLICATE_NOMINEE"
+    about = "nominee"
     severity = Severity.ERROR
     title_zh = "重复推荐"
     message_zh = "{name} 被重复推荐：{detail}"
     hint_zh = "同一人员或项目只能推荐一次，请删除重复的登记和材料，或核实是否为不同对象"
+
+    def claims(self, entry: StarEntry | ProjectEntry, dossier: Dossier) -> bool:
+        """A later copy of a name: its materials went to the first copy (`first_of_each_name`)."""
+        entries = dossier.stars if isinstance(entry, StarEntry) else dossier.projects
+        return all(first is not entry for first in first_of_each_name(entries))
 
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         people = _people(dossier)

@@ -1,0 +1,172 @@
+"""What comes in, kept before anything reads it: the sources' mail, a mail file handed in, a file
+sent to the WeCom app, and the records of what the office does.
+
+Everything the desk processes is a raw message in the store, so a WeCom file, a file the office
+attached and an office action are kept as mails the desk writes itself (source "wecom" or
+"office"): they take the pipeline's one path, the merge replays them in arrival order with the
+unit's mails, and the raw store keeps a record of each. Keeping one wakes the pipeline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from config.campaign import Campaign
+from intake.headers import message_headers
+from intake.models import NOMINEE_KIND_ZH, WECOM_SUBJECT_PREFIX
+from intake.sources.base import IncomingRef
+from intake.withdrawal import ACTION_HEADER, ACTOR_HEADER, NOMINEE_HEADER, VERB_ZH, actor_label
+from nomdesk.stored import WECOM_DOMAIN
+from storage.repo import Store
+from storage.tables import RawMessageRecord
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+WECOM_USER_HEADER = "X-Nomdesk-WeCom-User"
+OFFICE_SOURCE = "office"  # raw messages only the desk writes for the office; their source_ref is "office:<unit>"
+
+
+def wecom_file_mail(user_id: str, media_id: str, filename: str, data: bytes, *, to: str, now: dt.datetime) -> bytes:
+    """A file a contact sent to the WeCom app as a mail from them, the file its attachment."""
+    msg = EmailMessage()
+    msg["From"] = f"{user_id}@{WECOM_DOMAIN}"
+    msg["To"] = to
+    msg["Subject"] = f"{WECOM_SUBJECT_PREFIX}{filename}"
+    msg["Date"] = email.utils.format_datetime(now)
+    # One Message-ID per WeCom file, so a hand-off repeated after a crash is the same mail.
+    msg["Message-ID"] = f"<wecom-{hashlib.sha256(media_id.encode()).hexdigest()[:24]}@{WECOM_DOMAIN}>"
+    msg[WECOM_USER_HEADER] = user_id
+    msg.set_content(f"{user_id} 通过企业微信发送的文件：{filename}\n", cte="base64")
+    # The type is sniffed from content downstream, like every attachment's.
+    msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=filename)
+    # A fixed boundary too: the same file handed over again is then the same body, which is
+    # what makes a copy under a known Message-ID a duplicate rather than a new mail.
+    msg.set_boundary(f"nomdesk-wecom-{hashlib.sha256(media_id.encode()).hexdigest()[:32]}")
+    return msg.as_bytes()
+
+
+def office_file_mail(
+    unit: str, filename: str, data: bytes, *, actor: str, origin: str, mail_from: str, domain: str, now: dt.datetime
+) -> bytes:
+    """A file the office attached for `unit`, as a mail from the desk to itself."""
+    msg = EmailMessage()
+    msg["From"] = mail_from
+    msg["To"] = mail_from
+    msg["Subject"] = f"办公室补充附件：{filename}"
+    msg[ACTOR_HEADER] = actor_label(actor)  # what the office did is never the unit's late delivery
+    msg["Date"] = email.utils.format_datetime(now)
+    msg["Message-ID"] = email.utils.make_msgid(domain=domain)
+    msg.set_content(f"{actor} 为 {unit} 补充的附件：{filename}\n来源：{origin or '上传'}\n", cte="base64")
+    msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=filename)
+    return msg.as_bytes()
+
+
+def action_mail(
+    *,
+    unit: str,
+    action: str,
+    kind: str,
+    name: str,
+    actor: str,
+    mail_from: str,
+    domain: str,
+    now: dt.datetime,
+) -> bytes:
+    """The raw message an action is kept as: the headers say what, the text says it for a person."""
+    name = " ".join(name.split())  # a header holds one line
+    verb = VERB_ZH[action]
+    msg = EmailMessage()
+    msg["From"] = mail_from
+    msg["To"] = mail_from
+    msg["Subject"] = f"{'企业微信' if actor.startswith('wecom:') else '办公室'}{verb}：{NOMINEE_KIND_ZH[kind]} {name}"
+    msg["Date"] = email.utils.format_datetime(now)
+    msg["Message-ID"] = email.utils.make_msgid(domain=domain)
+    msg[ACTION_HEADER] = action
+    msg[NOMINEE_HEADER] = name
+    msg[ACTOR_HEADER] = actor
+    msg.set_content(
+        f"{actor} {verb}了 {unit} 的{NOMINEE_KIND_ZH[kind]} {name}。\n该推荐对象已收到的材料仍完整保存。\n",
+        cte="base64",
+    )
+    return msg.as_bytes()
+
+
+class Accepting:
+    """The desk's way in: every method keeps raw bytes durably, then wakes the pipeline."""
+
+    def __init__(self, campaign: Campaign, store: Store, *, clock: Clock, mail_from: str, own_domain: str) -> None:
+        self.campaign = campaign
+        self.store = store
+        self.clock = clock
+        self.mail_from = mail_from
+        self.own_domain = own_domain  # of the Message-IDs the desk writes
+        self._work = threading.Event()
+
+    # -- waking the pipeline --------------------------------------------------------------------
+    def wake(self) -> None:
+        """Something was queued: the pipeline loop waiting in `wait_for_work` takes it at once."""
+        self._work.set()
+
+    def wait_for_work(self, timeout: float) -> bool:
+        """The pipeline loop's idle wait: returns when woken or after `timeout` seconds (False).
+        Cleared on return, before the loop looks for work, so a wake never goes unseen."""
+        woken = self._work.wait(timeout)
+        self._work.clear()
+        return woken
+
+    # -- the sources, `nomdesk ingest`, WeCom ------------------------------------------------
+    def accept(self, path: Path, ref: IncomingRef) -> None:
+        """The sources' sink: store the raw bytes durably (deduplicated) before anything else."""
+        record, created = self.store.raw.put(
+            path,
+            source=ref.source,
+            source_ref=ref.source_ref,
+            received_at=ref.received_at,
+            dedupe_message_id=True,
+        )
+        log.info("raw message %s %s from %s", record.id, "stored" if created else "already stored", ref.source)
+        self.wake()
+
+    def ingest_file(self, path: Path, *, received_at: dt.datetime | None = None) -> RawMessageRecord:
+        """`nomdesk ingest`: a mail file handed in by hand; its arrival is its Date header unless given."""
+        if received_at is None:
+            try:
+                date = message_headers(path)["Date"]
+                received_at = parsedate_to_datetime(str(date)) if date else None
+                if received_at is not None and received_at.tzinfo is None:
+                    received_at = received_at.replace(tzinfo=self.campaign.tz)
+            except (ValueError, TypeError, OSError):
+                received_at = None
+        record, _ = self.store.raw.put(
+            path, source="cli", source_ref=path.name, received_at=received_at or self.clock(), dedupe_message_id=True
+        )
+        self.wake()
+        return record
+
+    def accept_wecom_file(self, user_id: str, media_id: str, filename: str, data: bytes) -> RawMessageRecord:
+        """A file a contact sent to the WeCom app, kept as a mail so it takes the same path as mail."""
+        now = self.clock()
+        record, _ = self.store.raw.put(
+            wecom_file_mail(user_id, media_id, filename, data, to=self.mail_from, now=now),
+            source="wecom",
+            source_ref=f"wecom:{user_id}:{media_id}",
+            received_at=now,
+            dedupe_message_id=True,
+        )
+        self.wake()
+        return record
+
+    def keep_office_record(self, unit: str, data: bytes, *, received_at: dt.datetime) -> RawMessageRecord:
+        """A mail the desk wrote for what the office (or a contact in WeCom) did about `unit`."""
+        record, _ = self.store.raw.put(data, source=OFFICE_SOURCE, source_ref=f"office:{unit}", received_at=received_at)
+        self.wake()
+        return record

@@ -1,0 +1,41 @@
+"""The `nomdesk` command: every subcommand, registered here in one list.
+
+The commands live by what they are for: `offline` (check, templates: no data directory),
+`running` (serve, ingest), `office` (the office's actions, each calling the desk's one home of
+it), `reports` (status, digest, exports); `common` holds the options and the desk they share.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from nomdesk.cli import office, offline, reports, running
+
+app = typer.Typer(help="Nomination Desk：百姓学习之星、终身学习品牌项目推荐材料受理台", no_args_is_help=True)
+user_app = typer.Typer(help="办公室用户（登录工作台）", no_args_is_help=True)
+export_app = typer.Typer(help="导出（专家评审用）", no_args_is_help=True)
+
+for command in (
+    offline.check,
+    offline.templates,
+    running.serve,
+    running.ingest,
+    reports.status,
+    office.retry,
+    office.assign,
+    reports.digest,
+    office.paper,
+    office.attach,
+    office.withdraw,
+    office.restore,
+):
+    app.command()(command)
+user_app.command("add")(office.user_add)
+export_app.command("roster")(reports.export_roster)
+export_app.command("materials")(reports.export_materials)
+app.add_typer(user_app, name="user")
+app.add_typer(export_app, name="export")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,183 @@
+"""The office's actions from the terminal; each calls the desk's one home of that action (`nomdesk.desk.Desk`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from nomdesk.cli.common import CampaignOption, DataDirOption, err, opened_desk, settings_of, unit_name
+
+if TYPE_CHECKING:
+    from nomdesk.desk import Desk
+
+
+def paper(
+    unit: Annotated[str, typer.Argument(help="单位名称")],
+    received: Annotated[str, typer.Option("--received", help="收到日期 YYYY-MM-DD")],
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Record that a unit's stamped paper copies arrived (the unit is checked again)."""
+    import datetime as dt
+
+    try:
+        day = dt.date.fromisoformat(received)
+    except ValueError as exc:
+        err.print(f"[red]日期格式应为 YYYY-MM-DD：{received}[/red]")
+        raise typer.Exit(2) from exc
+    with opened_desk(data_dir, campaign_file) as desk:
+        name = unit_name(desk, unit)
+        desk.record_paper(name, day, actor="cli")
+        typer.echo(f"已登记：{name} 的纸质材料于 {day:%Y年%m月%d日} 收到")
+
+
+def attach(
+    unit: Annotated[str, typer.Argument(help="单位名称")],
+    file: Annotated[Path, typer.Argument(help="办公室从下载链接取回的文件")],
+    for_name: Annotated[str | None, typer.Option("--for", help="所属人员或项目名称")] = None,
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Add a file the office fetched (from a unit's download link) to the unit's dossier, and check it."""
+    if not file.is_file():
+        err.print(f"[red]找不到文件：{file}[/red]")
+        raise typer.Exit(2)
+    with opened_desk(data_dir, campaign_file) as desk:
+        name = unit_name(desk, unit)
+        record = desk.attach(
+            name, file.name, file.read_bytes(), actor="office:cli", origin=str(file), for_name=for_name
+        )
+        desk.process_pending()
+        typer.echo(f"已补充 {file.name} 到 {name}（原始邮件 #{record.id}），已重新检查")
+        _say_receipt_and_state(desk, record.id, name)
+
+
+def _say_receipt_and_state(desk, raw_id: int, unit: str) -> None:
+    """After an office action: whom its receipt goes to, and where the unit now stands."""
+    from nomdesk.desk import OFFICE_RECEIPT_KEY
+
+    receipt = desk.store.outbox.by_key(OFFICE_RECEIPT_KEY.format(raw_id))
+    if receipt is not None:  # sent by `nomdesk serve`'s outbox, within the hourly limit
+        typer.echo(f"回执已排队，将发给该单位联系人：{'、'.join(receipt.recipients)}")
+    else:
+        typer.echo("该单位没有登记邮箱的联系人，回执未发送")
+    errors = sum(f.severity == "error" for f in desk.store.evaluations.current_findings(unit))
+    typer.echo(f"当前需修改 {errors} 项" if errors else "材料齐全")
+
+
+def retry(
+    raw_id: Annotated[int, typer.Argument(help="来件编号（见“待人工处理”通知或 nomdesk status）")],
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Process a quarantined mail again once what broke it is fixed; it is then answered as usual."""
+    from storage.tables import RawState
+
+    with opened_desk(data_dir, campaign_file) as desk:
+        try:
+            desk.retry(raw_id, actor="office:cli")
+        except (KeyError, ValueError) as exc:
+            err.print(f"[red]无法重新处理来件 #{raw_id}：{exc}[/red]")
+            raise typer.Exit(2) from exc
+        desk.process_pending()
+        row = desk.store.raw.get(raw_id)
+        state = row.state if row else "?"
+        if state == RawState.DONE:
+            typer.echo(f"来件 #{raw_id} 已重新处理，回复已排队发送")
+        else:
+            typer.echo(f"来件 #{raw_id} 重新处理后状态：{state}（{row.last_error if row else ''}）")
+            raise typer.Exit(1)
+
+
+def _assigned_reply_state(desk: Desk, submission_id: int) -> str:
+    """What became of the reply to an assigned mail: a list's or a robot's mail is not answered."""
+    from storage.tables import OutboxState
+
+    row = desk.store.submissions.get(submission_id)
+    outbox = desk.store.outbox.by_key(f"reply-assigned:{row.raw_message_id}") if row else None
+    if outbox is None:
+        return "未生成回复"
+    if outbox.state == OutboxState.SUPPRESSED:
+        return "不回复（来信是邮件列表、群发或自动发送的邮件，或没有可回复的地址）"
+    return "回复已排队发送"
+
+
+def assign(
+    submission_id: Annotated[int, typer.Argument(help="报送编号（见办公室通知邮件）")],
+    unit: Annotated[str, typer.Argument(help="单位全称")],
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Confirm the unit of a mail from an unregistered sender; it is then checked and answered."""
+    with opened_desk(data_dir, campaign_file) as desk:
+        result = desk.assign(submission_id, unit)
+        typer.echo(f"报送 #{submission_id} 已归入 {result.dossier.unit}；{_assigned_reply_state(desk, submission_id)}")
+
+
+def _nominee_action(data_dir: Path | None, campaign_file: Path | None, unit: str, name: str, action: str) -> None:
+    """`withdraw` and `restore`: the desk's one method for each, the record processed at once so
+    `nomdesk status UNIT` shows the result, and a confirmation a clerk can read at a glance."""
+    from rich.markup import escape
+
+    with opened_desk(data_dir, campaign_file) as desk:
+        name_of_unit = unit_name(desk, unit)
+        act = desk.withdraw if action == "withdraw" else desk.restore
+        try:
+            done = act(name_of_unit, name, actor="office:cli")
+        except ValueError as exc:
+            err.print(f"[red]{escape(str(exc))}[/red]")
+            raise typer.Exit(2) from exc
+        desk.process_pending()
+        if action == "withdraw":
+            typer.echo(f"已撤回：{name_of_unit} 的{done.label}（已收到的材料仍保存在系统中）")
+            typer.echo(f"如需恢复：nomdesk restore {name_of_unit} {done.name}")
+        else:
+            typer.echo(f"已恢复：{name_of_unit} 的{done.label}，已重新检查")
+        _say_receipt_and_state(desk, done.record.id, name_of_unit)
+
+
+def withdraw(
+    unit: Annotated[str, typer.Argument(help="单位名称")],
+    name: Annotated[str, typer.Argument(help="要撤回的人员姓名或项目名称")],
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Withdraw a unit's star or project (its files stay in the store); `restore` takes it back."""
+    _nominee_action(data_dir, campaign_file, unit, name, "withdraw")
+
+
+def restore(
+    unit: Annotated[str, typer.Argument(help="单位名称")],
+    name: Annotated[str, typer.Argument(help="要恢复的人员姓名或项目名称")],
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Restore a withdrawn star or project of a unit (the office's un-withdraw)."""
+    _nominee_action(data_dir, campaign_file, unit, name, "restore")
+
+
+def user_add(
+    username: Annotated[str, typer.Argument(help="登录用户名")],
+    name: Annotated[str, typer.Option("--name", help="显示名称")] = "",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取密码")] = False,
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Add an office user of the dashboard (or set a new password for one); only a hash is stored."""
+    from storage.repo import Store
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        err.print("[red]密码至少 8 位[/red]")
+        raise typer.Exit(2)
+    settings = settings_of(data_dir, campaign_file)
+    with Store.open(settings.data_dir, settings.database_url) as store:
+        existed = store.directory.get_user(username) is not None
+        user = store.directory.add_user(username, password, name, actor="cli")
+    typer.echo(f"已{'更新' if existed else '添加'}办公室用户 {user.username}（{user.display_name}）")

@@ -1,0 +1,297 @@
+"""The outbox: every mail and chat message the desk sends, queued once per dedupe key.
+
+Senders claim due messages (no message twice), mark them sent or failed (retried later, or
+given up); a crashed sender's claims go back to the queue. The reply policy reads the queue
+too: how often a person was written to, the last receipt a unit got, and which held-back
+replies a newer one supersedes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlmodel import select
+
+from config.masking import mask_text
+from storage.base import Repo, aware
+from storage.tables import OutboxRecord, OutboxState, utcnow
+
+
+class OutboxRepo(Repo):
+    def enqueue(
+        self,
+        dedupe_key: str,
+        *,
+        channel: str,
+        recipients: Iterable[str],
+        subject: str = "",
+        body_text: str = "",
+        body_html: str | None = None,
+        eml: bytes | None = None,
+        raw_message_id: int | None = None,
+        unit_name: str | None = None,
+        not_before: dt.datetime | None = None,
+        evaluation_version: int | None = None,
+    ) -> tuple[OutboxRecord, bool]:
+        """Queue a message once per dedupe key (reply:<raw_id>, ...): a second call returns the first.
+        `evaluation_version`: for a receipt, the unit's evaluation it describes."""
+        eml_sha = self.blobs.put_bytes(eml).sha256 if eml is not None else None
+        recipients = list(recipients)
+
+        def attempt() -> tuple[OutboxRecord, bool]:
+            with self._session() as s:
+                existing = s.exec(select(OutboxRecord).where(OutboxRecord.dedupe_key == dedupe_key)).first()
+                if existing is not None:
+                    return existing, False
+                row = OutboxRecord(
+                    channel=channel,
+                    dedupe_key=dedupe_key,
+                    recipients=recipients,
+                    subject=subject,
+                    body_text=body_text,
+                    body_html=body_html,
+                    eml_sha256=eml_sha,
+                    raw_message_id=raw_message_id,
+                    unit_name=unit_name,
+                    next_attempt_at=not_before or utcnow(),
+                    evaluation_version=evaluation_version,
+                )
+                s.add(row)
+                s.flush()
+                self._audit_row(
+                    s,
+                    "notify",
+                    "outbox.enqueued",
+                    unit_name,
+                    {"outbox_id": row.id, "channel": channel, "dedupe_key": dedupe_key, "recipients": recipients},
+                )
+                return row, True
+
+        return self._retry_unique(attempt)
+
+    def reply_times(
+        self,
+        recipient: str,
+        since: dt.datetime,
+        *,
+        channel: str = "mail",
+        superseded_for: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> list[dt.datetime]:
+        """When each message to `recipient` went or is due to go (sent, or scheduled) from `since`
+        on, sorted: the per-sender reply rate limit counts these. Suppressed messages never went,
+        nor will the replies about unit `superseded_for` still held back at `now`: the reply being
+        measured supersedes them (`supersede_pending_replies`)."""
+        recipient = recipient.lower()
+        with self._session() as s:
+            rows = s.exec(
+                select(OutboxRecord).where(
+                    OutboxRecord.channel == channel,
+                    OutboxRecord.state != OutboxState.SUPPRESSED,
+                    or_(OutboxRecord.sent_at >= since, OutboxRecord.next_attempt_at >= since),
+                )
+            ).all()
+            now = now or since + dt.timedelta(hours=1)
+
+            def superseded(r: OutboxRecord) -> bool:
+                return (
+                    superseded_for is not None
+                    and r.unit_name == superseded_for
+                    and r.state == OutboxState.PENDING
+                    and r.dedupe_key.startswith("reply")
+                    and aware(r.next_attempt_at) > now
+                )
+
+            times = [
+                aware(r.sent_at or r.next_attempt_at)
+                for r in rows
+                if recipient in (a.lower() for a in r.recipients) and not superseded(r)
+            ]
+            return sorted(t for t in times if t >= since)
+
+    def supersede_pending_replies(
+        self,
+        unit_name: str,
+        recipient: str,
+        *,
+        keep_id: int,
+        waiting_after: dt.datetime,
+        channel: str = "mail",
+        key_prefix: str = "reply",
+    ) -> int:
+        """A newer reply describes the whole dossier: older replies to the same person about the same
+        unit still held back (due only after `waiting_after`) need not go. Returns how many."""
+        recipient = recipient.lower()
+        with self._session() as s:
+            rows = s.exec(
+                select(OutboxRecord).where(
+                    OutboxRecord.channel == channel,
+                    OutboxRecord.state == OutboxState.PENDING,
+                    OutboxRecord.unit_name == unit_name,
+                    OutboxRecord.id != keep_id,
+                    OutboxRecord.next_attempt_at > waiting_after,
+                    OutboxRecord.dedupe_key.startswith(key_prefix),  # type: ignore[union-attr]
+                )
+            ).all()
+            superseded = [r for r in rows if recipient in (a.lower() for a in r.recipients)]
+            for row in superseded:
+                row.state = OutboxState.SUPPRESSED
+                row.last_error = f"superseded by outbox {keep_id}"
+                s.add(row)
+                self._audit_row(
+                    s, "notify", "outbox.superseded", unit_name, {"outbox_id": row.id, "by_outbox_id": keep_id}
+                )
+            return len(superseded)
+
+    def last_receipt(self, unit_name: str, *, now: dt.datetime, kinds: dict[str, str]) -> OutboxRecord | None:
+        """The unit's last reply that went or will go: sent, being sent, or due by `now`. One still
+        held back (due later) is not: the next reply supersedes it and covers what it would have.
+        `kinds`: channel -> the dedupe key prefix of its replies ({"mail": "reply"})."""
+        of_kind = [
+            (OutboxRecord.channel == channel) & OutboxRecord.dedupe_key.startswith(prefix)  # type: ignore[union-attr]
+            for channel, prefix in kinds.items()
+        ]
+        with self._read_session() as s:
+            return s.exec(
+                select(OutboxRecord)
+                .where(
+                    OutboxRecord.unit_name == unit_name,
+                    or_(*of_kind),
+                    or_(
+                        OutboxRecord.state.in_((OutboxState.SENT, OutboxState.SENDING)),  # type: ignore[attr-defined]
+                        (OutboxRecord.state == OutboxState.PENDING) & (OutboxRecord.next_attempt_at <= now),
+                    ),
+                )
+                .order_by(OutboxRecord.id.desc())  # type: ignore[union-attr]
+                .limit(1)
+            ).first()
+
+    def get(self, outbox_id: int) -> OutboxRecord | None:
+        with self._session() as s:
+            return s.get(OutboxRecord, outbox_id)
+
+    def by_key(self, dedupe_key: str) -> OutboxRecord | None:
+        with self._session() as s:
+            return s.exec(select(OutboxRecord).where(OutboxRecord.dedupe_key == dedupe_key)).first()
+
+    def eml(self, record: OutboxRecord) -> bytes | None:
+        return self.blobs.read_bytes(record.eml_sha256) if record.eml_sha256 else None
+
+    def all(self, state: str | None = None, limit: int = 1000, *, unit_name: str | None = None) -> list[OutboxRecord]:
+        with self._read_session() as s:
+            query = select(OutboxRecord).order_by(OutboxRecord.id)
+            if state:
+                query = query.where(OutboxRecord.state == state)
+            if unit_name is not None:
+                query = query.where(OutboxRecord.unit_name == unit_name)
+            return list(s.exec(query.limit(limit)).all())
+
+    def due(self, now: dt.datetime | None = None, limit: int = 100) -> list[OutboxRecord]:
+        """Pending messages whose time has come (a look only; senders use `claim`)."""
+        now = now or utcnow()
+        with self._session() as s:
+            return list(
+                s.exec(
+                    select(OutboxRecord)
+                    .where(OutboxRecord.state == OutboxState.PENDING, OutboxRecord.next_attempt_at <= now)
+                    .order_by(OutboxRecord.next_attempt_at, OutboxRecord.id)
+                    .limit(limit)
+                ).all()
+            )
+
+    def claim(
+        self,
+        now: dt.datetime | None = None,
+        limit: int = 10,
+        *,
+        channels: Iterable[str] | None = None,
+        dedupe_keys: Iterable[str] | None = None,
+    ) -> list[OutboxRecord]:
+        """Due pending messages, now "sending" with the attempt counted; no message is claimed twice."""
+        now = now or utcnow()
+        with self._session() as s:
+            conditions = [OutboxRecord.state == OutboxState.PENDING, OutboxRecord.next_attempt_at <= now]
+            if channels is not None:
+                conditions.append(OutboxRecord.channel.in_(list(channels)))  # type: ignore[attr-defined]
+            if dedupe_keys is not None:
+                conditions.append(OutboxRecord.dedupe_key.in_(list(dedupe_keys)))  # type: ignore[attr-defined]
+            rows = s.exec(
+                select(OutboxRecord)
+                .where(*conditions)
+                .order_by(OutboxRecord.next_attempt_at, OutboxRecord.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                row.state = OutboxState.SENDING
+                row.attempts += 1
+                row.claimed_at = now
+                s.add(row)
+            return list(rows)
+
+    def _set(self, outbox_id: int, action: str, detail: dict[str, Any], **values: Any) -> OutboxRecord:
+        with self._session() as s:
+            row = s.get(OutboxRecord, outbox_id)
+            if row is None:
+                raise KeyError(f"no outbox message {outbox_id}")
+            for name, value in values.items():
+                setattr(row, name, value)
+            s.add(row)
+            self._audit_row(s, "notify", action, row.unit_name, {"outbox_id": outbox_id, **detail})
+            return row
+
+    def mark_sent(self, outbox_id: int, now: dt.datetime | None = None) -> OutboxRecord:
+        return self._set(
+            outbox_id,
+            "outbox.sent",
+            {},
+            state=OutboxState.SENT,
+            sent_at=now or utcnow(),
+            claimed_at=None,
+            last_error=None,
+        )
+
+    def mark_failed(self, outbox_id: int, error: str, next_attempt_at: dt.datetime | None = None) -> OutboxRecord:
+        """A failed send: retried at `next_attempt_at`, or given up ("failed") when it is None."""
+        error = mask_text(error)
+        if next_attempt_at is None:
+            return self._set(
+                outbox_id,
+                "outbox.failed",
+                {"error": error},
+                state=OutboxState.FAILED,
+                last_error=error,
+                claimed_at=None,
+            )
+        return self._set(
+            outbox_id,
+            "outbox.retry",
+            {"error": error, "next_attempt_at": next_attempt_at.isoformat()},
+            state=OutboxState.PENDING,
+            last_error=error,
+            next_attempt_at=next_attempt_at,
+            claimed_at=None,
+        )
+
+    def suppress(self, outbox_id: int, reason: str, *, actor: str = "office") -> OutboxRecord:
+        row = self._set(outbox_id, "outbox.suppressed", {"reason": reason, "by": actor}, state=OutboxState.SUPPRESSED)
+        return row
+
+    def requeue_stale(self, older_than: dt.timedelta, now: dt.datetime | None = None) -> int:
+        """Messages left "sending" by a crashed sender go back to pending. The eml keeps its
+        Message-ID, so the rare resend (crash between the server's OK and `mark_sent`)
+        is recognisable as the same message."""
+        now = now or utcnow()
+        with self._session() as s:
+            result = s.exec(
+                update(OutboxRecord)
+                .where(
+                    OutboxRecord.state == OutboxState.SENDING,
+                    or_(OutboxRecord.claimed_at.is_(None), OutboxRecord.claimed_at < now - older_than),
+                )
+                .values(state=OutboxState.PENDING, claimed_at=None, next_attempt_at=now)
+            )
+            return result.rowcount

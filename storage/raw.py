@@ -1,0 +1,182 @@
+"""Raw messages: each received mail's exact bytes (in the blob store) and its row, the work queue.
+
+A message is stored once per content; the pipeline claims the oldest new one, and a message
+that keeps failing (or kills its worker) ends in quarantine instead of looping forever.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import or_
+from sqlmodel import select
+
+from config.masking import mask_text
+from intake.headers import body_digest, header_fields
+from storage.audit import AuditRepo
+from storage.base import Database, Repo
+from storage.tables import RawMessageRecord, RawState, utcnow
+
+
+class RawRepo(Repo):
+    def __init__(self, db: Database, audit: AuditRepo) -> None:
+        super().__init__(db)
+        self._audit = audit
+
+    def put(
+        self,
+        data: bytes | Path,
+        *,
+        source: str,
+        source_ref: str | None = None,
+        received_at: dt.datetime | None = None,
+        message_id: str | None = None,
+        sender: str | None = None,
+        subject: str | None = None,
+        dedupe_message_id: bool = False,
+    ) -> tuple[RawMessageRecord, bool]:
+        """Store a message's exact bytes, then its row. Returns (row, created).
+
+        The same bytes twice give the first row back (created False). With
+        `dedupe_message_id`, a copy with other headers but the same Message-ID and the same
+        body (an IMAP rescan after a UIDVALIDITY change, a copy with one more Received line)
+        is kept too, as an "ignored" row pointing at the first one, and the first row is
+        returned. Another body under a known Message-ID is a mail of its own: a mailer that
+        reuses IDs must not make a unit's supplement vanish. Message-ID, sender and subject
+        are read from the headers unless given. Delete the source only after this returns.
+        """
+        blob = self.blobs.put_bytes(data) if isinstance(data, bytes) else self.blobs.put_file(Path(data))
+        if message_id is None or sender is None or subject is None:
+            head = header_fields(self.blobs.path_of(blob.sha256))
+            message_id = message_id if message_id is not None else head.get("message_id")
+            sender = sender if sender is not None else head.get("sender")
+            subject = subject if subject is not None else head.get("subject")
+        received_at = received_at or utcnow()
+
+        def attempt() -> tuple[RawMessageRecord, bool]:
+            with self._session() as s:
+                same = s.exec(select(RawMessageRecord).where(RawMessageRecord.sha256 == blob.sha256)).first()
+                if same is not None:
+                    return same, False
+                original = None
+                if dedupe_message_id and message_id:
+                    candidates = s.exec(
+                        select(RawMessageRecord)
+                        .where(RawMessageRecord.message_id == message_id, RawMessageRecord.duplicate_of.is_(None))
+                        .order_by(RawMessageRecord.id)
+                    ).all()
+                    body = body_digest(self.blobs.path_of(blob.sha256))
+                    original = next((c for c in candidates if body_digest(self.path(c)) == body), None)
+                row = RawMessageRecord(
+                    sha256=blob.sha256,
+                    size=blob.size,
+                    store_path=blob.relpath,
+                    source=source,
+                    source_ref=source_ref,
+                    message_id=message_id,
+                    sender=sender,
+                    subject=subject,
+                    received_at=received_at,
+                    state=RawState.IGNORED if original else RawState.NEW,
+                    duplicate_of=original.id if original else None,
+                    last_error=f"same Message-ID as raw message {original.id}" if original else None,
+                )
+                s.add(row)
+                s.flush()
+                detail = {"raw_id": row.id, "source": source, "size": blob.size, "sha256": blob.sha256}
+                if original:
+                    detail["duplicate_of"] = original.id
+                self._audit_row(s, "intake", "raw.duplicate" if original else "raw.stored", None, detail)
+                return (original, False) if original else (row, True)
+
+        return self._retry_unique(attempt)
+
+    def path(self, record: RawMessageRecord) -> Path:
+        return self.blobs.root / record.store_path
+
+    def get(self, raw_id: int) -> RawMessageRecord | None:
+        with self._session() as s:
+            return s.get(RawMessageRecord, raw_id)
+
+    def by_message_id(self, message_id: str) -> list[RawMessageRecord]:
+        with self._session() as s:
+            query = select(RawMessageRecord).where(RawMessageRecord.message_id == message_id)
+            return list(s.exec(query.order_by(RawMessageRecord.id)).all())
+
+    def all(self, state: str | None = None, limit: int = 1000) -> list[RawMessageRecord]:
+        with self._session() as s:
+            query = select(RawMessageRecord).order_by(RawMessageRecord.received_at, RawMessageRecord.id)
+            if state:
+                query = query.where(RawMessageRecord.state == state)
+            return list(s.exec(query.limit(limit)).all())
+
+    def claim_next(self, now: dt.datetime | None = None) -> RawMessageRecord | None:
+        """The oldest new message, now "processing" and counted as an attempt; no row is given twice."""
+        now = now or utcnow()
+        with self._session() as s:
+            row = s.exec(
+                select(RawMessageRecord)
+                .where(RawMessageRecord.state == RawState.NEW)
+                .order_by(RawMessageRecord.received_at, RawMessageRecord.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return None
+            row.state = RawState.PROCESSING
+            row.attempts += 1
+            row.claimed_at = now
+            s.add(row)
+            return row
+
+    def requeue_stale(self, older_than: dt.timedelta, *, max_attempts: int = 5, now: dt.datetime | None = None) -> int:
+        """Give messages left "processing" by a crashed worker back to the queue (or to quarantine
+        after `max_attempts`, so a message that kills the worker cannot loop forever)."""
+        now = now or utcnow()
+        cutoff = now - older_than
+        with self._session() as s:
+            rows = s.exec(
+                select(RawMessageRecord).where(
+                    RawMessageRecord.state == RawState.PROCESSING,
+                    or_(RawMessageRecord.claimed_at.is_(None), RawMessageRecord.claimed_at < cutoff),
+                )
+            ).all()
+            for row in rows:
+                if row.attempts >= max_attempts:
+                    row.state = RawState.QUARANTINED
+                    row.last_error = f"processing interrupted {row.attempts} times"
+                    self._audit_row(s, "system", "raw.quarantined", None, {"raw_id": row.id, "error": row.last_error})
+                else:
+                    row.state = RawState.NEW
+                row.claimed_at = None
+                s.add(row)
+            return len(rows)
+
+    def mark(self, raw_id: int, state: str, error: str | None = None) -> RawMessageRecord:
+        if state not in RawState.ALL:
+            raise ValueError(f"unknown raw message state: {state}")
+        with self._session() as s:
+            row = s.get(RawMessageRecord, raw_id)
+            if row is None:
+                raise KeyError(f"no raw message {raw_id}")
+            row.state = state
+            row.last_error = mask_text(error) if error else None
+            if state != RawState.PROCESSING:
+                row.claimed_at = None
+            s.add(row)
+            return row
+
+    def release(self, raw_id: int, error: str, *, max_attempts: int = 5) -> RawMessageRecord:
+        """Processing failed: retry later, or quarantine once attempts are used up."""
+        row = self.get(raw_id)
+        if row is None:
+            raise KeyError(f"no raw message {raw_id}")
+        if row.attempts >= max_attempts:
+            return self.quarantine(raw_id, error)
+        return self.mark(raw_id, RawState.NEW, error)
+
+    def quarantine(self, raw_id: int, error: str) -> RawMessageRecord:
+        row = self.mark(raw_id, RawState.QUARANTINED, error)
+        self._audit.record("system", "raw.quarantined", raw_id=raw_id, error=error)
+        return row

@@ -1,0 +1,99 @@
+"""Small state: IMAP progress per mailbox, paper copies received, key-values, reminders sent.
+
+Each is a handful of rows the desk keeps between runs; the writes that must happen once
+(a key taken, a reminder per slot) rest on unique constraints, so they hold across processes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete
+from sqlmodel import select
+
+from storage.base import Repo
+from storage.tables import KeyValue, MailboxState, PaperReceipt, ReminderSent, utcnow
+
+
+class StateRepo(Repo):
+    def get_mailbox(self, key: str) -> MailboxState | None:
+        with self._session() as s:
+            return s.exec(select(MailboxState).where(MailboxState.key == key)).first()
+
+    def set_mailbox(self, key: str, uidvalidity: int | None, last_uid: int) -> None:
+        values = {"key": key, "uidvalidity": uidvalidity, "last_uid": last_uid, "updated_at": utcnow()}
+        stmt = self._insert()(MailboxState).values(**values)
+        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={k: v for k, v in values.items() if k != "key"})
+        with self._session() as s:
+            s.exec(stmt)
+
+    def record_paper(
+        self, unit_name: str, received_on: dt.date, recorded_by: str, note: str | None = None
+    ) -> PaperReceipt:
+        with self._session() as s:
+            row = PaperReceipt(unit_name=unit_name, received_on=received_on, recorded_by=recorded_by, note=note)
+            s.add(row)
+            self._audit_row(s, recorded_by, "paper.received", unit_name, {"received_on": received_on.isoformat()})
+            return row
+
+    def paper_receipts(self, unit_name: str) -> list[PaperReceipt]:
+        with self._session() as s:
+            query = select(PaperReceipt).where(PaperReceipt.unit_name == unit_name).order_by(PaperReceipt.received_on)
+            return list(s.exec(query).all())
+
+    def paper_received(self, unit_name: str) -> bool:
+        return bool(self.paper_receipts(unit_name))
+
+    def kv_get(self, key: str, now: dt.datetime | None = None) -> str | None:
+        """The value, or None when absent or expired."""
+        now = now or utcnow()
+        with self._session() as s:
+            row = s.exec(select(KeyValue).where(KeyValue.key == key)).first()
+            if row is None or (row.expires_at is not None and row.expires_at <= now):
+                return None
+            return row.value
+
+    def kv_set(self, key: str, value: str, expires_at: dt.datetime | None = None) -> None:
+        values = {"key": key, "value": value, "expires_at": expires_at, "updated_at": utcnow()}
+        stmt = self._insert()(KeyValue).values(**values)
+        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={k: v for k, v in values.items() if k != "key"})
+        with self._session() as s:
+            s.exec(stmt)
+
+    def kv_add(
+        self, key: str, value: str, expires_at: dt.datetime | None = None, now: dt.datetime | None = None
+    ) -> bool:
+        """Set the key only if it is absent (or expired): True for the first caller, safe across processes."""
+        now = now or utcnow()
+        stmt = self._insert()(KeyValue).values(key=key, value=value, expires_at=expires_at, updated_at=now)
+        # One statement: a new key is inserted, an expired one taken over, a live one left alone.
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"value": value, "expires_at": expires_at, "updated_at": now},
+            where=KeyValue.expires_at <= now,  # type: ignore[operator]
+        )
+        with self._session() as s:
+            result = s.exec(stmt)  # type: ignore[call-overload]
+            return bool(result.rowcount)
+
+    def kv_delete(self, key: str) -> None:
+        with self._session() as s:
+            s.exec(delete(KeyValue).where(KeyValue.key == key))
+
+    def try_mark_reminder(self, unit_name: str, slot: str, channel: str) -> bool:
+        """True only for the first caller per (unit, slot, channel), across threads and processes."""
+        stmt = (
+            self._insert()(ReminderSent)
+            .values(unit_name=unit_name, slot=slot, channel=channel, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["unit_name", "slot", "channel"])
+            .returning(ReminderSent.id)
+        )
+        with self._session() as s:
+            return s.exec(stmt).first() is not None
+
+    def reminders_sent(self, unit_name: str | None = None) -> list[ReminderSent]:
+        with self._session() as s:
+            query = select(ReminderSent).order_by(ReminderSent.id)
+            if unit_name is not None:
+                query = query.where(ReminderSent.unit_name == unit_name)
+            return list(s.exec(query).all())

@@ -1,0 +1,154 @@
+"""Submissions (what one raw message brought for a unit, numbered per unit) and their files.
+
+A submission is made once per raw message; its files' bytes live in the blob store, the rows
+say which submission they came with. The office may say later which unit a submission is of.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from intake.models import PackageFile
+from storage.base import Repo
+from storage.models import NewFile
+from storage.tables import FileRecord, SubmissionRecord
+
+
+class SubmissionRepo(Repo):
+    def store_file(self, package_file: PackageFile) -> NewFile:
+        """Keep a submission's file in the blob store; the result goes to `add`."""
+        blob = self.blobs.put_file(package_file.local)
+        probe: dict[str, Any] = {}
+        if package_file.photo:
+            probe["photo"] = package_file.photo.model_dump(mode="json")
+        if package_file.video:
+            probe["video"] = package_file.video.model_dump(mode="json")
+        return NewFile(
+            path=package_file.path,
+            sha256=blob.sha256,
+            size=blob.size,
+            sniffed=package_file.sniffed,
+            kind=str(package_file.kind),
+            probe=probe,
+        )
+
+    def file_path(self, record: FileRecord | NewFile) -> Path:
+        return self.blobs.path_of(record.sha256)
+
+    def add(
+        self,
+        raw_message_id: int,
+        *,
+        unit_name: str | None,
+        arrived_at: dt.datetime,
+        unit_confirmed: bool = False,
+        summary: dict[str, Any] | None = None,
+        files: Iterable[NewFile] = (),
+    ) -> tuple[SubmissionRecord, bool]:
+        """The submission a raw message made, with its files; idempotent per raw message."""
+        files = list(files)
+
+        def attempt() -> tuple[SubmissionRecord, bool]:
+            with self._session() as s:
+                existing = s.exec(
+                    select(SubmissionRecord).where(SubmissionRecord.raw_message_id == raw_message_id)
+                ).first()
+                if existing is not None:
+                    return existing, False
+                row = SubmissionRecord(
+                    raw_message_id=raw_message_id,
+                    unit_name=unit_name,
+                    unit_confirmed=unit_confirmed,
+                    arrived_at=arrived_at,
+                    unit_index=self._next_index(s, unit_name),
+                    summary=summary or {},
+                )
+                s.add(row)
+                s.flush()
+                for f in files:
+                    s.add(FileRecord(submission_id=row.id, **f.model_dump()))
+                self._audit_row(
+                    s,
+                    "intake",
+                    "submission.added",
+                    unit_name,
+                    {"submission_id": row.id, "raw_id": raw_message_id, "files": len(files)},
+                )
+                return row, True
+
+        return self._retry_unique(attempt)
+
+    @staticmethod
+    def _next_index(s: Session, unit_name: str | None) -> int | None:
+        if unit_name is None:
+            return None
+        top = s.exec(select(func.max(SubmissionRecord.unit_index)).where(SubmissionRecord.unit_name == unit_name)).one()
+        return (top or 0) + 1
+
+    def assign_unit(
+        self, submission_id: int, unit_name: str, *, confirmed: bool = True, actor: str = "office"
+    ) -> SubmissionRecord:
+        """The office says which unit a submission belongs to (an unknown sender's mail)."""
+
+        def attempt() -> SubmissionRecord:
+            with self._session() as s:
+                row = s.get(SubmissionRecord, submission_id)
+                if row is None:
+                    raise KeyError(f"no submission {submission_id}")
+                before = row.unit_name
+                if before != unit_name:
+                    row.unit_index = self._next_index(s, unit_name)
+                row.unit_name = unit_name
+                row.unit_confirmed = confirmed
+                s.add(row)
+                self._audit_row(
+                    s, actor, "submission.unit_assigned", unit_name, {"submission_id": submission_id, "was": before}
+                )
+                return row
+
+        return self._retry_unique(attempt)
+
+    def get(self, submission_id: int) -> SubmissionRecord | None:
+        with self._session() as s:
+            return s.get(SubmissionRecord, submission_id)
+
+    def for_raw(self, raw_message_id: int) -> SubmissionRecord | None:
+        with self._session() as s:
+            return s.exec(select(SubmissionRecord).where(SubmissionRecord.raw_message_id == raw_message_id)).first()
+
+    def of_unit(self, unit_name: str) -> list[SubmissionRecord]:
+        """A unit's submissions in arrival order (what the dossier merge replays)."""
+        with self._session() as s:
+            query = (
+                select(SubmissionRecord)
+                .where(SubmissionRecord.unit_name == unit_name)
+                .order_by(SubmissionRecord.arrived_at, SubmissionRecord.id)
+            )
+            return list(s.exec(query).all())
+
+    def unassigned(self) -> list[SubmissionRecord]:
+        with self._session() as s:
+            query = select(SubmissionRecord).where(SubmissionRecord.unit_name.is_(None))
+            return list(s.exec(query.order_by(SubmissionRecord.arrived_at)).all())
+
+    def files_of(self, submission_ids: list[int]) -> dict[int, list[FileRecord]]:
+        """The stored files of several submissions at once, by submission id."""
+        found: dict[int, list[FileRecord]] = {i: [] for i in submission_ids}
+        if not submission_ids:
+            return found
+        with self._session() as s:
+            query = select(FileRecord).where(FileRecord.submission_id.in_(submission_ids)).order_by(FileRecord.id)
+            for record in s.exec(query).all():
+                found[record.submission_id].append(record)
+        return found
+
+    def files(self, submission_id: int) -> list[FileRecord]:
+        with self._session() as s:
+            query = select(FileRecord).where(FileRecord.submission_id == submission_id).order_by(FileRecord.id)
+            return list(s.exec(query).all())
