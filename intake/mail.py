@@ -15,16 +15,14 @@ import mimetypes
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email._policybase import Compat32
 from email.message import Message
-from email.parser import BytesParser
-from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from intake.blockwriter import BackgroundWriter
-from intake.filenames import attachment_basename, codec_for, decode_param, decode_words, unescape_raw
+from intake.filenames import attachment_basename, codec_for, decode_param, unescape_raw
+from intake.headers import RAW_PARSER, Envelope, envelope
 from intake.htmltext import html_to_text
 from intake.sniff import MAIL_HEADERS
 
@@ -37,16 +35,6 @@ MAX_DEPTH = 40  # nested multiparts/messages; deeper parts are kept as opaque fi
 
 _AFTER_PADDING = re.compile(rb"(?<==)(?=[^=])")
 _NOT_BASE64 = bytes(b for b in range(256) if not re.match(rb"[A-Za-z0-9+/=]", bytes([b])))
-
-
-class _RawPolicy(Compat32):  # type: ignore[misc]
-    """Header values exactly as sent: raw 8-bit bytes stay surrogate-escaped for our own decoding."""
-
-    def header_fetch_parse(self, name: str, value: str) -> str:
-        return value
-
-
-_PARSER = BytesParser(policy=_RawPolicy())
 
 
 @dataclass
@@ -88,7 +76,7 @@ def read_mail(path: Path, dest: Path, tz: ZoneInfo) -> MailContent:
         with path.open("rb") as fh:
             walker = _Walker(fh, dest, content, counter=[0])
             headers = walker.top_headers()
-            _fill_headers(content, headers, tz)
+            _fill_envelope(content, envelope(headers, tz))
             walker.walk(headers, [], depth=0)
     except OSError as exc:
         raise MailUnreadable("读取文件时出错") from exc
@@ -141,16 +129,16 @@ class _Walker:
             buf = self.buf
             if buf.startswith((b"\r\n", b"\n"), self.pos):  # no headers at all
                 self.pos += 2 if buf.startswith(b"\r\n", self.pos) else 1
-                return _PARSER.parsebytes(b"", headersonly=True)
+                return RAW_PARSER.parsebytes(b"", headersonly=True)
             match = re.compile(rb"\r?\n\r?\n").search(buf, self.pos)
             if match:
                 raw = buf[self.pos : match.end()]
                 self.pos = match.end()
-                return _PARSER.parsebytes(raw, headersonly=True)
+                return RAW_PARSER.parsebytes(raw, headersonly=True)
             if len(buf) - start_pos > MAX_HEADER_BYTES or not self._fill():
                 raw = self.buf[self.pos :]
                 self.pos = len(self.buf)
-                return _PARSER.parsebytes(raw, headersonly=True)
+                return RAW_PARSER.parsebytes(raw, headersonly=True)
             start_pos = self.pos
 
     def _match(self, line: bytes, stack: list[bytes]) -> _Hit | None:
@@ -431,42 +419,6 @@ def _name_for(ctype: str, n: int) -> str:
     return f"附件{n}{ext}"
 
 
-def _header(headers: Message, name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    return re.sub(r"\r?\n[ \t]+", " ", str(value)).strip()
-
-
-def _fill_headers(content: MailContent, headers: Message, tz: ZoneInfo) -> None:
-    subject = _header(headers, "subject")
-    content.subject = decode_words(subject).strip() if subject is not None else None
-    message_id = _header(headers, "message-id")
-    content.message_id = unescape_raw(message_id) if message_id else None
-    raw_from = _header(headers, "from") or _header(headers, "sender")
-    if raw_from:
-        addresses = getaddresses([unescape_raw(raw_from)])
-        if addresses:
-            name, address = addresses[0]
-            content.sender = address.strip().lower() or None
-            content.sender_name = decode_words(name).strip().strip('"') or None
-    content.arrived_at = _date(_header(headers, "date"), tz)
-    if content.arrived_at is None:
-        for received in headers.get_all("received") or []:  # the newest is on top
-            text = re.sub(r"\s+", " ", str(received))
-            if ";" in text:
-                content.arrived_at = _date(text.rsplit(";", 1)[1], tz)
-                if content.arrived_at:
-                    break
-
-
-def _date(value: str | None, tz: ZoneInfo) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
-    if parsed.tzinfo is None:  # "-0000" is UTC by RFC 5322; no zone at all: the sender's local time
-        parsed = parsed.replace(tzinfo=dt.UTC if "-0000" in value else tz)
-    return parsed
+def _fill_envelope(content: MailContent, env: Envelope) -> None:
+    content.subject, content.message_id = env.subject, env.message_id
+    content.sender, content.sender_name, content.arrived_at = env.sender, env.sender_name, env.date

@@ -16,11 +16,10 @@ import logging
 import threading
 from collections.abc import Callable
 from email.message import EmailMessage
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from config.campaign import Campaign
-from intake.headers import message_headers
+from intake.headers import read_envelope
 from intake.models import NOMINEE_KIND_ZH, WECOM_SUBJECT_PREFIX
 from intake.sources.base import IncomingRef
 from intake.withdrawal import ACTION_HEADER, ACTOR_HEADER, NOMINEE_HEADER, VERB_ZH, actor_label
@@ -139,13 +138,7 @@ class Accepting:
     def ingest_file(self, path: Path, *, received_at: dt.datetime | None = None) -> RawMessageRecord:
         """`nomdesk ingest`: a mail file handed in by hand; its arrival is its Date header unless given."""
         if received_at is None:
-            try:
-                date = message_headers(path)["Date"]
-                received_at = parsedate_to_datetime(str(date)) if date else None
-                if received_at is not None and received_at.tzinfo is None:
-                    received_at = received_at.replace(tzinfo=self.campaign.tz)
-            except (ValueError, TypeError, OSError):
-                received_at = None
+            received_at = read_envelope(path, self.campaign.tz).date
         record, _ = self.store.raw.put(
             path, source="cli", source_ref=path.name, received_at=received_at or self.clock(), dedupe_message_id=True
         )

@@ -13,7 +13,7 @@ from sqlalchemy import or_
 from sqlmodel import select
 
 from config.masking import mask_text
-from intake.headers import body_digest, header_fields
+from intake.headers import body_digest, read_envelope
 from storage.audit import AuditRepo
 from storage.base import Database, Repo
 from storage.tables import RawMessageRecord, RawState, utcnow
@@ -48,10 +48,10 @@ class RawRepo(Repo):
         """
         blob = self.blobs.put_bytes(data) if isinstance(data, bytes) else self.blobs.put_file(Path(data))
         if message_id is None or sender is None or subject is None:
-            head = header_fields(self.blobs.path_of(blob.sha256))
-            message_id = message_id if message_id is not None else head.get("message_id")
-            sender = sender if sender is not None else head.get("sender")
-            subject = subject if subject is not None else head.get("subject")
+            head = read_envelope(self.blobs.path_of(blob.sha256))
+            message_id = message_id if message_id is not None else head.message_id
+            sender = sender if sender is not None else head.sender or head.from_text
+            subject = subject if subject is not None else head.subject
         received_at = received_at or utcnow()
 
         def attempt() -> tuple[RawMessageRecord, bool]:
