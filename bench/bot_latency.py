@@ -35,7 +35,10 @@ from tests.support.wecom_sim.serve import BackgroundServer
 from tests.support.wecom_sim.server import WeComSimulator
 from validators import run_rules
 
-GOALS_RATIO = {10: 5.0, 50: 20.0}  # p99 callback latency / p99 no-op callback; WeCom gives up after 5 s
+# p99 callback latency / p99 no-op callback (WeCom gives up after 5 s). The former goals were 100 ms
+# and 1 s; on a quiet 2-core machine the no-op's p99 is 7-10 ms at 10 askers and 30-40 ms at 50,
+# so 15x and 20x keep them, with room for the no-op's own noise (its p99 moves by a third run to run).
+GOALS_RATIO = {10: 15.0, 50: 20.0}
 QUESTIONS = ["状态", "缺什么", "清单", "截止", "进度怎么样"]
 
 
