@@ -45,38 +45,35 @@ class NomineeIndex(Protocol):
     ) -> list[Any]: ...
 
 
+def _pick(sources: list[Any], attr: str) -> Any:
+    """The first filled value of `attr` among a nominee's sources (its table row, then its form)."""
+    return next((getattr(f, attr) for f in sources if getattr(f, attr)), None)
+
+
 def nominees_from_dossier(dossier: Dossier) -> list[NomineeIn]:
     """The dossier's stars and projects as nominees (numbers kept only long enough to hash)."""
     result: list[NomineeIn] = []
     for star in dossier.stars:
         sources = [f for f in (star.row, star.form.fields if star.form else None) if f is not None]
-
-        def pick(attr: str, sources: list[Any] = sources) -> Any:
-            return next((getattr(f, attr) for f in sources if getattr(f, attr)), None)
-
-        birth = pick("birth_parsed")
+        birth = _pick(sources, "birth_parsed")
         result.append(
             NomineeIn(
                 kind="star",
                 name=star.name,
                 exemplar=star.exemplar,
-                id_number=pick("id_number"),
+                id_number=_pick(sources, "id_number"),
                 birth_month=f"{birth.year:04d}-{birth.month:02d}" if birth and birth.month else None,
-                phone=pick("phone"),
+                phone=_pick(sources, "phone"),
                 fields={
                     "registered": star.registered,
-                    "group": pick("group"),
-                    "employer_title": pick("employer_title"),
-                    "gender": pick("gender"),
+                    "group": _pick(sources, "group"),
+                    "employer_title": _pick(sources, "employer_title"),
+                    "gender": _pick(sources, "gender"),
                 },
             )
         )
     for project in dossier.projects:
         sources = [f for f in (project.row, project.form.fields if project.form else None) if f is not None]
-
-        def pick(attr: str, sources: list[Any] = sources) -> Any:
-            return next((getattr(f, attr) for f in sources if getattr(f, attr)), None)
-
         result.append(
             NomineeIn(
                 kind="project",
@@ -84,9 +81,9 @@ def nominees_from_dossier(dossier: Dossier) -> list[NomineeIn]:
                 exemplar=project.exemplar,
                 fields={
                     "registered": project.registered,
-                    "organizer": pick("organizer"),
-                    "category": pick("category"),
-                    "leader": pick("leader"),
+                    "organizer": _pick(sources, "organizer"),
+                    "category": _pick(sources, "category"),
+                    "leader": _pick(sources, "leader"),
                 },
             )
         )

@@ -31,7 +31,12 @@ def create_app(service: Service) -> FastAPI:
         from bot.callback import create_router
 
         app.include_router(create_router(service.bot))
-    for plugin in entry_points(group=HTTP_PLUGINS):
+    plugins = entry_points(group=HTTP_PLUGINS)
+    for plugin in plugins:
         plugin.load()(app, service)
-        log.debug("HTTP plugin %s mounted", plugin.name)
+        log.info("mounted %s (%s) on the HTTP port", plugin.name, plugin.value)
+    if not plugins:
+        # Installed from an older checkout, or run without `pip install -e .`: say so, the office
+        # would otherwise find no dashboard and no reason.
+        log.warning("no dashboard: nothing is installed under the %s entry points (run scripts/setup)", HTTP_PLUGINS)
     return app

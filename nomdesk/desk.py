@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from email.utils import getaddresses
 from pathlib import Path
+from typing import TypeVar
 
 from bot.answers import Answerer
 from config.campaign import Campaign, UnitKind
@@ -49,7 +50,10 @@ from validators.rules.exemplar import is_exemplar_mark
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+T = TypeVar("T")
 WORK_DIR_MAX_AGE = dt.timedelta(hours=1)  # far longer than reading the biggest package takes
+PIPELINE_DONE = (RawState.DONE, RawState.IGNORED, RawState.QUARANTINED)  # the pipeline has taken it
+AWAIT_POLL_SECONDS = 0.05  # how often a caller waiting for the pipeline looks at the store
 OFFICE_RECEIPT_KEY = "reply-office:{}"  # the outbox key of the receipt of an office record (raw id)
 
 
@@ -103,7 +107,8 @@ class Desk(Accepting, OfficeActions):
                 log.info("removed a work folder left by an interrupted run: %s", leftover.name)
 
     def process_pending(self, limit: int | None = None) -> int:
-        done = 0
+        """Re-check the units waiting for it, then process queued raw messages (up to `limit`)."""
+        done = self._recheck_pending()
         while limit is None or done < limit:
             record = self.store.raw.claim_next(self.clock())
             if record is None:
@@ -111,6 +116,42 @@ class Desk(Accepting, OfficeActions):
             self.process(record)
             done += 1
         return done
+
+    def _recheck_pending(self) -> int:
+        """Units whose paper copies arrived are checked again here, on the pipeline's thread."""
+        done = 0
+        for unit, token in self.store.state.rechecks():
+            try:
+                self.evaluate(unit)
+            except Exception:  # the unit's next mail checks it again; this must not stop the pipeline
+                log.exception("re-check of %s failed", unit)
+            self.store.state.recheck_done(unit, token)
+            done += 1
+        return done
+
+    # -- waiting for the pipeline (a page that shows what an action queued) ---------------------
+    def await_processed(self, raw_id: int, timeout: float) -> RawMessageRecord | None:
+        """The raw message once the pipeline has taken it (done, ignored or quarantined); None while
+        it is still queued after `timeout` seconds. Only waits: the work is the pipeline's."""
+
+        def taken() -> RawMessageRecord | None:
+            record = self.store.raw.get(raw_id)
+            return record if record is not None and record.state in PIPELINE_DONE else None
+
+        return self._await(taken, timeout)
+
+    def await_recheck(self, unit: str, timeout: float) -> bool:
+        """Whether the pipeline checked the unit again (see `record_paper`) within `timeout` seconds."""
+        return bool(self._await(lambda: all(u != unit for u, _ in self.store.state.rechecks()), timeout))
+
+    @staticmethod
+    def _await(ready: Callable[[], T], timeout: float, poll: float = AWAIT_POLL_SECONDS) -> T | None:
+        deadline = time.monotonic() + timeout
+        while not (result := ready()):
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(poll)
+        return result
 
     def process(self, record: RawMessageRecord) -> None:
         try:
@@ -136,8 +177,8 @@ class Desk(Accepting, OfficeActions):
             f"问题解决后，可用 `nomdesk retry {record.id}` 重新处理；处理后系统会回复发件单位。\n"
         )
         self.replies.tell_office(f"office-quarantine:{record.id}:{record.attempts}", subject, text, record.id)
-        if record.source not in ("imap", "maildir", "cli"):
-            return  # WeCom and office files are answered in their own channel
+        if not self.replies.acknowledges_quarantine(record):
+            return
         headers = message_headers(self.store.raw.path(record))
         ack = compose_quarantine_ack(self.campaign, now=self.clock())
         self.replies.enqueue(
@@ -159,15 +200,7 @@ class Desk(Accepting, OfficeActions):
             self.store.raw.mark(record.id, RawState.DONE)
             return
         suppression = self.replies.suppression(headers)
-        robots = (
-            "own_message",
-            "delivery_status_report",
-            "machine_report",
-            "mailer_daemon",
-            "auto_submitted",
-            "null_return_path",
-        )
-        if suppression in robots:
+        if self.replies.from_a_robot(suppression):
             # An auto-reply, a bounce or our own message looping back: kept in the store, not a submission.
             self.store.raw.mark(record.id, RawState.IGNORED, f"not a submission: {suppression}")
             self.store.audit.record("intake", "raw.ignored", None, raw_id=record.id, reason=suppression)

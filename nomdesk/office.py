@@ -4,8 +4,10 @@ a quarantined mail.
 
 Attaching, withdrawing and restoring are kept as records the desk writes (nomdesk.accept) and
 only queued: the pipeline processes them, as it does mail (RULES.md "Resubmissions": withdrawal
-is explicit and replayed in arrival order). Recording paper copies and assigning a unit re-check
-the unit at once: they change no submission, only how the dossier is judged or whose it is.
+is explicit and replayed in arrival order). Recording paper copies changes no submission, only how
+the dossier is judged: it queues a re-check of the unit for the pipeline. Callers that show the
+result wait for the pipeline (`await_processed`, `await_recheck`), never do its work. Assigning a
+unit (the CLI's only) checks the unit at once and answers the mail.
 """
 
 from __future__ import annotations
@@ -64,10 +66,12 @@ class OfficeActions:
     wake: Callable[[], None]
 
     def record_paper(self, unit: str, day: dt.date, *, actor: str, note: str | None = None) -> None:
-        """The unit's stamped paper copies arrived on `day`; the unit is checked again when it has a dossier."""
+        """The unit's stamped paper copies arrived on `day`. A unit with a dossier is checked again by
+        the pipeline (queued, and the pipeline woken): never on the caller's request thread."""
         self.store.state.record_paper(unit, day, actor, note)
         if self.store.evaluations.latest_dossier(unit) is not None:
-            self.evaluate(unit)
+            self.store.state.request_recheck(unit)
+            self.wake()
 
     def attach(
         self,
@@ -117,17 +121,8 @@ class OfficeActions:
         result = self.evaluate(name)
         if record is not None:
             headers = message_headers(self.store.raw.path(record))
-            reply = self.replies.receipt(name, result, record)
             suppression = self.replies.suppression(headers)
-            self.replies.enqueue(
-                f"reply-assigned:{record.id}",
-                record,
-                headers,
-                reply,
-                name,
-                suppression,
-                evaluation_version=result.version,
-            )
+            self.replies.answer(record, headers, result, suppression, key=f"reply-assigned:{record.id}")
         return result
 
     def retry(self, raw_id: int, *, actor: str = "office") -> RawMessageRecord:

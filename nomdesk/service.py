@@ -72,7 +72,7 @@ class Service:
         desk = wiring.open_desk(settings, campaign, clock=clock)
         store = desk.store
         channels, client = wiring.chat_channels(settings, store)
-        service = cls(settings, campaign, store, desk, wiring.outbox_worker(desk, channels=channels))
+        service = cls(settings, campaign, store, desk, wiring.outbox_worker(desk, channels))
         service.scheduler = DeskScheduler(wiring.jobs(desk), key=str(settings.data_dir.resolve()))
         if settings.wecom_callback_configured:
             service.bot = wiring.wecom_bot(desk, client)

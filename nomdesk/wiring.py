@@ -62,12 +62,9 @@ def chat_channels(settings: Settings, store: Store) -> tuple[dict[str, ChannelSe
     return channels, client
 
 
-def outbox_worker(
-    desk: Desk, *, channels: dict[str, ChannelSender] | None = None, with_chat: bool = False
-) -> OutboxWorker:
-    """The worker that sends what the desk queued: SMTP (or the outbox folder) and, when asked, the chat channels."""
-    if channels is None and with_chat:
-        channels, _ = chat_channels(desk.settings, desk.store)
+def outbox_worker(desk: Desk, channels: dict[str, ChannelSender] | None = None) -> OutboxWorker:
+    """The worker that sends what the desk queued: SMTP (or the outbox folder), and the chat
+    channels given (`chat_channels`; none: chat rows wait for `serve`)."""
     return OutboxWorker(
         desk.store,
         smtp=smtp_sender(desk.settings),
@@ -105,7 +102,7 @@ def wecom_bot(desk: Desk, client: WeComClient | None) -> WeComBot:
 
     def send_text(user: str, text: str) -> None:
         key = f"wecom-text:{user}:{hashlib.sha256(text.encode()).hexdigest()[:16]}:{clock().timestamp():.0f}"
-        store.outbox.enqueue(key, channel="wecom", recipients=[user], body_text=text)
+        desk.replies.queue(key, channel="wecom", recipients=[user], subject=None, text=text, not_before=clock())
 
     on_file = None
     if client is not None:

@@ -43,6 +43,19 @@ def wecom_user_of(record: RawMessageRecord) -> str | None:
     return record.source_ref.split(":")[1]
 
 
+# Reply suppressions (notify.autoreply) that mean a machine wrote the mail, not a person.
+ROBOTS = frozenset(
+    {
+        "own_message",
+        "delivery_status_report",
+        "machine_report",
+        "mailer_daemon",
+        "auto_submitted",
+        "null_return_path",
+    }
+)
+
+
 class Notices:
     """Notices into the outbox, once per key: to the office, to units, on any channel."""
 
@@ -126,6 +139,18 @@ class Replies(Notices):
 
     def suppression(self, headers) -> str | None:
         return reply_suppression(headers, own_addresses=self.own_addresses, own_msgid_domains={self.own_domain})
+
+    @staticmethod
+    def from_a_robot(suppression: str | None) -> bool:
+        """An auto-reply, a bounce or our own message looping back: kept, but no submission and no answer.
+        (A list or a bulk mail is still a unit's submission; it is only not answered.)"""
+        return suppression in ROBOTS
+
+    @staticmethod
+    def acknowledges_quarantine(record: RawMessageRecord) -> bool:
+        """Whether the sender of a quarantined message is told it is safe: mail only (WeCom files and
+        the office's own records are answered in their own channel)."""
+        return record.source in ("imap", "maildir", "cli")
 
     def _recipients(self, record: RawMessageRecord, headers) -> list[str]:
         """The sender's From address only. Reply-To is not honoured: anyone could set it and have a
@@ -262,13 +287,21 @@ class Replies(Notices):
             result.dossier, result.findings, self.campaign, now=self.clock(), covers=covers, previous=previous
         )
 
-    def answer(self, record, headers, result: CheckResult, suppression: str | None) -> None:
+    def answer(self, record, headers, result: CheckResult, suppression: str | None, *, key: str | None = None) -> None:
+        """Answer what a unit sent with its receipt: a mail by mail (under `key`, `reply:<raw id>` by
+        default), a WeCom file in WeCom and by mail to the unit's contacts."""
         unit = result.dossier.unit or ""
         wecom_user = wecom_user_of(record)
         if wecom_user is None:
             reply = self.receipt(unit, result, record)
             self.enqueue(
-                f"reply:{record.id}", record, headers, reply, unit, suppression, evaluation_version=result.version
+                key or f"reply:{record.id}",
+                record,
+                headers,
+                reply,
+                unit,
+                suppression,
+                evaluation_version=result.version,
             )
             return
         # A file sent in WeCom: the answer goes back in WeCom, and by mail to the unit's contacts.

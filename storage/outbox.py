@@ -189,19 +189,6 @@ class OutboxRepo(Repo):
                 query = query.where(OutboxRecord.unit_name == unit_name)
             return list(s.exec(query.limit(limit)).all())
 
-    def due(self, now: dt.datetime | None = None, limit: int = 100) -> list[OutboxRecord]:
-        """Pending messages whose time has come (a look only; senders use `claim`)."""
-        now = now or utcnow()
-        with self._session() as s:
-            return list(
-                s.exec(
-                    select(OutboxRecord)
-                    .where(OutboxRecord.state == OutboxState.PENDING, OutboxRecord.next_attempt_at <= now)
-                    .order_by(OutboxRecord.next_attempt_at, OutboxRecord.id)
-                    .limit(limit)
-                ).all()
-            )
-
     def claim(
         self,
         now: dt.datetime | None = None,

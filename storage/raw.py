@@ -99,11 +99,6 @@ class RawRepo(Repo):
         with self._session() as s:
             return s.get(RawMessageRecord, raw_id)
 
-    def by_message_id(self, message_id: str) -> list[RawMessageRecord]:
-        with self._session() as s:
-            query = select(RawMessageRecord).where(RawMessageRecord.message_id == message_id)
-            return list(s.exec(query.order_by(RawMessageRecord.id)).all())
-
     def all(self, state: str | None = None, limit: int = 1000) -> list[RawMessageRecord]:
         with self._session() as s:
             query = select(RawMessageRecord).order_by(RawMessageRecord.received_at, RawMessageRecord.id)
@@ -166,15 +161,6 @@ class RawRepo(Repo):
                 row.claimed_at = None
             s.add(row)
             return row
-
-    def release(self, raw_id: int, error: str, *, max_attempts: int = 5) -> RawMessageRecord:
-        """Processing failed: retry later, or quarantine once attempts are used up."""
-        row = self.get(raw_id)
-        if row is None:
-            raise KeyError(f"no raw message {raw_id}")
-        if row.attempts >= max_attempts:
-            return self.quarantine(raw_id, error)
-        return self.mark(raw_id, RawState.NEW, error)
 
     def quarantine(self, raw_id: int, error: str) -> RawMessageRecord:
         row = self.mark(raw_id, RawState.QUARANTINED, error)

@@ -1,4 +1,5 @@
-"""Small state: IMAP progress per mailbox, paper copies received, key-values, reminders sent.
+"""Small state: IMAP progress per mailbox, paper copies received, key-values, reminders sent,
+and the units waiting to be checked again.
 
 Each is a handful of rows the desk keeps between runs; the writes that must happen once
 (a key taken, a reminder per slot) rest on unique constraints, so they hold across processes.
@@ -7,12 +8,15 @@ Each is a handful of rows the desk keeps between runs; the writes that must happ
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from sqlalchemy import delete
 from sqlmodel import select
 
 from storage.base import Repo
 from storage.tables import KeyValue, MailboxState, PaperReceipt, ReminderSent, utcnow
+
+RECHECK_PREFIX = "recheck:"  # a key-value per unit waiting to be checked again; its value is the request's token
 
 
 class StateRepo(Repo):
@@ -79,6 +83,23 @@ class StateRepo(Repo):
     def kv_delete(self, key: str) -> None:
         with self._session() as s:
             s.exec(delete(KeyValue).where(KeyValue.key == key))
+
+    def request_recheck(self, unit_name: str) -> None:
+        """Ask the pipeline to check the unit again (its paper copies arrived): once, however often asked."""
+        self.kv_set(RECHECK_PREFIX + unit_name, uuid.uuid4().hex)  # a new token: a check under way does not take it
+
+    def rechecks(self) -> list[tuple[str, str]]:
+        """(unit, token) of every unit waiting to be checked again, oldest request first."""
+        with self._session() as s:
+            rows = s.exec(
+                select(KeyValue).where(KeyValue.key.startswith(RECHECK_PREFIX)).order_by(KeyValue.updated_at)  # type: ignore[attr-defined]
+            ).all()
+            return [(row.key.removeprefix(RECHECK_PREFIX), row.value) for row in rows]
+
+    def recheck_done(self, unit_name: str, token: str) -> None:
+        """The unit was checked for the request `token`; a request made meanwhile (a new token) stays."""
+        with self._session() as s:
+            s.exec(delete(KeyValue).where(KeyValue.key == RECHECK_PREFIX + unit_name, KeyValue.value == token))
 
     def try_mark_reminder(self, unit_name: str, slot: str, channel: str) -> bool:
         """True only for the first caller per (unit, slot, channel), across threads and processes."""

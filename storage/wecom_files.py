@@ -30,9 +30,14 @@ class WeComFileRepo(Repo):
             "attempts": 0,
             "next_attempt_at": received_at,
         }
-        stmt = self._insert()(WeComPendingFile).values(**values).on_conflict_do_nothing(index_elements=["msg_key"])
+        stmt = (
+            self._insert()(WeComPendingFile)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["msg_key"])
+            .returning(WeComPendingFile.id)  # rowcount says -1 here on PostgreSQL, whether inserted or not
+        )
         with self._session() as s:
-            created = bool(s.exec(stmt).rowcount)  # type: ignore[call-overload]
+            created = s.exec(stmt).first() is not None
             if created:
                 self._audit_row(s, f"bot:{user_id}", "wecom.file_received", None, {"filename": filename})
             return created

@@ -6,13 +6,14 @@
 on the lower one. Every import counts, the ones inside functions and under TYPE_CHECKING too:
 a lazy import up a floor is still a floor the lower package cannot stand without. And no
 module imports itself back through another (no circle), nor takes another module's private
-(underscored) names.
+(underscored) names, nor imports by name (importlib) except where this file allows it.
 """
 
 from __future__ import annotations
 
 import ast
 import graphlib
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -66,20 +67,17 @@ def _imports(name: str, path: Path) -> list[tuple[int, str, list[str]]]:
 
 
 def _target(module: str, names: list[str]) -> list[str]:
-    """The project modules an import reaches: `from pkg import mod` reaches pkg.mod."""
-    reached = []
-    if module in MODULES:
-        reached.append(module)
-    for n in names:
-        if f"{module}.{n}" in MODULES:
-            reached.append(f"{module}.{n}")
-    if not reached:
-        parts = module.split(".")
-        while parts and ".".join(parts) not in MODULES:
-            parts.pop()
-        if parts:
-            reached.append(".".join(parts))
-    return reached
+    """The project modules an import reaches: `from pkg import mod` reaches pkg.mod only, while
+    `from pkg import name` (a name of pkg's __init__) reaches pkg itself."""
+    submodules = [f"{module}.{n}" for n in names if f"{module}.{n}" in MODULES]
+    if module in MODULES and (not names or len(submodules) < len(names)):
+        return [module, *submodules]
+    if submodules:
+        return submodules
+    parts = module.split(".")
+    while parts and ".".join(parts) not in MODULES:
+        parts.pop()
+    return [".".join(parts)] if parts else []
 
 
 def test_floor_order_is_the_one_written_here() -> None:
@@ -116,14 +114,48 @@ def test_no_import_circle() -> None:
     for name, path in MODULES.items():
         for _, module, names in _imports(name, path):
             for target in _target(module, names):
-                # A package's __init__ importing its own modules, and a module importing its
-                # package's __init__, are how packages are put together, not circles.
-                if target != name and not name.startswith(target + ".") and not target.startswith(name + "."):
+                # A package's __init__ imports its own modules; a module importing its package's
+                # __init__ back (`from intake.archive import extract` in a reader) closes a circle.
+                if target != name:
                     graph[name].add(target)
     try:
         graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as circle:
         pytest.fail("import circle: " + " -> ".join(circle.args[1]))
+
+
+DYNAMIC_IMPORTS = {"import_module", "__import__", "entry_points", "find_spec"}
+# The one place a floor reaches upward by name: `nomdesk serve` mounts what plugs into its HTTP
+# port (the dashboard, a floor above) through entry points, checked below against pyproject.toml.
+DYNAMIC_ALLOWED = {("nomdesk.app", "entry_points")}
+
+
+def test_no_module_imports_by_name_past_the_floors() -> None:
+    """importlib and string imports would hide an import from the tests above."""
+    found = set()
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if called in DYNAMIC_IMPORTS:
+                    found.add((name, called))
+    assert found <= DYNAMIC_ALLOWED, sorted(found - DYNAMIC_ALLOWED)
+
+
+def test_entry_points_plug_in_from_above_never_from_below() -> None:
+    """An entry-point group belongs to the package that loads it; what plugs in stands on its floor
+    or above (the dashboard into `nomdesk serve`), never below, or the floors would run upward."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    groups = project.get("entry-points", {})
+    assert groups, "pyproject.toml names no entry points: `nomdesk serve` would mount no dashboard"
+    for group, plugins in groups.items():
+        owner = group.split(".")[0]
+        for target in plugins.values():
+            package = target.split(":")[0].split(".")[0]
+            assert FLOOR_OF[package] >= FLOOR_OF[owner], f"{group}: {target} is below {owner}"
+    for script in project["scripts"].values():
+        assert script.split(":")[0] in MODULES or script.split(":")[0].rsplit(".", 1)[0] in MODULES
 
 
 @pytest.mark.parametrize("package", sorted(FLOOR_OF))

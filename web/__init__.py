@@ -1,4 +1,16 @@
-"""The office dashboard: campaign and unit pages, actions and downloads, behind an office login."""
+"""The office dashboard: campaign and unit pages, actions and downloads, behind an office login.
+
+- `routes`: the pages and office actions (every route but the login page behind a login).
+- `views`: what the pages and downloads show, computed from the store.
+- `auth`: office logins, server-side sessions, CSRF tokens.
+- `exports`: the downloads (the roster, the digest workbook), built by the same code as elsewhere.
+- `fetch`: fetching a unit's large-file link for the office.
+- `thumbs`: photo thumbnails from the blob store.
+- `templates/` (Jinja pages) and `static/` (styles).
+
+The desk does not import this package: `mount_dashboard` below plugs it into `nomdesk serve`'s
+one HTTP app through the `nomdesk.http` entry point in pyproject.toml (nomdesk/app.py loads it).
+"""
 
 from __future__ import annotations
 

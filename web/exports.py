@@ -20,7 +20,8 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def roster_xlsx(store: Store, campaign: Campaign) -> bytes:
-    """Exactly what `nomdesk export roster` writes (nomdesk/cli.py `export_roster`)."""
+    """Exactly what `nomdesk export roster` writes (nomdesk/cli/reports.py `export_roster`): both
+    build it with nomdesk.exports.roster_xlsx from the same statuses."""
     return build_roster(store, collect_status(store, campaign))
 
 

@@ -10,7 +10,6 @@ annotations as objects, and `User` is local to `create_router`.
 """
 
 import datetime as dt
-import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
@@ -39,11 +38,11 @@ DONE_ZH = {
     "withdraw": "已撤回该推荐对象，其材料仍保存在系统中；如有误，可在“已撤回”中恢复。",
     "restore": "已恢复该推荐对象，并已重新检查该单位材料。",
     "checking": "已受理，系统正在检查该单位材料，请稍后刷新本页查看结果。",
+    "quarantined": "所提交的内容处理出错，已转人工处理（原始内容已完整保存）；技术人员处理后会重新检查。",
 }
 # How long an action's page waits for the pipeline thread to process what it queued, so the page it
 # redirects to shows the result; past it, the page says the unit is being checked.
 PIPELINE_WAIT_SECONDS = 8.0
-PIPELINE_POLL_SECONDS = 0.05
 ERROR_ZH = {
     400: "请求有误",
     403: "无法完成操作",
@@ -241,7 +240,7 @@ def create_router(service: Service) -> Dashboard:
         except ValueError as exc:
             raise HTTPException(status_code=400, detail="日期格式应为 YYYY-MM-DD") from exc
         desk.record_paper(name, day, actor=who.actor, note=note.strip() or None)
-        return back(name, "paper")
+        return back(name, "paper" if desk.await_recheck(name, PIPELINE_WAIT_SECONDS) else "checking")
 
     @router.post("/units/{name}/attach")
     def attach(
@@ -273,19 +272,15 @@ def create_router(service: Service) -> Dashboard:
         record = desk.attach(
             name, filename, data, actor=who.actor, origin=origin, for_name=for_name, submission=submission
         )
-        return back(name, "attach" if processed(record.id) else "checking")
+        return back(name, outcome(record.id, "attach"))
 
-    def processed(raw_id: int) -> bool:
-        """Whether the pipeline thread processed what an action queued within PIPELINE_WAIT_SECONDS:
-        the work is never done here, on the request's thread (the desk woke the pipeline)."""
-        deadline = time.monotonic() + PIPELINE_WAIT_SECONDS
-        while True:
-            current = store.raw.get(raw_id)
-            if current is None or current.state not in (RawState.NEW, RawState.PROCESSING):
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(PIPELINE_POLL_SECONDS)
+    def outcome(raw_id: int, done: str) -> str:
+        """What the page says of what an action queued: the pipeline thread does the work (the desk
+        woke it); the page waits for it up to PIPELINE_WAIT_SECONDS, never works itself."""
+        record = desk.await_processed(raw_id, PIPELINE_WAIT_SECONDS)
+        if record is None:
+            return "checking"
+        return "quarantined" if record.state == RawState.QUARANTINED else done
 
     def nominee_action(act, request: Request, who: User, name: str, csrf: str, nominee: str, what: str) -> Response:
         """Withdraw or restore (Desk's one home for it); a refusal is shown on the unit page."""
@@ -295,7 +290,7 @@ def create_router(service: Service) -> Dashboard:
             done = act(name, nominee, actor=who.actor)
         except ValueError as exc:
             return render_unit(request, who, name, error=str(exc))
-        return back(name, what if processed(done.record.id) else "checking")
+        return back(name, outcome(done.record.id, what))
 
     @router.post("/units/{name}/withdraw")
     def withdraw(

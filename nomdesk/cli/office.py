@@ -31,6 +31,7 @@ def paper(
     with opened_desk(data_dir, campaign_file) as desk:
         name = unit_name(desk, unit)
         desk.record_paper(name, day, actor="cli")
+        desk.process_pending()  # the re-check it queued, here rather than by a running `serve`
         typer.echo(f"已登记：{name} 的纸质材料于 {day:%Y年%m月%d日} 收到")
 
 

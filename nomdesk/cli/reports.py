@@ -107,7 +107,8 @@ def digest(
         err.print(f"汇总表：{target}")
         if send:
             queued = jobs.send_digest(statuses, now)
-            worker = wiring.outbox_worker(desk, with_chat=True)  # WeCom app and group robot, when configured
+            channels, _ = wiring.chat_channels(desk.settings, desk.store)  # WeCom app, group robot
+            worker = wiring.outbox_worker(desk, channels)
             worker.run_once(limit=len(queued) or 1, only_keys=[q.dedupe_key for q in queued])  # not others' mail
             err.print(f"已发送 {len(queued)} 条（今日已发送过的不再重复）" if queued else "今日汇总已发送过")
 

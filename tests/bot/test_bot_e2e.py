@@ -161,6 +161,8 @@ def test_office_records_paper_copies(desk: Desk) -> None:
     answer = desk.ask(OFFICE, "纸质 延边州 已收")
     assert "已登记" in answer
     assert store.state.paper_received("延边朝鲜族自治州教育局")
+    # The re-check is the pipeline thread's, never the callback's (WeCom gives it 5 seconds).
+    assert desk.service.desk.await_recheck("延边朝鲜族自治州教育局", 10)
     assert not any(f.code == "PAPER_PENDING" for f in store.evaluations.current_findings("延边朝鲜族自治州教育局"))
     assert "纸质材料：已收到" in desk.ask(OTHER_CONTACT, "状态")
 

@@ -65,11 +65,15 @@ def serve(tmp_path_factory: pytest.TempPathFactory, dovecot: Dovecot, sink: Smtp
         yield process
 
 
-def reply_to(sink: SmtpSink, message_id: str, timeout: float = 60.0) -> Envelope:
+def reply_to(sink: SmtpSink, message_id: str, timeout: float = 60.0, serve: ServeProcess | None = None) -> Envelope:
     def find() -> list[Envelope]:
         return [e for e in sink.received if str(parse(e.content)["In-Reply-To"] or "").strip() == message_id]
 
-    found = wait_until(find, timeout, what=f"a reply to {message_id}")
+    try:
+        found = wait_until(find, timeout, what=f"a reply to {message_id}")
+    except AssertionError as exc:  # what the service said is what tells why
+        log = serve.stderr()[-6000:] if serve is not None else "(no service log)"
+        raise AssertionError(f"{exc}\n--- the service's log ---\n{log}") from None
     assert len(found) == 1, f"{len(found)} replies to {message_id}"
     return found[0]
 
@@ -106,7 +110,7 @@ def test_sample_answered_then_resubmission_updates_the_dossier(
 ) -> None:
     raw = SAMPLE.read_bytes()
     dovecot.append(raw)
-    first = reply_to(sink, message_id_of(raw))
+    first = reply_to(sink, message_id_of(raw), serve=serve)
     assert first.rcpt_tos == [CHANGBAISHAN_SENDER]
     reply = parse(first.content)
     assert reply["To"] == CHANGBAISHAN_SENDER
@@ -120,7 +124,7 @@ def test_sample_answered_then_resubmission_updates_the_dossier(
 
     second_raw = linxia_form_mail(tmp_path)
     dovecot.append(second_raw)
-    second = parse(reply_to(sink, message_id_of(second_raw)).content)
+    second = parse(reply_to(sink, message_id_of(second_raw), serve=serve).content)
     text = body_text(second)
     assert "共 2 封邮件" in text  # the whole dossier, both mails merged
     assert f"未收到 {LINXIA} 的《终身学习品牌项目推荐表》" not in text  # fixed by the second mail
@@ -133,14 +137,14 @@ def test_imap_connection_cut_the_poller_reconnects_and_misses_nothing(
 ) -> None:
     before = mail(YANBIAN_SENDER, subject="延边州材料（断线前）")
     dovecot.append(before)
-    reply_to(sink, message_id_of(before))
+    reply_to(sink, message_id_of(before), serve=serve)
 
     assert dovecot.kick()  # the service's IDLE connection is cut, as a network drop would
     during = [mail(YANBIAN_SENDER, subject=f"延边州材料（断线时{n}）") for n in range(2)]
     for raw in during:
         dovecot.append(raw)
     for raw in during:
-        assert parse(reply_to(sink, message_id_of(raw)).content)["To"] == YANBIAN_SENDER
+        assert parse(reply_to(sink, message_id_of(raw), serve=serve).content)["To"] == YANBIAN_SENDER
     assert "reconnected to 127.0.0.1" in serve.stderr()
     assert serve.healthy()
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import threading
 from email.message import EmailMessage
 from pathlib import Path
 
 from storage.repo import Store
 from storage.tables import RawState
+from tests.storage.threads import claim_in_threads
 
 T0 = dt.datetime(2021, 8, 20, 9, 0, tzinfo=dt.UTC)
 
@@ -58,7 +58,7 @@ def test_message_id_dedupe_keeps_the_bytes_but_not_a_second_job(store: Store) ->
 
     assert not created
     assert row.id == original.id
-    rows = store.raw.by_message_id("<a1@example.com>")
+    rows = [r for r in store.raw.all() if r.message_id == "<a1@example.com>"]
     assert [r.state for r in rows] == [RawState.NEW, RawState.IGNORED]
     assert rows[1].duplicate_of == original.id
     assert store.raw.path(rows[1]).read_bytes() == again
@@ -114,20 +114,7 @@ def test_claim_takes_the_oldest_new_message_once(store: Store) -> None:
 
 def test_two_threads_never_claim_the_same_message(store: Store) -> None:
     ids = {store.raw.put(make_mail(f"m{i}", f"<m{i}@x>"), source="cli", received_at=T0)[0].id for i in range(30)}
-    claimed: list[int] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        while (row := store.raw.claim_next()) is not None:
-            with lock:
-                claimed.append(row.id)
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
+    claimed = [row.id for row in claim_in_threads(store.raw.claim_next, most=len(ids))]
     assert sorted(claimed) == sorted(ids)  # every message once, none twice
 
 
@@ -150,12 +137,12 @@ def test_a_crashed_worker_s_message_is_requeued_then_quarantined(store: Store) -
     assert store.raw.claim_next() is None
 
 
-def test_mark_release_and_quarantine(store: Store) -> None:
+def test_mark_and_quarantine(store: Store) -> None:
     row, _ = store.raw.put(make_mail(), source="cli", received_at=T0)
     store.raw.claim_next()
-    released = store.raw.release(row.id, "解析失败 13812345678", max_attempts=3)
-    assert released.state == RawState.NEW
-    assert "13812345678" not in released.last_error
+    retried = store.raw.mark(row.id, RawState.NEW, "解析失败 13812345678")
+    assert retried.state == RawState.NEW
+    assert "13812345678" not in retried.last_error
 
     store.raw.claim_next()
     done = store.raw.mark(row.id, RawState.DONE)

@@ -58,3 +58,15 @@ def test_paper_receipts(store: Store) -> None:
     assert store.state.paper_received(YANBIAN)
     assert store.state.paper_receipts(YANBIAN)[0].received_on == dt.date(2021, 8, 28)
     assert store.audit.entries(unit_name=YANBIAN)[0].action == "paper.received"
+
+
+def test_a_recheck_asked_during_a_check_is_not_lost(store: Store) -> None:
+    store.state.request_recheck(YANBIAN)
+    [(unit, token)] = store.state.rechecks()
+    assert unit == YANBIAN
+    store.state.request_recheck(YANBIAN)  # asked again while the pipeline checks for `token`
+    store.state.recheck_done(YANBIAN, token)
+    assert [u for u, _ in store.state.rechecks()] == [YANBIAN]  # the later request stays
+    [(_, later)] = store.state.rechecks()
+    store.state.recheck_done(YANBIAN, later)
+    assert store.state.rechecks() == []

@@ -12,8 +12,7 @@ import pytest
 from config import Campaign
 from intake.models import YearMonth
 from tests.support.dossiers import city_dossier, photo_file, rename_project, set_project_fields, video_file
-from tests.validators.rule_bounds import fires_once, message, other_container, shortfalls, silent
-from validators.measure import format_duration
+from tests.validators.rule_bounds import VIDEO_SPEC_CHECKS, VideoSpecCase, fires_once, message, silent
 
 # Summary length ------------------------------------------------------------------------
 
@@ -80,43 +79,18 @@ def test_photo_count_one_past_its_bound_fires(campaign: Campaign, bound: str, st
 # Video: required, container, duration with slack ---------------------------------------
 
 
-def _video(campaign: Campaign, seconds: float, **kw):
-    d = city_dossier(campaign)
-    d.projects[0].videos = [video_file("项目/海兰江畔/宣传片.mp4", seconds, **kw)]
-    return d
+VIDEO = VideoSpecCase(kind="project", code="PROJECT_VIDEO_SPEC", severity="error", path="项目/海兰江畔/宣传片.mp4")
 
 
-def _duration_bounds(campaign: Campaign) -> tuple[float, float]:
-    spec, slack = campaign.project.video, campaign.tolerances.duration_slack_seconds
-    return spec.min_seconds - slack, spec.max_seconds + slack
-
-
-@pytest.mark.parametrize("end", [0, 1])
-def test_video_duration_at_the_slack_edge_is_silent(campaign: Campaign, end: int) -> None:
-    silent(_video(campaign, _duration_bounds(campaign)[end]), campaign, "PROJECT_VIDEO_SPEC")
-
-
-@pytest.mark.parametrize(("end", "step"), [(0, -1), (1, +1), (0, -0.01), (1, +0.01)])
-def test_video_duration_past_the_slack_edge_fires(campaign: Campaign, end: int, step: float) -> None:
-    seconds = _duration_bounds(campaign)[end] + step
-    f = fires_once(_video(campaign, seconds), campaign, "PROJECT_VIDEO_SPEC")
-    assert f.severity == "error"
-    assert shortfalls(f) == {"duration": format_duration(seconds)}
-    assert f"时长 {format_duration(seconds)}" in message(f)
-
-
-def test_video_container_outside_the_list_fires(campaign: Campaign) -> None:
-    spec = campaign.project.video
-    middle = (spec.min_seconds + spec.max_seconds) / 2
-    silent(_video(campaign, middle, container=spec.containers[0]), campaign, "PROJECT_VIDEO_SPEC")
-    wrong = other_container(spec.containers)
-    f = fires_once(_video(campaign, middle, container=wrong), campaign, "PROJECT_VIDEO_SPEC")
-    assert shortfalls(f) == {"container": wrong.upper()}
+@pytest.mark.parametrize(("check", "args"), VIDEO_SPEC_CHECKS)
+def test_video_spec_bounds(campaign: Campaign, check: str, args: tuple) -> None:
+    """Duration from both sides of the slack-widened range, and the container list."""
+    getattr(VIDEO, check)(campaign, *args)
 
 
 def test_one_video_in_spec_is_enough(campaign: Campaign) -> None:
-    low, _ = _duration_bounds(campaign)
-    d = _video(campaign, low - 1)
+    low, _ = VIDEO.duration_bounds(campaign)
+    d = VIDEO.dossier(campaign, low - 1)
     d.projects[0].videos.append(video_file("项目/海兰江畔/宣传片2.mp4", low))
     silent(d, campaign, "PROJECT_VIDEO_SPEC")
 

@@ -10,8 +10,7 @@ import pytest
 from config import Campaign
 from config.campaign import PastStar
 from tests.support.dossiers import city_dossier, photo_file, rename_star, set_star_fields, video_file
-from tests.validators.rule_bounds import fires_once, message, other_container, shortfalls, silent
-from validators.measure import format_duration
+from tests.validators.rule_bounds import VIDEO_SPEC_CHECKS, VideoSpecCase, fires_once, message, shortfalls, silent
 
 # Photo count: fewer is an error, more a warning ----------------------------------------
 
@@ -126,38 +125,13 @@ def test_id_photo_landscape_names_its_orientation(campaign: Campaign) -> None:
 # Video: optional; if sent, container and duration with slack ---------------------------
 
 
-def _video(campaign: Campaign, seconds: float, **kw):
-    d = city_dossier(campaign)
-    d.stars[0].videos = [video_file("星/金哲洙/视频.mp4", seconds, **kw)]
-    return d
+VIDEO = VideoSpecCase(kind="star", code="STAR_VIDEO_SPEC", severity="warning", path="星/金哲洙/视频.mp4")
 
 
-def _duration_bounds(campaign: Campaign) -> tuple[float, float]:
-    spec, slack = campaign.star.video, campaign.tolerances.duration_slack_seconds
-    return spec.min_seconds - slack, spec.max_seconds + slack
-
-
-@pytest.mark.parametrize("end", [0, 1])
-def test_video_duration_at_the_slack_edge_is_silent(campaign: Campaign, end: int) -> None:
-    silent(_video(campaign, _duration_bounds(campaign)[end]), campaign, "STAR_VIDEO_SPEC")
-
-
-@pytest.mark.parametrize(("end", "step"), [(0, -1), (1, +1), (0, -0.01), (1, +0.01)])
-def test_video_duration_past_the_slack_edge_fires(campaign: Campaign, end: int, step: float) -> None:
-    seconds = _duration_bounds(campaign)[end] + step
-    f = fires_once(_video(campaign, seconds), campaign, "STAR_VIDEO_SPEC")
-    assert f.severity == "warning"
-    assert shortfalls(f) == {"duration": format_duration(seconds)}
-    assert f"时长 {format_duration(seconds)}" in message(f)
-
-
-def test_video_container_outside_the_list_fires(campaign: Campaign) -> None:
-    spec = campaign.star.video
-    middle = (spec.min_seconds + spec.max_seconds) / 2
-    silent(_video(campaign, middle, container=spec.containers[0]), campaign, "STAR_VIDEO_SPEC")
-    wrong = other_container(spec.containers)
-    f = fires_once(_video(campaign, middle, container=wrong), campaign, "STAR_VIDEO_SPEC")
-    assert shortfalls(f) == {"container": wrong.upper()}
+@pytest.mark.parametrize(("check", "args"), VIDEO_SPEC_CHECKS)
+def test_video_spec_bounds(campaign: Campaign, check: str, args: tuple) -> None:
+    """Duration from both sides of the slack-widened range, and the container list."""
+    getattr(VIDEO, check)(campaign, *args)
 
 
 def test_video_is_optional(campaign: Campaign) -> None:
@@ -169,7 +143,7 @@ def test_video_is_optional(campaign: Campaign) -> None:
 
 def test_exemplar_video_is_not_held_to_the_star_spec(campaign: Campaign) -> None:
     d = city_dossier(campaign, exemplar_star=True)
-    low, _ = _duration_bounds(campaign)
+    low, _ = VIDEO.duration_bounds(campaign)
     d.stars[1].videos = [video_file("星/朴英子/宣传片.mp4", low - 1)]
     silent(d, campaign, "STAR_VIDEO_SPEC")
 

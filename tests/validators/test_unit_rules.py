@@ -127,52 +127,39 @@ def test_paper_pending(campaign: Campaign, received: bool | None, fires: bool) -
 # Coverage: all of one kind, from two nominees on ---------------------------------------
 
 
-def test_star_type_coverage(campaign: Campaign) -> None:
-    group = campaign.star.groups[0]
+# (code, dossier list, field setter, field = finding param, the campaign's choices)
+COVERAGE = [
+    ("STAR_TYPE_COVERAGE", "stars", set_star_fields, "group", lambda c: c.star.groups),
+    ("PROJECT_TYPE_COVERAGE", "projects", set_project_fields, "category", lambda c: c.project.categories),
+]
+
+
+@pytest.mark.parametrize(("code", "kind", "set_fields", "field", "choices"), COVERAGE)
+@pytest.mark.parametrize("other_at", [0, -1])
+def test_type_coverage(campaign: Campaign, code, kind, set_fields, field, choices, other_at: int) -> None:
+    first, second = choices(campaign)[:2]
     d = city_dossier(campaign)
-    silent(d, campaign, "STAR_TYPE_COVERAGE")
-    for i in range(len(d.stars)):
-        set_star_fields(d, i, group=group)
-    f = fires_once(d, campaign, "STAR_TYPE_COVERAGE")
-    assert (f.params["count"], f.params["group"]) == (len(d.stars), group)
-    set_star_fields(d, len(d.stars) - 1, group=campaign.star.groups[1])  # one other group is enough
-    silent(d, campaign, "STAR_TYPE_COVERAGE")
+    silent(d, campaign, code)
+    count = len(getattr(d, kind))
+    for i in range(count):
+        set_fields(d, i, **{field: first})
+    f = fires_once(d, campaign, code)
+    assert (f.params["count"], f.params[field]) == (count, first)
+    set_fields(d, other_at % count, **{field: second})  # one other, first or last, is enough
+    silent(d, campaign, code)
 
 
-def test_star_type_coverage_needs_two(campaign: Campaign) -> None:
-    group = campaign.star.groups[0]
+@pytest.mark.parametrize(("code", "kind", "set_fields", "field", "choices"), COVERAGE)
+def test_type_coverage_needs_two(campaign: Campaign, code, kind, set_fields, field, choices) -> None:
+    first = choices(campaign)[0]
     for count, fires in ((1, False), (2, True)):
-        d = city_dossier(campaign, stars=count)
+        d = city_dossier(campaign, **{kind: count})
         for i in range(count):
-            set_star_fields(d, i, group=group)
+            set_fields(d, i, **{field: first})
         if fires:
-            assert fires_once(d, campaign, "STAR_TYPE_COVERAGE").params["count"] == count
+            assert fires_once(d, campaign, code).params["count"] == count
         else:
-            silent(d, campaign, "STAR_TYPE_COVERAGE")
-
-
-def test_project_type_coverage(campaign: Campaign) -> None:
-    category = campaign.project.categories[0]
-    d = city_dossier(campaign)
-    silent(d, campaign, "PROJECT_TYPE_COVERAGE")
-    for i in range(len(d.projects)):
-        set_project_fields(d, i, category=category)
-    f = fires_once(d, campaign, "PROJECT_TYPE_COVERAGE")
-    assert (f.params["count"], f.params["category"]) == (len(d.projects), category)
-    set_project_fields(d, 0, category=campaign.project.categories[1])
-    silent(d, campaign, "PROJECT_TYPE_COVERAGE")
-
-
-def test_project_type_coverage_needs_two(campaign: Campaign) -> None:
-    category = campaign.project.categories[0]
-    for count, fires in ((1, False), (2, True)):
-        d = city_dossier(campaign, projects=count)
-        for i in range(count):
-            set_project_fields(d, i, category=category)
-        if fires:
-            assert fires_once(d, campaign, "PROJECT_TYPE_COVERAGE").params["count"] == count
-        else:
-            silent(d, campaign, "PROJECT_TYPE_COVERAGE")
+            silent(d, campaign, code)
 
 
 # Registration tables -------------------------------------------------------------------

@@ -14,7 +14,6 @@ from intake.forms.fields import PROJECT_REGISTER_TITLE, REQUIRED_GROUPS, STAR_RE
 from intake.models import (
     WECOM_SUBJECT_PREFIX,
     Dossier,
-    PackageFile,
     ProjectEntry,
     ProjectFields,
     StarEntry,
@@ -98,10 +97,6 @@ def local_time(moment: dt.datetime, campaign: Campaign) -> dt.datetime:
 
 def format_moment(moment: dt.datetime) -> str:
     return f"{moment.year}年{moment.month}月{moment.day}日 {moment.hour:02d}:{moment.minute:02d}"
-
-
-def file_names(files: list[PackageFile]) -> list[str]:
-    return [f.path for f in files]
 
 
 def missing_fields(

@@ -1,4 +1,4 @@
-"""Withdrawal and restore through the desk: the office action, a unit's mail, and what neither may do."""
+"""The office's actions through the desk (withdraw, restore, paper copies), a unit's mail, and what neither may do."""
 
 from __future__ import annotations
 
@@ -159,3 +159,34 @@ def test_what_the_desk_queues_wakes_the_pipeline(desk: Desk) -> None:
     done = desk.withdraw(YANBIAN, STAR, actor="office:wu")
     assert desk.wait_for_work(0) and not desk.wait_for_work(0)
     assert desk.store.raw.get(done.record.id).state == "new"  # queued only: processing is the pipeline's
+
+
+def test_paper_copies_are_rechecked_by_the_pipeline_not_the_caller(desk: Desk) -> None:
+    """Recording paper copies only queues the unit's re-check (a page or a WeCom callback must not
+    evaluate); the pipeline's next step checks it, once however often it was asked."""
+    version = desk.store.evaluations.current_version(YANBIAN)
+    assert "PAPER_PENDING" in {f.code for f in desk.store.evaluations.current_findings(YANBIAN)}
+    desk.wait_for_work(0)
+    desk.record_paper(YANBIAN, dt.date(2021, 8, 30), actor="office:wu")
+    desk.record_paper(YANBIAN, dt.date(2021, 8, 30), actor="office:wu")  # a double click
+    assert desk.wait_for_work(0)  # the pipeline was woken
+    assert desk.store.evaluations.current_version(YANBIAN) == version  # nothing evaluated yet
+    assert not desk.await_recheck(YANBIAN, 0)
+    assert desk.process_pending() == 1  # one re-check, no raw message
+    assert desk.await_recheck(YANBIAN, 0)
+    assert desk.store.evaluations.current_version(YANBIAN) == version + 1
+    assert "PAPER_PENDING" not in {f.code for f in desk.store.evaluations.current_findings(YANBIAN)}
+
+
+def test_paper_copies_of_a_unit_with_no_dossier_queue_nothing(desk: Desk, campaign: Campaign) -> None:
+    other = next(u.name for u in campaign.units if u.name != YANBIAN)
+    desk.record_paper(other, dt.date(2021, 8, 30), actor="office:wu")
+    assert desk.store.state.paper_received(other)
+    assert desk.process_pending() == 0 and desk.store.evaluations.latest_dossier(other) is None
+
+
+def test_the_page_learns_whether_the_pipeline_took_what_was_queued(desk: Desk) -> None:
+    done = desk.withdraw(YANBIAN, STAR, actor="office:wu")
+    assert desk.await_processed(done.record.id, 0.05) is None  # no pipeline ran: still queued
+    desk.process_pending()
+    assert desk.await_processed(done.record.id, 0).state == "done"
