@@ -20,19 +20,12 @@ from config.settings import Settings
 from nomdesk.desk import Desk
 from storage.repo import Store
 from tests.conftest import SHARED
+from tests.support.clock import Clock
 
 CONTACT = "dinglijun"  # 长白山管委会教育科技局's contact
 UNIT = "长白山管委会教育科技局"
 SAMPLE = SHARED / "samples" / "changbaishan_missing" / "1.eml"
 CST = dt.timezone(dt.timedelta(hours=8))
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 def _a_photo() -> bytes:

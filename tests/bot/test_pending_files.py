@@ -34,6 +34,7 @@ from nomdesk.service import Service
 from storage.repo import Store
 from storage.tables import WeComFileState
 from tests.conftest import SHARED
+from tests.support.clock import Clock
 from tests.support.service import wait_until, wecom_settings
 from tests.support.wecom_sim.serve import BackgroundServer
 from tests.support.wecom_sim.server import WeComSimulator
@@ -89,14 +90,6 @@ def test_an_acknowledged_file_survives_a_failed_download_and_a_restart(sim: WeCo
         assert row.media_id == media_id and row.attempts == 2
     finally:
         second.shutdown()
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture

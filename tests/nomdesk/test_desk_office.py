@@ -14,6 +14,7 @@ from intake.models import ChangeAction, Dossier
 from nomdesk.desk import Desk
 from storage.repo import Store
 from tests.conftest import SHARED
+from tests.support.clock import Clock
 from tests.support.service import mail
 
 SAMPLE = SHARED / "samples" / "yanbian_complete" / "1.eml"
@@ -23,19 +24,10 @@ STAR, OTHER_STAR = "朴英子", "金哲洙"
 PROJECT = "“海兰江畔”农民夜校"
 
 
-class Clock:
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        self.now += dt.timedelta(minutes=1)  # every step a little later: submissions keep their order
-        return self.now
-
-
 @pytest.fixture
 def desk(tmp_path: Path, campaign: Campaign) -> Iterator[Desk]:
     data = tmp_path / "var"
-    clock = Clock(dt.datetime(2021, 8, 25, 2, 0, tzinfo=dt.UTC))
+    clock = Clock(dt.datetime(2021, 8, 25, 2, 0, tzinfo=dt.UTC), step=dt.timedelta(minutes=1))
     with Store.open(data) as store:
         store.directory.sync_units(campaign)
         desk = Desk(Settings(data_dir=data), campaign, store, clock=clock)

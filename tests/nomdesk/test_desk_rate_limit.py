@@ -11,17 +11,10 @@ from nomdesk.desk import Desk
 from notify.outbox import OutboxWorker
 from storage.repo import Store
 from storage.tables import OutboxState
+from tests.support.clock import Clock
 from tests.support.service import mail, parse
 
 SENDER = "ybjyj_zcjy@163.com"  # a registered contact of 延边州
-
-
-class Clock:
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 def test_replies_over_the_limit_wait_and_only_the_newest_goes(tmp_path: Path, campaign: Campaign) -> None:

@@ -16,6 +16,7 @@ from notify.outbox import OutboxWorker
 from storage.repo import Store
 from storage.tables import OutboxState
 from tests.conftest import SHARED
+from tests.support.clock import Clock
 from tests.support.mail import attachment, filename_rfc2047
 from tests.support.media import make_photo
 from tests.support.service import body_text, mail, outbox_mails
@@ -23,14 +24,6 @@ from tests.support.service import body_text, mail, outbox_mails
 UNIT = "延边朝鲜族自治州教育局"
 SENDER = "ybjyj_zcjy@163.com"  # the registered contact of 延边州
 FIRST = SHARED / "samples" / "yanbian_complete" / "1.eml"  # 延边州's package, from SENDER: 金哲洙 among its stars
-
-
-class Clock:
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -11,20 +11,13 @@ from nomdesk.desk import Desk
 from nomdesk.stored import WECOM_BURST
 from storage.repo import Store
 from tests.conftest import SHARED
+from tests.support.clock import Clock
 from tests.support.media import make_photo
 
 SAMPLE = SHARED / "samples" / "yanbian_complete" / "1.eml"
 YANBIAN = "延边朝鲜族自治州教育局"
 CONTACT = "wufengxia"  # 延边州's contact in WeCom
 STAR = "金哲洙"
-
-
-class Clock:
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 def star_photos(desk: Desk) -> list[str]:
