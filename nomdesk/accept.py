@@ -53,17 +53,23 @@ def wecom_file_mail(user_id: str, media_id: str, filename: str, data: bytes, *, 
     return msg.as_bytes()
 
 
+def _desk_note(subject: str, *, mail_from: str, domain: str, now: dt.datetime) -> EmailMessage:
+    """A mail the desk writes to itself to keep a record of what the office did (its own Message-ID domain)."""
+    msg = EmailMessage()
+    msg["From"] = mail_from
+    msg["To"] = mail_from
+    msg["Subject"] = subject
+    msg["Date"] = email.utils.format_datetime(now)
+    msg["Message-ID"] = email.utils.make_msgid(domain=domain)
+    return msg
+
+
 def office_file_mail(
     unit: str, filename: str, data: bytes, *, actor: str, origin: str, mail_from: str, domain: str, now: dt.datetime
 ) -> bytes:
     """A file the office attached for `unit`, as a mail from the desk to itself."""
-    msg = EmailMessage()
-    msg["From"] = mail_from
-    msg["To"] = mail_from
-    msg["Subject"] = f"办公室补充附件：{filename}"
+    msg = _desk_note(f"办公室补充附件：{filename}", mail_from=mail_from, domain=domain, now=now)
     msg[ACTOR_HEADER] = actor_label(actor)  # what the office did is never the unit's late delivery
-    msg["Date"] = email.utils.format_datetime(now)
-    msg["Message-ID"] = email.utils.make_msgid(domain=domain)
     msg.set_content(f"{actor} 为 {unit} 补充的附件：{filename}\n来源：{origin or '上传'}\n", cte="base64")
     msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=filename)
     return msg.as_bytes()
@@ -83,12 +89,8 @@ def action_mail(
     """The raw message an action is kept as: the headers say what, the text says it for a person."""
     name = " ".join(name.split())  # a header holds one line
     verb = VERB_ZH[action]
-    msg = EmailMessage()
-    msg["From"] = mail_from
-    msg["To"] = mail_from
-    msg["Subject"] = f"{'企业微信' if actor.startswith('wecom:') else '办公室'}{verb}：{NOMINEE_KIND_ZH[kind]} {name}"
-    msg["Date"] = email.utils.format_datetime(now)
-    msg["Message-ID"] = email.utils.make_msgid(domain=domain)
+    subject = f"{'企业微信' if actor.startswith('wecom:') else '办公室'}{verb}：{NOMINEE_KIND_ZH[kind]} {name}"
+    msg = _desk_note(subject, mail_from=mail_from, domain=domain, now=now)
     msg[ACTION_HEADER] = action
     msg[NOMINEE_HEADER] = name
     msg[ACTOR_HEADER] = actor

@@ -69,7 +69,7 @@ class OfficeActions:
         """The unit's stamped paper copies arrived on `day`. A unit with a dossier is checked again by
         the pipeline (queued, and the pipeline woken): never on the caller's request thread."""
         self.store.state.record_paper(unit, day, actor, note)
-        if self.store.evaluations.latest_dossier(unit) is not None:
+        if self.store.evaluations.current_version(unit) is not None:  # a version number, not the snapshot
             self.store.state.request_recheck(unit)
             self.wake()
 

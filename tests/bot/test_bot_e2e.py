@@ -18,11 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from config import load_campaign
-from nomdesk.app import create_app
 from nomdesk.service import Service
 from tests.conftest import SHARED
-from tests.support.service import wait_until, wecom_settings
+from tests.support.service import serving_wecom, wait_until
 from tests.support.wecom_sim.serve import BackgroundServer
 from tests.support.wecom_sim.server import WeComSimulator
 
@@ -56,17 +54,12 @@ class Desk:
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     data = tmp_path_factory.mktemp("bot-data")
-    with WeComSimulator() as sim:
-        settings = wecom_settings(sim, data, wecom_webhook_key=sim.webhook_key)
-        service = Service.build(settings, load_campaign())
-        service.poll_interval = 0.1
-        for case in ("changbaishan_missing", "yanbian_complete"):
-            service.desk.ingest_file(SAMPLES / case / "1.eml")
-        service.desk.process_pending()
-        service.start()
-        with BackgroundServer(create_app(service)) as server:
-            yield Desk(sim, service, server)
-        service.shutdown()
+    mails = [SAMPLES / case / "1.eml" for case in ("changbaishan_missing", "yanbian_complete")]
+    with (
+        WeComSimulator() as sim,
+        serving_wecom(sim, data, mails, wecom_webhook_key=sim.webhook_key) as (service, server),
+    ):
+        yield Desk(sim, service, server)
 
 
 def test_url_verification_answers_the_decrypted_echostr(desk: Desk) -> None:

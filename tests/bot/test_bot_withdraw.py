@@ -16,12 +16,10 @@ import pytest
 
 from bot.answers import WITHDRAW_KEY
 from bot.commands import Intent, parse
-from config import load_campaign
 from intake.models import Dossier
-from nomdesk.app import create_app
 from nomdesk.service import Service
 from tests.conftest import SHARED
-from tests.support.service import wait_until, wecom_settings
+from tests.support.service import serving_wecom, wait_until
 from tests.support.wecom_sim.serve import BackgroundServer
 from tests.support.wecom_sim.server import WeComSimulator
 
@@ -74,16 +72,9 @@ def test_what_a_withdrawal_message_is_read_as(text: str, intent: Intent, argumen
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     data = tmp_path_factory.mktemp("bot-withdraw")
-    with WeComSimulator() as sim:
-        service = Service.build(wecom_settings(sim, data), load_campaign())
-        service.poll_interval = 0.1
-        for case in ("changbaishan_missing", "yanbian_complete"):
-            service.desk.ingest_file(SAMPLES / case / "1.eml")
-        service.desk.process_pending()
-        service.start()
-        with BackgroundServer(create_app(service)) as server:
-            yield Bot(sim, service, server)
-        service.shutdown()
+    mails = [SAMPLES / case / "1.eml" for case in ("changbaishan_missing", "yanbian_complete")]
+    with WeComSimulator() as sim, serving_wecom(sim, data, mails) as (service, server):
+        yield Bot(sim, service, server)
 
 
 def test_withdrawing_needs_a_confirmation_from_the_same_contact(bot: Bot) -> None:

@@ -67,6 +67,28 @@ def wecom_settings(sim: WeComSimulator, data_dir: Path, **extra: object) -> Sett
     return Settings(**{**values, **extra})
 
 
+@contextlib.contextmanager
+def serving_wecom(sim: WeComSimulator, data_dir: Path, mails: Iterable[Path], **extra: object):
+    """`nomdesk serve` in this process with its WeCom callback on a loopback port, the given mails
+    already read and answered: yields (service, server). Loops poll every 0.1 s."""
+    from config.campaign import load_campaign
+    from nomdesk.app import create_app
+    from nomdesk.service import Service
+    from tests.support.wecom_sim.serve import BackgroundServer
+
+    service = Service.build(wecom_settings(sim, data_dir, **extra), load_campaign())
+    service.poll_interval = 0.1
+    for path in mails:
+        service.desk.ingest_file(path)
+    service.desk.process_pending()
+    service.start()
+    try:
+        with BackgroundServer(create_app(service)) as server:
+            yield service, server
+    finally:
+        service.shutdown()
+
+
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """This process's environment without any NOMDESK_* setting, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOMDESK_")}

@@ -32,7 +32,7 @@ QUOTAS = [("STAR_QUOTA", "stars", "stars", STAR_NAMES), ("PROJECT_QUOTA", "proje
 
 def _sized(campaign: Campaign, kind: str, count: int, names: tuple[str, ...]):
     if count > len(names):
-        pytest.skip(f"tests/support/dossiers.py has only {len(names)} {kind}")
+        pytest.fail(f"the campaign's quota needs {count} {kind}: add names to tests/support/dossiers.py")
     return city_dossier(campaign, **{kind: count})
 
 
