@@ -55,7 +55,7 @@ def seed(service: Service) -> int:
             dossier.projects[0].videos = []
         findings = run_rules(dossier, campaign)
         store.evaluations.save(unit.name, dossier, findings)
-        store.directory.add_contact(unit.name, f"联系人{i}", wecom_user=f"user{i}")
+        store.contacts.add(unit.name, f"联系人{i}", wecom_user=f"user{i}")
         nominees += len(dossier.stars) + len(dossier.projects)
     return nominees
 

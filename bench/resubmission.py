@@ -124,7 +124,7 @@ def main() -> None:
         data = root / "var"
         store = Store.open(data)
         store.directory.sync_units(campaign)
-        store.directory.add_contact(OTHER_UNIT, name="基准联系人", emails=[OTHER_SENDER])
+        store.contacts.add(OTHER_UNIT, name="基准联系人", emails=[OTHER_SENDER])
         desk = Desk(Settings(data_dir=data, database_url=None), campaign, store)
         started = time.perf_counter()
         _load(desk, [baseline_mail, *mails])

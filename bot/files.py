@@ -187,9 +187,7 @@ class PendingFiles:
             f"经 {row.attempts} 次尝试仍未能下载（{cause}；{_error_label(exc)}），已放弃。"
             "已请对方重新发送或通过邮件报送。"
         )
-        for office_user in sorted(
-            {c.wecom_user for c in self.store.directory.contacts() if c.is_office and c.wecom_user}
-        ):
+        for office_user in sorted({c.wecom_user for c in self.store.contacts.list() if c.is_office and c.wecom_user}):
             self.send_text(office_user, text)
 
     # -- the thread -------------------------------------------------------------------------

@@ -1,33 +1,30 @@
-"""The directory: units and their contacts (from the campaign config, plus those the office
-adds), the office's own members, and the office users who log in to the dashboard.
-
-Who a sender or a WeCom user is (which unit, or the office) is asked here.
+"""The directory: the units, who a sender or a WeCom user is (which unit, or the office), and the
+office users who log in to the dashboard. The contacts themselves are kept by storage.contacts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from email.utils import parseaddr
 
-from sqlalchemy import delete
 from sqlmodel import select
 
 from config.campaign import Campaign
 from storage.base import Database, Repo
-from storage.models import ContactView
+from storage.contacts import ContactRepo
 from storage.overview import OverviewRepo
 from storage.passwords import dummy_hash, hash_password, verify_password
 from storage.tables import ContactAddress, ContactRecord, OfficeUser, UnitRecord, utcnow
 
 
 class DirectoryRepo(Repo):
-    def __init__(self, db: Database, overview: OverviewRepo) -> None:
+    def __init__(self, db: Database, overview: OverviewRepo, contacts: ContactRepo) -> None:
         super().__init__(db)
         self._overview = overview
+        self._contacts = contacts
 
     def sync_units(self, campaign: Campaign) -> None:
-        """Load units and contacts from the config. The config wins for what it defines; contacts
-        added through `add_contact` are kept; units gone from the config are marked inactive."""
+        """Load units from the config (units gone from it are marked inactive), then seed contacts
+        from it (storage.contacts: the TOML is the seed, the office's changes win)."""
         self._overview.forget()
         with self._session() as s:
             existing = {u.name: u for u in s.exec(select(UnitRecord)).all()}
@@ -45,33 +42,8 @@ class DirectoryRepo(Repo):
                 if row.from_config and name not in config_names:
                     row.active = False
                     s.add(row)
-            s.flush()
-            unit_ids = {u.name: u.id for u in s.exec(select(UnitRecord)).all()}
-
-            old = s.exec(select(ContactRecord.id).where(ContactRecord.from_config)).all()
-            if old:
-                s.exec(delete(ContactAddress).where(ContactAddress.contact_id.in_(old)))
-                s.exec(delete(ContactRecord).where(ContactRecord.id.in_(old)))
-                s.flush()
-            people = [(unit_ids[u.name], c, False) for u in campaign.units for c in u.contacts]
-            people += [(None, c, True) for c in campaign.office.members]
-            for unit_id, contact, is_office in people:
-                row = ContactRecord(
-                    unit_id=unit_id,
-                    name=contact.name,
-                    wecom_user=contact.wecom_user,
-                    phone=contact.phone,
-                    is_office=is_office,
-                    from_config=True,
-                )
-                s.add(row)
-                s.flush()
-                for address in {e.strip().lower() for e in contact.emails if e.strip()}:
-                    # The config wins over an address someone added by hand.
-                    s.exec(delete(ContactAddress).where(ContactAddress.address == address))
-                    s.add(ContactAddress(contact_id=row.id, address=address))
-                s.flush()
             self._audit_row(s, "system", "units.synced", None, {"units": len(campaign.units)})
+        self._contacts.seed(campaign)
 
     def units(self, *, active_only: bool = True) -> list[UnitRecord]:
         with self._session() as s:
@@ -79,59 +51,6 @@ class DirectoryRepo(Repo):
             if active_only:
                 query = query.where(UnitRecord.active)
             return list(s.exec(query).all())
-
-    def add_contact(
-        self,
-        unit_name: str | None,
-        name: str,
-        *,
-        emails: Iterable[str] = (),
-        wecom_user: str | None = None,
-        phone: str | None = None,
-        is_office: bool = False,
-        actor: str = "office",
-    ) -> ContactView:
-        """A contact added by the office (kept across config syncs); an address moves to it."""
-        with self._session() as s:
-            unit_id = None
-            if unit_name is not None:
-                unit = s.exec(select(UnitRecord).where(UnitRecord.name == unit_name)).first()
-                if unit is None:
-                    raise KeyError(f"unknown unit: {unit_name}")
-                unit_id = unit.id
-            row = ContactRecord(unit_id=unit_id, name=name, wecom_user=wecom_user, phone=phone, is_office=is_office)
-            s.add(row)
-            s.flush()
-            addresses = sorted({e.strip().lower() for e in emails if e.strip()})
-            for address in addresses:
-                s.exec(delete(ContactAddress).where(ContactAddress.address == address))
-                s.add(ContactAddress(contact_id=row.id, address=address))
-            self._audit_row(s, actor, "contact.added", unit_name, {"name": name, "emails": addresses})
-            return self._contact_view(row, unit_name, addresses)
-
-    @staticmethod
-    def _contact_view(row: ContactRecord, unit_name: str | None, emails: list[str]) -> ContactView:
-        return ContactView(
-            id=row.id or 0,
-            unit_name=unit_name,
-            name=row.name,
-            emails=emails,
-            wecom_user=row.wecom_user,
-            phone=row.phone,
-            is_office=row.is_office,
-            from_config=row.from_config,
-        )
-
-    def contacts(self, unit_name: str | None = None) -> list[ContactView]:
-        with self._read_session() as s:
-            query = select(ContactRecord, UnitRecord.name).outerjoin(UnitRecord, UnitRecord.id == ContactRecord.unit_id)
-            if unit_name is not None:
-                query = query.where(UnitRecord.name == unit_name)
-            rows = s.exec(query.order_by(ContactRecord.id)).all()
-            addresses: dict[int, list[str]] = {}
-            for a in s.exec(select(ContactAddress).order_by(ContactAddress.address)).all():
-                addresses.setdefault(a.contact_id, []).append(a.address)
-            return [self._contact_view(c, u, addresses.get(c.id or 0, [])) for c, u in rows]
 
     def unit_of_address(self, address: str) -> str | None:
         """The unit of a registered sender address (case-insensitive); None for unknown or office."""
@@ -141,7 +60,7 @@ class DirectoryRepo(Repo):
                 select(UnitRecord.name)
                 .join(ContactRecord, ContactRecord.unit_id == UnitRecord.id)
                 .join(ContactAddress, ContactAddress.contact_id == ContactRecord.id)
-                .where(ContactAddress.address == (addr or address).strip().lower())
+                .where(ContactAddress.address == (addr or address).strip().lower(), UnitRecord.active)
             ).first()
 
     def unit_of_wecom_user(self, user_id: str) -> str | None:
@@ -149,12 +68,12 @@ class DirectoryRepo(Repo):
             return s.exec(
                 select(UnitRecord.name)
                 .join(ContactRecord, ContactRecord.unit_id == UnitRecord.id)
-                .where(ContactRecord.wecom_user == user_id)
+                .where(ContactRecord.wecom_user == user_id, ContactRecord.removed_at.is_(None), UnitRecord.active)  # type: ignore[union-attr]
             ).first()
 
     def is_office(self, *, address: str | None = None, wecom_user: str | None = None) -> bool:
         with self._read_session() as s:
-            query = select(ContactRecord.id).where(ContactRecord.is_office)
+            query = select(ContactRecord.id).where(ContactRecord.is_office, ContactRecord.removed_at.is_(None))  # type: ignore[union-attr]
             if address is not None:
                 _, addr = parseaddr(address)
                 query = query.join(ContactAddress, ContactAddress.contact_id == ContactRecord.id).where(

@@ -26,8 +26,11 @@ class ContactView(BaseModel):
     emails: list[str]
     wecom_user: str | None = None
     phone: str | None = None
+    role: str = ""
     is_office: bool = False
-    from_config: bool = False
+    from_config: bool = False  # seeded from the campaign TOML
+    added_by: str = "config"
+    added_at: dt.datetime | None = None
 
 
 class UnitOverview(BaseModel):
@@ -45,3 +48,23 @@ class UnitOverview(BaseModel):
     infos: int = 0
     evaluated_version: int | None = None
     paper_received: bool = False
+
+
+class WaitingMail(BaseModel):
+    """A mail in the 待确认 queue: an unknown sender's, no unit assigned yet, not rejected.
+
+    `guess` is the unit the office is asked to confirm: the one the sender named in her own words
+    (`claim_unit`, see intake.sender_claim) or else the one the desk guessed from the mail."""
+
+    submission_id: int
+    raw_id: int
+    sender: str  # the From address, lower case ("" when the mail had none)
+    sender_name: str = ""
+    subject: str = ""
+    arrived_at: dt.datetime
+    guess: str | None = None
+    claim_unit: str | None = None  # the unit the sender named, if any
+    claim_certain: bool = False  # she named exactly one unit, by its full or a known short name
+    claim_name: str | None = None  # the contact's name she gave
+    claim_phone: str | None = None
+    files: list[str] = Field(default_factory=list)  # the paths of what the mail brought

@@ -2,7 +2,7 @@
 
 `Store.open` connects, migrates and hands out one repository per aggregate, all sharing one
 engine, one lock and one blob store (`storage.base`): `store.raw`, `store.submissions`,
-`store.evaluations`, `store.outbox`, `store.directory`, `store.state`, `store.audit`,
+`store.evaluations`, `store.outbox`, `store.contacts`, `store.directory`, `store.state`, `store.audit`,
 `store.wecom_files`, `store.overview`, and `store.blobs`. Call sites say which aggregate
 they write (`store.outbox.enqueue(...)`). Writes that must happen once (a raw message per
 content, a reply per dedupe key, a reminder per slot) rest on unique constraints, so they
@@ -19,6 +19,7 @@ from storage import keys
 from storage.audit import AuditRepo
 from storage.base import Database
 from storage.blobs import BlobStore
+from storage.contacts import ContactRepo
 from storage.db import database_url, make_engine
 from storage.directory import DirectoryRepo
 from storage.evaluations import EvaluationRepo
@@ -43,7 +44,8 @@ class Store:
         self.evaluations = EvaluationRepo(db)
         self.outbox = OutboxRepo(db)
         self.overview = OverviewRepo(db)
-        self.directory = DirectoryRepo(db, self.overview)
+        self.contacts = ContactRepo(db)
+        self.directory = DirectoryRepo(db, self.overview, self.contacts)
         self.state = StateRepo(db)
         self.wecom_files = WeComFileRepo(db)
 

@@ -1,5 +1,5 @@
 """Small state: IMAP progress per mailbox, paper copies received, key-values, reminders sent,
-and the units waiting to be checked again.
+the units waiting to be checked again, and the office's own notes on units and nominees.
 
 Each is a handful of rows the desk keeps between runs; the writes that must happen once
 (a key taken, a reminder per slot) rest on unique constraints, so they hold across processes.
@@ -14,7 +14,7 @@ from sqlalchemy import delete
 from sqlmodel import select
 
 from storage.base import Repo
-from storage.tables import KeyValue, MailboxState, PaperReceipt, ReminderSent, utcnow
+from storage.tables import KeyValue, MailboxState, OfficeNote, PaperReceipt, ReminderSent, utcnow
 
 RECHECK_PREFIX = "recheck:"  # a key-value per unit waiting to be checked again; its value is the request's token
 
@@ -117,4 +117,23 @@ class StateRepo(Repo):
             query = select(ReminderSent).order_by(ReminderSent.id)
             if unit_name is not None:
                 query = query.where(ReminderSent.unit_name == unit_name)
+            return list(s.exec(query).all())
+
+    # ---- the office's notes (never sent to a unit) -------------------------------------------
+
+    def add_note(self, unit_name: str, text: str, *, author: str, nominee: str | None = None) -> OfficeNote:
+        text = text.strip()
+        if not text:
+            raise ValueError("备注内容不能为空")
+        with self._session() as s:
+            row = OfficeNote(unit_name=unit_name, nominee=(nominee or "").strip() or None, text=text, author=author)
+            s.add(row)
+            s.flush()
+            self._audit_row(s, author, "note.added", unit_name, {"note_id": row.id, "nominee": row.nominee})
+            return row
+
+    def notes(self, unit_name: str) -> list[OfficeNote]:
+        """The unit's notes (its nominees' included), oldest first."""
+        with self._read_session() as s:
+            query = select(OfficeNote).where(OfficeNote.unit_name == unit_name).order_by(OfficeNote.id)
             return list(s.exec(query).all())

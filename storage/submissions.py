@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,16 @@ from sqlmodel import Session, select
 
 from intake.models import PackageFile
 from storage.base import Repo
-from storage.models import NewFile
-from storage.tables import FileRecord, SubmissionRecord
+from storage.models import NewFile, WaitingMail
+from storage.tables import FileRecord, RawMessageRecord, SubmissionRecord, utcnow
+
+
+def sender_address(row: SubmissionRecord, raw_sender: str | None = None) -> str:
+    """The From address of the mail a submission came with, lower case ("" when it had none): how
+    the 待确认 queue tells one sender's mails from another's."""
+    submission = (row.summary or {}).get("submission") or {}
+    _, address = parseaddr(submission.get("sender") or raw_sender or "")
+    return address.strip().lower()
 
 
 class SubmissionRepo(Repo):
@@ -132,10 +141,63 @@ class SubmissionRepo(Repo):
             )
             return list(s.exec(query).all())
 
-    def unassigned(self) -> list[SubmissionRecord]:
+    def waiting(self) -> list[SubmissionRecord]:
+        """The 待确认 queue: mails of unknown senders no unit is assigned yet and the office has not
+        rejected, oldest first."""
+        with self._read_session() as s:
+            query = select(SubmissionRecord).where(
+                SubmissionRecord.unit_name.is_(None),  # type: ignore[union-attr]
+                SubmissionRecord.rejected_at.is_(None),  # type: ignore[union-attr]
+            )
+            return list(s.exec(query.order_by(SubmissionRecord.arrived_at, SubmissionRecord.id)).all())
+
+    def waiting_mails(self) -> list[WaitingMail]:
+        """The 待确认 queue as the office reads it (dashboard, digest, status, bot): who sent what,
+        which unit it is guessed to be from, and what the sender said of herself."""
+        rows = self.waiting()
+        files = self.files_of([row.id for row in rows if row.id is not None])
+        with self._read_session() as s:
+            raw_ids = [row.raw_message_id for row in rows]
+            query = select(RawMessageRecord).where(RawMessageRecord.id.in_(raw_ids))  # type: ignore[union-attr]
+            raws = {r.id: r for r in s.exec(query)}
+        mails = []
+        for row in rows:
+            raw = raws.get(row.raw_message_id)
+            summary = row.summary or {}
+            submission = summary.get("submission") or {}
+            claim = summary.get("claim") or {}
+            mails.append(
+                WaitingMail(
+                    submission_id=row.id or 0,
+                    raw_id=row.raw_message_id,
+                    sender=sender_address(row, raw.sender if raw else None),
+                    sender_name=submission.get("sender_name") or "",
+                    subject=(raw.subject if raw else None) or submission.get("subject") or "",
+                    arrived_at=row.arrived_at,
+                    guess=claim.get("unit") or summary.get("unit_guess"),
+                    claim_unit=claim.get("unit"),
+                    claim_certain=bool(claim.get("certain")),
+                    claim_name=claim.get("name"),
+                    claim_phone=claim.get("phone"),
+                    files=[f.path for f in files.get(row.id or 0, [])],
+                )
+            )
+        return mails
+
+    def reject(self, submission_id: int, *, actor: str, reason: str = "") -> SubmissionRecord:
+        """The office says a waiting mail is not a submission: it leaves the queue (kept, audited)."""
         with self._session() as s:
-            query = select(SubmissionRecord).where(SubmissionRecord.unit_name.is_(None))
-            return list(s.exec(query.order_by(SubmissionRecord.arrived_at)).all())
+            row = s.get(SubmissionRecord, submission_id)
+            if row is None:
+                raise KeyError(f"no submission {submission_id}")
+            if row.unit_name is not None:
+                raise ValueError(f"submission {submission_id} already belongs to {row.unit_name}")
+            if row.rejected_at is None:
+                row.rejected_at, row.rejected_by = utcnow(), actor
+                s.add(row)
+                detail = {"submission_id": submission_id, "reason": reason}
+                self._audit_row(s, actor, "submission.rejected", None, detail)
+            return row
 
     def files_of(self, submission_ids: list[int]) -> dict[int, list[FileRecord]]:
         """The stored files of several submissions at once, by submission id."""

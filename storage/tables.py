@@ -97,7 +97,13 @@ class ContactRecord(SQLModel, table=True):
     wecom_user: str | None = Field(default=None, index=True)
     phone: str | None = None
     is_office: bool = False
-    from_config: bool = False
+    from_config: bool = False  # seeded from the campaign TOML
+    role: str = ""  # as the office words it: 联系人, 分管领导, ...
+    added_by: str = "config"  # config, office:<user>, cli, import:<file>, ...
+    added_at: dt.datetime | None = _ts(default=None)
+    # The office changed or removed it: a restart no longer re-seeds it from the TOML.
+    office_edited: bool = False
+    removed_at: dt.datetime | None = _ts(default=None)  # kept as a tombstone (audit, seeding)
 
 
 class ContactAddress(SQLModel, table=True):
@@ -142,6 +148,9 @@ class SubmissionRecord(SQLModel, table=True):
     unit_index: int | None = None  # 1, 2, ... in arrival order within the unit
     summary: dict[str, Any] = _json()
     created_at: dt.datetime = _ts(default_factory=utcnow)
+    # An unknown sender's mail the office said is not a submission: it leaves the 待确认 queue.
+    rejected_at: dt.datetime | None = _ts(default=None)
+    rejected_by: str | None = None
 
 
 class FileRecord(SQLModel, table=True):
@@ -279,6 +288,19 @@ class ReminderSent(SQLModel, table=True):
     unit_name: str
     slot: str  # e.g. "deadline-3d:2021-08-27"
     channel: str
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+
+
+class OfficeNote(SQLModel, table=True):
+    """What the office keeps on a unit or one of its nominees; never sent to the unit."""
+
+    __tablename__ = "office_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_name: str = Field(index=True)
+    nominee: str | None = None  # None: about the unit
+    text: str
+    author: str
     created_at: dt.datetime = _ts(default_factory=utcnow)
 
 

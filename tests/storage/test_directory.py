@@ -17,25 +17,20 @@ def test_units_and_contacts_come_from_the_config(store: Store, campaign) -> None
     assert store.directory.is_office(address="jlqmxx@126.com")
     assert store.directory.is_office(wecom_user="wuxiaohui")
     assert not store.directory.is_office(address="ybjyj_zcjy@163.com")
-    (contact,) = store.directory.contacts(YANBIAN)
+    (contact,) = store.contacts.list(YANBIAN)
     assert contact.name == "伍凤霞" and contact.emails == ["ybjyj_zcjy@163.com"] and contact.from_config
 
 
 def test_contacts_added_by_the_office_survive_a_resync(store: Store, campaign) -> None:
     store.directory.sync_units(campaign)
-    added = store.directory.add_contact(
-        YANBIAN, "金老师", emails=["Jin@YB.edu.cn"], wecom_user="jin", actor="office:wuxiaohui"
-    )
+    added = store.contacts.add(YANBIAN, "金老师", emails=["Jin@YB.edu.cn"], wecom_user="jin", actor="office:wuxiaohui")
     assert added.emails == ["jin@yb.edu.cn"] and not added.from_config
 
     store.directory.sync_units(campaign)  # the service restarts
 
-    assert {c.name for c in store.directory.contacts(YANBIAN)} == {"伍凤霞", "金老师"}
+    assert {c.name for c in store.contacts.list(YANBIAN)} == {"伍凤霞", "金老师"}
     assert store.directory.unit_of_address("jin@yb.edu.cn") == YANBIAN
-    assert (
-        len(store.directory.contacts())
-        == len(campaign.office.members) + sum(len(u.contacts) for u in campaign.units) + 1
-    )
+    assert len(store.contacts.list()) == len(campaign.office.members) + sum(len(u.contacts) for u in campaign.units) + 1
 
 
 def test_a_unit_removed_from_the_config_becomes_inactive(store: Store, campaign) -> None:

@@ -26,6 +26,7 @@ TABLES = {
     "paper_receipt",
     "key_value",
     "reminder_sent",
+    "office_note",
 }
 
 

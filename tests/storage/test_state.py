@@ -70,3 +70,23 @@ def test_a_recheck_asked_during_a_check_is_not_lost(store: Store) -> None:
     [(_, later)] = store.state.rechecks()
     store.state.recheck_done(YANBIAN, later)
     assert store.state.rechecks() == []
+
+
+def test_office_notes_are_kept_per_unit_and_audited(store: Store) -> None:
+    store.state.add_note(YANBIAN, "电话确认：纸质材料周五寄出", author="office:wu")
+    store.state.add_note(YANBIAN, "证件照待重拍", author="office:li", nominee="金哲洙")
+    store.state.add_note("吉林大学", "另一单位", author="office:wu")
+
+    notes = store.state.notes(YANBIAN)
+
+    assert [(n.text, n.nominee, n.author) for n in notes] == [
+        ("电话确认：纸质材料周五寄出", None, "office:wu"),
+        ("证件照待重拍", "金哲洙", "office:li"),
+    ]
+    assert len(store.audit.entries(action="note.added")) == 3
+    try:
+        store.state.add_note(YANBIAN, "  ", author="office:wu")
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("an empty note was kept")

@@ -3,6 +3,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from intake.models import FileKind, PackageFile, PhotoInfo
 from storage.repo import Store
 
@@ -60,13 +62,50 @@ def test_unit_submissions_come_in_arrival_order_with_indexes(store: Store) -> No
 def test_unknown_sender_submission_is_assigned_by_the_office(store: Store) -> None:
     sub, _ = store.submissions.add(raw(store, 1), unit_name=None, arrived_at=T0)
     store.submissions.add(raw(store, 2), unit_name=UNIT, arrived_at=T0 - dt.timedelta(days=1))
-    assert [s.id for s in store.submissions.unassigned()] == [sub.id]
+    assert [s.id for s in store.submissions.waiting()] == [sub.id]
 
     assigned = store.submissions.assign_unit(sub.id, UNIT, actor="office:wuxiaohui")
 
     assert assigned.unit_name == UNIT and assigned.unit_confirmed
     assert assigned.unit_index == 2
-    assert store.submissions.unassigned() == []
+    assert store.submissions.waiting() == []
     assert [s.id for s in store.submissions.of_unit(UNIT)][-1] == sub.id
     entry = store.audit.entries(action="submission.unit_assigned")[0]
     assert entry.actor == "office:wuxiaohui" and entry.unit_name == UNIT
+
+
+def test_the_waiting_queue_shows_who_sent_what_and_rejected_mails_leave_it(store: Store, tmp_path: Path) -> None:
+    raw_id, _ = store.raw.put(
+        b"From: =?utf-8?b?546L5Li9?= <WangLi@QQ.com>\r\nSubject: report\r\nMessage-ID: <w1@x>\r\n\r\nx\r\n",
+        source="imap",
+        received_at=T0,
+    )
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"\xff\xd8\xff jpeg")
+    new_file = store.submissions.store_file(
+        PackageFile(path="材料.zip/a.jpg", local=photo, size=photo.stat().st_size, sniffed="jpeg", kind=FileKind.PHOTO)
+    )
+    summary = {
+        "submission": {"sender": "WangLi@QQ.com", "sender_name": "王丽"},
+        "unit_guess": "吉林市教育局",
+        "claim": {"unit": "梅河口市教育局", "certain": True, "name": "王丽", "phone": "13912345678"},
+    }
+    sub, _ = store.submissions.add(raw_id.id, unit_name=None, arrived_at=T0, summary=summary, files=[new_file])
+    other, _ = store.submissions.add(raw(store, 9), unit_name=None, arrived_at=T0 + dt.timedelta(hours=1))
+
+    (mail, second) = store.submissions.waiting_mails()
+    assert (mail.submission_id, mail.raw_id) == (sub.id, raw_id.id)
+    assert (mail.sender, mail.sender_name) == ("wangli@qq.com", "王丽")
+    assert mail.guess == "梅河口市教育局" and mail.claim_certain and mail.claim_phone == "13912345678"
+    assert mail.files == ["材料.zip/a.jpg"] and mail.subject == "report"
+    assert second.guess is None and second.sender == ""
+
+    store.submissions.reject(other.id, actor="office:wu", reason="广告")
+    store.submissions.reject(other.id, actor="office:wu")  # twice is once
+    assert [m.submission_id for m in store.submissions.waiting_mails()] == [sub.id]
+    assert len(store.audit.entries(action="submission.rejected")) == 1
+
+    store.submissions.assign_unit(sub.id, UNIT)
+    assert store.submissions.waiting_mails() == []
+    with pytest.raises(ValueError):
+        store.submissions.reject(sub.id, actor="office:wu")

@@ -132,7 +132,7 @@ def test_failures_spread_over_more_than_the_window_or_followed_by_a_login_do_not
 
 def test_unit_contacts_cannot_log_in(client: TestClient, service: Service) -> None:
     """A unit contact (by e-mail address or WeCom id) is not an office user, whatever password they try."""
-    contact = next(c for c in service.store.directory.contacts(COMPLETE))
+    contact = next(c for c in service.store.contacts.list(COMPLETE))
     for name in [*contact.emails, contact.wecom_user, contact.name]:
         assert login(client, name, OFFICE_PASSWORD).status_code == 401
     assert client.get("/", follow_redirects=False).status_code == 303
