@@ -94,9 +94,12 @@ def _run_check(paths: list[Path], campaign: Campaign, unit: str | None, as_json:
 
 
 def templates(directory: Annotated[Path, typer.Argument(help="输出目录")]) -> None:
-    """Write the four blank forms (附表1-4) from the field list the readers use."""
+    """Write the four blank forms (附表1-4) from the field list the readers use, and the office's
+    contact sheet template (联系人导入模板.xlsx, for `nomdesk contacts import`)."""
+    from intake.contact_sheet import write_contact_template
     from intake.forms.templates import write_templates
 
     directory.mkdir(parents=True, exist_ok=True)
     for path in write_templates(directory):
         typer.echo(str(path))
+    typer.echo(str(write_contact_template(directory)))
