@@ -3,8 +3,9 @@
 Order matters for "nothing lost, nothing twice" (DESIGN.md flow, step 1):
 1. the raw bytes are stored (content-addressed) before anything reads them;
 2. processing a raw message is idempotent: the submission is keyed by the raw message,
-   the reply by `reply:<raw id>` in the outbox, so a crash at any step and a rerun give
-   the same result and never a second reply;
+   the reply by `reply:<raw id>` in the outbox (`reply-assigned:<raw id>` for the receipt of a
+   mail the office assigned after its unknown sender was answered), so a crash at any step and
+   a rerun give the same result and never a second reply;
 3. anything that breaks the pipeline quarantines the message for a person, with the
    error; the raw bytes stay in the store.
 """
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable
 from email.utils import getaddresses
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.answers import Answerer
 from config.campaign import Campaign, UnitKind
@@ -31,6 +32,7 @@ from intake.headers import message_headers
 from intake.models import Dossier, Submission
 from intake.nominees import cross_unit_duplicates
 from intake.package import read_submission
+from intake.sender_claim import SenderClaim, read_claim
 from intake.source import SourceUnreadable
 from intake.unit import UnitResolution, resolve_unit
 from intake.withdrawal import take_actions
@@ -38,10 +40,16 @@ from nomdesk.accept import OFFICE_SOURCE, Accepting
 from nomdesk.check import submission_ref
 from nomdesk.office import OfficeActions
 from nomdesk.stored import merge_wecom_bursts, reindex
-from notify.compose import compose_quarantine_ack, compose_unknown_sender_reply
+from notify.letters import (
+    compose_claim_received_reply,
+    compose_quarantine_ack,
+    compose_still_waiting_reply,
+    compose_unknown_sender_reply,
+)
 from notify.mail import desk_message_id_domain
 from notify.replies import Replies, wecom_user_of
 from storage.repo import Store
+from storage.submissions import sender_address
 from storage.tables import RawMessageRecord, RawState, SubmissionRecord
 from validators import run_rules
 from validators.result import CheckResult
@@ -55,6 +63,9 @@ WORK_DIR_MAX_AGE = dt.timedelta(hours=1)  # far longer than reading the biggest 
 PIPELINE_DONE = (RawState.DONE, RawState.IGNORED, RawState.QUARANTINED)  # the pipeline has taken it
 AWAIT_POLL_SECONDS = 0.05  # how often a caller waiting for the pipeline looks at the store
 OFFICE_RECEIPT_KEY = "reply-office:{}"  # the outbox key of the receipt of an office record (raw id)
+# The receipt of a mail the office assigned to a unit (raw id): `reply:<id>` holds the letter its
+# sender got while the desk did not know her.
+ASSIGNED_REPLY_KEY = "reply-assigned:{}"
 
 
 def utcnow() -> dt.datetime:
@@ -65,7 +76,8 @@ class Desk(Accepting, OfficeActions):
     """One campaign's desk over one store; thread-safe as far as the store is.
 
     Its way in (`accept`, `ingest_file`, `accept_wecom_file`) is nomdesk.accept's, the office's
-    actions (`record_paper`, `attach`, `assign`, `withdraw`, `restore`, `retry`) nomdesk.office's;
+    actions (`record_paper`, `attach`, `assign`, `reject`, `withdraw`, `restore`, `retry`)
+    nomdesk.office's;
     here is the pipeline that turns what was kept into submissions, evaluations and replies."""
 
     def __init__(self, settings: Settings, campaign: Campaign, store: Store, *, clock: Clock = utcnow) -> None:
@@ -212,8 +224,17 @@ class Desk(Accepting, OfficeActions):
             self._answer_unknown_sender(record, headers, submission_row, suppression)
         else:
             result = self.evaluate(unit)
-            self.replies.answer(record, headers, result, suppression)
+            self.replies.answer(record, headers, result, suppression, key=self._reply_key(record))
         self.store.raw.mark(record.id, RawState.DONE)
+
+    def _reply_key(self, record: RawMessageRecord) -> str:
+        """`reply:<id>`, unless that is the letter to a sender the desk did not know then: the mail
+        was assigned to a unit since (`assign`), and its receipt is a reply of its own. A rerun
+        after a crash finds the same key, so a mail is never answered twice."""
+        first = self.store.outbox.by_key(f"reply:{record.id}")
+        if first is not None and first.unit_name is None:
+            return ASSIGNED_REPLY_KEY.format(record.id)
+        return f"reply:{record.id}"
 
     def _read_and_store(self, record: RawMessageRecord, headers: email.message.Message) -> SubmissionRecord:
         workdir = Path(tempfile.mkdtemp(prefix=f"raw{record.id}-", dir=self.work_root))
@@ -247,14 +268,16 @@ class Desk(Accepting, OfficeActions):
         else:
             unit_name = self.store.directory.unit_of_address(sender) if sender else None
         guess = None
+        summary: dict[str, Any] = {"submission": submission.model_dump(mode="json")}
         if unit_name is None:
-            guess = resolve_unit([submission], self.campaign).name
+            summary["unit_guess"] = guess = resolve_unit([submission], self.campaign).name
+            summary["claim"] = read_claim(submission, self.campaign).model_dump()  # who she says she is
         row, _ = self.store.submissions.add(
             record.id,
             unit_name=unit_name,
             arrived_at=record.received_at,
             unit_confirmed=unit_name is not None,
-            summary={"submission": submission.model_dump(mode="json"), "unit_guess": guess},
+            summary=summary,
             files=files,
         )
         self.store.audit.record(
@@ -337,8 +360,28 @@ class Desk(Accepting, OfficeActions):
                 meta.ref = submission_ref(short, numbers[meta.index])
         return raw_index
 
+    # -- a sender the desk does not know -----------------------------------------------------
     def _answer_unknown_sender(self, record, headers, row: SubmissionRecord, suppression: str | None) -> None:
-        reply = compose_unknown_sender_reply(self.campaign, now=self.clock())
+        """Never a dead end: the first mail asks who she is; a mail that says so is proposed to the
+        office and she is told it was; any other mail while she waits says her mails are kept."""
+        claim = SenderClaim.model_validate(row.summary.get("claim") or {})
+        address = sender_address(row, record.sender)
+        mine = [m for m in self.store.submissions.waiting_mails() if address and m.sender == address]
+        earlier = [m for m in mine if m.submission_id != row.id]
+        waiting = len(earlier) + 1
+        said = next((m for m in reversed(earlier) if m.claim_certain and (m.claim_name or m.claim_phone)), None)
+        now = self.clock()
+        if claim.usable:
+            reply = compose_claim_received_reply(self.campaign, claim, waiting=waiting, now=now)
+        elif earlier:
+            before = (
+                SenderClaim(unit=said.claim_unit, certain=True, name=said.claim_name, phone=said.claim_phone)
+                if said
+                else None
+            )
+            reply = compose_still_waiting_reply(self.campaign, waiting=waiting, claimed=before, now=now)
+        else:
+            reply = compose_unknown_sender_reply(self.campaign, now=now)
         self.replies.enqueue(f"reply:{record.id}", record, headers, reply, None, suppression)
         self.store.audit.record(
             "intake",
@@ -347,11 +390,48 @@ class Desk(Accepting, OfficeActions):
             raw_id=record.id,
             submission_id=row.id,
             unit_guess=row.summary.get("unit_guess"),
+            claim_unit=claim.unit,
+            claim_certain=claim.certain,
+            waiting=waiting,
         )
-        subject = f"【待确认】未登记邮箱来件：{record.sender or '（无发件人）'}"
-        text = (
-            f"收到未登记邮箱 {record.sender or '（无发件人）'} 的来件（主题：{record.subject or '（无）'}）。\n"
-            f"系统推测所属单位：{row.summary.get('unit_guess') or '无法推测'}。\n"
-            f"请核实后用 `nomdesk assign {row.id} 单位全称` 确认，确认后系统将检查材料并回复。\n"
+        log.info(
+            "raw message %s from an unregistered sender (%d waiting): %s",
+            record.id,
+            waiting,
+            mask_text(f"{claim.unit or '-'} {claim.name or '-'} {claim.phone or '-'}"),
         )
-        self.replies.tell_office(f"office-unknown:{record.id}", subject, text, record.id)
+        if claim.usable or not earlier:  # a new proposal; a further mail is in the 待确认 queue
+            self._propose_to_office(record, row, claim, waiting)
+
+    def _propose_to_office(
+        self, record: RawMessageRecord, row: SubmissionRecord, claim: SenderClaim, waiting: int
+    ) -> None:
+        """The office's notice: who wrote, what came, which unit she is (said or guessed), whether
+        that unit has contacts, and how to confirm."""
+        sender = record.sender or "（无发件人）"
+        guess = (claim.unit if claim.certain else None) or row.summary.get("unit_guess")
+        files = len(self.store.submissions.files(row.id or 0))
+        lines = [f"收到未登记邮箱 {sender} 的来件（主题：{record.subject or '（无）'}，附件 {files} 个文件）。"]
+        if waiting > 1:
+            lines.append(f"该发件人共有 {waiting} 封邮件等待确认。")
+        if claim.usable:
+            lines.append(
+                f"发件人自述：单位 {claim.unit}；联系人 {claim.name or '（未写）'}；电话 {claim.phone or '（未写）'}。"
+            )
+        elif claim.unit and not claim.certain:
+            lines.append("发件人在邮件中提到了多个单位，无法确定。")
+        lines.append(f"系统推测所属单位：{guess or '无法推测'}。")
+        if guess:
+            contacts = self.store.contacts.list(guess)
+            if contacts:
+                names = "、".join(c.name for c in contacts)
+                lines.append(f"该单位已有联系人 {names}，请核实后决定是否登记。")
+            else:
+                lines.append("该单位尚无联系人，可在工作台“待确认”页一键确认，确认后此邮箱即登记为该单位联系人。")
+        lines.append(
+            f"也可用命令确认：`nomdesk assign {row.id} {guess or '单位全称'}`"
+            f"（只归入单位、不登记联系人：加 --no-register）；不是报送材料：`nomdesk reject {row.id}`。"
+        )
+        lines.append("确认后，系统将检查该发件人等待确认的全部邮件并回复。")
+        subject = f"【待确认】未登记邮箱来件：{sender}" + (f"（自称 {claim.unit}）" if claim.usable else "")
+        self.replies.tell_office(f"office-unknown:{record.id}", subject, "\n".join(lines) + "\n", record.id)

@@ -1,6 +1,6 @@
 """What the office does to a unit's dossier, one home each for the dashboard, the CLI and the bot:
-record paper copies, attach a file, assign a mail to a unit, withdraw or restore a nominee, retry
-a quarantined mail.
+record paper copies, attach a file, assign an unknown sender's mails to a unit (or reject one),
+withdraw or restore a nominee, retry a quarantined mail.
 
 Attaching, withdrawing and restoring are kept as records the desk writes (nomdesk.accept) and
 only queued: the pipeline processes them, as it does mail (RULES.md "Resubmissions": withdrawal
@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from config.campaign import Campaign
-from intake.headers import message_headers
 from intake.models import NOMINEE_KIND_ZH, Dossier
 from intake.withdrawal import (
     RESTORE,
@@ -29,9 +28,12 @@ from intake.withdrawal import (
     withdraw_target,
 )
 from nomdesk.accept import action_mail, office_file_mail
+from notify.autoreply import deliverable
 from notify.replies import Replies
+from storage.models import ContactView
 from storage.repo import Store
-from storage.tables import RawMessageRecord, RawState
+from storage.submissions import sender_address
+from storage.tables import RawMessageRecord, RawState, SubmissionRecord
 from validators.result import CheckResult
 
 AUDIT_ACTION = {WITHDRAW: "nominee.withdrawn", RESTORE: "nominee.restored"}
@@ -112,18 +114,67 @@ class OfficeActions:
             return linked[-1].arrived_at if linked else None
         return rows[submission - 1].arrived_at if 0 < submission <= len(rows) else None
 
-    def assign(self, submission_id: int, unit: str, *, actor: str = "office") -> CheckResult:
-        """The office confirms an unknown sender's unit: the mail joins that dossier and is answered."""
-        config_unit = self.campaign.unit_by_exact_name(unit) or self.campaign.unit_named(unit)
-        name = config_unit.name if config_unit else unit
-        row = self.store.submissions.assign_unit(submission_id, name, actor=actor)
-        record = self.store.raw.get(row.raw_message_id)
-        result = self.evaluate(name)
-        if record is not None:
-            headers = message_headers(self.store.raw.path(record))
-            suppression = self.replies.suppression(headers)
-            self.replies.answer(record, headers, result, suppression, key=f"reply-assigned:{record.id}")
-        return result
+    def assign(self, submission_id: int, unit: str, *, actor: str, register: bool = True) -> RawMessageRecord:
+        """The office confirms an unknown sender's unit: this mail and every other of hers still
+        waiting join that unit's dossier, she becomes the unit's contact (unless `register` is False:
+        the office only sorts the mail) and her newest mail is queued to be answered with the full
+        receipt of them all. Returns that raw message (`await_processed` it, or `process_pending`).
+
+        A ValueError (in Chinese) for an unknown submission or unit, or a mail already assigned."""
+        row = self.store.submissions.get(submission_id)
+        if row is None:
+            raise ValueError(f"没有编号为 {submission_id} 的报送")
+        if row.unit_name is not None:
+            raise ValueError(f"报送 #{submission_id} 已归入 {row.unit_name}，无需再确认")
+        config_unit = self.campaign.unit_by_exact_name(unit.strip())
+        if config_unit is None:
+            raise ValueError(f"“{unit}”不在本次活动的单位名单中，请填写单位全称或常用简称")
+        name = config_unit.name
+        raw = self.store.raw.get(row.raw_message_id)
+        address = sender_address(row, raw.sender if raw else None)
+        mails = [m for m in self.store.submissions.waiting_mails() if address and m.sender == address]
+        ids = [m.submission_id for m in mails if m.submission_id != submission_id]
+        rows = [row, *(r for r in map(self.store.submissions.get, ids) if r is not None)]
+        rows.sort(key=lambda r: (r.arrived_at, r.id or 0))  # the unit numbers them in arrival order
+        for each in rows:
+            self.store.submissions.assign_unit(each.id or 0, name, actor=actor)  # audited
+        registered = self._register_sender(name, address, rows, actor) if register else None
+        self.store.audit.record(
+            actor,
+            "sender.assigned",
+            name,
+            submission_ids=[r.id for r in rows],
+            sender=address,
+            registered=registered.id if registered else None,
+        )
+        newest = rows[-1]
+        record = self.store.raw.mark(newest.raw_message_id, RawState.NEW)  # answered by the pipeline
+        self.wake()
+        return record
+
+    def _register_sender(self, unit: str, address: str, rows: list[SubmissionRecord], actor: str) -> ContactView | None:
+        """The sender becomes the unit's contact: a deliverable address that is not the office's and
+        not anyone's yet; her name and phone as she gave them (else the From line's name)."""
+        if not address or not deliverable(address) or self.store.contacts.owner_of_address(address) is not None:
+            return None
+        if address in self.replies.own_addresses or self.store.directory.is_office(address=address):
+            return None
+        claims = [(r.summary or {}).get("claim") or {} for r in reversed(rows)]  # her newest words first
+        said = [(r.summary or {}).get("submission") or {} for r in reversed(rows)]
+        name = next((c["name"] for c in claims if c.get("name")), None)
+        name = name or next((s["sender_name"].strip() for s in said if (s.get("sender_name") or "").strip()), address)
+        phone = next((c["phone"] for c in claims if c.get("phone")), None)
+        return self.store.contacts.add(unit, name, emails=[address], phone=phone, role="联系人", actor=actor)
+
+    def reject(self, submission_id: int, *, actor: str, reason: str = "") -> None:
+        """The office says a waiting mail is no submission: it leaves the 待确认 queue, kept in the
+        store; the sender gets no answer. A ValueError (in Chinese) for a mail already assigned."""
+        row = self.store.submissions.get(submission_id)
+        if row is None:
+            raise ValueError(f"没有编号为 {submission_id} 的报送")
+        if row.unit_name is not None:
+            raise ValueError(f"报送 #{submission_id} 已归入 {row.unit_name}，不能再标记为非报送邮件")
+        self.store.submissions.reject(submission_id, actor=actor, reason=reason)  # audited
 
     def retry(self, raw_id: int, *, actor: str = "office") -> RawMessageRecord:
         """The office fixed what broke a quarantined mail: it goes through the pipeline again (queued)."""

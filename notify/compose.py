@@ -47,7 +47,7 @@ RESUBMIT_RULE = (
 UNPLACED_DEFAULT = "文件名或文件夹名中没有推荐对象的姓名"
 
 
-def _days_left(campaign: Campaign, now: dt.datetime, *, complete: bool = False) -> str:
+def days_left(campaign: Campaign, now: dt.datetime, *, complete: bool = False) -> str:
     remaining = campaign.deadline_end - now
     if remaining.total_seconds() <= 0:
         if complete:
@@ -377,7 +377,7 @@ def compose_receipt(
         html_parts.append("<p>" + "<br>".join(e(line) for line in extra) + "</p>")
     footer = [
         "",
-        _days_left(campaign, now, complete=not errors),
+        days_left(campaign, now, complete=not errors),
         RESUBMIT_RULE,
         "盖章的纸质材料请按通知要求邮寄。",
         "",
@@ -413,32 +413,3 @@ def _html_block(block: list[str]) -> str:
 def compose_reply(dossier: Dossier, findings: list[Finding], campaign: Campaign, *, now: dt.datetime, **kw) -> Reply:
     """The receipt (`compose_receipt`), under the name callers have used."""
     return compose_receipt(dossier, findings, campaign, now=now, **kw)
-
-
-def compose_quarantine_ack(campaign: Campaign, *, now: dt.datetime) -> Reply:
-    """The sender's answer when the desk could not process a mail: it is kept, a person looks at it."""
-    text = (
-        "您好！\n\n"
-        "您的邮件已收到并完整保存，但系统在自动检查材料时遇到问题，已转省级办公室人工处理，"
-        "处理后将另行回复检查结果。您无需重复发送。\n\n"
-        f"{_days_left(campaign, now)}\n\n"
-        f"{campaign.office.name}\n联系人：{campaign.office.contact}　电话：{campaign.office.phone}\n"
-        "（本邮件由材料受理系统自动发送）\n"
-    )
-    body = "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n"))
-    return Reply(subject="【材料受理回执】已转人工处理", text=text, html=body)
-
-
-def compose_unknown_sender_reply(campaign: Campaign, *, now: dt.datetime) -> Reply:
-    """UNIT_UNKNOWN's polite reply: no data about anyone's dossier, just how to identify."""
-    text = (
-        "您好！\n\n"
-        "已收到您的邮件，但您的邮箱尚未登记为任何推荐单位的联系人，系统暂时无法确认材料所属单位，"
-        "因此未对材料进行反馈。省级办公室已收到通知，将尽快与您核实。\n"
-        "请在回复中注明：推荐单位全称、联系人姓名和联系电话。\n\n"
-        f"{_days_left(campaign, now)}\n\n"
-        f"{campaign.office.name}\n联系人：{campaign.office.contact}　电话：{campaign.office.phone}\n"
-        "（本邮件由材料受理系统自动发送）\n"
-    )
-    body = "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n"))
-    return Reply(subject="【材料受理回执】请确认推荐单位", text=text, html=body)

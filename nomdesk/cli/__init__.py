@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from nomdesk.cli import office, offline, reports, running
+from nomdesk.cli.contacts import contacts_app
 
 app = typer.Typer(help="Nomination Desk：百姓学习之星、终身学习品牌项目推荐材料受理台", no_args_is_help=True)
 user_app = typer.Typer(help="办公室用户（登录工作台）", no_args_is_help=True)
@@ -23,6 +24,7 @@ for command in (
     reports.status,
     office.retry,
     office.assign,
+    office.reject,
     reports.digest,
     office.paper,
     office.attach,
@@ -35,6 +37,7 @@ export_app.command("roster")(reports.export_roster)
 export_app.command("materials")(reports.export_materials)
 app.add_typer(user_app, name="user")
 app.add_typer(export_app, name="export")
+app.add_typer(contacts_app, name="contacts")
 
 
 def main() -> None:  # pragma: no cover - console entry point

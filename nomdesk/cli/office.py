@@ -93,29 +93,79 @@ def retry(
             raise typer.Exit(1)
 
 
-def _assigned_reply_state(desk: Desk, submission_id: int) -> str:
-    """What became of the reply to an assigned mail: a list's or a robot's mail is not answered."""
+ASSIGN_WAIT_SECONDS = 120.0  # how long `assign` waits for a running `serve` to answer the mail it queued
+
+
+def _assigned_reply_state(desk: Desk, raw_id: int) -> str:
+    """What became of the receipt of an assigned mail: a list's or a robot's mail is not answered."""
+    from nomdesk.desk import ASSIGNED_REPLY_KEY
     from storage.tables import OutboxState
 
-    row = desk.store.submissions.get(submission_id)
-    outbox = desk.store.outbox.by_key(f"reply-assigned:{row.raw_message_id}") if row else None
+    outbox = desk.store.outbox.by_key(ASSIGNED_REPLY_KEY.format(raw_id))
+    if outbox is None:  # a mail that got no letter before (none was due) is answered under its own key
+        first = desk.store.outbox.by_key(f"reply:{raw_id}")
+        outbox = first if first is not None and first.unit_name is not None else None
     if outbox is None:
         return "未生成回复"
     if outbox.state == OutboxState.SUPPRESSED:
         return "不回复（来信是邮件列表、群发或自动发送的邮件，或没有可回复的地址）"
-    return "回复已排队发送"
+    return "回执已排队发送"
 
 
 def assign(
     submission_id: Annotated[int, typer.Argument(help="报送编号（见办公室通知邮件）")],
-    unit: Annotated[str, typer.Argument(help="单位全称")],
+    unit: Annotated[str, typer.Argument(help="单位全称或常用简称")],
+    no_register: Annotated[bool, typer.Option("--no-register", help="只归入单位，不把发件邮箱登记为联系人")] = False,
     data_dir: DataDirOption = None,
     campaign_file: CampaignOption = None,
 ) -> None:
-    """Confirm the unit of a mail from an unregistered sender; it is then checked and answered."""
+    """Confirm the unit of an unregistered sender's mails: they are checked and answered, and the
+    sender becomes the unit's contact (unless --no-register)."""
+    from rich.markup import escape
+
+    from storage.submissions import sender_address
+
     with opened_desk(data_dir, campaign_file) as desk:
-        result = desk.assign(submission_id, unit)
-        typer.echo(f"报送 #{submission_id} 已归入 {result.dossier.unit}；{_assigned_reply_state(desk, submission_id)}")
+        before = {m.submission_id for m in desk.store.submissions.waiting_mails()}
+        row = desk.store.submissions.get(submission_id)
+        address = sender_address(row) if row else ""
+        known = desk.store.contacts.owner_of_address(address) if address else None
+        try:
+            record = desk.assign(submission_id, unit, actor="office:cli", register=not no_register)
+        except ValueError as exc:
+            err.print(f"[red]{escape(str(exc))}[/red]")
+            raise typer.Exit(2) from exc
+        desk.process_pending()
+        desk.await_processed(record.id, ASSIGN_WAIT_SECONDS)  # a running `serve` may have taken it
+        row = desk.store.submissions.get(submission_id)
+        name = row.unit_name if row else unit
+        moved = len(before - {m.submission_id for m in desk.store.submissions.waiting_mails()})
+        typer.echo(f"报送 #{submission_id} 已归入 {name}（该发件人等待确认的邮件共 {moved} 封）")
+        contact = desk.store.contacts.owner_of_address(address) if address else None
+        if contact is not None and known is None:
+            emails = "、".join(contact.emails)
+            typer.echo(f"已登记联系人：{contact.name}（{emails}），今后该邮箱来件直接检查回复")
+        elif not no_register:
+            typer.echo("未登记联系人（该邮箱无法回复、是办公室邮箱或已登记）")
+        typer.echo(_assigned_reply_state(desk, record.id))
+
+
+def reject(
+    submission_id: Annotated[int, typer.Argument(help="报送编号（见办公室通知邮件）")],
+    reason: Annotated[str, typer.Option("--reason", help="原因（记入操作日志）")] = "",
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Take a waiting mail that is not a submission out of the 待确认 queue (kept; no reply is sent)."""
+    from rich.markup import escape
+
+    with opened_desk(data_dir, campaign_file) as desk:
+        try:
+            desk.reject(submission_id, actor="office:cli", reason=reason)
+        except ValueError as exc:
+            err.print(f"[red]{escape(str(exc))}[/red]")
+            raise typer.Exit(2) from exc
+        typer.echo(f"报送 #{submission_id} 已标记为非报送邮件，移出待确认列表（邮件仍保存，不回复发件人）")
 
 
 def _nominee_action(data_dir: Path | None, campaign_file: Path | None, unit: str, name: str, action: str) -> None:

@@ -17,6 +17,7 @@ from config.settings import Settings
 from nomdesk.service import Service
 from storage.tables import OutboxState
 from tests.conftest import SHARED
+from tests.nomdesk.conftest import mail_env
 from tests.support.dovecot import Dovecot
 from tests.support.forms import project_forms_docx
 from tests.support.mail import attachment, filename_rfc2047
@@ -30,32 +31,6 @@ CHANGBAISHAN_SENDER = "2295831465@qq.com"
 YANBIAN_SENDER = "ybjyj_zcjy@163.com"
 LINXIA = "“林下经济”农民实用技术培训"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[Dovecot]:
-    with Dovecot() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as server:
-        yield server
-
-
-def mail_env(dovecot: Dovecot, sink: SmtpSink, folder: str = "INBOX") -> dict[str, str]:
-    return {
-        "NOMDESK_IMAP_HOST": "127.0.0.1",
-        "NOMDESK_IMAP_PORT": str(dovecot.imap_port),
-        "NOMDESK_IMAP_USER": dovecot.user,
-        "NOMDESK_IMAP_PASSWORD": dovecot.password,
-        "NOMDESK_IMAP_FOLDER": folder,
-        "NOMDESK_IMAP_TLS": "false",
-        "NOMDESK_SMTP_HOST": sink.host,
-        "NOMDESK_SMTP_PORT": str(sink.port),
-        "NOMDESK_SMTP_STARTTLS": "false",
-    }
 
 
 @pytest.fixture(scope="module")
