@@ -9,16 +9,16 @@ are short Chinese texts for a phone screen, built from what storage already hold
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import time
 from collections import Counter
 from collections.abc import Callable
 
-from bot.commands import CONFIRM_WITHDRAW, NAME_SEPARATOR, Command, Intent, normalise
+from bot.commands import Command, Intent, normalise
+from bot.withdraw_dialog import EXAMPLE_NAME, WithdrawDialog, WithdrawHandler
 from config.campaign import KIND_ZH, Campaign, VideoSpec
-from intake.models import NOMINEE_KIND_ZH, Dossier, Submission, SubmissionMeta
-from intake.withdrawal import VERB_ZH, find_nominee, find_withdrawn, roster_zh
+from intake.models import Dossier, Submission, SubmissionMeta
+from intake.withdrawal import VERB_ZH
 from storage.repo import Store
 from validators.base import SEVERITY_ZH, Finding, Severity, render
 from validators.checklist import checklist_rows
@@ -30,11 +30,6 @@ CONTACT_HELP = (
     "可发送：状态（材料审核进度）｜缺什么（逐人列出问题）｜清单（报送要求）｜截止（截止时间）"
     "｜撤回 姓名（撤回推荐对象，需确认）｜帮助"
 )
-WITHDRAW_WINDOW = dt.timedelta(minutes=10)  # how long "确认撤回" may follow "撤回 张三"
-WITHDRAW_KEY = "wecom:withdraw:{}"  # kv, per WeCom user: the withdrawal waiting for "确认撤回"
-# (unit, name as the dossier spells it, actor) -> the nominee's label ("百姓学习之星 张三"); a ValueError
-# in Chinese when the desk refuses.
-WithdrawHandler = Callable[[str, str, str], str]
 LATE = "LATE"  # one finding per late submission: summarised in one line, however many files came late
 # How each raw message source is counted: a WeCom file (a run of them is one submission) is no mail.
 CHANNEL_ZH = {"wecom": ("企业微信文件", "批"), "office": ("办公室补充文件", "份")}
@@ -43,7 +38,7 @@ CHANNEL_ZH = {"wecom": ("企业微信文件", "批"), "office": ("办公室补�
 ACTION_ZH = {"企业微信": ("企业微信操作", "次"), "办公室": ("办公室操作", "次")}
 MAIL_ZH = ("邮件", "封")
 MEDIA_ZH = {"image": ("图片", "张", ".jpg", "照片"), "video": ("视频", "个", ".mp4", "视频")}
-EXAMPLE_NAME = "张三"  # a placeholder when the unit has no nominee yet (never another unit's nominee)
+WAITING_HINT = "（发件人未登记，请在工作台“待确认”中确认所属单位）"  # the office's words for the queue
 _QUOTED = re.compile(r"[“\"]([^”\"]+)[”\"]")
 
 
@@ -203,69 +198,11 @@ class Answerer:
         unit = self.campaign.unit_by_exact_name(text) or self.campaign.unit_named(text)
         return unit.name if unit else None
 
-    # -- withdrawal: asked, confirmed, done by the desk ------------------------------------------
+    # -- withdrawal: the dialog of bot.withdraw_dialog -------------------------------------------
     def _withdrawal(self, user_id: str, unit: str | None, command: Command) -> str:
-        """ "撤回 张三" names the nominee found and asks to confirm; "确认撤回" from the same user within
-        WITHDRAW_WINDOW has the desk withdraw it. A contact acts on their own unit only, and a name
-        not found there is answered with the unit's own nominees, never anyone else's."""
-        if unit is None:  # an office member: the office withdraws where it sees the whole dossier
-            return "办公室请在工作台的单位页面，或用 `nomdesk withdraw 单位 姓名` 撤回推荐对象。"
-        if self.on_withdraw is None:
-            return "暂不能通过企业微信撤回，请发邮件，在主题写明“撤回 姓名”（项目写项目名称）。"
-        if command.intent == Intent.WITHDRAW_CONFIRM:
-            return self._confirm_withdrawal(user_id, unit)
-        return self._ask_withdrawal(user_id, unit, [n for n in command.argument.split(NAME_SEPARATOR) if n])
-
-    def _ask_withdrawal(self, user_id: str, unit: str, names: list[str]) -> str:
-        latest = self._latest(unit)
-        if latest is None:
-            return f"{unit}：尚未收到推荐材料，没有可撤回的推荐对象。"
-        dossier = latest[0]
-        example = next((e.name for e in (*dossier.stars, *dossier.projects)), EXAMPLE_NAME)
-        if not names:
-            return (
-                f"如需撤回推荐对象，请发送“撤回 姓名”（项目写项目名称），如“撤回 {example}”；"
-                "系统会请您确认后再撤回。已收到的材料仍会保存。"
-            )
-        if len(names) > 1:
-            return f"每次只能撤回一个推荐对象，请逐个发送，如“撤回 {names[0]}”。"
-        found = find_nominee(dossier, names[0])
-        if found is None:
-            gone = find_withdrawn(dossier, names[0])
-            if gone is not None:
-                return f"{NOMINEE_KIND_ZH[gone.kind]} {gone.name} 已撤回，无需重复操作。"
-            return f"{unit} 的推荐对象中没有“{names[0]}”。现有推荐对象：{roster_zh(dossier)}"
-        kind, name = found
-        pending = json.dumps({"unit": unit, "name": name, "kind": kind}, ensure_ascii=False)
-        self.store.state.kv_set(WITHDRAW_KEY.format(user_id), pending, self.clock() + WITHDRAW_WINDOW)
-        minutes = int(WITHDRAW_WINDOW.total_seconds() // 60)
-        return (
-            f"确认撤回 {NOMINEE_KIND_ZH[kind]} {name}？回复“{CONFIRM_WITHDRAW}”即可，{minutes} 分钟内有效。\n"
-            "撤回后不再计入推荐名单，已收到的材料仍保存；不回复则不撤回。"
-        )
-
-    def _confirm_withdrawal(self, user_id: str, unit: str) -> str:
-        key = WITHDRAW_KEY.format(user_id)
-        raw = self.store.state.kv_get(key, now=self.clock())
-        if raw is None:
-            minutes = int(WITHDRAW_WINDOW.total_seconds() // 60)
-            return f"没有待确认的撤回（或已超过 {minutes} 分钟）。如需撤回，请先发送“撤回 姓名”。"
-        self.store.state.kv_delete(key)  # one confirmation, one withdrawal
-        pending = json.loads(raw)
-        if pending.get("unit") != unit:  # the contact moved to another unit meanwhile
-            return "您的单位已变更，原撤回请求作废。如需撤回，请重新发送“撤回 姓名”。"
-        withdraw = self.on_withdraw
-        if withdraw is None:
-            return "暂不能通过企业微信撤回，请发邮件，在主题写明“撤回 姓名”（项目写项目名称）。"
-        try:
-            label = withdraw(unit, pending["name"], f"wecom:{user_id}")
-        except ValueError as exc:
-            return f"未能撤回：{exc}"
-        office = self.campaign.office
-        return (
-            f"已撤回 {label}。已收到的材料仍保存在系统中，材料情况稍后更新。\n"
-            f"如需恢复，请联系{office.name}（{office.contact}，电话 {office.phone}）。"
-        )
+        dialog = WithdrawDialog(self.store, self.campaign, clock=self.clock, on_withdraw=self.on_withdraw)
+        latest = self._latest(unit) if unit is not None else None
+        return dialog.reply(user_id, unit, command, latest[0] if latest else None)
 
     # -- what -----------------------------------------------------------------------------------
     def _latest(self, unit: str) -> tuple[Dossier, list[Finding]] | None:
@@ -287,8 +224,9 @@ class Answerer:
         """The unit's state; `checklist`: each nominee's row, its items marked (validators.checklist).
         `latest`: the evaluation to describe when the caller just made it (else the stored one)."""
         latest = latest or self._latest(unit)
+        queued = self._waiting_line(unit)
         if latest is None:
-            return f"{unit}：尚未收到推荐材料。\n{self.deadline()}"
+            return f"{unit}：尚未收到推荐材料。\n" + (queued + "\n" if queued else "") + self.deadline()
         dossier, findings = latest
         errors = sum(f.severity == Severity.ERROR for f in findings)
         warnings = sum(f.severity == Severity.WARNING for f in findings)
@@ -311,11 +249,25 @@ class Answerer:
         else:
             lines.append("材料齐全，符合要求。")
         lines.append("纸质材料：" + ("已收到" if self.store.state.paper_received(unit) else "尚未登记收到"))
+        if queued:
+            lines.append(queued)
         rows = checklist_rows(dossier, findings) if checklist else []
         if rows:
             lines.append("材料清单：")
             lines += [str(row) for row in rows]
         return "\n".join(lines)
+
+    def _waiting(self) -> Counter[str | None]:
+        """The 待确认 queue counted by the unit each mail is guessed to be from (None: no guess)."""
+        return Counter(m.guess for m in self.store.submissions.waiting_mails())
+
+    def _waiting_line(self, unit: str) -> str:
+        """What the unit may learn of the queue: how many mails are guessed to be its own, never who
+        sent them (a wrong guess must not show another sender's address or subject)."""
+        count = self._waiting()[unit]
+        if not count:
+            return ""
+        return f"另有 {count} 封邮件正在等待省办公室确认所属单位（如是贵单位发出的，确认后即会处理，无需重发）。"
 
     def missing(self, unit: str, *, latest: tuple[Dossier, list[Finding]] | None = None) -> str:
         """Per nominee what is wrong (with the measured value) and how to fix it, as the mail reply says."""
@@ -411,6 +363,7 @@ class Answerer:
         paper = [r for r in rows if r.paper_received]
         stars = sum(r.stars for r in rows)
         projects = sum(r.projects for r in rows)
+        waiting = sum(self._waiting().values())
         return "\n".join(
             [
                 f"{self.campaign.name}",
@@ -418,19 +371,31 @@ class Answerer:
                 f"有待修改 {len(submitted) - len(complete)}，未报送 {len(rows) - len(submitted)}",
                 f"百姓学习之星 {stars} 名，品牌项目 {projects} 个",
                 f"纸质材料已收 {len(paper)} 个单位",
+                f"待确认单位 {waiting} 封" + (WAITING_HINT if waiting else ""),
                 self.deadline(),
             ]
         )
 
     def pending(self) -> str:
         rows = [r for r in self.store.overview.units() if r.known]
-        nothing = [r.name for r in rows if not r.submissions]
-        errors = [f"{r.name}（{r.errors}项）" for r in rows if r.submissions and r.errors]
+        waiting = self._waiting()
+
+        def name(unit: str, more: str = "") -> str:
+            notes = [more] if more else []
+            if waiting[unit]:
+                notes.append(f"有 {waiting[unit]} 封邮件待确认")
+            return unit + (f"（{'，'.join(notes)}）" if notes else "")
+
+        nothing = [name(r.name) for r in rows if not r.submissions]
+        errors = [name(r.name, f"{r.errors}项") for r in rows if r.submissions and r.errors]
         lines = []
         if errors:
             lines.append(f"有待修改（{len(errors)}）：" + "、".join(errors))
         if nothing:
             lines.append(f"未报送（{len(nothing)}）：" + "、".join(nothing))
+        total = sum(waiting.values())
+        if total:
+            lines.append(f"待确认单位 {total} 封" + WAITING_HINT)
         return "\n".join(lines) or "所有单位均已报送且材料齐全。"
 
     def paper(self, unit: str, user_id: str) -> str:

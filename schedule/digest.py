@@ -7,12 +7,13 @@ import io
 from dataclasses import dataclass, field
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from bot.wecom_client import APP_TEXT_LIMIT, ROBOT_MARKDOWN_LIMIT
 from config.campaign import KIND_ZH, Campaign
-from schedule.status import STATE_ZH, UnitState, UnitStatus
+from schedule.status import STATE_ZH, UnitState, UnitStatus, waiting_note
 
 APP_MARKDOWN_LIMIT = APP_TEXT_LIMIT  # bytes of an app markdown message
 ROBOT_LIMIT = ROBOT_MARKDOWN_LIMIT  # bytes of a group robot markdown message
@@ -25,6 +26,9 @@ FILLS = {
 }
 LATE_FILL = "FFD9B3FF"  # violet: arrived after the deadline
 LATE_ZH = "逾期"
+FORMULA_STARTS = ("=", "+", "-", "@")
+NO_CONTACT = "无"  # the 联系人 cell of a unit nobody can be written to
+WAITING_HINT = "（发件人未登记，请在工作台“待确认”中确认所属单位）"
 
 HEADER = [
     "序号",
@@ -33,6 +37,7 @@ HEADER = [
     "状态",
     "已报送",
     "报送次数",
+    "待确认",
     "百姓学习之星",
     "之星名额",
     "之星是否符合名额",
@@ -67,6 +72,16 @@ class DigestRow:
     paper: dt.date | None
     last_arrival: dt.datetime | None
     contacts: list[str]
+    waiting: int = 0  # mails in the 待确认 queue guessed to be this unit's
+    reachable: bool = True  # a contact with an address or a WeCom id
+
+    @property
+    def contact_cell(self) -> str:
+        """The 联系人 cell: the names; "无" when nobody can be written to (the office phones them)."""
+        names = "、".join(self.contacts)
+        if self.reachable:
+            return names
+        return f"无（{names}未登记邮箱和企业微信）" if names else NO_CONTACT
 
     def values(self, campaign: Campaign) -> list[object]:
         q = campaign.quotas
@@ -78,6 +93,7 @@ class DigestRow:
             STATE_ZH[self.state],
             "是" if self.submissions else "否",
             self.submissions,
+            self.waiting,
             self.stars,
             f"{q.stars.min}-{q.stars.max}",
             "—" if not self.submissions else ("是" if self.stars_ok else "否"),
@@ -90,7 +106,7 @@ class DigestRow:
             "是" if self.late else "否",
             f"已收（{self.paper:%m-%d}）" if self.paper else "未收",
             last,
-            "、".join(self.contacts),
+            self.contact_cell,
         ]
 
 
@@ -99,6 +115,12 @@ class Digest:
     day: dt.date
     now: dt.datetime
     rows: list[DigestRow] = field(default_factory=list)
+    waiting: int = 0  # every mail in the 待确认 queue, guessed to be a unit's or not
+
+    @property
+    def unreachable(self) -> list[DigestRow]:
+        """The units nobody can be written to: no reminder reaches them, the office phones them."""
+        return [r for r in self.rows if not r.reachable]
 
     def with_state(self, state: UnitState) -> list[DigestRow]:
         return [r for r in self.rows if r.state == state]
@@ -108,9 +130,14 @@ class Digest:
         return [r for r in self.rows if r.submissions]
 
 
-def build_digest(statuses: list[UnitStatus], campaign: Campaign, now: dt.datetime) -> Digest:
+def build_digest(
+    statuses: list[UnitStatus], campaign: Campaign, now: dt.datetime, *, waiting: int | None = None
+) -> Digest:
+    """`waiting`: all mails in the 待确认 queue (default: only those guessed to be a unit's)."""
     q = campaign.quotas
-    digest = Digest(day=now.astimezone(campaign.tz).date(), now=now)
+    if waiting is None:
+        waiting = sum(s.waiting for s in statuses if s.known)
+    digest = Digest(day=now.astimezone(campaign.tz).date(), now=now, waiting=waiting)
     for position, s in enumerate((s for s in statuses if s.known), start=1):
         digest.rows.append(
             DigestRow(
@@ -130,6 +157,8 @@ def build_digest(statuses: list[UnitStatus], campaign: Campaign, now: dt.datetim
                 paper=min(s.paper_dates) if s.paper_dates else None,
                 last_arrival=s.last_arrival,
                 contacts=[c.name for c in s.contacts],
+                waiting=s.waiting,
+                reachable=s.has_contact,
             )
         )
     return digest
@@ -169,10 +198,13 @@ def digest_markdown(digest: Digest, campaign: Campaign, limit: int = ROBOT_LIMIT
         f"> 百姓学习之星 {sum(r.stars for r in rows)} 名，品牌项目 {sum(r.projects for r in rows)} 个，"
         f"典范 {sum(len(r.exemplars) for r in rows)} 个",
         f"> 纸质材料已收 {len(paper)} 个单位，逾期报送 {len(late)} 个单位",
+        f"> 待确认单位 {digest.waiting} 封" + (WAITING_HINT if digest.waiting else ""),
     ]
+    unreachable = digest.unreachable
     sections = [
         (f"待修改（{len(incomplete)}）", [f"{r.unit}（{r.errors}项）" for r in incomplete]),
-        (f"未报送（{len(nothing)}）", [r.unit for r in nothing]),
+        (f"未报送（{len(nothing)}）", [_with_waiting(r) for r in nothing]),
+        (f"无联系人（{len(unreachable)}）：提醒发不出，请电话联系", [r.unit for r in unreachable]),
         (f"逾期报送（{len(late)}）", [r.unit for r in late]),
         (f"纸质材料未收（{len(rows) - len(paper)}）", [r.unit for r in rows if not r.paper]),
     ]
@@ -199,6 +231,10 @@ def digest_markdown(digest: Digest, campaign: Campaign, limit: int = ROBOT_LIMIT
     return text
 
 
+def _with_waiting(row: DigestRow) -> str:
+    return f"{row.unit}（{waiting_note(row.waiting)}）" if row.waiting else row.unit
+
+
 # ---- the workbook ---------------------------------------------------------------------
 
 
@@ -218,6 +254,8 @@ def digest_xlsx(digest: Digest, campaign: Campaign) -> bytes:
     late_fill = PatternFill("solid", start_color=LATE_FILL, end_color=LATE_FILL)
     for n, row in enumerate(digest.rows, start=2):
         ws.append(row.values(campaign))
+        for column in (HEADER.index("推荐单位") + 1, HEADER.index("典范") + 1, HEADER.index("联系人") + 1):
+            _as_text(ws.cell(n, column))
         for column in range(1, len(HEADER) + 1):  # ws.cell looks up; ws[n] would scan the sheet
             ws.cell(n, column).fill = fills[row.state]
         if row.late:
@@ -239,9 +277,17 @@ def digest_xlsx(digest: Digest, campaign: Campaign) -> bytes:
     legend.append([])
     legend.append(["生成时间", digest.now.astimezone(campaign.tz).strftime("%Y-%m-%d %H:%M")])
     legend.append(["截止时间", f"{campaign.deadline:%Y-%m-%d}"])
+    legend.append(["待确认单位", f"{digest.waiting} 封（含无法推测单位的）"])
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def _as_text(cell: Cell) -> None:
+    """Names a unit or the office wrote (a contact's, a nominee's) are data: one that starts like a
+    formula ("=…", "+…", "-…", "@…") is kept as a string, never evaluated by the spreadsheet."""
+    if isinstance(cell.value, str) and cell.value[:1] in FORMULA_STARTS:
+        cell.data_type = "s"
 
 
 def digest_filename(digest: Digest) -> str:

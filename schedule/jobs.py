@@ -6,6 +6,9 @@ number of processes: each (unit, slot, channel) is claimed once in storage
 (notify.replies.Notices; dedupe key `reminder:<unit>:<slot>:<channel>`), so a rerun, a restart
 or a second desk sends nothing twice. A claim whose outbox row is missing (a crash between the
 two) is queued again.
+A unit the round targets but cannot reach (no address, no WeCom id) never holds up the others;
+a pre-deadline round that met any ends with one office notice naming them (dedupe key
+`unreachable:<office>:<slot>:<channel>`), so the office can phone them.
 The after-deadline round, caught up on a later day when the desk was down on its own
 (slots.due_slot), ends with the office's notice: once that is queued on every office
 channel, the round is over and later ticks send nothing of it.
@@ -20,11 +23,20 @@ from dataclasses import dataclass, field
 
 from config.campaign import Campaign
 from notify.replies import Notices
-from schedule.digest import APP_MARKDOWN_LIMIT, ROBOT_LIMIT, build_digest, digest_filename, digest_markdown, digest_xlsx
+from schedule.digest import (
+    APP_MARKDOWN_LIMIT,
+    ROBOT_LIMIT,
+    Digest,
+    build_digest,
+    digest_filename,
+    digest_markdown,
+    digest_xlsx,
+)
 from schedule.reminders import (
     Message,
     compose_office_notice,
     compose_reminder,
+    compose_unreachable_notice,
     incomplete_units,
     reminder_targets,
 )
@@ -35,6 +47,9 @@ from storage.repo import Store
 log = logging.getLogger(__name__)
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The office's notice ending a pre-deadline round that could not reach some units (its own dedupe
+# keys: `unreachable:<office>:<slot>:<channel>`; the after-deadline round's notice is a "reminder").
+UNREACHABLE_PREFIX = "unreachable"
 MARKDOWN_CHANNEL = "wecom-markdown"  # the WeCom app's markdown message (the outbox's sender for it)
 
 
@@ -77,6 +92,7 @@ class Jobs:
         self.plan = reminder_plan(campaign)
         self._cache: EvaluationCache = {}
         self._office_users: list[str] = []  # the office members' WeCom ids, read at each tick
+        self.waiting_total: int | None = None  # the 待确认 queue's length at the last statuses()
 
     # -- the one entry point ------------------------------------------------------------------
     def tick(self, now: dt.datetime | None = None) -> TickReport:
@@ -97,12 +113,19 @@ class Jobs:
         return report
 
     def statuses(self) -> list[UnitStatus]:
-        """Where every unit stands now (and who of the office is on WeCom)."""
+        """Where every unit stands now (and who of the office is on WeCom, how many mails wait for
+        the office to name their unit: the queue is read once, for the units and the total)."""
         self._office_users = self._office_wecom_users()
-        return collect_status(self.store, self.campaign, cache=self._cache)
+        waiting = self.store.submissions.waiting_mails()
+        self.waiting_total = len(waiting)
+        return collect_status(self.store, self.campaign, cache=self._cache, waiting=waiting)
+
+    def digest(self, statuses: list[UnitStatus], now: dt.datetime) -> Digest:
+        """The digest of `statuses` as `statuses()` read them, with every waiting mail counted."""
+        return build_digest(statuses, self.campaign, now, waiting=self.waiting_total)
 
     def _office_wecom_users(self) -> list[str]:
-        return sorted({c.wecom_user for c in self.store.directory.contacts() if c.is_office and c.wecom_user})
+        return sorted({c.wecom_user for c in self.store.contacts.list() if c.is_office and c.wecom_user})
 
     def _office_notified(self, slot: Slot) -> bool:
         self._office_users = self._office_wecom_users()
@@ -111,27 +134,46 @@ class Jobs:
 
     # -- reminders ------------------------------------------------------------------------------
     def send_reminders(self, slot: Slot, statuses: list[UnitStatus], now: dt.datetime) -> list[Queued]:
+        """The round's reminder to every unit it targets that has a contact, each channel once; the
+        units without one are named to the office (a pre-deadline round only when there are any)."""
         queued: list[Queued] = []
-        unreachable: set[str] = set()
+        unreachable: list[UnitStatus] = []
         for status in reminder_targets(slot, statuses):
             wecom_users = status.wecom_users if self.wecom else []
             if not status.emails and not wecom_users:
-                unreachable.add(status.name)
+                unreachable.append(status)
                 self._note_unreachable(status.name, slot)
                 continue
-            channels = [("mail", status.emails), ("wecom", wecom_users)]
-            channels = [(c, r) for c, r in channels if r and not self._done("reminder", status.name, slot.key, c)]
-            if not channels:
-                continue
-            message = compose_reminder(slot, status, self.campaign, now)
-            for channel, recipients in channels:
-                queued += self._once(status.name, slot.key, channel, recipients, message, now)
-        if slot.kind == AFTER and not self._office_notified(slot):
-            # Every unit not complete, reminded or not: the office follows up on all of them.
-            notice = compose_office_notice(slot, incomplete_units(statuses), unreachable, self.campaign)
-            office = self.campaign.office.name
-            for channel, recipients in self._office_channels(markdown=False):
-                queued += self._once(office, slot.key, channel, recipients, notice, now)
+            try:
+                queued += self._remind(slot, status, wecom_users, now)
+            except Exception:  # one unit's failure must not cost the others their reminder
+                log.exception("reminder %s for %s failed; the next tick tries again", slot.key, status.name)
+        office = self.campaign.office.name
+        if slot.kind == AFTER:
+            if not self._office_notified(slot):
+                # Every unit not complete, reminded or not: the office follows up on all of them.
+                names = {s.name for s in unreachable}
+                notice = compose_office_notice(slot, incomplete_units(statuses), names, self.campaign)
+                for channel, recipients in self._office_channels(markdown=False):
+                    queued += self._once(office, slot.key, channel, recipients, notice, now)
+        elif unreachable:
+            channels = self._office_channels(markdown=False)
+            if not all(self._done(UNREACHABLE_PREFIX, office, slot.key, c) for c, _ in channels):
+                notice = compose_unreachable_notice(slot, unreachable, self.campaign, now)
+                for channel, recipients in channels:
+                    queued += self._once(office, slot.key, channel, recipients, notice, now, prefix=UNREACHABLE_PREFIX)
+        return queued
+
+    def _remind(self, slot: Slot, status: UnitStatus, wecom_users: list[str], now: dt.datetime) -> list[Queued]:
+        """One unit's reminder on each of its channels not yet queued for the round."""
+        channels = [("mail", status.emails), ("wecom", wecom_users)]
+        channels = [(c, r) for c, r in channels if r and not self._done("reminder", status.name, slot.key, c)]
+        if not channels:
+            return []
+        message = compose_reminder(slot, status, self.campaign, now)
+        queued: list[Queued] = []
+        for channel, recipients in channels:
+            queued += self._once(status.name, slot.key, channel, recipients, message, now)
         return queued
 
     def _note_unreachable(self, unit: str, slot: Slot) -> None:
@@ -203,7 +245,7 @@ class Jobs:
         office = self.campaign.office.name
         if all(self._done("digest", office, slot, c) for c, _ in channels):
             return []  # sent already: the workbook is not built again on every tick of the day
-        digest = build_digest(statuses, self.campaign, now)
+        digest = self.digest(statuses, now)
         robot = digest_markdown(digest, self.campaign, ROBOT_LIMIT)
         app = digest_markdown(digest, self.campaign, APP_MARKDOWN_LIMIT)
         subject = f"【每日汇总】{self.campaign.year}年推荐材料报送情况（{day:%m月%d日}）"

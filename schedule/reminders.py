@@ -4,7 +4,8 @@ A reminder goes to a unit that has sent nothing or still has open errors, and li
 exactly what is missing, per nominee; a complete unit gets none. A unit that sent
 something after the slot's time already has a fresh reply, so the slot skips it. The
 office's notice after the deadline lists every unit that is not complete, reminded or not,
-and says which of them the system could not reach.
+and says which of them the system could not reach; each earlier round that could not reach
+a unit (no address, no WeCom id) ends with a shorter notice naming those units.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 
 from bot.wecom_client import APP_TEXT_LIMIT
 from config.campaign import Campaign, Range, VideoSpec
-from schedule.slots import AFTER, Slot
-from schedule.status import STATE_ZH, UnitState, UnitStatus
+from schedule.slots import AFTER, Slot, slot_label
+from schedule.status import STATE_ZH, UnitState, UnitStatus, waiting_note
 from validators.base import render
 from validators.report import SEVERITY_MARK, FindingGroup, group_findings
 
@@ -128,6 +129,13 @@ def compose_reminder(slot: Slot, status: UnitStatus, campaign: Campaign, now: dt
         body.append(f"截至 {local:%m月%d日 %H:%M}，系统尚未收到贵单位的推荐材料。请按以下清单报送：")
         body += checklist_lines(campaign)
         chat.append("尚未收到贵单位的推荐材料，请尽快报送（发送“清单”查看报送要求）。")
+        if status.waiting:  # an unregistered sender's package may be this unit's: say so, not who sent it
+            queue = (
+                f"另有 {status.waiting} 封邮件正在等待省办公室确认所属单位；"
+                "如是贵单位发出的，确认后即会处理，无需重发。"
+            )
+            body.append(queue)
+            chat.append(queue)
     else:
         errors = status.errors
         body.append(
@@ -164,7 +172,7 @@ def compose_office_notice(
         if status.submissions and status.dossier is None:
             what = "已报送"
         elif status.state == UnitState.NOTHING:
-            what = STATE_ZH[status.state]
+            what = STATE_ZH[status.state] + (f"，{status.waiting_note}" if status.waiting else "")
         else:
             what = f"需修改 {len(status.errors)} 项"
         reason = skip_reason(slot, status) or (NO_CONTACT_ZH if status.name in unreachable else None)
@@ -178,6 +186,33 @@ def compose_office_notice(
         lines.append(f"其中 {notified} 个单位已收到系统发出的截止通知。")
     if missed:
         lines.append(f"{NO_CONTACT_ZH}：{'、'.join(missed)}，请电话联系。")
+    text = "\n".join(lines) + "\n"
+    body = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+    return Message(subject=subject, text=text, html=body, chat=fit_bytes(lines, APP_TEXT_LIMIT))
+
+
+def compose_unreachable_notice(
+    slot: Slot, unreachable: list[UnitStatus], campaign: Campaign, now: dt.datetime
+) -> Message:
+    """A pre-deadline round could not reach these units (no address, no WeCom id): the office
+    hears of them at the end of the round, so it can phone them or register a contact."""
+    names = [s.name for s in unreachable]
+    lead = f"以下 {len(names)} 个单位没有登记联系人，未能提醒，请电话联系："
+    subject = f"【{slot_label(slot.key)}】{len(names)} 个单位未能提醒"
+    lines = [f"{campaign.name}：{slot_label(slot.key)}已发出（{_when(slot, campaign, now)}）。", lead]
+    lines.append("、".join(names))
+    for status in unreachable:
+        details = []
+        if status.contacts:  # a name (and phone) without an address or WeCom id
+            details.append("联系人" + "、".join(c.name for c in status.contacts) + "未登记邮箱和企业微信账号")
+        if status.waiting:
+            details.append(waiting_note(status.waiting) + "，确认所属单位后发件人即登记为联系人")
+        if details:
+            lines.append(f"- {status.name}：{STATE_ZH[status.state]}，" + "；".join(details))
+    lines.append(
+        "在工作台“联系人”页面或用 `nomdesk contacts add`、`nomdesk contacts import` 登记联系人后，"
+        "下一轮提醒即发给该单位。"
+    )
     text = "\n".join(lines) + "\n"
     body = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
     return Message(subject=subject, text=text, html=body, chat=fit_bytes(lines, APP_TEXT_LIMIT))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from config.campaign import Campaign
 from intake.models import Dossier
-from storage.models import ContactView
+from storage.models import ContactView, WaitingMail
 from storage.repo import Store
 from validators.base import Finding, Severity
 
@@ -34,6 +35,9 @@ class UnitStatus:
     findings: list[Finding] = field(default_factory=list)
     paper_dates: list[dt.date] = field(default_factory=list)
     late: bool = False  # a submission arrived after the deadline
+    # Mails in the 待确认 queue guessed to be this unit's: an unregistered sender's package is not
+    # counted as submitted until the office assigns it, but the unit is not "silent" either.
+    waiting: int = 0
 
     @property
     def errors(self) -> list[Finding]:
@@ -77,20 +81,42 @@ class UnitStatus:
     def wecom_users(self) -> list[str]:
         return sorted({c.wecom_user for c in self.contacts if c.wecom_user})
 
+    @property
+    def has_contact(self) -> bool:
+        """A contact the desk can write to (an address or a WeCom id); a name and phone alone is none."""
+        return bool(self.emails or self.wecom_users)
+
+    @property
+    def waiting_note(self) -> str:
+        """ "有 N 封邮件待确认", shown beside the unit's state wherever it is listed ("" when none)."""
+        return waiting_note(self.waiting)
+
+
+def waiting_note(count: int) -> str:
+    return f"有 {count} 封邮件待确认" if count else ""
+
 
 # unit -> (evaluation version, its dossier, its findings): an evaluation never changes once saved.
 EvaluationCache = dict[str, tuple[int, Dossier, list[Finding]]]
 
 
 def collect_status(
-    store: Store, campaign: Campaign, *, known_only: bool = True, cache: EvaluationCache | None = None
+    store: Store,
+    campaign: Campaign,
+    *,
+    known_only: bool = True,
+    cache: EvaluationCache | None = None,
+    waiting: list[WaitingMail] | None = None,
 ) -> list[UnitStatus]:
-    """Every unit (config order), with its latest evaluation, contacts and paper receipts.
+    """Every unit (config order), with its latest evaluation, contacts, paper receipts and the
+    waiting mails guessed to be its own.
 
-    With a `cache` kept between calls, a unit's dossier is read again only after a new evaluation."""
+    With a `cache` kept between calls, a unit's dossier is read again only after a new evaluation.
+    `waiting`: the 待确认 queue when the caller has just read it (else it is read here, once)."""
     cache = {} if cache is None else cache
+    guessed = Counter(m.guess for m in (store.submissions.waiting_mails() if waiting is None else waiting))
     contacts: dict[str | None, list[ContactView]] = {}
-    for contact in store.directory.contacts():
+    for contact in store.contacts.list():
         contacts.setdefault(contact.unit_name, []).append(contact)
     result = []
     for row in store.overview.units():
@@ -103,6 +129,7 @@ def collect_status(
             contacts=contacts.get(row.name, []),
             submissions=row.submissions,
             last_arrival=row.last_arrival,
+            waiting=guessed.get(row.name, 0),
         )
         version = row.evaluated_version
         if version is not None:

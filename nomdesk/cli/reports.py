@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from nomdesk.cli.common import CampaignOption, DataDirOption, err, opened_desk
+
+if TYPE_CHECKING:
+    from storage.models import WaitingMail
 
 
 def status(
@@ -27,8 +31,10 @@ def status(
     out = Console() if sys.stdout.isatty() else Console(width=200)
     with opened_desk(data_dir, campaign_file) as desk:
         if unit is None:
+            waiting = desk.store.submissions.waiting_mails()  # read once: the column and the list below
+            guessed = Counter(m.guess for m in waiting)
             table = Table(title=desk.campaign.name)
-            for col in ("单位", "类别", "报送", "最近报送", "之星", "项目", "需修改", "需核实", "纸质材料"):
+            for col in ("单位", "类别", "报送", "最近报送", "之星", "项目", "需修改", "需核实", "纸质材料", "待确认"):
                 table.add_column(col)
             for row in desk.store.overview.units():
                 table.add_row(
@@ -41,21 +47,27 @@ def status(
                     str(row.errors),
                     str(row.warnings),
                     "已收" if row.paper_received else "未收",
+                    # 梅河口 with nothing assigned but its package in the queue is not silent
+                    f"{guessed[row.name]} 封" if guessed[row.name] else "",
                 )
             out.print(table)
-            _print_waiting_for_a_person(desk, out)
+            _print_waiting_for_a_person(desk, out, waiting)
             return
         config_unit = desk.campaign.unit_by_exact_name(unit) or desk.campaign.unit_named(unit)
         name = config_unit.name if config_unit else unit
         snapshot = desk.store.evaluations.latest_dossier(name)
+        count = sum(m.guess == name for m in desk.store.submissions.waiting_mails())
+        queued = f"有 {count} 封邮件待确认（运行 nomdesk status 查看，nomdesk assign 指定单位）" if count else ""
         if snapshot is None:
-            typer.echo(f"{name}：尚未收到材料")
+            typer.echo(f"{name}：尚未收到材料" + (f"；{queued}" if queued else ""))
             return
         dossier = Dossier.model_validate(snapshot.dossier)
         typer.echo(render_text(dossier, desk.store.evaluations.current_findings(name)))
+        if queued:
+            typer.echo(queued)
 
 
-def _print_waiting_for_a_person(desk, out: Console) -> None:
+def _print_waiting_for_a_person(desk, out: Console, waiting: list[WaitingMail]) -> None:
     """Mail the desk could not finish on its own: quarantined, or from a sender of no known unit."""
     from rich.markup import escape
 
@@ -71,15 +83,14 @@ def _print_waiting_for_a_person(desk, out: Console) -> None:
             markup=True,
             highlight=False,
         )
-    for sub in desk.store.submissions.unassigned():
-        raw = desk.store.raw.get(sub.raw_message_id)
-        sender = raw.sender if raw and raw.sender else "无发件人"
-        subject = raw.subject if raw and raw.subject else "无"
-        guess = (sub.summary or {}).get("unit_guess") or "无法推测"
+    for mail in waiting:
+        # Her own words first: the unit and name she gave in a reply (intake.sender_claim).
+        claimed = f"，自称：{mail.claim_name}" if mail.claim_name else ""
         out.print(
-            f"[yellow]待确认单位[/yellow] 报送 #{sub.id}（来件 #{sub.raw_message_id}，{escape(sender)}，"
-            f"主题：{escape(subject)}，推测：{escape(guess)}）"
-            f" —— 核实后运行 nomdesk assign {sub.id} 单位全称",
+            f"[yellow]待确认单位[/yellow] 报送 #{mail.submission_id}（来件 #{mail.raw_id}，"
+            f"{escape(mail.sender or '无发件人')}{escape(claimed)}，主题：{escape(mail.subject or '无')}，"
+            f"推测：{escape(mail.guess or '无法推测')}）"
+            f" —— 核实后运行 nomdesk assign {mail.submission_id} 单位全称",
             markup=True,
             highlight=False,
         )
@@ -93,13 +104,13 @@ def digest(
 ) -> None:
     """Print today's digest as the WeCom message reads, write its .xlsx; --send also sends it."""
     from nomdesk import wiring
-    from schedule.digest import build_digest, digest_filename, digest_markdown, digest_xlsx
+    from schedule.digest import digest_filename, digest_markdown, digest_xlsx
 
     with opened_desk(data_dir, campaign_file) as desk:
         jobs = wiring.jobs(desk)
         now = desk.clock()
         statuses = jobs.statuses()
-        result = build_digest(statuses, desk.campaign, now)
+        result = jobs.digest(statuses, now)  # counts every waiting mail, guessed or not
         target = out or desk.settings.data_dir / "digests" / digest_filename(result)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(digest_xlsx(result, desk.campaign))

@@ -11,10 +11,12 @@ import datetime as dt
 import email
 import email.policy
 import io
+import uuid
 import zipfile
 from pathlib import Path
 
 from bot.answers import Answerer
+from bot.commands import parse
 from config import Campaign
 from config.settings import Settings
 from nomdesk.desk import Desk
@@ -85,3 +87,48 @@ def test_a_withdrawal_is_counted_as_an_action_not_as_a_file(tmp_path: Path, camp
     status = Answerer(store, campaign, clock=clock).status(UNIT)
     assert "已收邮件 1 封、企业微信操作 1 次、办公室操作 1 次" in status, status
     store.close()
+
+
+def _waiting_mail(
+    store: Store, at: dt.datetime, sender: str, *, guess: str | None = None, claim: str | None = None
+) -> None:
+    """An unregistered sender's mail as the desk leaves it in the 待确认 queue."""
+    raw, _ = store.raw.put(
+        f"Message-ID: <{uuid.uuid4().hex}@x>\r\nFrom: {sender}\r\nSubject: 秘密主题\r\n\r\nx".encode(),
+        source="cli",
+        received_at=at,
+    )
+    summary: dict = {"unit_guess": guess}
+    if claim is not None:
+        summary["claim"] = {"unit": claim, "certain": True, "name": "王芳", "phone": None}
+    store.submissions.add(raw.id, unit_name=None, arrived_at=at, summary=summary)
+
+
+def test_waiting_mails_show_in_the_office_lists_and_as_a_bare_count_to_the_unit(
+    tmp_path: Path, campaign: Campaign
+) -> None:
+    """梅河口's package waits for the office: the 未交 list says so beside it, 汇总 counts every
+    waiting mail, and a unit's contact learns only how many are guessed to be their own unit's."""
+    clock = Clock(dt.datetime(2021, 8, 25, 9, 0, tzinfo=CST))
+    meihekou = next(u.name for u in campaign.units if u.name.startswith("梅河口市"))
+    office = campaign.office.members[0].wecom_user
+    assert office is not None
+    with Store.open(tmp_path) as store:
+        store.directory.sync_units(campaign)
+        _waiting_mail(store, clock(), "clerk@mhk.example.cn", guess=meihekou)
+        _waiting_mail(store, clock(), "clerk@mhk.example.cn", claim=meihekou)
+        _waiting_mail(store, clock(), "stranger@163.com", claim=UNIT)
+        _waiting_mail(store, clock(), "nobody@163.com")  # nothing to guess from
+        answerer = Answerer(store, campaign, clock=clock)
+        pending = answerer.answer(office, parse("未交"))
+        summary = answerer.answer(office, parse("汇总"))
+        own = answerer.answer(CONTACT, parse("状态"))
+        other = answerer.answer("wufengxia", parse("状态"))  # 延边's contact: nothing of theirs waits
+        office_view = answerer.answer(office, parse(f"单位 {meihekou}"))
+    assert f"{meihekou}（有 2 封邮件待确认）" in pending
+    assert f"{UNIT}（有 1 封邮件待确认）" in pending
+    assert "待确认单位 4 封" in pending and "待确认单位 4 封" in summary
+    assert "另有 1 封邮件正在等待省办公室确认所属单位" in own
+    assert "stranger" not in own and "秘密主题" not in own and "王芳" not in own and meihekou not in own
+    assert "等待省办公室确认" not in other
+    assert "另有 2 封邮件正在等待省办公室确认所属单位" in office_view

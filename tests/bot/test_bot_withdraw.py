@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.answers import WITHDRAW_KEY
 from bot.commands import Intent, parse
+from bot.withdraw_dialog import WITHDRAW_KEY
 from intake.models import Dossier
 from nomdesk.service import Service
 from tests.conftest import SHARED

@@ -119,7 +119,9 @@ def test_text_report_names_every_nominee_and_the_measured_values(faulty_mail: Pa
 def test_templates_writes_the_four_blank_forms_the_readers_recognise(tmp_path: Path, campaign: Campaign) -> None:
     run = run_nomdesk("templates", tmp_path / "forms")
     assert run.code == 0, run.stderr
-    files = sorted((tmp_path / "forms").iterdir())
+    written = sorted(p.name for p in (tmp_path / "forms").iterdir())
+    assert "联系人导入模板.xlsx" in written  # the office's contact sheet (tests/nomdesk/test_contacts.py)
+    files = sorted(p for p in (tmp_path / "forms").iterdir() if p.name.startswith("附表"))
     assert [f.name[:3] for f in files] == ["附表1", "附表2", "附表3", "附表4"]
     kinds = []
     for path in files:
@@ -151,3 +153,46 @@ def test_bad_campaign_file_names_the_key(complete_mail: Path, tmp_path: Path) ->
     run = run_nomdesk("check", complete_mail, "--json", env={**os.environ, "NOMDESK_CAMPAIGN": str(wrong)})
     assert run.code == 2
     assert "star.id_photo.min_ratio" in run.stderr
+
+
+def test_status_counts_waiting_mails_beside_their_unit_and_lists_them(tmp_path: Path, campaign: Campaign) -> None:
+    """梅河口 sent nothing from a registered address, but two mails guessed to be its own wait in
+    the 待确认 queue: the table says so on its row, the list below names each with its sender."""
+    import datetime as dt
+    import uuid
+
+    from storage.repo import Store
+    from storage.tables import RawState
+    from tests.support.service import nomdesk
+
+    data = tmp_path / "var"
+    meihekou = next(u.name for u in campaign.units if u.name.startswith("梅河口市"))
+    at = dt.datetime(2021, 8, 25, 9, 0, tzinfo=campaign.tz)
+    with Store.open(data) as store:
+        store.directory.sync_units(campaign)
+        ids = []
+        for n, summary in enumerate(
+            [{"unit_guess": meihekou}, {"claim": {"unit": meihekou, "certain": True, "name": "王芳"}}, {}]
+        ):
+            head = f"Message-ID: <{uuid.uuid4().hex}@x>\r\nFrom: clerk{n}@mhk.example.cn\r\nSubject: 材料{n}\r\n"
+            raw, _ = store.raw.put(
+                f"{head}\r\nx".encode(),
+                source="cli",
+                received_at=at,
+            )
+            row, _ = store.submissions.add(raw.id, unit_name=None, arrived_at=at, summary=summary)
+            store.raw.mark(raw.id, RawState.DONE)
+            ids.append(row.id)
+    done = nomdesk("status", "--data-dir", data)
+    assert done.returncode == 0, done.stderr
+    table = ([c.strip() for c in line.split("│")[1:-1]] for line in done.stdout.splitlines())
+    rows = {cells[0]: cells for cells in table if cells}
+    assert rows[meihekou][2] == "0" and rows[meihekou][-1] == "2 封"
+    assert rows[campaign.units[0].name][-1] == ""
+    listed = [ln for ln in done.stdout.splitlines() if ln.startswith("待确认单位")]
+    assert len(listed) == 3
+    assert f"报送 #{ids[1]}" in listed[1] and "clerk1@mhk.example.cn，自称：王芳" in listed[1]
+    assert f"推测：{meihekou}" in listed[0] and "推测：无法推测" in listed[2] and "主题：材料2" in listed[2]
+    one = nomdesk("status", "梅河口", "--data-dir", data)
+    assert one.returncode == 0, one.stderr
+    assert f"{meihekou}：尚未收到材料；有 2 封邮件待确认" in one.stdout

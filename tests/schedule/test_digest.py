@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import uuid
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from config.campaign import Campaign
 from schedule.digest import FILLS, HEADER, LATE_FILL, build_digest, digest_markdown, digest_xlsx
 from schedule.jobs import Jobs
 from schedule.status import UnitState
 from storage.repo import Store
+from storage.tables import RawState
 from tests.support.campaign_script import Script, missing_form, no_project_video
 from tests.support.service import nomdesk
 
@@ -70,7 +73,8 @@ def test_the_workbook_has_every_unit_a_frozen_header_filters_and_state_colours(s
     digest = build_digest(Jobs(scripted["store"], campaign).statuses(), campaign, NOW)
     ws = load_workbook(io.BytesIO(digest_xlsx(digest, campaign)))["单位汇总"]
     assert [c.value for c in ws[1]] == HEADER
-    assert ws.freeze_panes == "C2" and ws.auto_filter.ref == f"A1:S{len(campaign.units) + 1}"
+    last = get_column_letter(len(HEADER))
+    assert ws.freeze_panes == "C2" and ws.auto_filter.ref == f"A1:{last}{len(campaign.units) + 1}"
     rows = {r[1].value: r for r in ws.iter_rows(min_row=2)}
     assert len(rows) == len(campaign.units)
     col = {name: i for i, name in enumerate(HEADER)}
@@ -127,3 +131,64 @@ def test_nomdesk_digest_send_posts_to_the_office_group_robot(scripted, tmp_path:
         assert done.returncode == 0, done.stderr
         (posted,) = sim.webhook_messages
     assert "推荐材料每日汇总" in posted.content and len(posted.content.encode()) <= 4096
+
+
+def waiting_mail(store: Store, at: dt.datetime, *, guess: str | None = None, claim: str | None = None) -> int:
+    """A mail from an unregistered sender, stored as the desk leaves it: in the 待确认 queue, with the
+    unit guessed from the package (`guess`) or named by the sender in her reply (`claim`)."""
+    raw, _ = store.raw.put(
+        f"Message-ID: <{uuid.uuid4().hex}@x>\r\nFrom: stranger@163.com\r\nSubject: s\r\n\r\nx".encode(),
+        source="cli",
+        received_at=at,
+    )
+    summary: dict = {"unit_guess": guess}
+    if claim is not None:
+        summary["claim"] = {"unit": claim, "certain": True, "name": "王芳", "phone": None}
+    row, _ = store.submissions.add(raw.id, unit_name=None, arrived_at=at, summary=summary)
+    store.raw.mark(raw.id, RawState.DONE)
+    assert row.id is not None
+    return row.id
+
+
+def test_waiting_mails_are_counted_and_units_nobody_can_be_written_to_are_listed_to_phone(
+    tmp_path: Path, campaign: Campaign
+) -> None:
+    """梅河口's package sits in the 待确认 queue: the digest says so beside it, counts every waiting
+    mail (one has no guess at all), and lists the units with no address or WeCom id to phone."""
+    meihekou = next(u.name for u in campaign.units if u.name.startswith("梅河口市"))
+    reachable = {u.name for u in campaign.units if u.contacts}
+    with Store.open(tmp_path / "var") as store:
+        store.directory.sync_units(campaign)
+        waiting_mail(store, NOW - dt.timedelta(hours=3), guess=meihekou)
+        waiting_mail(store, NOW - dt.timedelta(hours=2), claim=meihekou)  # she named her unit in a reply
+        waiting_mail(store, NOW - dt.timedelta(hours=1))  # nothing to guess from
+        store.contacts.add(meihekou, '=HYPERLINK("http://x")', phone="0435-1234567", actor="office")  # phone only
+        jobs = Jobs(store, campaign)
+        statuses = jobs.statuses()
+        digest = jobs.digest(statuses, NOW)
+        queued = jobs.send_digest(statuses, NOW, day=NOW.date())
+    status = next(s for s in statuses if s.name == meihekou)
+    assert (status.state, status.waiting, status.has_contact) == (UnitState.NOTHING, 2, False)
+    unreachable = len(campaign.units) - len(reachable)
+    for limit in (4096, 2048):
+        text = digest_markdown(digest, campaign, limit)
+        assert len(text.encode()) <= limit
+        assert "> 待确认单位 3 封" in text  # all of them, guessed or not
+        assert f"**无联系人（{unreachable}）：提醒发不出，请电话联系**" in text
+        assert f"共 {unreachable} 个" in text  # the long list is cut and says how long it is
+        assert not any(f"{name}、" in text.split("**无联系人")[1].split("**")[1] for name in reachable)
+    full = digest_markdown(digest, campaign, 100_000)
+    assert f"{meihekou}（有 2 封邮件待确认）" in full.split("**未报送")[1]
+    mail = next(q for q in queued if q.channel == "mail")
+    assert "待确认单位 3 封" in mail.text and "无联系人" in mail.text
+
+    ws = load_workbook(io.BytesIO(digest_xlsx(digest, campaign)))["单位汇总"]
+    col = {name: i for i, name in enumerate(HEADER)}
+    rows = {r[col["推荐单位"]].value: r for r in ws.iter_rows(min_row=2)}
+    assert rows[meihekou][col["待确认"]].value == 2 and rows[meihekou][col["状态"]].value == "未报送"
+    cell = rows[meihekou][col["联系人"]]
+    assert cell.value.startswith("无（=HYPERLINK") and cell.data_type == "s"  # a name, never a formula
+    yanbian = next(iter(sorted(reachable)))
+    assert rows[yanbian][col["待确认"]].value == 0
+    assert rows[yanbian][col["联系人"]].value == next(u for u in campaign.units if u.name == yanbian).contacts[0].name
+    assert rows[campaign.units[0].name][col["联系人"]].value == "无"

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from config.campaign import Campaign, Range
+from config.campaign import Campaign, Range, Unit
 from schedule.jobs import Jobs, Queued
+from schedule.slots import AFTER, reminder_plan
 from storage.repo import Store
 from tests.support.campaign_script import Script, contact_email, scripted_campaign
+from tests.support.clock import Clock
 
 COMPLETE, NOTHING, UNREACHABLE, CHECKING = range(4)
 
@@ -123,3 +125,84 @@ def test_without_the_wecom_app_nothing_is_queued_for_wecom(desk) -> None:
     c, store, _, names = desk
     queued = Jobs(store, c, wecom=False).tick(at(c, 23, 10)).queued
     assert reminders(queued) == [(names[NOTHING], "before-7d:2021-08-23", "mail")]
+
+
+def test_of_70_units_each_with_a_contact_gets_every_round_once_and_the_office_hears_of_the_rest(
+    tmp_path: Path, campaign: Campaign
+) -> None:
+    """The shipped campaign and two more units; contacts registered in the database by mail only,
+    WeCom only or both, one by name and phone only, one added between rounds. Several ticks per
+    round and a second desk ticking too: every unit with a contact gets each round once per channel,
+    the others get nothing and are named to the office at the end of every round."""
+    extra = [Unit(name=f"测试{i}号单位", kind=campaign.units[-1].kind) for i in (1, 2)]
+    c = campaign.model_copy(update={"units": [*campaign.units, *extra]})
+    assert len(c.units) == 70
+    names = [u.name for u in c.units]
+    seeded = {u.name for u in c.units if u.contacts}  # the TOML's own contacts (mail and WeCom)
+    free = [n for n in names if n not in seeded]
+    mail_only, wecom_only, both = free[0:5], free[5:10], free[10:15]
+    phone_only, late = free[15], free[16]
+    clock = Clock(reminder_plan(c)[0].at - dt.timedelta(days=1))
+    with Store.open(tmp_path / "var") as store:
+        store.directory.sync_units(c)
+        for i, unit in enumerate(mail_only):
+            store.contacts.add(unit, f"邮件{i}", emails=[f"clerk{i}@mail.example.cn"], actor="office")
+        for i, unit in enumerate(wecom_only):
+            store.contacts.add(unit, f"微信{i}", wecom_user=f"wecom-clerk{i}", actor="office")
+        for i, unit in enumerate(both):
+            store.contacts.add(unit, f"两者{i}", emails=[f"both{i}@x.cn"], wecom_user=f"both{i}", actor="office")
+        store.contacts.add(phone_only, "赵六", phone="0431-8000000", actor="office")
+        jobs, other_desk = Jobs(store, c, clock=clock), Jobs(store, c, clock=clock)
+        plan = reminder_plan(c)
+        for n, slot in enumerate(plan):
+            for later in (dt.timedelta(0), dt.timedelta(minutes=1), dt.timedelta(hours=5)):
+                clock.now = slot.at + later
+                jobs.tick()
+                other_desk.tick()
+            if n == 0:  # the office learns the late unit's address after the first round
+                store.contacts.add(late, "后来登记", emails=["later@late.example.cn"], actor="office")
+        rows = [r for r in store.outbox.all(limit=100_000) if not r.dedupe_key.startswith("digest:")]
+
+    def rounds(unit: str, channel: str) -> list[str]:
+        return sorted(r.dedupe_key.split(":", 2)[2] for r in rows if r.unit_name == unit and r.channel == channel)
+
+    def expected(channel: str) -> list[str]:
+        return sorted(f"{slot.key}:{channel}" for slot in plan)
+
+    for unit in [*seeded, *both]:
+        assert rounds(unit, "mail") == expected("mail") and rounds(unit, "wecom") == expected("wecom"), unit
+    for unit in mail_only:
+        assert rounds(unit, "mail") == expected("mail") and rounds(unit, "wecom") == [], unit
+        (row,) = [r for r in rows if r.unit_name == unit and r.dedupe_key.endswith(f"{plan[0].key}:mail")]
+        assert row.recipients == [f"clerk{mail_only.index(unit)}@mail.example.cn"]
+    for unit in wecom_only:
+        assert rounds(unit, "wecom") == expected("wecom") and rounds(unit, "mail") == [], unit
+    # Registered after the first round: every later round, not the one before.
+    assert rounds(late, "mail") == [k for k in expected("mail") if not k.startswith(plan[0].key)]
+    unreachable = [n for n in names if n not in {*seeded, *mail_only, *wecom_only, *both, late}]
+    assert phone_only in unreachable and len(unreachable) == 70 - len(seeded) - 16
+    assert not [r for r in rows if r.unit_name in unreachable]
+    # The office: one notice per round and channel naming every unit it could not reach.
+    office = [r for r in rows if r.unit_name is None]
+    for n, slot in enumerate(plan):
+        notices = {r.channel: r for r in office if slot.key in r.dedupe_key}
+        assert sorted(notices) == ["mail", "wecom"], slot.key
+        text = notices["mail"].body_text
+        missed = [u for u in names if u in unreachable or (u == late and n == 0)]  # in the config's order
+        if slot.kind == AFTER:
+            assert notices["mail"].dedupe_key.startswith("reminder:")
+            assert f"未能通知（无联系方式）：{'、'.join(missed)}，请电话联系" in text
+        else:
+            assert notices["mail"].dedupe_key == f"unreachable:{c.office.name}:{slot.key}:mail"
+            assert f"以下 {len(missed)} 个单位没有登记联系人，未能提醒，请电话联系：\n{'、'.join(missed)}\n" in text
+            assert f"- {phone_only}：未报送，联系人赵六未登记邮箱和企业微信账号" in text
+            assert not any(unit in text for unit in mail_only)
+    assert len(office) == 2 * len(plan)
+
+
+def test_a_round_that_reaches_every_unit_sends_the_office_nothing_before_the_deadline(desk) -> None:
+    c, store, _, names = desk
+    store.contacts.add(names[UNREACHABLE], "新联系人", emails=["new@unit.example.cn"], actor="office")
+    queued = Jobs(store, c).tick(at(c, 23, 10)).queued
+    assert {q.unit for q in queued if q.slot.startswith("before")} == {names[NOTHING], names[UNREACHABLE]}
+    assert not [q for q in queued if q.unit == c.office.name and q.dedupe_key.startswith(("unreachable", "reminder"))]
