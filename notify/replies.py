@@ -172,6 +172,11 @@ class Replies(Notices):
             return None
         return max(now, times[-per_hour] + dt.timedelta(hours=1))
 
+    def rate_slot(self, recipients: list[str]) -> dt.datetime | None:
+        """For a notice of the office's own (a bulk message): None when a mail to all of `recipients`
+        may go now, else when the busiest address's sliding hour has room (held back, never dropped)."""
+        return max((s for s in (self._rate_slot(r) for r in recipients) if s is not None), default=None)
+
     def _queue_mail(
         self,
         key: str,
@@ -342,7 +347,7 @@ class Replies(Notices):
         """Mail the receipt to the unit's registered contacts (a WeCom file, a file the office attached:
         no mail to answer), no earlier than `not_before`, within the hourly limit of every address."""
         unit = result.dossier.unit or ""
-        emails = sorted({e for c in self.store.directory.contacts(unit) for e in c.emails})
+        emails = sorted({e for c in self.store.contacts.list(unit) for e in c.emails})
         if not emails or self.store.outbox.by_key(key) is not None:
             return
         reply = self.receipt(unit, result, record)

@@ -1,7 +1,9 @@
 """The office dashboard: campaign and unit pages, actions and downloads, behind an office login.
 
 - `routes`: the pages and office actions (every route but the login page behind a login).
-- `views`: what the pages and downloads show, computed from the store.
+- `office_routes`: the office's own pages (联系人, 待确认, 群发, notes), included by `routes`.
+- `views`: what the pages and downloads show, computed from the store; `office_views` for the
+  office's own pages.
 - `auth`: office logins, server-side sessions, CSRF tokens.
 - `exports`: the downloads (the roster, the digest workbook), built by the same code as elsewhere.
 - `fetch`: fetching a unit's large-file link for the office.

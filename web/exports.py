@@ -1,4 +1,4 @@
-"""The dashboard's downloads: the roster for the expert review and the digest workbook.
+"""The dashboard's downloads: the roster for the expert review, the digest workbook, the contacts.
 
 Both are the very workbooks the office gets elsewhere, built by the same code from the same
 statuses, so a download never disagrees with them: the roster is `nomdesk export roster`'s
@@ -8,6 +8,9 @@ statuses, so a download never disagrees with them: the roster is `nomdesk export
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
+
+from fastapi.responses import Response
 
 from config.campaign import Campaign
 from nomdesk.exports import roster_xlsx as build_roster
@@ -28,3 +31,10 @@ def roster_xlsx(store: Store, campaign: Campaign) -> bytes:
 def digest_xlsx(store: Store, campaign: Campaign, now: dt.datetime) -> bytes:
     """The daily digest workbook, exactly as the office receives it by mail."""
     return build_digest_workbook(build_digest(collect_status(store, campaign), campaign, now), campaign)
+
+
+def xlsx_response(data: bytes, filename: str) -> Response:
+    """A workbook as a download, its Chinese file name kept (RFC 6266 filename*, ASCII fallback)."""
+    ascii_name = filename.encode("ascii", "replace").decode()
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    return Response(data, media_type=XLSX_TYPE, headers={"Content-Disposition": disposition})

@@ -29,6 +29,7 @@ from schedule.slots import slot_label
 from storage.tables import RawState
 from web import auth, exports, views
 from web.fetch import FetchError, fetch_link
+from web.office_routes import create_office_router
 from web.thumbs import SIZES, thumbnail
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -39,6 +40,7 @@ DONE_ZH = {
     "restore": "已恢复该推荐对象，并已重新检查该单位材料。",
     "checking": "已受理，系统正在检查该单位材料，请稍后刷新本页查看结果。",
     "quarantined": "所提交的内容处理出错，已转人工处理（原始内容已完整保存）；技术人员处理后会重新检查。",
+    "note": "已保存备注（仅办公室可见，不会发给单位）。",
 }
 # How long an action's page waits for the pipeline thread to process what it queued, so the page it
 # redirects to shows the result; past it, the page says the unit is being checked.
@@ -67,10 +69,18 @@ def create_router(service: Service) -> Dashboard:
 
     def page(request: Request, template: str, who: auth.WebUser | None, status: int = 200, **context: object):
         label, passed = views.countdown(campaign, desk.clock())
+        waiting = len(store.submissions.waiting()) if who else 0  # the nav's 待确认 (N)
         return TEMPLATES.TemplateResponse(
             request,
             template,
-            {"user": who, "campaign": campaign, "countdown": label, "deadline_passed": passed, **context},
+            {
+                "user": who,
+                "campaign": campaign,
+                "countdown": label,
+                "deadline_passed": passed,
+                "waiting_count": waiting,
+                **context,
+            },
             status_code=status,
         )
 
@@ -334,14 +344,15 @@ def create_router(service: Service) -> Dashboard:
     @router.get("/exports/roster.xlsx")
     def roster(who: User) -> Response:
         data = exports.roster_xlsx(store, campaign)
-        return _xlsx(data, f"推荐名单-{desk.clock().astimezone(campaign.tz):%Y%m%d}.xlsx")
+        return exports.xlsx_response(data, f"推荐名单-{desk.clock().astimezone(campaign.tz):%Y%m%d}.xlsx")
 
     @router.get("/exports/digest.xlsx")
     def digest(who: User) -> Response:
         now = desk.clock()
         data = exports.digest_xlsx(store, campaign, now)
-        return _xlsx(data, f"每日汇总-{now.astimezone(campaign.tz):%Y%m%d}.xlsx")
+        return exports.xlsx_response(data, f"每日汇总-{now.astimezone(campaign.tz):%Y%m%d}.xlsx")
 
+    router.include_router(create_office_router(service, page, User, DashboardRoute, unit_or_404, PIPELINE_WAIT_SECONDS))
     return Dashboard(router, error_page)
 
 
@@ -360,10 +371,3 @@ def unmatched_handler(
         return response
 
     return handle
-
-
-def _xlsx(data: bytes, filename: str) -> Response:
-    disposition = (
-        f"attachment; filename=\"{filename.encode('ascii', 'replace').decode()}\"; filename*=UTF-8''{quote(filename)}"
-    )
-    return Response(data, media_type=exports.XLSX_TYPE, headers={"Content-Disposition": disposition})

@@ -7,7 +7,7 @@ campaign page) is decided in one place.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from config.campaign import KIND_ZH, Campaign
@@ -16,7 +16,7 @@ from intake.models import NOMINEE_KIND_ZH, Dossier, PackageFile, ProjectEntry, S
 from intake.withdrawal import withdrawn_by_zh
 from schedule.jobs import MARKDOWN_CHANNEL
 from storage.repo import Store
-from storage.tables import FileRecord, OutboxRecord, PaperReceipt, ReminderSent
+from storage.tables import FileRecord, OfficeNote, OutboxRecord, PaperReceipt, ReminderSent
 from validators.base import SEVERITY_ORDER, SEVERITY_ZH, Finding, render
 from validators.checklist import BAD, WARN, Item, Row, checklist_rows
 from validators.report import is_file_finding
@@ -69,6 +69,7 @@ class UnitRow:
     errors: int
     warnings: int
     paper_received: bool
+    waiting: int = 0  # mails in the 待确认 queue guessed to be this unit's
 
     def matches(self, kind: str, state: str, query: str) -> bool:
         if kind and self.kind != kind:
@@ -79,8 +80,14 @@ class UnitRow:
         return not query or any(query in text for text in (self.name, *self.aliases))
 
 
+def waiting_counts(store: Store) -> Counter[str]:
+    """Mails in the 待确认 queue per the unit they are guessed (or claimed) to be from."""
+    return Counter(m.guess for m in store.submissions.waiting_mails() if m.guess)
+
+
 def unit_rows(store: Store, campaign: Campaign) -> list[UnitRow]:
     aliases = {u.name: list(u.aliases) for u in campaign.units}
+    waiting = waiting_counts(store)
     quotas = campaign.quotas
     rows = []
     for o in store.overview.units():
@@ -111,6 +118,7 @@ def unit_rows(store: Store, campaign: Campaign) -> list[UnitRow]:
                 errors=o.errors,
                 warnings=o.warnings,
                 paper_received=o.paper_received,
+                waiting=waiting.get(o.name, 0),
             )
         )
     return rows
@@ -220,6 +228,7 @@ class UnitPage:
     reminders: list[ReminderSent] = field(default_factory=list)
     paper: list[PaperReceipt] = field(default_factory=list)
     withdrawn: list[WithdrawnView] = field(default_factory=list)
+    notes: list[OfficeNote] = field(default_factory=list)  # the office's own: never shown to the unit
 
 
 def _duration(seconds: float | None) -> str:
@@ -325,6 +334,7 @@ def unit_page(store: Store, campaign: Campaign, name: str, rows: list[UnitRow] |
     page.paper = store.state.paper_receipts(name)
     withdrawn = dossier.withdrawn if dossier is not None else []
     page.withdrawn = [WithdrawnView(w.kind, NOMINEE_KIND_ZH[w.kind], w.name, withdrawn_by_zh(w.by)) for w in withdrawn]
+    page.notes = store.state.notes(name)
     return page
 
 

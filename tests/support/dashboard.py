@@ -61,7 +61,7 @@ def seed(data_dir: Path, campaign: Campaign) -> None:
     service = build_service(data_dir, campaign)
     try:
         store, desk = service.store, service.desk
-        store.directory.add_contact(LATE, "赵岩", emails=[LATE_SENDER])
+        store.contacts.add(LATE, "赵岩", emails=[LATE_SENDER])
         store.directory.add_user(OFFICE_USER, OFFICE_PASSWORD, OFFICE_NAME)
         for name in ("yanbian_complete", "changbaishan_missing"):
             desk.ingest_file(SAMPLES / name / "1.eml")
@@ -106,3 +106,31 @@ def login(client: TestClient, username: str = OFFICE_USER, password: str = OFFIC
         data={"username": username, "password": password, "csrf": form_csrf(page.text), "next": "/"},
         follow_redirects=False,
     )
+
+
+UNKNOWN_SENDER = "wangli_mhk@126.com"  # nobody's contact: her mail waits in the 待确认 queue
+CLAIMED_UNIT = "梅河口市教育局"  # the unit she names in her mail (it has no contact yet)
+
+
+def waiting_mail() -> bytes:
+    """A mail from an unregistered address that names its unit, her name and phone, with a photo."""
+    photo = make_photo(400, 300, text="梅河口").read_bytes()
+    return mail(
+        UNKNOWN_SENDER,
+        subject="推荐材料",
+        text=f"单位：{CLAIMED_UNIT}\n联系人：王丽\n电话：13912345678",
+        parts=[attachment(photo, filename_rfc2047("活动照片.jpg"), content_type="image/jpeg")],
+        date="Wed, 01 Sep 2021 09:00:00 +0800",
+    )
+
+
+def add_waiting_mail(service: Service, directory: Path) -> int:
+    """Hand the unregistered sender's mail to the running service; returns its submission id once the
+    pipeline has put it in the 待确认 queue."""
+    path = directory / "waiting.eml"
+    path.write_bytes(waiting_mail())
+    record = service.desk.ingest_file(path)
+    assert service.desk.await_processed(record.id or 0, 20) is not None, "the pipeline did not take the mail"
+    found = [m for m in service.store.submissions.waiting_mails() if m.raw_id == record.id]
+    assert found, "the mail is not in the 待确认 queue"
+    return found[0].submission_id

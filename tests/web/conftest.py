@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from config.campaign import Campaign
 from nomdesk.app import create_app
 from nomdesk.service import Service
-from tests.support.dashboard import build_service, login, seed
+from tests.support.dashboard import add_waiting_mail, build_service, login, seed
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +48,9 @@ def client(service: Service) -> Iterator[TestClient]:
 def office(client: TestClient) -> TestClient:
     assert login(client).status_code == 303
     return client
+
+
+@pytest.fixture
+def waiting_id(service: Service, tmp_path: Path) -> int:
+    """A mail of an unregistered sender waiting in the 待确认 queue (she names 梅河口市教育局)."""
+    return add_waiting_mail(service, tmp_path)
