@@ -12,59 +12,32 @@ from urllib.parse import quote
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from nomdesk.app import create_app
 from nomdesk.service import Service
+from tests.support.browser import CHROMIUM, VIEWPORTS, launched, log_in
 from tests.support.dashboard import (
     COMPLETE,
     EXPECTED_LATE,
     EXPECTED_STATES,
     INCOMPLETE,
     LATE,
-    OFFICE_NAME,
-    OFFICE_PASSWORD,
-    OFFICE_USER,
     running_server,
 )
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian package chromium is not installed")
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
+    yield from launched()
 
 
 @pytest.fixture
 def server(service: Service) -> Iterator[str]:
     with running_server(create_app(service)) as url:
         yield url
-
-
-def log_in(page: Page, server: str) -> None:
-    page.goto(server + "/")
-    expect(page).to_have_url(server + "/login")  # no session: sent to the login page
-    page.get_by_label("用户名").fill(OFFICE_USER)
-    page.get_by_label("密码").fill(OFFICE_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page).to_have_url(server + "/")
-    expect(page.get_by_text(OFFICE_NAME)).to_be_visible()
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])

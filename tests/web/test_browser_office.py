@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from nomdesk.app import create_app
 from nomdesk.service import Service
+from tests.support.browser import CHROMIUM, VIEWPORTS, launched, log_in
 from tests.support.dashboard import CLAIMED_UNIT, UNKNOWN_SENDER, running_server
-from tests.web.test_browser import ARGS, CHROMIUM, VIEWPORTS, log_in
 
 CHANGCHUN = "长春市教育局"
 
@@ -23,10 +23,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian package ch
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
+    yield from launched()
 
 
 @pytest.fixture
