@@ -224,8 +224,18 @@ class Desk(Accepting, OfficeActions):
             self._answer_unknown_sender(record, headers, submission_row, suppression)
         else:
             result = self.evaluate(unit)
-            self.replies.answer(record, headers, result, suppression, key=self._reply_key(record))
+            key = self._reply_key(record)
+            if key != f"reply:{record.id}" and not self._is_contact_of(unit, submission_row, record):
+                # Assigned without registering her: the office did not make her the unit's contact,
+                # so the dossier goes to those who are (none: nobody), never to an unconfirmed sender.
+                self.replies.mail_contacts(key, record, result, not_before=self.clock())
+            else:
+                self.replies.answer(record, headers, result, suppression, key=key)
         self.store.raw.mark(record.id, RawState.DONE)
+
+    def _is_contact_of(self, unit: str, row: SubmissionRecord, record: RawMessageRecord) -> bool:
+        address = sender_address(row, record.sender)
+        return bool(address) and self.store.directory.unit_of_address(address) == unit
 
     def _reply_key(self, record: RawMessageRecord) -> str:
         """`reply:<id>`, unless that is the letter to a sender the desk did not know then: the mail

@@ -1,6 +1,6 @@
 """What the office does to a unit's dossier, one home each for the dashboard, the CLI and the bot:
 record paper copies, attach a file, assign an unknown sender's mails to a unit (or reject one),
-withdraw or restore a nominee, retry a quarantined mail.
+withdraw or restore a nominee, retry a quarantined mail, keep a note on a unit or nominee.
 
 Attaching, withdrawing and restoring are kept as records the desk writes (nomdesk.accept) and
 only queued: the pipeline processes them, as it does mail (RULES.md "Resubmissions": withdrawal
@@ -33,10 +33,11 @@ from notify.replies import Replies
 from storage.models import ContactView
 from storage.repo import Store
 from storage.submissions import sender_address
-from storage.tables import RawMessageRecord, RawState, SubmissionRecord
+from storage.tables import OfficeNote, RawMessageRecord, RawState, SubmissionRecord
 from validators.result import CheckResult
 
 AUDIT_ACTION = {WITHDRAW: "nominee.withdrawn", RESTORE: "nominee.restored"}
+NOTE_MAX_CHARS = 2000  # a note is a few lines a clerk types; a page of text is pasted by mistake
 
 
 @dataclass(frozen=True)
@@ -126,9 +127,9 @@ class OfficeActions:
             raise ValueError(f"没有编号为 {submission_id} 的报送")
         if row.unit_name is not None:
             raise ValueError(f"报送 #{submission_id} 已归入 {row.unit_name}，无需再确认")
-        config_unit = self.campaign.unit_by_exact_name(unit.strip())
+        config_unit = self.campaign.unit_called(unit)
         if config_unit is None:
-            raise ValueError(f"“{unit}”不在本次活动的单位名单中，请填写单位全称或常用简称")
+            raise ValueError(f"“{unit.strip()}”不在本次活动的单位名单中，请填写单位全称、别称或回执中的简称")
         name = config_unit.name
         raw = self.store.raw.get(row.raw_message_id)
         address = sender_address(row, raw.sender if raw else None)
@@ -175,6 +176,22 @@ class OfficeActions:
         if row.unit_name is not None:
             raise ValueError(f"报送 #{submission_id} 已归入 {row.unit_name}，不能再标记为非报送邮件")
         self.store.submissions.reject(submission_id, actor=actor, reason=reason)  # audited
+
+    def add_note(self, unit: str, text: str, *, actor: str, nominee: str | None = None) -> OfficeNote:
+        """A note the office keeps on a unit, or on one of its nominees (by the name its dossier
+        gives); never sent to the unit. A ValueError (in Chinese) for an empty or overlong note, or
+        a nominee the unit's dossier does not name."""
+        text = text.strip()
+        if len(text) > NOTE_MAX_CHARS:
+            raise ValueError(f"备注过长（最多 {NOTE_MAX_CHARS} 字），请精简后再保存")
+        about = (nominee or "").strip() or None
+        if about is not None:
+            snapshot = self.store.evaluations.latest_dossier(unit)
+            dossier = Dossier.model_validate(snapshot.dossier) if snapshot else None
+            names = [e.name for e in (*dossier.stars, *dossier.projects, *dossier.withdrawn)] if dossier else []
+            if about not in names:
+                raise ValueError(f"{unit} 的推荐对象中没有“{about}”，备注未保存")
+        return self.store.state.add_note(unit, text, author=actor, nominee=about)  # audited
 
     def retry(self, raw_id: int, *, actor: str = "office") -> RawMessageRecord:
         """The office fixed what broke a quarantined mail: it goes through the pipeline again (queued)."""

@@ -30,6 +30,7 @@ for command in (
     office.attach,
     office.withdraw,
     office.restore,
+    office.note,
 ):
     app.command()(command)
 user_app.command("add")(office.user_add)

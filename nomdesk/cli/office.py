@@ -232,3 +232,23 @@ def user_add(
         existed = store.directory.get_user(username) is not None
         user = store.directory.add_user(username, password, name, actor="cli")
     typer.echo(f"已{'更新' if existed else '添加'}办公室用户 {user.username}（{user.display_name}）")
+
+
+def note(
+    unit: Annotated[str, typer.Argument(help="单位名称")],
+    text: Annotated[str, typer.Argument(help="备注内容（仅办公室可见，不发给单位）")],
+    about: Annotated[str | None, typer.Option("--about", help="关于哪位推荐对象（姓名或项目名称）")] = None,
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Keep an office note on a unit or one of its nominees (shown on the dashboard, never sent)."""
+    from rich.markup import escape
+
+    with opened_desk(data_dir, campaign_file) as desk:
+        name = unit_name(desk, unit)
+        try:
+            desk.add_note(name, text, actor="office:cli", nominee=about)
+        except ValueError as exc:
+            err.print(f"[red]{escape(str(exc))}[/red]")
+            raise typer.Exit(2) from exc
+        typer.echo(f"已记下{name}{f' {about}' if about else ''}的备注（仅办公室可见）")

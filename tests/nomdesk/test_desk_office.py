@@ -15,7 +15,7 @@ from nomdesk.desk import Desk
 from storage.repo import Store
 from tests.conftest import SHARED
 from tests.support.clock import Clock
-from tests.support.service import mail
+from tests.support.service import mail, nomdesk
 
 SAMPLE = SHARED / "samples" / "yanbian_complete" / "1.eml"
 YANBIAN = "延边朝鲜族自治州教育局"
@@ -182,3 +182,35 @@ def test_the_page_learns_whether_the_pipeline_took_what_was_queued(desk: Desk) -
     assert desk.await_processed(done.record.id, 0.05) is None  # no pipeline ran: still queued
     desk.process_pending()
     assert desk.await_processed(done.record.id, 0).state == "done"
+
+
+def test_the_offices_notes_name_a_real_nominee_and_never_reach_the_unit(desk: Desk, tmp_path: Path) -> None:
+    desk.add_note(YANBIAN, "  电话确认：纸质材料周五寄出  ", actor="office:wu")
+    desk.add_note(YANBIAN, "证件照待重拍", actor="office:li", nominee=STAR)
+    with pytest.raises(ValueError, match="推荐对象中没有“张三”"):
+        desk.add_note(YANBIAN, "无此人", actor="office:wu", nominee="张三")
+    with pytest.raises(ValueError, match="备注过长"):
+        desk.add_note(YANBIAN, "长" * 2001, actor="office:wu")
+    with pytest.raises(ValueError, match="不能为空"):
+        desk.add_note(YANBIAN, "   ", actor="office:wu")
+    assert [(n.text, n.nominee, n.author) for n in desk.store.state.notes(YANBIAN)] == [
+        ("电话确认：纸质材料周五寄出", None, "office:wu"),
+        ("证件照待重拍", STAR, "office:li"),
+    ]
+
+    send(desk, tmp_path, "补充材料")  # the unit's next receipt
+    desk.withdraw(YANBIAN, OTHER_STAR, actor="office:wu")
+    desk.process_pending()
+    sent = desk.store.outbox.all()
+    assert any(r.unit_name == YANBIAN for r in sent)
+    assert not any("纸质材料周五寄出" in r.body_text or "证件照待重拍" in r.body_text for r in sent)
+
+
+def test_a_note_from_the_terminal(desk: Desk) -> None:
+    data = desk.settings.data_dir
+    done = nomdesk("note", "延边州", "已电话催交视频", "--about", PROJECT, "--data-dir", data)
+    assert done.returncode == 0, done.stderr
+    assert f"已记下{YANBIAN} {PROJECT}的备注" in done.stdout
+    refused = nomdesk("note", YANBIAN, "x", "--about", "张三", "--data-dir", data)
+    assert refused.returncode == 2 and "推荐对象中没有“张三”" in refused.stderr
+    assert [n.nominee for n in desk.store.state.notes(YANBIAN)] == [PROJECT]

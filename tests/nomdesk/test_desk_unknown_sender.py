@@ -31,7 +31,7 @@ FORM_NAME = f"附表3 {PROJECT}推荐表.docx"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 CLAIM_TEXT = "单位：梅河口市教育局 联系人：王丽 电话：13912345678"
 IDENTIFY = "请在回复中注明：推荐单位全称、联系人姓名和联系电话"
-PROPOSED = "已提交省办公室确认"
+PROPOSED = "已提交省级办公室确认"
 
 
 def package_mail(tmp_path: Path, sender: str = STRANGER, *, subject: str = "推荐材料") -> bytes:
@@ -195,6 +195,25 @@ def test_assign_without_registering_and_what_it_refuses(desk: Desk, tmp_path: Pa
         desk.assign(waiting.submission_id, MEIHEKOU, actor="office:test")
     with pytest.raises(ValueError, match="已归入"):
         desk.reject(waiting.submission_id, actor="office:test")
+
+
+def test_a_mail_assigned_without_registering_its_sender_is_receipted_to_the_units_contacts(
+    desk: Desk, tmp_path: Path
+) -> None:
+    """The office sorted the mail but did not make her a contact: the dossier (names, phones of
+    nominees) goes to the unit's registered contacts, not to an address nobody confirmed."""
+    raw = send(desk, tmp_path, package_mail(tmp_path, OTHER_STRANGER))
+    (waiting,) = desk.store.submissions.waiting_mails()
+    contacts = sorted(e for c in desk.store.contacts.list(YANBIAN) for e in c.emails)
+    assert contacts and OTHER_STRANGER not in contacts
+
+    desk.assign(waiting.submission_id, YANBIAN, actor="office:test", register=False)
+    desk.process_pending()
+
+    receipt = reply(desk, raw, ASSIGNED_REPLY_KEY)
+    assert receipt.recipients == contacts and receipt.unit_name == YANBIAN
+    assert FORM_NAME in receipt.body_text
+    assert [r for r in desk.store.outbox.all() if r.unit_name and OTHER_STRANGER in r.recipients] == []
 
 
 def test_a_unit_with_contacts_the_office_decides(desk: Desk, tmp_path: Path) -> None:
