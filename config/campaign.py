@@ -266,6 +266,18 @@ class Campaign(Strict):
                     best = (len(candidate), unit)
         return best[1] if best else None
 
+    def unit_called(self, text: str) -> Unit | None:
+        """The unit a clerk or a contact means by the name they typed: its full name, an alias or the
+        short name receipts use ("长春"), exactly, once spaces around it (full-width ones too) are
+        trimmed. Nothing looser: "长春市第一中学" names no unit, though it contains one (see
+        `unit_named` for finding a unit inside free text). A full name or alias wins over another
+        unit's short name."""
+        wanted = (text or "").strip()
+        if not wanted:
+            return None
+        by_name = next((u for u in self.units if wanted == u.name or wanted in u.aliases), None)
+        return by_name or next((u for u in self.units if wanted == u.short_name), None)
+
     def short_name(self, unit: str | None) -> str:
         """The short name receipt references use for `unit` (its full name when not configured)."""
         config_unit = self.unit_by_exact_name(unit) if unit else None

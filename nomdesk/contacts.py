@@ -40,8 +40,13 @@ class ContactImport(BaseModel):
     unchanged: int = 0
     problems: list[str] = []
 
+    def counts(self) -> list[tuple[str, int]]:
+        """The counts as the office reads them, in order; the terminal and the 联系人 page both
+        word them from here."""
+        return [("新增", self.added), ("更新", self.updated), ("未变", self.unchanged)]
+
     def summary(self) -> str:
-        text = f"新增 {self.added} 人，更新 {self.updated} 人，无变化 {self.unchanged} 人"
+        text = "，".join(f"{label} {count} 人" for label, count in self.counts())
         if self.problems:
             text += f"；{len(self.problems)} 行有问题，未导入"
         return text
@@ -52,13 +57,18 @@ class ContactImport(BaseModel):
 
 def resolve_unit(campaign: Campaign, text: str) -> Unit | None:
     """The campaign's unit a clerk means: its full name, an alias or the short name receipts use
-    ("长春"), else a text containing a name or alias."""
+    ("长春"), nothing looser (a school named after its city is not the city's bureau)."""
+    return campaign.unit_called(clean_text(text))
+
+
+def unit_problem(campaign: Campaign, text: str) -> str:
+    """Why `text` is no unit of the campaign, in Chinese: a text that contains a unit's name
+    ("长春市第一中学") is asked about, never taken for that unit."""
     text = clean_text(text)
-    if not text:
-        return None
-    exact = campaign.unit_by_exact_name(text)
-    short = next((u for u in campaign.units if u.short_name == text), None)
-    return exact or short or campaign.unit_named(text)
+    guess = campaign.unit_named(text)
+    if guess is not None:
+        return f"单位“{text}”不明确，是否指“{guess.name}”？请填写单位全称"
+    return f"单位“{text}”不在本次活动的单位名单中"
 
 
 def unit_contacts(store: Store, campaign: Campaign, unit: str | None = None) -> list[ContactView]:
@@ -110,7 +120,7 @@ def _addresses(emails: Iterable[str]) -> list[str]:
 def _unit(campaign: Campaign, unit: str) -> Unit:
     found = resolve_unit(campaign, unit)
     if found is None:
-        raise ValueError(f"单位“{clean_text(unit)}”不在本次活动的单位名单中")
+        raise ValueError(unit_problem(campaign, unit))
     return found
 
 
@@ -223,7 +233,7 @@ def import_contacts(store: Store, campaign: Campaign, data: bytes, *, actor: str
         reasons = list(row.problems)
         config_unit = resolve_unit(campaign, row.unit) if row.unit else None
         if row.unit and config_unit is None:
-            reasons.append(f"单位“{row.unit}”不在本次活动的单位名单中")
+            reasons.append(unit_problem(campaign, row.unit))
         if config_unit is not None and row.name:
             first = seen.get((config_unit.name, row.name))
             if first is not None:

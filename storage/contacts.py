@@ -186,9 +186,10 @@ class ContactRepo(Repo):
     # ---- the TOML's seed ---------------------------------------------------------------------
 
     def seed(self, campaign: Campaign) -> int:
-        """Add the contacts the campaign names that the store does not know yet (by unit and name,
-        tombstones included), bring the untouched seeds' addresses, phone and WeCom id up to the TOML,
-        and take back untouched seeds the TOML no longer names. Returns how many were added."""
+        """Add the contacts the campaign names that the store does not know yet (by unit and the
+        TOML's name for them, which stays their key when the office renames one; tombstones
+        included), bring the untouched seeds' addresses, phone and WeCom id up to the TOML, and take
+        back untouched seeds the TOML no longer names. Returns how many were added."""
         people: list[tuple[str | None, Contact, bool]] = [
             (u.name, c, False) for u in campaign.units for c in u.contacts
         ]
@@ -196,7 +197,10 @@ class ContactRepo(Repo):
         added = 0
         with self._session() as s:
             unit_ids = {name: uid for uid, name in s.exec(select(UnitRecord.id, UnitRecord.name)).all()}
-            seeds = {(r.unit_id, r.name): r for r in s.exec(select(ContactRecord).where(ContactRecord.from_config))}
+            seeds = {
+                (r.unit_id, r.seed_name or r.name): r
+                for r in s.exec(select(ContactRecord).where(ContactRecord.from_config))
+            }
             named = {(unit_ids.get(u) if u else None, c.name) for u, c, _ in people}
             for key, row in seeds.items():
                 if key not in named and not row.office_edited and row.removed_at is None:
@@ -211,7 +215,12 @@ class ContactRepo(Repo):
                     continue  # the office's word wins over the seed (a removal included)
                 if row is None or row.removed_at is not None:
                     row = row or ContactRecord(
-                        unit_id=unit_id, name=contact.name, is_office=is_office, from_config=True, added_at=utcnow()
+                        unit_id=unit_id,
+                        name=contact.name,
+                        seed_name=contact.name,
+                        is_office=is_office,
+                        from_config=True,
+                        added_at=utcnow(),
                     )
                     row.removed_at = None
                     added += 1

@@ -98,6 +98,9 @@ class ContactRecord(SQLModel, table=True):
     phone: str | None = None
     is_office: bool = False
     from_config: bool = False  # seeded from the campaign TOML
+    # The TOML's name for a seeded contact: the seed's key, so a contact the office renamed is still
+    # the same seed on the next start (never None for a seed).
+    seed_name: str | None = None
     role: str = ""  # as the office words it: 联系人, 分管领导, ...
     added_by: str = "config"  # config, office:<user>, cli, import:<file>, ...
     added_at: dt.datetime | None = _ts(default=None)

@@ -91,9 +91,13 @@ def opened_desk(data_dir: Path | None, campaign_file: Path | None) -> Iterator[D
 
 
 def unit_name(desk: Desk, unit: str) -> str:
-    """The campaign's full name of a unit given by any of its names; exit 2 when there is none."""
-    config_unit = desk.campaign.unit_by_exact_name(unit) or desk.campaign.unit_named(unit)
+    """The campaign's full name of a unit given by its full name, an alias or its short name; exit 2
+    naming the problem otherwise (a text that merely contains a unit's name is asked about)."""
+    from nomdesk.contacts import unit_problem
+
+    config_unit = desk.campaign.unit_called(unit)
     if config_unit is None:
-        err.print(f"[red]找不到单位：{unit}[/red]")
+        problem = unit_problem(desk.campaign, unit) if desk.campaign.unit_named(unit) else f"找不到单位：{unit}"
+        err.print(problem, style="red", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2)
     return config_unit.name

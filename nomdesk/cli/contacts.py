@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from nomdesk.cli.common import CampaignOption, DataDirOption, err, opened_desk
+from nomdesk.cli.common import CampaignOption, DataDirOption, err, opened_desk, unit_name
 
 ACTOR = "office:cli"
 
@@ -28,14 +28,10 @@ def list_contacts(
     campaign_file: CampaignOption = None,
 ) -> None:
     """List the units' contacts (one unit's, given any of its names); the 编号 is what `remove` takes."""
-    from nomdesk.contacts import resolve_unit, unit_contacts
+    from nomdesk.contacts import unit_contacts
 
     with opened_desk(data_dir, campaign_file) as desk:
-        config_unit = resolve_unit(desk.campaign, unit) if unit else None
-        if unit and config_unit is None:
-            err.print(f"[red]找不到单位：{escape(unit)}[/red]")
-            raise typer.Exit(2)
-        name = config_unit.name if config_unit else None
+        name = unit_name(desk, unit) if unit else None
         contacts = unit_contacts(desk.store, desk.campaign, name)
         reached = {c.unit_name for c in contacts}
         without = [u.name for u in desk.campaign.units if u.name not in reached] if not name else []

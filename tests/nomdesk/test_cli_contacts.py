@@ -63,6 +63,21 @@ def test_add_list_remove(tmp_path: Path) -> None:
     assert again.exit_code == 2 and f"没有编号为 {wang.id} 的联系人" in again.stderr
 
 
+def test_a_unit_is_its_full_name_an_alias_or_its_short_name_never_a_text_containing_one(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    school = nomdesk("contacts", "add", "长春市第一中学", "王芳", "--email", "wf@qq.com", "--data-dir", data)
+    assert school.exit_code == 2
+    assert "单位“长春市第一中学”不明确，是否指“长春市教育局”？请填写单位全称" in school.stderr
+    listed = nomdesk("contacts", "list", "长春市第一中学", "--data-dir", data)
+    assert listed.exit_code == 2 and "是否指“长春市教育局”" in listed.stderr
+    assert "找不到单位：北京" in nomdesk("contacts", "list", "北京", "--data-dir", data).stderr
+
+    short = nomdesk("contacts", "add", "长春", "王芳", "--email", "wf@qq.com", "--data-dir", data)
+    assert short.exit_code == 0, short.output
+    assert f"到 {CHANGCHUN}：wf@qq.com" in short.stdout
+    assert "王芳" in nomdesk("contacts", "list", "\u3000长春\u3000", "--data-dir", data).stdout
+
+
 def test_import_names_bad_rows_and_exits_1_then_export_reads_back(tmp_path: Path, campaign: Campaign) -> None:
     data = tmp_path / "var"
     path = sheet(
@@ -75,14 +90,14 @@ def test_import_names_bad_rows_and_exits_1_then_export_reads_back(tmp_path: Path
     )
     run = nomdesk("contacts", "import", path, "--data-dir", data)
     assert run.exit_code == 1, run.output
-    assert "已导入 名单.xlsx：新增 1 人，更新 0 人，无变化 0 人；2 行有问题，未导入" in run.stdout
+    assert "已导入 名单.xlsx：新增 1 人，更新 0 人，未变 0 人；2 行有问题，未导入" in run.stdout
     assert "第 3 行：单位“北京市”不在本次活动的单位名单中" in run.stdout
     assert "第 4 行：邮箱“ls@”格式不正确" in run.stdout
 
     good = sheet(tmp_path / "好.xlsx", [["王芳", 13812345678, "长春市", "wf@qq.com"]])
     twice = nomdesk("contacts", "import", good, "--data-dir", data)
     assert twice.exit_code == 0, twice.output
-    assert "新增 0 人，更新 0 人，无变化 1 人" in twice.stdout
+    assert "新增 0 人，更新 0 人，未变 1 人" in twice.stdout
 
     out = tmp_path / "导出" / "联系人.xlsx"
     exported = nomdesk("contacts", "export", out, "--data-dir", data)
@@ -116,4 +131,4 @@ def test_templates_write_the_contact_template_that_imports_nothing(tmp_path: Pat
     assert str(template) in run.stdout
     imported = nomdesk("contacts", "import", template, "--data-dir", tmp_path / "var")
     assert imported.exit_code == 0, imported.output
-    assert "新增 0 人，更新 0 人，无变化 0 人" in imported.stdout
+    assert "新增 0 人，更新 0 人，未变 0 人" in imported.stdout

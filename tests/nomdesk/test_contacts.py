@@ -201,3 +201,34 @@ def test_update_and_remove(store: Store, campaign: Campaign) -> None:
         update_contact(store, campaign, contact.id, role="x", actor=ACTOR)
     actions = [a.action for a in store.audit.entries(unit_name=JILIN) if a.action.startswith("contact.")]
     assert sorted(actions) == ["contact.added", "contact.removed", "contact.updated"]
+
+
+def test_a_unit_name_that_only_contains_a_unit_is_asked_about_never_taken(store: Store, campaign: Campaign) -> None:
+    sheet = workbook_bytes(
+        [
+            ["单位", "联系人", "邮箱"],
+            ["梅河口康美职院", "刘一", "liu@qq.com"],
+            ["长春市第一中学", "王芳", "wf@qq.com"],
+            ["\u3000长春\u3000", "李明", "lm@qq.com"],  # the short name receipts use, padded: taken
+        ]
+    )
+    result = import_contacts(store, campaign, sheet, actor=ACTOR)
+    assert result.problems == [
+        "第 2 行：单位“梅河口康美职院”不明确，是否指“梅河口市教育局”？请填写单位全称",
+        "第 3 行：单位“长春市第一中学”不明确，是否指“长春市教育局”？请填写单位全称",
+    ]
+    assert (result.added, result.updated, result.unchanged) == (1, 0, 0)
+    assert [c.name for c in store.contacts.list(CHANGCHUN)] == ["李明"]
+    assert store.contacts.list("梅河口市教育局") == []
+    assert store.contacts.owner_of_address("wf@qq.com") is None
+
+    with pytest.raises(ValueError, match="单位“长春市第一中学”不明确，是否指“长春市教育局”？请填写单位全称"):
+        add_contact(store, campaign, "长春市第一中学", "王芳", emails=["wf@qq.com"], actor=ACTOR)
+    assert [c.name for c in store.contacts.list(CHANGCHUN)] == ["李明"]
+
+
+def test_the_import_summary_is_worded_once_for_terminal_and_page(store: Store, campaign: Campaign) -> None:
+    result = import_contacts(store, campaign, office_sheet(), actor=ACTOR)
+    again = import_contacts(store, campaign, office_sheet(), actor=ACTOR)
+    assert result.summary() == "新增 3 人，更新 0 人，未变 0 人"
+    assert again.counts() == [("新增", 0), ("更新", 0), ("未变", 3)]

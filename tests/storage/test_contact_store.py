@@ -101,3 +101,24 @@ def test_office_members_are_listed_apart(store: Store, campaign) -> None:
     office = store.contacts.list(office=True)
     assert {c.name for c in office} == {m.name for m in campaign.office.members}
     assert all(c.unit_name for c in store.contacts.list(office=False))
+
+
+def test_a_seeded_contact_the_office_renamed_is_still_its_seed_after_a_restart(store: Store, campaign) -> None:
+    store.directory.sync_units(campaign)
+    (seeded,) = store.contacts.list(YANBIAN)
+    (member, *_) = store.contacts.list(office=True)
+    store.contacts.update(seeded.id, name=f"{seeded.name}老师", actor="office:wu")
+    store.contacts.update(member.id, name=f"{member.name}（办公室）", actor="office:wu")
+
+    store.directory.sync_units(campaign)  # a restart
+    store.directory.sync_units(campaign)  # and another
+
+    (renamed,) = store.contacts.list(YANBIAN)
+    assert (renamed.id, renamed.name) == (seeded.id, f"{seeded.name}老师")
+    assert renamed.emails == seeded.emails and renamed.wecom_user == seeded.wecom_user
+    assert [c.id for c in store.contacts.list() if c.wecom_user == seeded.wecom_user] == [seeded.id]
+    assert store.directory.unit_of_wecom_user(seeded.wecom_user) == YANBIAN
+    office = store.contacts.list(office=True)
+    assert len(office) == len(campaign.office.members)
+    assert f"{member.name}（办公室）" in [c.name for c in office] and member.name not in [c.name for c in office]
+    assert len(store.audit.entries(action="contacts.seeded")) == 1  # only the first start added anyone

@@ -1,5 +1,5 @@
-"""contacts the office manages (role, who added them, tombstones), rejected unknown-sender mails,
-and the office's notes on units and nominees
+"""contacts the office manages (role, who added them, tombstones, the TOML's name of a seed),
+rejected unknown-sender mails, and the office's notes on units and nominees
 
 Revision ID: 0006
 Revises: 0005
@@ -25,6 +25,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("added_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("office_edited", sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("seed_name", sa.String(), nullable=True))
+    # Every seed so far still has the name the TOML gave it (nobody could rename one before this).
+    op.execute(sa.text("UPDATE contact SET seed_name = name WHERE from_config"))
     with op.batch_alter_table("submission", schema=None) as batch_op:
         batch_op.add_column(sa.Column("rejected_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("rejected_by", sa.String(), nullable=True))
@@ -48,5 +51,5 @@ def downgrade() -> None:
         batch_op.drop_column("rejected_by")
         batch_op.drop_column("rejected_at")
     with op.batch_alter_table("contact", schema=None) as batch_op:
-        for column in ("removed_at", "office_edited", "added_at", "added_by", "role"):
+        for column in ("seed_name", "removed_at", "office_edited", "added_at", "added_by", "role"):
             batch_op.drop_column(column)
