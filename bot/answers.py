@@ -19,6 +19,7 @@ from bot.withdraw_dialog import EXAMPLE_NAME, WithdrawDialog, WithdrawHandler
 from config.campaign import KIND_ZH, Campaign, VideoSpec
 from intake.models import Dossier, Submission, SubmissionMeta
 from intake.withdrawal import VERB_ZH
+from storage.models import waiting_for_unit, waiting_note, waiting_total
 from storage.repo import Store
 from validators.base import SEVERITY_ZH, Finding, Severity, render
 from validators.checklist import checklist_rows
@@ -38,7 +39,6 @@ CHANNEL_ZH = {"wecom": ("企业微信文件", "批"), "office": ("办公室补�
 ACTION_ZH = {"企业微信": ("企业微信操作", "次"), "办公室": ("办公室操作", "次")}
 MAIL_ZH = ("邮件", "封")
 MEDIA_ZH = {"image": ("图片", "张", ".jpg", "照片"), "video": ("视频", "个", ".mp4", "视频")}
-WAITING_HINT = "（发件人未登记，请在工作台“待确认”中确认所属单位）"  # the office's words for the queue
 _QUOTED = re.compile(r"[“\"]([^”\"]+)[”\"]")
 
 
@@ -195,7 +195,10 @@ class Answerer:
     def _unit_named(self, text: str) -> str | None:
         if not text:
             return None
-        unit = self.campaign.unit_by_exact_name(text) or self.campaign.unit_named(text)
+        # The name as typed (full, alias or short), else its first word: "单位 延边州 情况". Never a
+        # unit merely contained in the text: "长春市第一中学" is not 长春市教育局.
+        words = text.split()
+        unit = self.campaign.unit_called(text) or (self.campaign.unit_called(words[0]) if words else None)
         return unit.name if unit else None
 
     # -- withdrawal: the dialog of bot.withdraw_dialog -------------------------------------------
@@ -257,17 +260,10 @@ class Answerer:
             lines += [str(row) for row in rows]
         return "\n".join(lines)
 
-    def _waiting(self) -> Counter[str | None]:
-        """The 待确认 queue counted by the unit each mail is guessed to be from (None: no guess)."""
-        return Counter(m.guess for m in self.store.submissions.waiting_mails())
-
     def _waiting_line(self, unit: str) -> str:
         """What the unit may learn of the queue: how many mails are guessed to be its own, never who
         sent them (a wrong guess must not show another sender's address or subject)."""
-        count = self._waiting()[unit]
-        if not count:
-            return ""
-        return f"另有 {count} 封邮件正在等待省办公室确认所属单位（如是贵单位发出的，确认后即会处理，无需重发）。"
+        return waiting_for_unit(self.store.submissions.waiting_by_unit()[unit])
 
     def missing(self, unit: str, *, latest: tuple[Dossier, list[Finding]] | None = None) -> str:
         """Per nominee what is wrong (with the measured value) and how to fix it, as the mail reply says."""
@@ -363,7 +359,7 @@ class Answerer:
         paper = [r for r in rows if r.paper_received]
         stars = sum(r.stars for r in rows)
         projects = sum(r.projects for r in rows)
-        waiting = sum(self._waiting().values())
+        waiting = self.store.submissions.waiting_by_unit().total()
         return "\n".join(
             [
                 f"{self.campaign.name}",
@@ -371,19 +367,19 @@ class Answerer:
                 f"有待修改 {len(submitted) - len(complete)}，未报送 {len(rows) - len(submitted)}",
                 f"百姓学习之星 {stars} 名，品牌项目 {projects} 个",
                 f"纸质材料已收 {len(paper)} 个单位",
-                f"待确认单位 {waiting} 封" + (WAITING_HINT if waiting else ""),
+                waiting_total(waiting),
                 self.deadline(),
             ]
         )
 
     def pending(self) -> str:
         rows = [r for r in self.store.overview.units() if r.known]
-        waiting = self._waiting()
+        waiting = self.store.submissions.waiting_by_unit()
 
         def name(unit: str, more: str = "") -> str:
             notes = [more] if more else []
             if waiting[unit]:
-                notes.append(f"有 {waiting[unit]} 封邮件待确认")
+                notes.append(waiting_note(waiting[unit]))
             return unit + (f"（{'，'.join(notes)}）" if notes else "")
 
         nothing = [name(r.name) for r in rows if not r.submissions]
@@ -393,9 +389,9 @@ class Answerer:
             lines.append(f"有待修改（{len(errors)}）：" + "、".join(errors))
         if nothing:
             lines.append(f"未报送（{len(nothing)}）：" + "、".join(nothing))
-        total = sum(waiting.values())
+        total = waiting.total()
         if total:
-            lines.append(f"待确认单位 {total} 封" + WAITING_HINT)
+            lines.append(waiting_total(total))
         return "\n".join(lines) or "所有单位均已报送且材料齐全。"
 
     def paper(self, unit: str, user_id: str) -> str:

@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 from config import Campaign, load_campaign
 from intake.forms.grid import Sheet, read_xls, read_xlsx
+from intake.sheet_cells import put_text
 from intake.sniff import sniff
 
 CONTACT_TEMPLATE_FILE = "联系人导入模板.xlsx"
@@ -65,7 +66,6 @@ _ADDRESS = re.compile(
     r"@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$"
 )
 _BRACKETED = re.compile(r"[（(【\[].*?[）)】\]]")
-_FORMULA_START = ("=", "+", "-", "@")
 _CJK_NAME = re.compile(r"[\u4e00-\u9fff·• ]+")
 
 
@@ -258,21 +258,16 @@ def _mark_repeated_addresses(rows: list[ContactRow]) -> None:
 # ---- writing -------------------------------------------------------------------------------
 
 
-def put_text(ws: Worksheet, row: int, column: int, value: str) -> Cell:
+def _text(ws: Worksheet, row: int, column: int, value: str) -> Cell:
     """A cell that holds `value` as text, whatever it starts with (never a formula)."""
-    cell = ws.cell(row=row, column=column)
-    cell.value = value
-    if value.startswith(_FORMULA_START):
-        cell.data_type = "s"  # openpyxl took "=..." for a formula
-        cell.quotePrefix = True  # and Excel keeps it text when the clerk edits the cell
-    return cell
+    return put_text(ws.cell(row=row, column=column), value)
 
 
 def _sheet(ws: Worksheet, first_row: int) -> None:
     """Header at `first_row`: bold, frozen, the columns wide enough to read."""
     ws.title = SHEET_TITLE
     for column, (key, label) in enumerate(COLUMNS.items(), start=1):
-        put_text(ws, first_row, column, label).font = Font(bold=True)
+        _text(ws, first_row, column, label).font = Font(bold=True)
         ws.column_dimensions[get_column_letter(column)].width = WIDTHS[key]
     ws.freeze_panes = ws.cell(row=first_row + 1, column=1).coordinate
 
@@ -300,7 +295,7 @@ def contacts_xlsx(rows: Iterable[ContactRow]) -> bytes:
         }
         for column, key in enumerate(COLUMNS, start=1):
             if values[key]:
-                put_text(ws, n, column, values[key])
+                _text(ws, n, column, values[key])
     ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{ws.max_row}"
     return _save(wb)
 
@@ -321,7 +316,7 @@ def contacts_template_xlsx(unit_names: Sequence[str] = ()) -> bytes:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    put_text(ws, 1, 1, "联系人名单").font = Font(bold=True, size=16)
+    _text(ws, 1, 1, "联系人名单").font = Font(bold=True, size=16)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(COLUMNS))
     ws["A1"].alignment = Alignment(horizontal="center")
     _sheet(ws, 2)
@@ -331,14 +326,14 @@ def contacts_template_xlsx(unit_names: Sequence[str] = ()) -> bytes:
         for row in range(3, 203):
             ws[f"{letter}{row}"].number_format = "@"
     notes = wb.create_sheet("填写说明")
-    put_text(notes, 1, 1, "列").font = Font(bold=True)
-    put_text(notes, 1, 2, "填写要求").font = Font(bold=True)
+    _text(notes, 1, 1, "列").font = Font(bold=True)
+    _text(notes, 1, 2, "填写要求").font = Font(bold=True)
     for n, (label, note) in enumerate(TEMPLATE_NOTES, start=2):
-        put_text(notes, n, 1, label)
-        put_text(notes, n, 2, note)
-    put_text(notes, 1, 4, "本次活动的单位全称").font = Font(bold=True)
+        _text(notes, n, 1, label)
+        _text(notes, n, 2, note)
+    _text(notes, 1, 4, "本次活动的单位全称").font = Font(bold=True)
     for n, name in enumerate(unit_names, start=2):
-        put_text(notes, n, 4, name)
+        _text(notes, n, 4, name)
     notes.column_dimensions["A"].width = 14
     notes.column_dimensions["B"].width = 60
     notes.column_dimensions["D"].width = 36

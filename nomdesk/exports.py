@@ -23,6 +23,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from intake.models import Dossier, ProjectEntry, StarEntry
+from intake.sheet_cells import text_cell
 from schedule.digest import FILLS
 from schedule.status import UnitState, UnitStatus
 from storage.repo import Store
@@ -268,12 +269,15 @@ def roster_xlsx(store: Store | None, statuses: list[UnitStatus]) -> bytes:
                 row = [counters[n], *values]
                 ws.append(row)
                 # ws.cell is a lookup; ws[row] (and ws.max_row) scan every cell: quadratic over a roster.
+                # What the unit wrote (a name, a remark, its own unit line) is data, never a formula.
                 for column in range(1, len(row) + 1):
-                    ws.cell(row=counters[n] + 1, column=column).fill = fills[has_errors]
+                    text_cell(ws.cell(row=counters[n] + 1, column=column)).fill = fills[has_errors]
         for f in unit_problems(status):
             message, hint = render(f)
             problems += 1
             unit_ws.append([problems, status.name, f.subject, SEVERITY_ZH[f.severity], message, hint])
+            for column in range(1, len(UNIT_PROBLEM_COLUMNS) + 1):  # a subject or message quotes the unit
+                text_cell(unit_ws.cell(row=problems + 1, column=column))
             if f.severity == Severity.ERROR:
                 for column in range(1, len(UNIT_PROBLEM_COLUMNS) + 1):
                     unit_ws.cell(row=problems + 1, column=column).fill = fills[True]

@@ -68,12 +68,12 @@ def compose_claim_received_reply(campaign: Campaign, claim: SenderClaim, *, wait
     missing = "" if claim.name and claim.phone else "为便于核实，请回复联系人姓名和联系电话。"
     paragraphs = [
         "已收到您的邮件。您的邮箱尚未登记为推荐单位的联系人，系统暂未对材料进行检查反馈。",
-        f"已收到您的说明：{_as_given(claim)}，已提交省办公室确认。"
+        f"已收到您的说明：{_as_given(claim)}，已提交省级办公室确认。"
         "确认后，您此前发送的材料将自动检查并回复，今后来件无需再等待确认。",
         f"您目前共有 {waiting} 封邮件等待确认，均已完整保存，无需重复发送。{missing}",
         f"如单位有误，{HOW_TO_IDENTIFY}",
     ]
-    return _sender_letter(campaign, "【材料受理回执】已收到单位说明，等待省办公室确认", paragraphs, now=now)
+    return _sender_letter(campaign, "【材料受理回执】已收到单位说明，等待省级办公室确认", paragraphs, now=now)
 
 
 def compose_still_waiting_reply(
@@ -82,7 +82,9 @@ def compose_still_waiting_reply(
     """Another mail from a sender still waiting for the office: kept with the others; how to identify
     while she has not said who she is (never the same letter again)."""
     if claimed is not None:
-        second = f"您此前已说明：{_as_given(claimed)}，正在等待省办公室确认。确认后，这些邮件中的材料将自动检查并回复。"
+        second = (
+            f"您此前已说明：{_as_given(claimed)}，正在等待省级办公室确认。确认后，这些邮件中的材料将自动检查并回复。"
+        )
     else:
         second = (
             "您的邮箱尚未登记为推荐单位的联系人。为尽快确认，"
@@ -91,7 +93,7 @@ def compose_still_waiting_reply(
         )
     paragraphs = [
         f"已收到您的邮件，已与您此前的邮件一同完整保存（共 {waiting} 封），"
-        "正在等待省办公室确认所属单位，无需重复发送。",
+        "正在等待省级办公室确认所属单位，无需重复发送。",
         second,
     ]
-    return _sender_letter(campaign, "【材料受理回执】邮件已保存，等待省办公室确认", paragraphs, now=now)
+    return _sender_letter(campaign, "【材料受理回执】邮件已保存，等待省级办公室确认", paragraphs, now=now)

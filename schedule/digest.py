@@ -7,13 +7,14 @@ import io
 from dataclasses import dataclass, field
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from bot.wecom_client import APP_TEXT_LIMIT, ROBOT_MARKDOWN_LIMIT
 from config.campaign import KIND_ZH, Campaign
-from schedule.status import STATE_ZH, UnitState, UnitStatus, waiting_note
+from intake.sheet_cells import text_cell
+from schedule.status import STATE_ZH, UNREACHABLE_ZH, UnitState, UnitStatus
+from storage.models import waiting_note, waiting_total
 
 APP_MARKDOWN_LIMIT = APP_TEXT_LIMIT  # bytes of an app markdown message
 ROBOT_LIMIT = ROBOT_MARKDOWN_LIMIT  # bytes of a group robot markdown message
@@ -26,9 +27,7 @@ FILLS = {
 }
 LATE_FILL = "FFD9B3FF"  # violet: arrived after the deadline
 LATE_ZH = "逾期"
-FORMULA_STARTS = ("=", "+", "-", "@")
 NO_CONTACT = "无"  # the 联系人 cell of a unit nobody can be written to
-WAITING_HINT = "（发件人未登记，请在工作台“待确认”中确认所属单位）"
 
 HEADER = [
     "序号",
@@ -158,7 +157,7 @@ def build_digest(
                 last_arrival=s.last_arrival,
                 contacts=[c.name for c in s.contacts],
                 waiting=s.waiting,
-                reachable=s.has_contact,
+                reachable=s.reachable,
             )
         )
     return digest
@@ -198,13 +197,13 @@ def digest_markdown(digest: Digest, campaign: Campaign, limit: int = ROBOT_LIMIT
         f"> 百姓学习之星 {sum(r.stars for r in rows)} 名，品牌项目 {sum(r.projects for r in rows)} 个，"
         f"典范 {sum(len(r.exemplars) for r in rows)} 个",
         f"> 纸质材料已收 {len(paper)} 个单位，逾期报送 {len(late)} 个单位",
-        f"> 待确认单位 {digest.waiting} 封" + (WAITING_HINT if digest.waiting else ""),
+        f"> {waiting_total(digest.waiting)}",
     ]
     unreachable = digest.unreachable
     sections = [
         (f"待修改（{len(incomplete)}）", [f"{r.unit}（{r.errors}项）" for r in incomplete]),
         (f"未报送（{len(nothing)}）", [_with_waiting(r) for r in nothing]),
-        (f"无联系人（{len(unreachable)}）：提醒发不出，请电话联系", [r.unit for r in unreachable]),
+        (f"{UNREACHABLE_ZH}（{len(unreachable)}）：提醒发不出，请电话联系", [r.unit for r in unreachable]),
         (f"逾期报送（{len(late)}）", [r.unit for r in late]),
         (f"纸质材料未收（{len(rows) - len(paper)}）", [r.unit for r in rows if not r.paper]),
     ]
@@ -254,10 +253,9 @@ def digest_xlsx(digest: Digest, campaign: Campaign) -> bytes:
     late_fill = PatternFill("solid", start_color=LATE_FILL, end_color=LATE_FILL)
     for n, row in enumerate(digest.rows, start=2):
         ws.append(row.values(campaign))
-        for column in (HEADER.index("推荐单位") + 1, HEADER.index("典范") + 1, HEADER.index("联系人") + 1):
-            _as_text(ws.cell(n, column))
         for column in range(1, len(HEADER) + 1):  # ws.cell looks up; ws[n] would scan the sheet
-            ws.cell(n, column).fill = fills[row.state]
+            # Names a unit or the office wrote (units, nominees, contacts) are data, never a formula.
+            text_cell(ws.cell(n, column)).fill = fills[row.state]
         if row.late:
             ws.cell(n, late_col).fill = late_fill
         ws.cell(n, last_col).number_format = "yyyy-mm-dd hh:mm"
@@ -281,13 +279,6 @@ def digest_xlsx(digest: Digest, campaign: Campaign) -> bytes:
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
-
-
-def _as_text(cell: Cell) -> None:
-    """Names a unit or the office wrote (a contact's, a nominee's) are data: one that starts like a
-    formula ("=…", "+…", "-…", "@…") is kept as a string, never evaluated by the spreadsheet."""
-    if isinstance(cell.value, str) and cell.value[:1] in FORMULA_STARTS:
-        cell.data_type = "s"
 
 
 def digest_filename(digest: Digest) -> str:

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from bot.wecom_client import APP_TEXT_LIMIT
 from config.campaign import Campaign, Range, VideoSpec
 from schedule.slots import AFTER, Slot, slot_label
-from schedule.status import STATE_ZH, UnitState, UnitStatus, waiting_note
+from schedule.status import STATE_ZH, UNREACHABLE_ZH, UnitState, UnitStatus
+from storage.models import waiting_for_unit, waiting_note
 from validators.base import render
 from validators.report import SEVERITY_MARK, FindingGroup, group_findings
 
-NO_CONTACT_ZH = "未能通知（无联系方式）"
+NO_CONTACT_ZH = f"未能通知（{UNREACHABLE_ZH}）"
 
 
 @dataclass(frozen=True)
@@ -130,10 +131,7 @@ def compose_reminder(slot: Slot, status: UnitStatus, campaign: Campaign, now: dt
         body += checklist_lines(campaign)
         chat.append("尚未收到贵单位的推荐材料，请尽快报送（发送“清单”查看报送要求）。")
         if status.waiting:  # an unregistered sender's package may be this unit's: say so, not who sent it
-            queue = (
-                f"另有 {status.waiting} 封邮件正在等待省办公室确认所属单位；"
-                "如是贵单位发出的，确认后即会处理，无需重发。"
-            )
+            queue = waiting_for_unit(status.waiting)
             body.append(queue)
             chat.append(queue)
     else:
@@ -197,7 +195,7 @@ def compose_unreachable_notice(
     """A pre-deadline round could not reach these units (no address, no WeCom id): the office
     hears of them at the end of the round, so it can phone them or register a contact."""
     names = [s.name for s in unreachable]
-    lead = f"以下 {len(names)} 个单位没有登记联系人，未能提醒，请电话联系："
+    lead = f"以下 {len(names)} 个单位{UNREACHABLE_ZH}，未能提醒，请电话联系："
     subject = f"【{slot_label(slot.key)}】{len(names)} 个单位未能提醒"
     lines = [f"{campaign.name}：{slot_label(slot.key)}已发出（{_when(slot, campaign, now)}）。", lead]
     lines.append("、".join(names))

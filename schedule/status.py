@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from config.campaign import Campaign
 from intake.models import Dossier
-from storage.models import ContactView, WaitingMail
+from storage.models import ContactView, WaitingMail, waiting_by_unit, waiting_note
 from storage.repo import Store
 from validators.base import Finding, Severity
 
@@ -21,6 +20,9 @@ class UnitState(StrEnum):
 
 
 STATE_ZH = {UnitState.NOTHING: "未报送", UnitState.INCOMPLETE: "待修改", UnitState.COMPLETE: "材料齐全"}
+# Why a unit is not `reachable`, as the office reads it: it may have a contact, a name and a phone,
+# but nothing a reminder can be sent to.
+UNREACHABLE_ZH = "没有可用的邮箱或企业微信账号"
 
 
 @dataclass
@@ -82,7 +84,7 @@ class UnitStatus:
         return sorted({c.wecom_user for c in self.contacts if c.wecom_user})
 
     @property
-    def has_contact(self) -> bool:
+    def reachable(self) -> bool:
         """A contact the desk can write to (an address or a WeCom id); a name and phone alone is none."""
         return bool(self.emails or self.wecom_users)
 
@@ -90,10 +92,6 @@ class UnitStatus:
     def waiting_note(self) -> str:
         """ "有 N 封邮件待确认", shown beside the unit's state wherever it is listed ("" when none)."""
         return waiting_note(self.waiting)
-
-
-def waiting_note(count: int) -> str:
-    return f"有 {count} 封邮件待确认" if count else ""
 
 
 # unit -> (evaluation version, its dossier, its findings): an evaluation never changes once saved.
@@ -114,7 +112,7 @@ def collect_status(
     With a `cache` kept between calls, a unit's dossier is read again only after a new evaluation.
     `waiting`: the 待确认 queue when the caller has just read it (else it is read here, once)."""
     cache = {} if cache is None else cache
-    guessed = Counter(m.guess for m in (store.submissions.waiting_mails() if waiting is None else waiting))
+    guessed = store.submissions.waiting_by_unit() if waiting is None else waiting_by_unit(waiting)
     contacts: dict[str | None, list[ContactView]] = {}
     for contact in store.contacts.list():
         contacts.setdefault(contact.unit_name, []).append(contact)

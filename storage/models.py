@@ -1,8 +1,14 @@
-"""Pydantic models going in and out of `Store` where a table row is not the right shape."""
+"""Pydantic models going in and out of `Store` where a table row is not the right shape.
+
+The words for the 待确认 queue live here too, beside `WaitingMail`: the bot and the scheduler
+(and the dashboard and CLI above them) all say them, and this is the lowest floor they share.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -54,7 +60,8 @@ class WaitingMail(BaseModel):
     """A mail in the 待确认 queue: an unknown sender's, no unit assigned yet, not rejected.
 
     `guess` is the unit the office is asked to confirm: the one the sender named in her own words
-    (`claim_unit`, see intake.sender_claim) or else the one the desk guessed from the mail."""
+    (`claim_unit`, see intake.sender_claim) when she named exactly one, else the one the desk
+    guessed from the mail; the office's notice of the mail proposes the same unit."""
 
     submission_id: int
     raw_id: int
@@ -68,3 +75,31 @@ class WaitingMail(BaseModel):
     claim_name: str | None = None  # the contact's name she gave
     claim_phone: str | None = None
     files: list[str] = Field(default_factory=list)  # the paths of what the mail brought
+
+
+def waiting_by_unit(mails: Iterable[WaitingMail]) -> Counter[str | None]:
+    """The 待确认 queue counted by the unit each mail is guessed to be from (None: no guess), so
+    the status, digest, bot, dashboard and CLI all count a unit's waiting mails alike."""
+    return Counter(m.guess for m in mails)
+
+
+# The office's words for the queue, said after a count of waiting mails.
+WAITING_HINT = "（发件人未登记，请在工作台“待确认”中确认所属单位）"
+
+
+def waiting_note(count: int) -> str:
+    """ "有 N 封邮件待确认", shown to the office beside a unit wherever it is listed ("" when none)."""
+    return f"有 {count} 封邮件待确认" if count else ""
+
+
+def waiting_total(count: int) -> str:
+    """The queue's line in the office's summaries (digest, bot): every waiting mail, guessed or not."""
+    return f"待确认单位 {count} 封" + (WAITING_HINT if count else "")
+
+
+def waiting_for_unit(count: int) -> str:
+    """What a unit may learn of the queue: how many mails may be its own, never who sent them (a
+    wrong guess must not show another sender's address or subject); "" when none."""
+    if not count:
+        return ""
+    return f"另有 {count} 封邮件正在等待省级办公室确认所属单位；如是贵单位发出的，确认后即会处理，无需重发。"

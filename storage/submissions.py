@@ -7,6 +7,7 @@ say which submission they came with. The office may say later which unit a submi
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable
 from email.utils import parseaddr
 from pathlib import Path
@@ -17,7 +18,7 @@ from sqlmodel import Session, select
 
 from intake.models import PackageFile
 from storage.base import Repo
-from storage.models import NewFile, WaitingMail
+from storage.models import NewFile, WaitingMail, waiting_by_unit
 from storage.tables import FileRecord, RawMessageRecord, SubmissionRecord, utcnow
 
 
@@ -153,7 +154,10 @@ class SubmissionRepo(Repo):
 
     def waiting_mails(self) -> list[WaitingMail]:
         """The 待确认 queue as the office reads it (dashboard, digest, status, bot): who sent what,
-        which unit it is guessed to be from, and what the sender said of herself."""
+        which unit it is guessed to be from, and what the sender said of herself.
+
+        The guess is the unit she named only when she named exactly one (`claim.certain`): "长春
+        或吉林" is no answer, the desk's own guess from the mail stands, as in the office's notice."""
         rows = self.waiting()
         files = self.files_of([row.id for row in rows if row.id is not None])
         with self._read_session() as s:
@@ -166,6 +170,7 @@ class SubmissionRepo(Repo):
             summary = row.summary or {}
             submission = summary.get("submission") or {}
             claim = summary.get("claim") or {}
+            certain = bool(claim.get("certain"))
             mails.append(
                 WaitingMail(
                     submission_id=row.id or 0,
@@ -174,15 +179,19 @@ class SubmissionRepo(Repo):
                     sender_name=submission.get("sender_name") or "",
                     subject=(raw.subject if raw else None) or submission.get("subject") or "",
                     arrived_at=row.arrived_at,
-                    guess=claim.get("unit") or summary.get("unit_guess"),
+                    guess=(claim.get("unit") if certain else None) or summary.get("unit_guess"),
                     claim_unit=claim.get("unit"),
-                    claim_certain=bool(claim.get("certain")),
+                    claim_certain=certain,
                     claim_name=claim.get("name"),
                     claim_phone=claim.get("phone"),
                     files=[f.path for f in files.get(row.id or 0, [])],
                 )
             )
         return mails
+
+    def waiting_by_unit(self) -> Counter[str | None]:
+        """The 待确认 queue counted by guessed unit (None: no guess); see `waiting_mails`."""
+        return waiting_by_unit(self.waiting_mails())
 
     def reject(self, submission_id: int, *, actor: str, reason: str = "") -> SubmissionRecord:
         """The office says a waiting mail is not a submission: it leaves the queue (kept, audited)."""

@@ -7,7 +7,7 @@ campaign page) is decided in one place.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from config.campaign import KIND_ZH, Campaign
@@ -80,14 +80,9 @@ class UnitRow:
         return not query or any(query in text for text in (self.name, *self.aliases))
 
 
-def waiting_counts(store: Store) -> Counter[str]:
-    """Mails in the 待确认 queue per the unit they are guessed (or claimed) to be from."""
-    return Counter(m.guess for m in store.submissions.waiting_mails() if m.guess)
-
-
 def unit_rows(store: Store, campaign: Campaign) -> list[UnitRow]:
     aliases = {u.name: list(u.aliases) for u in campaign.units}
-    waiting = waiting_counts(store)
+    waiting = store.submissions.waiting_by_unit()  # per the unit each mail is guessed to be from
     quotas = campaign.quotas
     rows = []
     for o in store.overview.units():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,6 +24,7 @@ def status(
     from rich.table import Table
 
     from intake.models import Dossier
+    from storage.models import waiting_by_unit, waiting_note
     from validators.report import render_text
 
     # Piped (a script, a mail to the office), rich would cut the table to 80 columns and the unit names with it.
@@ -32,7 +32,7 @@ def status(
     with opened_desk(data_dir, campaign_file) as desk:
         if unit is None:
             waiting = desk.store.submissions.waiting_mails()  # read once: the column and the list below
-            guessed = Counter(m.guess for m in waiting)
+            guessed = waiting_by_unit(waiting)
             table = Table(title=desk.campaign.name)
             for col in ("单位", "类别", "报送", "最近报送", "之星", "项目", "需修改", "需核实", "纸质材料", "待确认"):
                 table.add_column(col)
@@ -56,8 +56,8 @@ def status(
         config_unit = desk.campaign.unit_by_exact_name(unit) or desk.campaign.unit_named(unit)
         name = config_unit.name if config_unit else unit
         snapshot = desk.store.evaluations.latest_dossier(name)
-        count = sum(m.guess == name for m in desk.store.submissions.waiting_mails())
-        queued = f"有 {count} 封邮件待确认（运行 nomdesk status 查看，nomdesk assign 指定单位）" if count else ""
+        count = desk.store.submissions.waiting_by_unit()[name]
+        queued = f"{waiting_note(count)}（运行 nomdesk status 查看，nomdesk assign 指定单位）" if count else ""
         if snapshot is None:
             typer.echo(f"{name}：尚未收到材料" + (f"；{queued}" if queued else ""))
             return

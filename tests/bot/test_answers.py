@@ -128,7 +128,7 @@ def test_waiting_mails_show_in_the_office_lists_and_as_a_bare_count_to_the_unit(
     assert f"{meihekou}（有 2 封邮件待确认）" in pending
     assert f"{UNIT}（有 1 封邮件待确认）" in pending
     assert "待确认单位 4 封" in pending and "待确认单位 4 封" in summary
-    assert "另有 1 封邮件正在等待省办公室确认所属单位" in own
+    assert "另有 1 封邮件正在等待省级办公室确认所属单位" in own
     assert "stranger" not in own and "秘密主题" not in own and "王芳" not in own and meihekou not in own
-    assert "等待省办公室确认" not in other
-    assert "另有 2 封邮件正在等待省办公室确认所属单位" in office_view
+    assert "等待省级办公室确认" not in other
+    assert "另有 2 封邮件正在等待省级办公室确认所属单位" in office_view

@@ -197,6 +197,16 @@ def test_assign_without_registering_and_what_it_refuses(desk: Desk, tmp_path: Pa
         desk.reject(waiting.submission_id, actor="office:test")
 
 
+def test_assign_takes_the_short_name_receipts_use_and_nothing_looser(desk: Desk, tmp_path: Path) -> None:
+    send(desk, tmp_path, package_mail(tmp_path))
+    (waiting,) = desk.store.submissions.waiting_mails()
+    with pytest.raises(ValueError, match="“长春市第一中学”不在本次活动的单位名单中"):
+        desk.assign(waiting.submission_id, "长春市第一中学", actor="office:test")  # a school, not 长春市教育局
+    assert desk.store.submissions.get(waiting.submission_id).unit_name is None
+    desk.assign(waiting.submission_id, "\u3000长春 ", actor="office:test", register=False)  # as in "长春-07"
+    assert desk.store.submissions.get(waiting.submission_id).unit_name == "长春市教育局"
+
+
 def test_a_mail_assigned_without_registering_its_sender_is_receipted_to_the_units_contacts(
     desk: Desk, tmp_path: Path
 ) -> None:

@@ -154,6 +154,24 @@ def test_nominees_of_the_same_name_keep_their_own_files_and_a_new_export_leaves_
     assert on_disk == {*written, note}
 
 
+def test_what_a_unit_wrote_like_a_formula_stays_text_in_the_roster(desk_data: Desk, campaign: Campaign) -> None:
+    """A nominee named "=HYPERLINK(…)" or a remark starting with "+" is what the unit typed: the
+    office's Excel shows it, it never runs it."""
+    yanbian = next(s for s in collect_status(desk_data.store, campaign) if s.name == YANBIAN)
+    typed = yanbian.dossier.model_copy(deep=True)
+    link = '=HYPERLINK("http://evil.example/x","点击查看")'
+    star = rename_star(typed, 0, link)
+    assert star.row is not None
+    star.row.remarks = "+86 请电话联系"
+    data = roster_xlsx(desk_data.store, [dataclasses.replace(yanbian, dossier=typed)])
+    ws = load_workbook(io.BytesIO(data))[STARS_DIR]
+    header = [c.value for c in ws[1]]
+    name, remarks = ws.cell(2, header.index("姓名") + 1), ws.cell(2, header.index("备注") + 1)
+    assert (name.value, name.data_type, name.quotePrefix) == (link, "s", True)
+    assert (remarks.value, remarks.data_type) == ("+86 请电话联系", "s")
+    assert ws.cell(2, 1).value == 1 and ws.cell(2, 1).data_type == "n"  # numbers stay numbers
+
+
 def test_paper_and_attach_from_the_cli(desk_data: Desk, tmp_path: Path) -> None:
     data = desk_data.settings.data_dir
     done = nomdesk("paper", "延边州", "--received", "2021-08-25", "--data-dir", data)

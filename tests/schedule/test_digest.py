@@ -156,6 +156,9 @@ def test_waiting_mails_are_counted_and_units_nobody_can_be_written_to_are_listed
     """梅河口's package sits in the 待确认 queue: the digest says so beside it, counts every waiting
     mail (one has no guess at all), and lists the units with no address or WeCom id to phone."""
     meihekou = next(u.name for u in campaign.units if u.name.startswith("梅河口市"))
+    # A unit's new contact whose name the office pasted from a unit's mail, as she wrote it.
+    pasted = [u.name for u in campaign.units if not u.contacts and u.name != meihekou][-1]
+    link = '=HYPERLINK("http://evil.example/x","王芳")'
     reachable = {u.name for u in campaign.units if u.contacts}
     with Store.open(tmp_path / "var") as store:
         store.directory.sync_units(campaign)
@@ -163,24 +166,25 @@ def test_waiting_mails_are_counted_and_units_nobody_can_be_written_to_are_listed
         waiting_mail(store, NOW - dt.timedelta(hours=2), claim=meihekou)  # she named her unit in a reply
         waiting_mail(store, NOW - dt.timedelta(hours=1))  # nothing to guess from
         store.contacts.add(meihekou, '=HYPERLINK("http://x")', phone="0435-1234567", actor="office")  # phone only
+        store.contacts.add(pasted, link, emails=["wangfang@example.cn"], actor="office")
         jobs = Jobs(store, campaign)
         statuses = jobs.statuses()
         digest = jobs.digest(statuses, NOW)
         queued = jobs.send_digest(statuses, NOW, day=NOW.date())
     status = next(s for s in statuses if s.name == meihekou)
-    assert (status.state, status.waiting, status.has_contact) == (UnitState.NOTHING, 2, False)
-    unreachable = len(campaign.units) - len(reachable)
+    assert (status.state, status.waiting, status.reachable) == (UnitState.NOTHING, 2, False)
+    unreachable = len(campaign.units) - len(reachable) - 1  # 1: the pasted contact has an address
     for limit in (4096, 2048):
         text = digest_markdown(digest, campaign, limit)
         assert len(text.encode()) <= limit
         assert "> 待确认单位 3 封" in text  # all of them, guessed or not
-        assert f"**无联系人（{unreachable}）：提醒发不出，请电话联系**" in text
+        assert f"**没有可用的邮箱或企业微信账号（{unreachable}）：提醒发不出，请电话联系**" in text
         assert f"共 {unreachable} 个" in text  # the long list is cut and says how long it is
-        assert not any(f"{name}、" in text.split("**无联系人")[1].split("**")[1] for name in reachable)
+        assert not any(f"{name}、" in text.split("**没有可用的邮箱")[1].split("**")[1] for name in reachable | {pasted})
     full = digest_markdown(digest, campaign, 100_000)
     assert f"{meihekou}（有 2 封邮件待确认）" in full.split("**未报送")[1]
     mail = next(q for q in queued if q.channel == "mail")
-    assert "待确认单位 3 封" in mail.text and "无联系人" in mail.text
+    assert "待确认单位 3 封" in mail.text and "没有可用的邮箱或企业微信账号" in mail.text
 
     ws = load_workbook(io.BytesIO(digest_xlsx(digest, campaign)))["单位汇总"]
     col = {name: i for i, name in enumerate(HEADER)}
@@ -188,6 +192,8 @@ def test_waiting_mails_are_counted_and_units_nobody_can_be_written_to_are_listed
     assert rows[meihekou][col["待确认"]].value == 2 and rows[meihekou][col["状态"]].value == "未报送"
     cell = rows[meihekou][col["联系人"]]
     assert cell.value.startswith("无（=HYPERLINK") and cell.data_type == "s"  # a name, never a formula
+    cell = rows[pasted][col["联系人"]]
+    assert (cell.value, cell.data_type, cell.quotePrefix) == (link, "s", True)  # shown, never run
     yanbian = next(iter(sorted(reachable)))
     assert rows[yanbian][col["待确认"]].value == 0
     assert rows[yanbian][col["联系人"]].value == next(u for u in campaign.units if u.name == yanbian).contacts[0].name

@@ -52,11 +52,11 @@ def test_the_final_round_catches_up_on_a_later_day_once_and_the_office_hears_of_
     listed = {line[2:].split("：")[0]: line for line in office.text.splitlines() if line.startswith("- ")}
     assert list(listed) == [names[NOTHING], names[UNREACHABLE], names[CHECKING]]  # not the complete one
     assert "仍有 3 个单位材料不完整" in office.text
-    assert "未能通知（无联系方式）" in listed[names[UNREACHABLE]]
+    assert "未能通知（没有可用的邮箱或企业微信账号）" in listed[names[UNREACHABLE]]
     assert "未能通知" not in listed[names[NOTHING]]
     assert "已报送" in listed[names[CHECKING]] and "材料正在检查" in listed[names[CHECKING]]
     assert "其中 1 个单位已收到系统发出的截止通知" in office.text
-    assert f"未能通知（无联系方式）：{names[UNREACHABLE]}，请电话联系" in office.text
+    assert f"未能通知（没有可用的邮箱或企业微信账号）：{names[UNREACHABLE]}，请电话联系" in office.text
     assert "以上单位已收到" not in office.text
     # At most once: later ticks, that day or any other, send nothing of the round.
     assert reminders(jobs.tick(at(c, 2, 11, month=9)).queued) == []
@@ -191,10 +191,11 @@ def test_of_70_units_each_with_a_contact_gets_every_round_once_and_the_office_he
         missed = [u for u in names if u in unreachable or (u == late and n == 0)]  # in the config's order
         if slot.kind == AFTER:
             assert notices["mail"].dedupe_key.startswith("reminder:")
-            assert f"未能通知（无联系方式）：{'、'.join(missed)}，请电话联系" in text
+            assert f"未能通知（没有可用的邮箱或企业微信账号）：{'、'.join(missed)}，请电话联系" in text
         else:
             assert notices["mail"].dedupe_key == f"unreachable:{c.office.name}:{slot.key}:mail"
-            assert f"以下 {len(missed)} 个单位没有登记联系人，未能提醒，请电话联系：\n{'、'.join(missed)}\n" in text
+            lead = f"以下 {len(missed)} 个单位没有可用的邮箱或企业微信账号，未能提醒，请电话联系："
+            assert f"{lead}\n{'、'.join(missed)}\n" in text
             assert f"- {phone_only}：未报送，联系人赵六未登记邮箱和企业微信账号" in text
             assert not any(unit in text for unit in mail_only)
     assert len(office) == 2 * len(plan)

@@ -109,3 +109,22 @@ def test_the_waiting_queue_shows_who_sent_what_and_rejected_mails_leave_it(store
     assert store.submissions.waiting_mails() == []
     with pytest.raises(ValueError):
         store.submissions.reject(sub.id, actor="office:wu")
+
+
+def test_a_sender_naming_several_units_does_not_override_the_desks_guess(store: Store) -> None:
+    """Naming "长春或梅河口" names no one unit: the queue proposes what the desk read from the mail, as the
+    office's notice of it does, and counts it there."""
+    vague = {
+        "unit_guess": "吉林市教育局",
+        "claim": {"unit": "梅河口市教育局", "certain": False, "name": "王丽", "phone": None},
+    }
+    sure = {"unit_guess": "吉林市教育局", "claim": {"unit": "梅河口市教育局", "certain": True, "name": "王丽"}}
+    store.submissions.add(raw(store, 1), unit_name=None, arrived_at=T0, summary=vague)
+    store.submissions.add(raw(store, 2), unit_name=None, arrived_at=T0 + dt.timedelta(hours=1), summary=sure)
+    store.submissions.add(raw(store, 3), unit_name=None, arrived_at=T0 + dt.timedelta(hours=2))
+
+    first, second, third = store.submissions.waiting_mails()
+    assert (first.guess, first.claim_unit, first.claim_certain) == ("吉林市教育局", "梅河口市教育局", False)
+    assert (second.guess, second.claim_certain) == ("梅河口市教育局", True)
+    assert third.guess is None
+    assert store.submissions.waiting_by_unit() == {"吉林市教育局": 1, "梅河口市教育局": 1, None: 1}
