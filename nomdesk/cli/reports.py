@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from nomdesk.cli.common import CampaignOption, DataDirOption, err, opened_desk
+from nomdesk.cli.common import CampaignOption, DataDirOption, err, opened_desk, unit_name
 
 if TYPE_CHECKING:
     from storage.models import WaitingMail
@@ -53,8 +53,8 @@ def status(
             out.print(table)
             _print_waiting_for_a_person(desk, out, waiting)
             return
-        config_unit = desk.campaign.unit_by_exact_name(unit) or desk.campaign.unit_named(unit)
-        name = config_unit.name if config_unit else unit
+        # A unit the campaign names (as a clerk types it), else one only the submissions know.
+        name = unit if desk.store.submissions.of_unit(unit) else unit_name(desk, unit)
         snapshot = desk.store.evaluations.latest_dossier(name)
         count = desk.store.submissions.waiting_by_unit()[name]
         queued = f"{waiting_note(count)}（运行 nomdesk status 查看，nomdesk assign 指定单位）" if count else ""
