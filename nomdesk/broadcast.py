@@ -3,8 +3,10 @@ and WeCom. The one home of it: the dashboard (and anything after it) previews an
 
 Why a preview and a token: the office sees, before anything goes, who gets it on which channel,
 which units it cannot reach (no contact, so someone must phone them) and the message exactly as a
-unit reads it. The preview mints a token the confirm form carries; every outbox row of the send is
-keyed `broadcast:<token>:<unit>:<channel>`, so a double click or a resent form queues nothing twice.
+unit reads it. The preview mints a token the confirm form carries and keeps it for an hour with a
+hash of what was previewed and the units it listed: a send is refused for a token never previewed,
+expired, or whose message differs, and it reaches no unit the office did not see. Every outbox row
+of the send is keyed `broadcast:<token>:<unit>:<channel>`, so a double click queues nothing twice.
 A mail goes through the same hourly limit per address as the desk's replies (held, not dropped).
 The text is the office's own words: it is escaped in the mail's HTML part (and by the pages).
 """
@@ -12,10 +14,11 @@ The text is the office's own words: it is escaped in the mail's HTML part (and b
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
+import json
 import re
 import secrets
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -32,6 +35,10 @@ SUBJECT_MAX_CHARS = 120
 TEXT_MAX_CHARS = 4000
 TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 AUDIT_ACTION = "broadcast.sent"
+PREVIEW_KEY = "broadcast:preview:"  # + token -> what was previewed, kept PREVIEW_TTL
+PREVIEW_TTL = dt.timedelta(hours=1)
+EXPIRED_ZH = "群发确认已失效（未经预览或预览已超过 1 小时），请重新预览后再发送"
+CHANGED_ZH = "内容已修改，请重新预览后再发送"
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,7 @@ class Target:
     state_zh: str
     emails: list[str]
     wecom_users: list[str]
-    has_contact: bool
+    contacts: int  # its registered contacts, whether or not they have an address on a chosen channel
     waiting: int = 0  # its mails in the 待确认 queue (it may have sent more than its state says)
 
     @property
@@ -62,7 +69,7 @@ class Target:
 
     @property
     def why_unreachable(self) -> str:
-        return "未登记联系人" if not self.has_contact else "联系人没有所选渠道的联系方式"
+        return "未登记联系人" if not self.contacts else "联系人没有所选渠道的联系方式"
 
 
 @dataclass(frozen=True)
@@ -76,14 +83,6 @@ class BroadcastPreview:
     as_of: dt.datetime  # when the units' states were read
     targets: list[Target]  # reached on at least one chosen channel
     unreachable: list[Target]
-
-    @property
-    def mails(self) -> int:
-        return sum(bool(t.emails) for t in self.targets)
-
-    @property
-    def wecom_messages(self) -> int:
-        return sum(bool(t.wecom_users) for t in self.targets)
 
 
 @dataclass
@@ -141,6 +140,33 @@ def _checked(
     return chosen_states, chosen_channels, subject, body
 
 
+def _fingerprint(states: list[str], channels: list[str], subject: str, body: str) -> str:
+    """What a preview showed, as a hash: the send must carry exactly this."""
+    text = json.dumps([states, channels, subject, body], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _targets(
+    store: Store, campaign: Campaign, states: list[str], channels: list[str]
+) -> tuple[list[Target], list[Target]]:
+    """The units in `states` now: (reached on a chosen channel, not reachable)."""
+    targets, unreachable = [], []
+    for status in collect_status(store, campaign):
+        if status.state.value not in states:
+            continue
+        target = Target(
+            unit=status.name,
+            state=status.state.value,
+            state_zh=STATE_ZH[status.state],
+            emails=status.emails if "mail" in channels else [],
+            wecom_users=status.wecom_users if "wecom" in channels else [],
+            contacts=len(status.contacts),
+            waiting=status.waiting,
+        )
+        (targets if target.reachable else unreachable).append(target)
+    return targets, unreachable
+
+
 def preview_broadcast(
     store: Store,
     campaign: Campaign,
@@ -150,29 +176,17 @@ def preview_broadcast(
     text: str,
     channels: set[str],
     now: dt.datetime,
-    token: str | None = None,
 ) -> BroadcastPreview:
-    """Who a bulk message reaches, who it cannot, and what it says, as the units stand at `now`;
-    nothing is queued."""
+    """Who a bulk message reaches, who it cannot, and what it says, as the units stand at `now`.
+    Nothing is queued; the token it mints is kept (with what it showed) for `send_broadcast`."""
     chosen_states, chosen_channels, subject, body = _checked(campaign, states, subject, text, channels)
-    waiting = Counter(m.guess for m in store.submissions.waiting_mails() if m.guess)
-    targets, unreachable = [], []
-    for status in collect_status(store, campaign):
-        if status.state.value not in chosen_states:
-            continue
-        target = Target(
-            unit=status.name,
-            state=status.state.value,
-            state_zh=STATE_ZH[status.state],
-            emails=status.emails if "mail" in chosen_channels else [],
-            wecom_users=status.wecom_users if "wecom" in chosen_channels else [],
-            has_contact=bool(status.contacts),
-            waiting=waiting.get(status.name, 0),
-        )
-        (targets if target.reachable else unreachable).append(target)
+    targets, unreachable = _targets(store, campaign, chosen_states, chosen_channels)
+    token = new_token()
+    kept = {"hash": _fingerprint(chosen_states, chosen_channels, subject, body), "units": [t.unit for t in targets]}
+    store.state.kv_set(PREVIEW_KEY + token, json.dumps(kept, ensure_ascii=False), expires_at=now + PREVIEW_TTL)
     first = targets[0].unit if targets else (unreachable[0].unit if unreachable else "（单位名称）")
     return BroadcastPreview(
-        token=token if token and TOKEN.fullmatch(token) else new_token(),
+        token=token,
         states=chosen_states,
         channels=chosen_channels,
         subject=subject,
@@ -199,16 +213,22 @@ def send_broadcast(
 ) -> BroadcastResult:
     """Queue the previewed message: one outbox row per unit and channel, once per `token`.
 
-    The units are those in the states now (a unit that became complete since the preview is not
-    told it is missing anything). A mail over an address's hourly limit is held until it has room."""
-    if not TOKEN.fullmatch(token or ""):
-        raise ValueError("群发确认已失效，请重新预览后再发送")
-    preview = preview_broadcast(
-        store, campaign, states=states, subject=subject, text=text, channels=channels, now=now, token=token
-    )
-    result = BroadcastResult(token=token, unreachable=[t.unit for t in preview.unreachable])
-    for target in preview.targets:
-        message = render_message(campaign, target.unit, preview.subject, preview.body)
+    A ValueError (in Chinese) when `token` was never previewed or has expired, or the message is
+    not the one previewed. The units are those the preview listed that are still in the states (a
+    unit that became complete since is not told it is missing anything); a contact's address is
+    read now. A mail over an address's hourly limit is held until it has room."""
+    kept_text = store.state.kv_get(PREVIEW_KEY + token, now) if TOKEN.fullmatch(token or "") else None
+    if kept_text is None:
+        raise ValueError(EXPIRED_ZH)
+    kept = json.loads(kept_text)
+    chosen_states, chosen_channels, subject, body = _checked(campaign, states, subject, text, channels)
+    if kept.get("hash") != _fingerprint(chosen_states, chosen_channels, subject, body):
+        raise ValueError(CHANGED_ZH)
+    previewed = set(kept.get("units") or [])
+    targets, unreachable = _targets(store, campaign, chosen_states, chosen_channels)
+    result = BroadcastResult(token=token, unreachable=[t.unit for t in unreachable])
+    for target in (t for t in targets if t.unit in previewed):
+        message = render_message(campaign, target.unit, subject, body)
         for channel, recipients in (("mail", target.emails), ("wecom", target.wecom_users)):
             if not recipients:
                 continue
@@ -244,9 +264,9 @@ def send_broadcast(
             AUDIT_ACTION,
             None,
             token=token,
-            states=preview.states,
-            channels=preview.channels,
-            subject=preview.subject,
+            states=chosen_states,
+            channels=chosen_channels,
+            subject=subject,
             units=len(result.units),
             queued=result.queued,
             held=result.held,

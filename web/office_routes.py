@@ -1,10 +1,11 @@
 """The office's own pages: 联系人 (the units' contacts), 待确认 (mails with no unit yet), 群发 (a
 bulk message to the units in a state) and the notes on a unit page.
 
-Each page only calls the one home of its action (nomdesk.contacts, the desk's assign and reject,
-nomdesk.broadcast, store.state.add_note) and says what happened. The routes are the dashboard's
-(`web.routes` passes its route class, login dependency and page renderer in): behind the office
-login, every POST checks the session's CSRF token, errors are Chinese pages.
+Each page only calls the one home of its action (nomdesk.contacts, the desk's assign, reject and
+add_note, nomdesk.broadcast) and says what happened, as the store has it once the action is done.
+The routes are the dashboard's (`web.routes` passes its route class, login dependency and page
+renderer in): behind the office login, every POST checks the session's CSRF token, errors are
+Chinese pages.
 
 No `from __future__ import annotations` here: FastAPI must see the route signatures' annotations
 as objects, and `User` is the dashboard's, passed in.
@@ -24,10 +25,10 @@ from nomdesk.broadcast import CHANNEL_ZH, STATES, preview_broadcast, send_broadc
 from nomdesk.contacts import ContactImport
 from nomdesk.service import Service
 from schedule.status import STATE_ZH
-from storage.models import ContactView
+from storage.models import ContactView, WaitingMail
 from storage.tables import RawState
 from web import auth, exports
-from web.office_views import contacts_page, waiting_views
+from web.office_views import contacts_page, waiting_groups
 from web.views import local
 
 CONTACTS_DONE_ZH = {
@@ -36,14 +37,26 @@ CONTACTS_DONE_ZH = {
     "removed": "已删除联系人，其邮箱今后不再视为该单位的地址。",
 }
 WAITING_DONE_ZH = {
-    "assigned": "已将邮件归入{unit}并受理，受理回执随后发给发件人。",
-    "checking": "已将邮件归入{unit}，系统正在检查材料，请稍后在单位页面查看结果。",
-    "quarantined": "已将邮件归入{unit}，但材料处理出错，已转人工处理（原始邮件已完整保存）。",
-    "rejected": "已标记为不是报送材料，该邮件已移出待确认（原邮件仍保存在系统中）。",
+    "assigned": "已将{mails}归入{unit}并受理。",
+    "checking": "已将{mails}归入{unit}，系统正在检查材料，请稍后在单位页面查看结果。",
+    "quarantined": "已将{mails}归入{unit}，但材料处理出错，已转人工处理（原始邮件已完整保存）。",
+    "rejected": "已将{mails}标记为不是报送材料，已移出待确认（原邮件仍保存在系统中）。",
 }
-REGISTERED_ZH = "发件人已登记为{unit}的联系人，今后来信直接受理。"
+# What became of the sender after an assignment, as the store says once it is done (the desk
+# registers her only when her address is deliverable and nobody's yet): code -> what the page says.
+SENDER_ZH = {
+    "registered": "发件人已登记为{unit}的联系人，今后来信直接受理，回执发给发件人。",
+    "other": "发件人的邮箱已是{owner}的联系人，未登记为{unit}的联系人：此人今后的来信仍按{owner}受理，"
+    "如有误请到联系人页面修改。",
+    "office": "发件人的邮箱是省级办公室自己的地址，未登记为单位联系人。",
+    "skipped": "按您的选择，发件人未登记为联系人，此人今后来信仍会进入待确认。",
+    "refused": "发件人的地址无法回信（或是本系统自己的地址），未登记为联系人，此人今后来信仍会进入待确认。",
+}
+RECEIPT_ZH = {  # where the receipt goes when she is not the unit's contact (never to her)
+    True: "回执发给该单位已登记的联系人。",
+    False: "该单位没有登记邮箱的联系人，回执未发出，请电话告知。",
+}
 MAX_SHEET_BYTES = 5 << 20  # a contact sheet is a few kilobytes; anything near this is not one
-NOTE_MAX_CHARS = 2000
 
 Page = Callable[..., Response]
 
@@ -199,26 +212,33 @@ def create_office_router(
         request: Request, who: auth.WebUser, *, status: int = 200, error: str | None = None, done: str | None = None
     ) -> Response:
         units = [u.name for u in store.directory.units()]
+        groups = waiting_groups(store, campaign)
         return page(
             request,
             "waiting.html",
             who,
             status,
-            mails=waiting_views(store, campaign),
+            groups=groups,
+            total=sum(len(g.items) for g in groups),
             units=units,
             error=error,
             done=done,
         )
 
     @router.get("/waiting", response_class=HTMLResponse)
-    def waiting(request: Request, who: User, done: str = "", unit: str = "", registered: int = 0) -> Response:
+    def waiting(
+        request: Request, who: User, done: str = "", unit: str = "", n: int = 1, sender: str = "", owner: str = ""
+    ) -> Response:
         known = {u.name for u in store.directory.units()}
         message = None
         if done in WAITING_DONE_ZH:
-            shown = f"“{unit}”" if unit in known else ""
-            message = WAITING_DONE_ZH[done].format(unit=shown or "所选单位")
-            if registered and shown and done != "rejected":
-                message += REGISTERED_ZH.format(unit=shown)
+            shown = f"“{unit}”" if unit in known else "所选单位"
+            mails = "邮件" if n <= 1 else f"发件人的 {n} 封邮件"
+            message = WAITING_DONE_ZH[done].format(mails=mails, unit=shown)
+            if done != "rejected" and sender in SENDER_ZH and (sender != "other" or owner in known):
+                message += SENDER_ZH[sender].format(unit=shown, owner=f"“{owner}”")
+                if sender != "registered" and unit in known:
+                    message += RECEIPT_ZH[any(c.emails for c in store.contacts.list(unit))]
         return render_waiting(request, who, done=message)
 
     @router.post("/waiting/{submission_id}/assign")
@@ -233,15 +253,28 @@ def create_office_router(
         auth.check_csrf(who, csrf)
         if unit not in {u.name for u in store.directory.units()}:
             return render_waiting(request, who, status=400, error="请从名单中选择这封邮件所属的单位")
-        _waiting_or_404(submission_id)
+        mail, hers = _waiting_or_404(submission_id)
         try:
             record = desk.assign(submission_id, unit, actor=who.actor, register=bool(as_contact))
         except ValueError as exc:
             return render_waiting(request, who, status=400, error=str(exc))
         taken = desk.await_processed(record.id, wait_seconds)
         done = "checking" if taken is None else "quarantined" if taken.state == RawState.QUARANTINED else "assigned"
-        query = urlencode({"done": done, "unit": unit, "registered": int(bool(as_contact))})
+        sender, owner = _sender_after_assign(mail.sender, unit, register=bool(as_contact))
+        query = urlencode({"done": done, "unit": unit, "n": len(hers), "sender": sender, "owner": owner})
         return RedirectResponse(f"/waiting?{query}", status_code=303)
+
+    def _sender_after_assign(address: str, unit: str, *, register: bool) -> tuple[str, str]:
+        """What the sender now is, read back from the store (not from the box the office ticked):
+        a SENDER_ZH code, and the unit her address belongs to when it is another's."""
+        owner = store.contacts.owner_of_address(address) if address else None
+        if owner is None:
+            return ("refused" if register else "skipped"), ""
+        if owner.is_office:
+            return "office", ""
+        if owner.unit_name == unit:
+            return "registered", ""
+        return "other", owner.unit_name or ""
 
     @router.post("/waiting/{submission_id}/reject")
     def reject(
@@ -250,18 +283,29 @@ def create_office_router(
         submission_id: int,
         csrf: Annotated[str, Form()] = "",
         reason: Annotated[str, Form()] = "",
+        also: Annotated[list[int], Form()] = [],  # noqa: B006 - the sender's other mails on the card
     ) -> Response:
         auth.check_csrf(who, csrf)
-        _waiting_or_404(submission_id)
+        _, hers = _waiting_or_404(submission_id)
+        # Her other mails the card listed that still wait (one may have been handled meanwhile); a
+        # mail of hers that came after the page was shown is left for the office to see.
+        listed = set(also) - {submission_id}
+        ids = [submission_id, *(m.submission_id for m in hers if m.submission_id in listed)]
         try:
-            desk.reject(submission_id, actor=who.actor, reason=reason.strip()[:200])
+            for each in ids:
+                desk.reject(each, actor=who.actor, reason=reason.strip()[:200])
         except ValueError as exc:
             return render_waiting(request, who, status=400, error=str(exc))
-        return RedirectResponse("/waiting?done=rejected", status_code=303)
+        return RedirectResponse(f"/waiting?done=rejected&n={len(ids)}", status_code=303)
 
-    def _waiting_or_404(submission_id: int) -> None:
-        if all(row.id != submission_id for row in store.submissions.waiting()):
+    def _waiting_or_404(submission_id: int) -> tuple[WaitingMail, list[WaitingMail]]:
+        """The waiting mail, and every waiting mail of its sender (itself included: `assign` takes
+        them all)."""
+        queue = store.submissions.waiting_mails()
+        found = next((m for m in queue if m.submission_id == submission_id), None)
+        if found is None:
             raise HTTPException(status_code=404, detail="这封邮件已不在待确认中（可能已被他人处理），请刷新页面")
+        return found, [m for m in queue if m is found or (found.sender and m.sender == found.sender)]
 
     # ---- 群发 --------------------------------------------------------------------------------
 
@@ -358,10 +402,8 @@ def create_office_router(
     ) -> Response:
         auth.check_csrf(who, csrf)
         unit_or_404(name)
-        if len(text) > NOTE_MAX_CHARS:
-            raise HTTPException(status_code=400, detail=f"备注过长（最多 {NOTE_MAX_CHARS} 字），请精简后再保存")
         try:
-            store.state.add_note(name, text, author=who.actor, nominee=nominee.strip()[:100] or None)
+            desk.add_note(name, text, actor=who.actor, nominee=nominee.strip()[:100] or None)  # the one home
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from exc
         return RedirectResponse(f"/units/{quote(name, safe='')}?done=note#notes", status_code=303)

@@ -33,28 +33,58 @@ def contacts_page(store: Store, unit: str = "") -> ContactsPage:
 
 
 @dataclass
-class WaitingView:
+class WaitingItem:
     mail: WaitingMail
     arrived: str
-    one_click: str | None  # the claimed unit, when she named it for certain and it has no contact yet
+
+
+@dataclass
+class WaitingGroup:
+    """One sender's mails in the 待确认 queue. Assigning one assigns them all (the desk takes every
+    waiting mail of hers), so the office sees them together and decides once."""
+
+    key: str  # her address, or "#<submission id>" for a mail with none (assigned alone)
+    sender: str
+    sender_name: str
+    items: list[WaitingItem]  # oldest first
+    guess: str | None  # her newest mail's guess (a unit she named for certain, else the desk's)
+    one_click: str | None  # the unit she named for certain (newest), when it has no contact yet
     register: bool  # 同时登记为联系人 is ticked at first: the guessed unit has no contact yet
     guess_contacts: list[str]  # the names of the guessed unit's contacts, for the office to weigh
 
+    @property
+    def first_id(self) -> int:
+        """The mail the group's buttons name (the desk takes her other waiting mails with it)."""
+        return self.items[0].mail.submission_id
 
-def waiting_views(store: Store, campaign: Campaign) -> list[WaitingView]:
+    @property
+    def ids(self) -> list[int]:
+        return [item.mail.submission_id for item in self.items]
+
+
+def waiting_groups(store: Store, campaign: Campaign) -> list[WaitingGroup]:
+    """The 待确认 queue by sender, in the order her first mail arrived."""
     contacts: dict[str, list[str]] = {}
     for c in store.contacts.list(office=False):
         contacts.setdefault(c.unit_name or "", []).append(c.name)
-    views = []
-    for mail in store.submissions.waiting_mails():
-        claimed = mail.claim_unit if mail.claim_certain else None
-        views.append(
-            WaitingView(
-                mail=mail,
-                arrived=local(mail.arrived_at, campaign),
+    by_sender: dict[str, list[WaitingMail]] = {}
+    for mail in store.submissions.waiting_mails():  # in arrival order
+        by_sender.setdefault(mail.sender or f"#{mail.submission_id}", []).append(mail)
+    groups = []
+    for key, mails in by_sender.items():
+        newest_first = mails[::-1]
+        guess = next((m.guess for m in newest_first if m.guess), None)
+        claimed = next((m.claim_unit for m in newest_first if m.claim_unit and m.claim_certain), None)
+        groups.append(
+            WaitingGroup(
+                key=key,
+                sender=mails[0].sender or "",
+                sender_name=next((m.sender_name for m in newest_first if m.sender_name), ""),
+                items=[WaitingItem(mail=m, arrived=local(m.arrived_at, campaign)) for m in mails],
+                guess=guess,
                 one_click=claimed if claimed and not contacts.get(claimed) else None,
-                register=bool(mail.guess) and not contacts.get(mail.guess or ""),
-                guess_contacts=contacts.get(mail.guess or "", []),
+                register=bool(guess) and not contacts.get(guess or ""),
+                guess_contacts=contacts.get(guess or "", []),
             )
         )
-    return views
+    return groups

@@ -1,19 +1,25 @@
 """The unregistered sender's whole path through the running desk, against real mail servers (Dovecot
 IMAP in, aiosmtpd SMTP out): asked who she is, told her answer went to the office, registered by one
 office confirmation, answered with the full receipt of everything she sent, and from then on
-answered at once. A stranger's mail the office rejects leaves the queue and is not answered."""
+answered at once. A stranger's mail the office rejects leaves the queue and is not answered. While
+her mails wait, the office sees them counted in the digest and on the dashboard's campaign page."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from config import load_campaign
 from config.settings import Settings
+from nomdesk import wiring
+from nomdesk.app import create_app
 from nomdesk.service import Service
+from schedule.digest import digest_markdown
 from tests.nomdesk.conftest import mail_env
 from tests.nomdesk.test_desk_unknown_sender import (
     CLAIM_TEXT,
@@ -27,6 +33,7 @@ from tests.nomdesk.test_desk_unknown_sender import (
     answer_mail,
     package_mail,
 )
+from tests.support.dashboard import OFFICE_NAME, OFFICE_PASSWORD, OFFICE_USER, login
 from tests.support.dovecot import Dovecot
 from tests.support.service import body_text, mail, message_id_of, parse, wait_until
 from tests.support.smtp import SmtpSink
@@ -79,6 +86,21 @@ def to(sink: SmtpSink, address: str) -> list[EmailMessage]:
     return [parse(e.content) for e in sink.received if address in e.rcpt_tos]
 
 
+def digest_text(service: Service) -> str:
+    """Today's digest as the office reads it (`nomdesk digest` builds it so)."""
+    jobs = wiring.jobs(service.desk)
+    return digest_markdown(jobs.digest(jobs.statuses(), service.desk.clock()), service.campaign)
+
+
+def campaign_page(office: TestClient) -> tuple[str, str]:
+    """The dashboard's campaign page: (its 待确认 banner, or "" when none; 梅河口's row)."""
+    html = office.get("/").text
+    banner = re.search(r'<p class="alert warn" id="waiting-banner">(.*?)</p>', html, re.S)
+    row = re.search(rf'<tr[^>]*data-unit="{MEIHEKOU}".*?</tr>', html, re.S)
+    assert row, "梅河口 is not listed on the campaign page"
+    return (re.sub(r"<[^>]+>", "", banner.group(1)) if banner else ""), row.group(0)
+
+
 def test_a_stranger_becomes_the_units_contact_after_one_confirmation(
     service: Service,
     dovecot: Dovecot,
@@ -87,6 +109,9 @@ def test_a_stranger_becomes_the_units_contact_after_one_confirmation(
 ) -> None:
     store = service.store
     assert store.contacts.list(MEIHEKOU) == []  # the shipped campaign has no contact for 梅河口
+    store.directory.add_user(OFFICE_USER, OFFICE_PASSWORD, OFFICE_NAME)
+    office = TestClient(create_app(service), base_url="http://127.0.0.1")  # the running service's own
+    assert login(office).status_code == 303
 
     package = package_mail(tmp_path)
     dovecot.append(package, folder=FOLDER)
@@ -113,12 +138,25 @@ def test_a_stranger_becomes_the_units_contact_after_one_confirmation(
     service.desk.reject(junk_row.submission_id, actor="office:test", reason="广告")
     assert [m.sender for m in store.submissions.waiting_mails()] == [STRANGER, STRANGER]
 
+    # What the office sees while her two mails wait: the digest and the campaign page count them,
+    # and 梅河口, still 未报送, is marked with the mails guessed to be its own.
+    guessed = sum(m.guess == MEIHEKOU for m in store.submissions.waiting_mails())
+    assert guessed >= 1  # her answer named it for certain
+    assert "待确认单位 2 封" in digest_text(service)
+    assert f"{MEIHEKOU}（有 {guessed} 封邮件待确认）" in digest_text(service)
+    banner, row = campaign_page(office)
+    assert banner.startswith("待确认 2 封")
+    assert "未报送" in row and f"有 {guessed} 封邮件待确认" in row
+
     # The office confirms once: both mails are checked and the receipt lists the package's files.
     record = service.desk.assign(waiting[0].submission_id, MEIHEKOU, actor="office:test")
     receipt = answered(sink, claim, FORM_NAME, what="the receipt after the office confirmed")
     assert receipt["To"] == STRANGER and PROJECT in body_text(receipt) and "共 2 封邮件" in body_text(receipt)
     assert service.desk.await_processed(record.id, 10) is not None
     assert store.submissions.waiting_mails() == []
+    assert "待确认单位 0 封" in digest_text(service) and "封邮件待确认" not in digest_text(service)
+    banner, row = campaign_page(office)
+    assert banner == "" and "待确认" not in row and "未报送" not in row
     (contact,) = store.contacts.list(MEIHEKOU)
     assert (contact.name, contact.emails, contact.phone) == ("王丽", [STRANGER], "13912345678")
 

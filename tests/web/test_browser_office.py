@@ -90,6 +90,7 @@ def test_a_waiting_mail_is_confirmed_in_one_click(page: Page, service: Service, 
     expect(card).to_contain_text("活动照片.jpg")
     card.get_by_role("button", name=f"确认为 {CLAIMED_UNIT} 的联系人并受理").click()
     expect(page.get_by_role("status")).to_contain_text(f"已将邮件归入“{CLAIMED_UNIT}”")
+    expect(page.get_by_role("status")).to_contain_text(f"发件人已登记为“{CLAIMED_UNIT}”的联系人")
     expect(page.get_by_text("没有待确认的邮件")).to_be_visible()
     expect(page.get_by_role("link", name="待确认 (0)")).to_be_visible()
     assert [c.emails for c in service.store.contacts.list(CLAIMED_UNIT)] == [[UNKNOWN_SENDER]]

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
 
+from nomdesk.broadcast import CHANGED_ZH
 from nomdesk.service import Service
 from tests.support.dashboard import (
     CLAIMED_UNIT,
@@ -26,8 +27,10 @@ from tests.support.dashboard import (
     form_csrf,
     late_mail,
 )
+from tests.support.service import mail
 
 CHANGCHUN = "长春市教育局"
+LATER = "Thu, 02 Sep 2021 10:00:00 +0800"  # after the waiting mail of tests.support.dashboard
 GETS = ["/contacts", "/waiting", "/broadcast", "/contacts/export.xlsx", "/contacts/template.xlsx"]
 POSTS = [
     "/contacts/add",
@@ -44,6 +47,37 @@ POSTS = [
 
 def csrf(client: TestClient, path: str = "/contacts") -> str:
     return form_csrf(client.get(path).text)
+
+
+def queue_mail(service: Service, directory: Path, raw: bytes) -> int:
+    """Hand a mail of an unregistered sender to the running desk; its submission id once it waits."""
+    path = directory / f"mail-{len(list(directory.glob('mail-*.eml')))}.eml"
+    path.write_bytes(raw)
+    record = service.desk.ingest_file(path)
+    assert service.desk.await_processed(record.id or 0, 20) is not None, "the pipeline did not take the mail"
+    [found] = [m.submission_id for m in service.store.submissions.waiting_mails() if m.raw_id == record.id]
+    return found
+
+
+def promo_mail() -> bytes:
+    return mail("promo@example.cn", subject="优惠促销", text="欢迎垂询。", date=LATER)
+
+
+def cards(html: str) -> dict[str, str]:
+    """The 待确认 page's cards: sender -> the card's HTML."""
+    return dict(re.findall(r'<article class="card waiting" data-sender="([^"]+)".*?>(.*?)</article>', html, re.S))
+
+
+def assign(office: TestClient, submission_id: int, unit: str, *, register: bool = True) -> str:
+    """The 待确认 page after the office assigned a mail (and the pipeline took it)."""
+    data = {"csrf": csrf(office, "/waiting"), "unit": unit, **({"as_contact": "1"} if register else {})}
+    response = office.post(f"/waiting/{submission_id}/assign", data=data, follow_redirects=False)
+    assert response.status_code == 303
+    return office.get(response.headers["location"]).text
+
+
+def done_line(html: str) -> str:
+    return re.search(r'<p class="alert ok" role="status">(.*?)</p>', html, re.S).group(1)
 
 
 def outbox_texts(service: Service) -> list[str]:
@@ -209,7 +243,7 @@ def test_a_waiting_mail_is_counted_shown_and_confirmed_in_one_click(
     assert "未报送" in row and "有 1 封邮件待确认" in row
 
     page = office.get("/waiting").text
-    card = page.split(f'data-submission="{waiting_id}"')[1].split("</article>")[0]
+    card = cards(page)[UNKNOWN_SENDER]
     for shown in (UNKNOWN_SENDER, "推荐材料", "2021-09-01 09:00", "活动照片.jpg", CLAIMED_UNIT, "王丽", "13912345678"):
         assert shown in card, shown
     assert f"确认为 {CLAIMED_UNIT} 的联系人并受理" in card
@@ -221,7 +255,9 @@ def test_a_waiting_mail_is_counted_shown_and_confirmed_in_one_click(
     )
     assert response.status_code == 303
     page = office.get(response.headers["location"]).text
-    assert f"已将邮件归入“{CLAIMED_UNIT}”并受理" in page and f"发件人已登记为“{CLAIMED_UNIT}”的联系人" in page
+    assert done_line(page) == (
+        f"已将邮件归入“{CLAIMED_UNIT}”并受理。发件人已登记为“{CLAIMED_UNIT}”的联系人，今后来信直接受理，回执发给发件人。"
+    )
     assert "没有待确认的邮件" in page and ">待确认 (0)<" in page
     [contact] = service.store.contacts.list(CLAIMED_UNIT)
     assert contact.emails == [UNKNOWN_SENDER] and contact.name == "王丽"
@@ -235,7 +271,10 @@ def test_a_waiting_mail_can_go_to_another_unit_without_registering(
     page = office.get("/waiting").text
     assert re.search(r'name="as_contact" value="1" checked', page)  # 梅河口 has no contact: ticked at first
     response = office.post(f"/waiting/{waiting_id}/assign", data={"csrf": form_csrf(page), "unit": CHANGCHUN})
-    assert f"已将邮件归入“{CHANGCHUN}”" in response.text and "已登记" not in response.text
+    assert done_line(response.text) == (
+        f"已将邮件归入“{CHANGCHUN}”并受理。按您的选择，发件人未登记为联系人，此人今后来信仍会进入待确认。"
+        "该单位没有登记邮箱的联系人，回执未发出，请电话告知。"
+    )
     assert len(service.store.submissions.of_unit(CHANGCHUN)) == 1
     assert service.store.contacts.list(CHANGCHUN) == [] and service.store.contacts.list(CLAIMED_UNIT) == []
 
@@ -243,7 +282,7 @@ def test_a_waiting_mail_can_go_to_another_unit_without_registering(
 def test_a_waiting_mail_rejected_leaves_the_queue(office: TestClient, service: Service, waiting_id: int) -> None:
     token = csrf(office, "/waiting")
     response = office.post(f"/waiting/{waiting_id}/reject", data={"csrf": token, "reason": "广告"})
-    assert "已标记为不是报送材料" in response.text and "没有待确认的邮件" in response.text
+    assert "已将邮件标记为不是报送材料" in response.text and "没有待确认的邮件" in response.text
     assert service.store.submissions.waiting_mails() == []
     assert service.store.audit.entries(action="submission.rejected")[0].actor == "office:wu"
     again = office.post(f"/waiting/{waiting_id}/reject", data={"csrf": token})
@@ -255,6 +294,88 @@ def test_an_assignment_to_no_unit_is_refused_in_chinese(office: TestClient, serv
     response = office.post(f"/waiting/{waiting_id}/assign", data={"csrf": token, "unit": "火星市教育局"})
     assert response.status_code == 400 and "请从名单中选择" in response.text
     assert len(service.store.submissions.waiting_mails()) == 1
+
+
+def test_the_page_says_the_sender_is_another_units_contact_when_she_already_is(
+    office: TestClient, service: Service, waiting_id: int
+) -> None:
+    # While her mail waits, the office registers her address for 长春 on the 联系人 page.
+    service.store.contacts.add(CHANGCHUN, "王丽", emails=[UNKNOWN_SENDER])
+    page = assign(office, waiting_id, CLAIMED_UNIT)  # 同时登记为联系人 ticked: the desk cannot
+    assert done_line(page) == (
+        f"已将邮件归入“{CLAIMED_UNIT}”并受理。发件人的邮箱已是“{CHANGCHUN}”的联系人，未登记为“{CLAIMED_UNIT}”的联系人："
+        f"此人今后的来信仍按“{CHANGCHUN}”受理，如有误请到联系人页面修改。"
+        "该单位没有登记邮箱的联系人，回执未发出，请电话告知。"
+    )
+    assert "已登记为“梅河口" not in page
+    assert service.store.contacts.list(CLAIMED_UNIT) == []
+
+
+def test_the_page_says_the_sender_is_the_office_when_she_is(
+    office: TestClient, service: Service, waiting_id: int
+) -> None:
+    service.store.contacts.add(None, "值班员", emails=[UNKNOWN_SENDER], is_office=True)
+    service.store.contacts.add(CLAIMED_UNIT, "张华", emails=["zhanghua@mhkedu.cn"])
+    page = assign(office, waiting_id, CLAIMED_UNIT)
+    assert done_line(page) == (
+        f"已将邮件归入“{CLAIMED_UNIT}”并受理。发件人的邮箱是省级办公室自己的地址，未登记为单位联系人。"
+        "回执发给该单位已登记的联系人。"
+    )
+    assert [c.name for c in service.store.contacts.list(CLAIMED_UNIT)] == ["张华"]
+
+
+def test_the_page_says_an_address_that_cannot_be_answered_is_not_registered(
+    office: TestClient, service: Service, tmp_path: Path
+) -> None:
+    nowhere = "wangli@localhost"  # no domain to deliver to: the desk does not register it
+    waiting = queue_mail(service, tmp_path, mail(nowhere, text=f"单位：{CLAIMED_UNIT}\n联系人：王丽"))
+    page = assign(office, waiting, CLAIMED_UNIT)
+    assert done_line(page) == (
+        f"已将邮件归入“{CLAIMED_UNIT}”并受理。发件人的地址无法回信（或是本系统自己的地址），未登记为联系人，"
+        "此人今后来信仍会进入待确认。该单位没有登记邮箱的联系人，回执未发出，请电话告知。"
+    )
+    assert service.store.contacts.list(CLAIMED_UNIT) == []
+
+
+def test_one_senders_mails_are_one_card_confirmed_together(
+    office: TestClient, service: Service, waiting_id: int, tmp_path: Path
+) -> None:
+    later = queue_mail(service, tmp_path, mail(UNKNOWN_SENDER, subject="补充材料", text="补充一份说明。", date=LATER))
+    stranger = queue_mail(service, tmp_path, promo_mail())
+    page = office.get("/waiting").text
+    assert "待确认 <b>3</b> 封（2 位发件人）" in page
+    shown = cards(page)
+    assert set(shown) == {UNKNOWN_SENDER, "promo@example.cn"}
+    hers = shown[UNKNOWN_SENDER]
+    assert "推荐材料" in hers and "补充材料" in hers and "活动照片.jpg" in hers and "王丽" in hers
+    assert "以下操作对此发件人的全部 2 封邮件一并生效" in hers
+    # One set of buttons for both: the confirm and the sort name her first mail, the reject both.
+    assert re.findall(r'action="/waiting/(\d+)/assign"', hers) == [str(waiting_id)] * 2
+    assert f"确认为 {CLAIMED_UNIT} 的联系人并受理（2 封）" in hers
+    assert f'name="also" value="{later}"' in hers and "确认不是报送材料（2 封）" in hers
+    assert "以下操作" not in shown["promo@example.cn"]
+
+    page = assign(office, waiting_id, CLAIMED_UNIT)
+    assert done_line(page).startswith(f"已将发件人的 2 封邮件归入“{CLAIMED_UNIT}”并受理。发件人已登记为")
+    assert list(cards(page)) == ["promo@example.cn"] and "待确认 <b>1</b> 封" in page
+    assert [s.id for s in service.store.submissions.of_unit(CLAIMED_UNIT)] == [waiting_id, later]
+    assert [m.submission_id for m in service.store.submissions.waiting_mails()] == [stranger]
+
+
+def test_rejecting_a_senders_card_rejects_the_mails_it_listed(
+    office: TestClient, service: Service, waiting_id: int, tmp_path: Path
+) -> None:
+    later = queue_mail(service, tmp_path, mail(UNKNOWN_SENDER, subject="咨询", text="请问截止时间？", date=LATER))
+    stranger = queue_mail(service, tmp_path, promo_mail())
+    token = csrf(office, "/waiting")
+    # A forged `also` naming another sender's mail does not reject it.
+    data = {"csrf": token, "reason": "咨询邮件", "also": [str(later), str(stranger)]}
+    response = office.post(f"/waiting/{waiting_id}/reject", data=data)
+    assert "已将发件人的 2 封邮件标记为不是报送材料" in response.text
+    assert list(cards(response.text)) == ["promo@example.cn"]
+    rejected = {e.detail.get("submission_id") for e in service.store.audit.entries(action="submission.rejected")}
+    assert [m.submission_id for m in service.store.submissions.waiting_mails()] == [stranger]
+    assert len(rejected) == 2
 
 
 # ---- 群发 -------------------------------------------------------------------------------------
@@ -290,6 +411,19 @@ def test_a_bulk_message_is_previewed_then_sent_once(office: TestClient, service:
     assert "没有重复发送" in again.text
     assert len([r for r in service.store.outbox.all() if r.dedupe_key.startswith("broadcast:")]) == len(rows)
     assert service.store.audit.entries(action="broadcast.sent")[0].actor == "office:wu"
+
+
+def test_a_bulk_message_changed_after_its_preview_is_refused(office: TestClient, service: Service) -> None:
+    service.store.contacts.add(CHANGCHUN, "李明", emails=["liming@ccedu.cn"])
+    form = {"states": ["nothing"], "channels": ["mail"], "subject": "提醒", "text": "请于本周内报送。"}
+    preview = office.post("/broadcast/preview", data={"csrf": csrf(office, "/broadcast"), **form})
+    token = re.search(r'name="token" value="([^"]+)"', preview.text).group(1)
+    changed = {**form, "text": "请于今天报送。", "csrf": csrf(office, "/broadcast"), "token": token}
+    response = office.post("/broadcast/send", data=changed)
+    assert response.status_code == 400 and CHANGED_ZH in response.text
+    unminted = office.post("/broadcast/send", data={**form, "csrf": csrf(office, "/broadcast"), "token": "x" * 16})
+    assert unminted.status_code == 400 and "请重新预览后再发送" in unminted.text
+    assert not [r for r in service.store.outbox.all() if r.dedupe_key.startswith("broadcast:")]
 
 
 @pytest.mark.parametrize(
