@@ -15,35 +15,26 @@ from notify.compose import Reply, days_left
 
 def compose_quarantine_ack(campaign: Campaign, *, now: dt.datetime) -> Reply:
     """The sender's answer when the desk could not process a mail: it is kept, a person looks at it."""
-    text = (
-        "您好！\n\n"
+    paragraphs = [
         "您的邮件已收到并完整保存，但系统在自动检查材料时遇到问题，已转省级办公室人工处理，"
-        "处理后将另行回复检查结果。您无需重复发送。\n\n"
-        f"{days_left(campaign, now)}\n\n"
-        f"{campaign.office.name}\n联系人：{campaign.office.contact}　电话：{campaign.office.phone}\n"
-        "（本邮件由材料受理系统自动发送）\n"
-    )
-    body = "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n"))
-    return Reply(subject="【材料受理回执】已转人工处理", text=text, html=body)
+        "处理后将另行回复检查结果。您无需重复发送。"
+    ]
+    return _sender_letter(campaign, "【材料受理回执】已转人工处理", paragraphs, now=now)
 
 
 def compose_unknown_sender_reply(campaign: Campaign, *, now: dt.datetime) -> Reply:
     """UNIT_UNKNOWN's polite reply: no data about anyone's dossier, just how to identify."""
-    text = (
-        "您好！\n\n"
+    paragraphs = [
         "已收到您的邮件，但您的邮箱尚未登记为任何推荐单位的联系人，系统暂时无法确认材料所属单位，"
         "因此未对材料进行反馈。省级办公室已收到通知，将尽快与您核实。\n"
-        "请在回复中注明：推荐单位全称、联系人姓名和联系电话。\n\n"
-        f"{days_left(campaign, now)}\n\n"
-        f"{campaign.office.name}\n联系人：{campaign.office.contact}　电话：{campaign.office.phone}\n"
-        "（本邮件由材料受理系统自动发送）\n"
-    )
-    body = "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n"))
-    return Reply(subject="【材料受理回执】请确认推荐单位", text=text, html=body)
+        "请在回复中注明：推荐单位全称、联系人姓名和联系电话。"
+    ]
+    return _sender_letter(campaign, "【材料受理回执】请确认推荐单位", paragraphs, now=now)
 
 
 def _sender_letter(campaign: Campaign, subject: str, paragraphs: list[str], *, now: dt.datetime) -> Reply:
-    """A short letter to a sender the desk does not know yet: the paragraphs, the deadline, the office."""
+    """A short letter to a sender (not known yet, or whose mail waits for a person): the paragraphs,
+    the deadline, the office."""
     text = (
         "您好！\n\n" + "".join(f"{p}\n\n" for p in paragraphs if p) + f"{days_left(campaign, now)}\n\n"
         f"{campaign.office.name}\n联系人：{campaign.office.contact}　电话：{campaign.office.phone}\n"

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser
 
 from config.campaign import Campaign
 from nomdesk.app import create_app
 from nomdesk.service import Service
-from tests.support.dashboard import add_waiting_mail, build_service, login, seed
+from tests.support.browser import launched
+from tests.support.dashboard import add_waiting_mail, build_service, login, running_server, seed
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +56,15 @@ def office(client: TestClient) -> TestClient:
 def waiting_id(service: Service, tmp_path: Path) -> int:
     """A mail of an unregistered sender waiting in the 待确认 queue (she names 梅河口市教育局)."""
     return add_waiting_mail(service, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium per browser test module."""
+    yield from launched()
+
+
+@pytest.fixture
+def server(service: Service) -> Iterator[str]:
+    with running_server(create_app(service)) as url:
+        yield url

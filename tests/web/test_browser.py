@@ -6,7 +6,6 @@ written under the test's temp dir, for a person to look at.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,30 +13,17 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, expect
 
-from nomdesk.app import create_app
 from nomdesk.service import Service
-from tests.support.browser import CHROMIUM, VIEWPORTS, launched, log_in
+from tests.support.browser import CHROMIUM, VIEWPORTS, log_in
 from tests.support.dashboard import (
     COMPLETE,
     EXPECTED_LATE,
     EXPECTED_STATES,
     INCOMPLETE,
     LATE,
-    running_server,
 )
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian package chromium is not installed")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from launched()
-
-
-@pytest.fixture
-def server(service: Service) -> Iterator[str]:
-    with running_server(create_app(service)) as url:
-        yield url
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])

@@ -11,25 +11,13 @@ import pytest
 from openpyxl import Workbook
 from playwright.sync_api import Browser, Page, expect
 
-from nomdesk.app import create_app
 from nomdesk.service import Service
-from tests.support.browser import CHROMIUM, VIEWPORTS, launched, log_in
-from tests.support.dashboard import CLAIMED_UNIT, UNKNOWN_SENDER, running_server
+from tests.support.browser import CHROMIUM, VIEWPORTS, log_in
+from tests.support.dashboard import CLAIMED_UNIT, UNKNOWN_SENDER
 
 CHANGCHUN = "长春市教育局"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian package chromium is not installed")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from launched()
-
-
-@pytest.fixture
-def server(service: Service) -> Iterator[str]:
-    with running_server(create_app(service)) as url:
-        yield url
 
 
 @pytest.fixture
