@@ -38,7 +38,7 @@ from intake.unit import UnitResolution, resolve_unit
 from intake.withdrawal import take_actions
 from nomdesk.accept import OFFICE_SOURCE, Accepting
 from nomdesk.check import submission_ref
-from nomdesk.office import OfficeActions
+from nomdesk.office import ASSIGNED_REPLY_KEY, OfficeActions
 from nomdesk.stored import merge_wecom_bursts, reindex
 from notify.letters import (
     compose_claim_received_reply,
@@ -47,7 +47,8 @@ from notify.letters import (
     compose_unknown_sender_reply,
 )
 from notify.mail import desk_message_id_domain
-from notify.replies import Replies, wecom_user_of
+from notify.replies import Replies
+from storage.raw import wecom_user_of
 from storage.repo import Store
 from storage.submissions import sender_address
 from storage.tables import RawMessageRecord, RawState, SubmissionRecord
@@ -63,9 +64,6 @@ WORK_DIR_MAX_AGE = dt.timedelta(hours=1)  # far longer than reading the biggest 
 PIPELINE_DONE = (RawState.DONE, RawState.IGNORED, RawState.QUARANTINED)  # the pipeline has taken it
 AWAIT_POLL_SECONDS = 0.05  # how often a caller waiting for the pipeline looks at the store
 OFFICE_RECEIPT_KEY = "reply-office:{}"  # the outbox key of the receipt of an office record (raw id)
-# The receipt of a mail the office assigned to a unit (raw id): `reply:<id>` holds the letter its
-# sender got while the desk did not know her.
-ASSIGNED_REPLY_KEY = "reply-assigned:{}"
 
 
 def utcnow() -> dt.datetime:
@@ -76,8 +74,8 @@ class Desk(Accepting, OfficeActions):
     """One campaign's desk over one store; thread-safe as far as the store is.
 
     Its way in (`accept`, `ingest_file`, `accept_wecom_file`) is nomdesk.accept's, the office's
-    actions (`record_paper`, `attach`, `assign`, `reject`, `withdraw`, `restore`, `retry`)
-    nomdesk.office's;
+    actions (`record_paper`, `attach`, `assign`, `reject`, `withdraw`, `restore`, `retry`,
+    `add_note`) nomdesk.office's;
     here is the pipeline that turns what was kept into submissions, evaluations and replies."""
 
     def __init__(self, settings: Settings, campaign: Campaign, store: Store, *, clock: Clock = utcnow) -> None:
@@ -209,16 +207,19 @@ class Desk(Accepting, OfficeActions):
                 self.replies.mail_contacts(
                     OFFICE_RECEIPT_KEY.format(record.id), record, result, not_before=self.clock()
                 )
-            self.store.raw.mark(record.id, RawState.DONE)
+            self.store.raw.finish(record.id, RawState.DONE, was=record.state)
             return
         suppression = self.replies.suppression(headers)
         if self.replies.from_a_robot(suppression):
             # An auto-reply, a bounce or our own message looping back: kept in the store, not a submission.
-            self.store.raw.mark(record.id, RawState.IGNORED, f"not a submission: {suppression}")
+            why = f"not a submission: {suppression}"
+            self.store.raw.finish(record.id, RawState.IGNORED, was=record.state, error=why)
             self.store.audit.record("intake", "raw.ignored", None, raw_id=record.id, reason=suppression)
             return
 
         submission_row = self.store.submissions.for_raw(record.id) or self._read_and_store(record, headers)
+        if submission_row.unit_name is None and submission_row.rejected_at is None:
+            submission_row = self._known_since(record, submission_row)
         unit = submission_row.unit_name
         if unit is None:
             self._answer_unknown_sender(record, headers, submission_row, suppression)
@@ -231,11 +232,30 @@ class Desk(Accepting, OfficeActions):
                 self.replies.mail_contacts(key, record, result, not_before=self.clock())
             else:
                 self.replies.answer(record, headers, result, suppression, key=key)
-        self.store.raw.mark(record.id, RawState.DONE)
+        # Not if the office queued it again meanwhile (it assigned the mail while it was being read).
+        self.store.raw.finish(record.id, RawState.DONE, was=record.state)
+
+    def _unit_of_sender(self, row: SubmissionRecord, record: RawMessageRecord) -> str | None:
+        """The unit whose contact sent the mail (her WeCom account, or her address), as of now."""
+        wecom_user = wecom_user_of(record)
+        if wecom_user is not None:
+            return self.store.directory.unit_of_wecom_user(wecom_user)
+        address = sender_address(row, record.sender)
+        return self.store.directory.unit_of_address(address) if address else None
 
     def _is_contact_of(self, unit: str, row: SubmissionRecord, record: RawMessageRecord) -> bool:
-        address = sender_address(row, record.sender)
-        return bool(address) and self.store.directory.unit_of_address(address) == unit
+        return self._unit_of_sender(row, record) == unit
+
+    def _known_since(self, record: RawMessageRecord, row: SubmissionRecord) -> SubmissionRecord:
+        """A mail read while its sender was unknown whose sender the office has registered since (she
+        was confirmed while this mail was on its way through): it joins her unit, not the queue."""
+        unit = self._unit_of_sender(row, record)
+        if unit is None:
+            return row
+        try:
+            return self.store.submissions.assign_unit(row.id or 0, unit, actor="intake", only_waiting=True)
+        except ValueError:
+            return self.store.submissions.get(row.id or 0) or row
 
     def _reply_key(self, record: RawMessageRecord) -> str:
         """`reply:<id>`, unless that is the letter to a sender the desk did not know then: the mail
@@ -418,10 +438,12 @@ class Desk(Accepting, OfficeActions):
     ) -> None:
         """The office's notice: who wrote, what came, which unit she is (said or guessed), whether
         that unit has contacts, and how to confirm."""
-        sender = record.sender or "（无发件人）"
+        wecom_user = wecom_user_of(record)
+        sender = wecom_user or record.sender or "（无发件人）"
+        who = "企业微信账号" if wecom_user else "邮箱"
         guess = (claim.unit if claim.certain else None) or row.summary.get("unit_guess")
         files = len(self.store.submissions.files(row.id or 0))
-        lines = [f"收到未登记邮箱 {sender} 的来件（主题：{record.subject or '（无）'}，附件 {files} 个文件）。"]
+        lines = [f"收到未登记{who} {sender} 的来件（主题：{record.subject or '（无）'}，附件 {files} 个文件）。"]
         if waiting > 1:
             lines.append(f"该发件人共有 {waiting} 封邮件等待确认。")
         if claim.usable:
@@ -437,11 +459,11 @@ class Desk(Accepting, OfficeActions):
                 names = "、".join(c.name for c in contacts)
                 lines.append(f"该单位已有联系人 {names}，请核实后决定是否登记。")
             else:
-                lines.append("该单位尚无联系人，可在工作台“待确认”页一键确认，确认后此邮箱即登记为该单位联系人。")
+                lines.append(f"该单位尚无联系人，可在工作台“待确认”页一键确认，确认后此{who}即登记为该单位联系人。")
         lines.append(
             f"也可用命令确认：`nomdesk assign {row.id} {guess or '单位全称'}`"
             f"（只归入单位、不登记联系人：加 --no-register）；不是报送材料：`nomdesk reject {row.id}`。"
         )
         lines.append("确认后，系统将检查该发件人等待确认的全部邮件并回复。")
-        subject = f"【待确认】未登记邮箱来件：{sender}" + (f"（自称 {claim.unit}）" if claim.usable else "")
+        subject = f"【待确认】未登记{who}来件：{sender}" + (f"（自称 {claim.unit}）" if claim.usable else "")
         self.replies.tell_office(f"office-unknown:{record.id}", subject, "\n".join(lines) + "\n", record.id)

@@ -6,8 +6,9 @@ Attaching, withdrawing and restoring are kept as records the desk writes (nomdes
 only queued: the pipeline processes them, as it does mail (RULES.md "Resubmissions": withdrawal
 is explicit and replayed in arrival order). Recording paper copies changes no submission, only how
 the dossier is judged: it queues a re-check of the unit for the pipeline. Callers that show the
-result wait for the pipeline (`await_processed`, `await_recheck`), never do its work. Assigning a
-unit (the CLI's only) checks the unit at once and answers the mail.
+result wait for the pipeline (`await_processed`, `await_recheck`), never do its work. Assigning an
+unknown sender's mails to a unit registers her and queues her newest mail again: the pipeline
+answers it with the unit's receipt (`ASSIGNED_REPLY_KEY`).
 """
 
 from __future__ import annotations
@@ -31,12 +32,17 @@ from nomdesk.accept import action_mail, office_file_mail
 from notify.autoreply import deliverable
 from notify.replies import Replies
 from storage.models import ContactView
+from storage.raw import wecom_user_of
 from storage.repo import Store
 from storage.submissions import sender_address
 from storage.tables import OfficeNote, RawMessageRecord, RawState, SubmissionRecord
 from validators.result import CheckResult
 
 AUDIT_ACTION = {WITHDRAW: "nominee.withdrawn", RESTORE: "nominee.restored"}
+# The receipt of a mail the office assigned to a unit (raw id): `reply:<id>` holds the letter its
+# sender got while the desk did not know her.
+ASSIGNED_REPLY_KEY = "reply-assigned:{}"
+CONFIRMED = "sender.assigned"  # the audit row of a confirmation of an unknown sender's mails
 NOTE_MAX_CHARS = 2000  # a note is a few lines a clerk types; a page of text is pasted by mistake
 
 
@@ -121,51 +127,92 @@ class OfficeActions:
         the office only sorts the mail) and her newest mail is queued to be answered with the full
         receipt of them all. Returns that raw message (`await_processed` it, or `process_pending`).
 
-        A ValueError (in Chinese) for an unknown submission or unit, or a mail already assigned."""
+        The mail joins the unit only while it still waits (checked and set at once: of two clerks
+        confirming it together, the second is told who was first). Confirming again for the same
+        unit before her receipt was queued finishes what an interrupted confirmation left undone.
+        A ValueError (in Chinese) for an unknown submission or unit, a mail rejected or assigned."""
         row = self.store.submissions.get(submission_id)
         if row is None:
             raise ValueError(f"没有编号为 {submission_id} 的报送")
-        if row.unit_name is not None:
-            raise ValueError(f"报送 #{submission_id} 已归入 {row.unit_name}，无需再确认")
+        if row.rejected_at is not None:
+            raise ValueError(f"报送 #{submission_id} 已标记为非报送邮件，不能再归入单位")
         config_unit = self.campaign.unit_called(unit)
         if config_unit is None:
             raise ValueError(f"“{unit.strip()}”不在本次活动的单位名单中，请填写单位全称、别称或回执中的简称")
         name = config_unit.name
         raw = self.store.raw.get(row.raw_message_id)
         address = sender_address(row, raw.sender if raw else None)
-        mails = [m for m in self.store.submissions.waiting_mails() if address and m.sender == address]
-        ids = [m.submission_id for m in mails if m.submission_id != submission_id]
-        rows = [row, *(r for r in map(self.store.submissions.get, ids) if r is not None)]
-        rows.sort(key=lambda r: (r.arrived_at, r.id or 0))  # the unit numbers them in arrival order
-        for each in rows:
-            self.store.submissions.assign_unit(each.id or 0, name, actor=actor)  # audited
-        registered = self._register_sender(name, address, rows, actor) if register else None
-        self.store.audit.record(
+        if row.unit_name is None:
+            try:
+                self.store.submissions.assign_unit(row.id or 0, name, actor=actor, only_waiting=True)  # audited
+            except ValueError:
+                now = self.store.submissions.get(submission_id)
+                row = now if now is not None else row
+        if row.unit_name is not None and (row.unit_name != name or self._confirmed(name, row)):
+            raise ValueError(f"报送 #{submission_id} 已归入 {row.unit_name}，无需再确认")
+        for mail in self.store.submissions.waiting_mails():  # her other mails still waiting
+            if address and mail.sender == address and mail.submission_id != submission_id:
+                try:
+                    self.store.submissions.assign_unit(mail.submission_id, name, actor=actor, only_waiting=True)
+                except ValueError:
+                    continue  # taken by another clerk meanwhile
+        rows = self._mails_of(name, address, row)
+        registered = self._register_sender(name, address, raw, rows, actor) if register else None
+        # Queued after she is registered: the pipeline decides by then whom the receipt goes to.
+        record = self.store.raw.mark(rows[-1].raw_message_id, RawState.NEW)
+        self.store.audit.record(  # last: the mark of a confirmation carried through (`_confirmed`)
             actor,
-            "sender.assigned",
+            CONFIRMED,
             name,
             submission_ids=[r.id for r in rows],
             sender=address,
             registered=registered.id if registered else None,
         )
-        newest = rows[-1]
-        record = self.store.raw.mark(newest.raw_message_id, RawState.NEW)  # answered by the pipeline
         self.wake()
         return record
 
-    def _register_sender(self, unit: str, address: str, rows: list[SubmissionRecord], actor: str) -> ContactView | None:
-        """The sender becomes the unit's contact: a deliverable address that is not the office's and
-        not anyone's yet; her name and phone as she gave them (else the From line's name)."""
-        if not address or not deliverable(address) or self.store.contacts.owner_of_address(address) is not None:
-            return None
-        if address in self.replies.own_addresses or self.store.directory.is_office(address=address):
+    def _mails_of(self, unit: str, address: str, row: SubmissionRecord) -> list[SubmissionRecord]:
+        """The sender's submissions in the unit, in arrival order (just `row` for a mail with no sender)."""
+        if not address:
+            return [row]
+        return [r for r in self.store.submissions.of_unit(unit) if sender_address(r) == address] or [row]
+
+    def _confirmed(self, unit: str, row: SubmissionRecord) -> bool:
+        """Whether a confirmation of this mail for the unit was carried through to its end."""
+        done = self.store.audit.entries(unit_name=unit, action=CONFIRMED, limit=1000)
+        return any(row.id in (entry.detail or {}).get("submission_ids", []) for entry in done)
+
+    def _registrable(self, address: str, wecom_user: str | None) -> bool:
+        """Her WeCom account or address is nobody's yet, not the office's, and (an address) answerable."""
+        directory = self.store.directory
+        if wecom_user is not None:
+            return directory.unit_of_wecom_user(wecom_user) is None and not directory.is_office(wecom_user=wecom_user)
+        if not address or not deliverable(address) or address in self.replies.own_addresses:
+            return False
+        return self.store.contacts.owner_of_address(address) is None and not directory.is_office(address=address)
+
+    def _register_sender(
+        self, unit: str, address: str, raw: RawMessageRecord | None, rows: list[SubmissionRecord], actor: str
+    ) -> ContactView | None:
+        """The sender becomes the unit's contact: her WeCom account for a file sent in WeCom, else a
+        deliverable address that is not the office's; never one that is someone's already. Her name
+        and phone as she gave them (else the From line's name)."""
+        wecom_user = wecom_user_of(raw) if raw is not None else None
+        if not self._registrable(address, wecom_user):
             return None
         claims = [(r.summary or {}).get("claim") or {} for r in reversed(rows)]  # her newest words first
         said = [(r.summary or {}).get("submission") or {} for r in reversed(rows)]
         name = next((c["name"] for c in claims if c.get("name")), None)
-        name = name or next((s["sender_name"].strip() for s in said if (s.get("sender_name") or "").strip()), address)
+        fallback = wecom_user or address
+        name = name or next((s["sender_name"].strip() for s in said if (s.get("sender_name") or "").strip()), fallback)
         phone = next((c["phone"] for c in claims if c.get("phone")), None)
-        return self.store.contacts.add(unit, name, emails=[address], phone=phone, role="联系人", actor=actor)
+        # The same person confirmed twice at once (two clerks) is one contact with this address.
+        same = next((c for c in self.store.contacts.list(unit, office=False) if c.name == name), None)
+        emails = [] if wecom_user is not None else [*(same.emails if same else []), address]
+        found, _ = self.store.contacts.upsert(
+            unit, name, emails=emails, wecom_user=wecom_user, phone=phone, role="联系人", actor=actor
+        )
+        return found
 
     def reject(self, submission_id: int, *, actor: str, reason: str = "") -> None:
         """The office says a waiting mail is no submission: it leaves the 待确认 queue, kept in the

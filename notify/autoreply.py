@@ -32,8 +32,9 @@ def _get(headers: email.message.Message | Mapping[str, str], name: str) -> str |
 
 
 def deliverable(address: str) -> bool:
-    """Whether `address` can go on a To line: a NUL or a space in it would only bounce, or retry forever."""
-    return bool(_ADDRESS.fullmatch(address or ""))
+    """Whether `address` can go on a To line: a NUL or a space in it would only bounce, or retry forever;
+    a domain under .invalid (RFC 2606; the desk's stand-in for a WeCom user's files) exists nowhere."""
+    return bool(_ADDRESS.fullmatch(address or "")) and not _domain(address).endswith(".invalid")
 
 
 def is_robot_localpart(local: str) -> bool:

@@ -23,6 +23,7 @@ from config.settings import Settings
 from notify.autoreply import deliverable, reply_suppression
 from notify.compose import Reply, compose_receipt, receipt_text
 from notify.mail import build_reply, desk_message_id_domain, notice_mail
+from storage.raw import wecom_user_of
 from storage.repo import Store
 from storage.tables import OutboxRecord, RawMessageRecord
 from validators.base import Finding
@@ -34,13 +35,6 @@ Clock = Callable[[], dt.datetime]
 # The unit's state and what is missing, as the WeCom bot words them, for the check result just made:
 # a WeCom file is answered as the bot answers "状态" and "缺什么" (the desk passes the bot's wording in).
 WeComState = Callable[[str, CheckResult], str]
-
-
-def wecom_user_of(record: RawMessageRecord) -> str | None:
-    """The WeCom user a raw message came from (WeCom files are kept as mails), else None."""
-    if record.source != "wecom" or not record.source_ref:
-        return None
-    return record.source_ref.split(":")[1]
 
 
 # Reply suppressions (notify.autoreply) that mean a machine wrote the mail, not a person.

@@ -19,6 +19,13 @@ from storage.base import Database, Repo
 from storage.tables import RawMessageRecord, RawState, utcnow
 
 
+def wecom_user_of(record: RawMessageRecord) -> str | None:
+    """The WeCom user a raw message came from (WeCom files are kept as mails), else None."""
+    if record.source != "wecom" or not record.source_ref:
+        return None
+    return record.source_ref.split(":")[1]
+
+
 class RawRepo(Repo):
     def __init__(self, db: Database, audit: AuditRepo) -> None:
         super().__init__(db)
@@ -161,6 +168,22 @@ class RawRepo(Repo):
                 row.claimed_at = None
             s.add(row)
             return row
+
+    def finish(self, raw_id: int, state: str, *, was: str, error: str | None = None) -> bool:
+        """The pipeline is done with a message it took in state `was`: it moves to `state` unless it
+        was queued again meanwhile (the office assigned it while it was being read: `mark(NEW)`),
+        which must not be undone. Whether it moved."""
+        with self._session() as s:
+            row = s.exec(select(RawMessageRecord).where(RawMessageRecord.id == raw_id).with_for_update()).first()
+            if row is None:
+                raise KeyError(f"no raw message {raw_id}")
+            if row.state != was:
+                return False
+            row.state = state
+            row.last_error = mask_text(error) if error else None
+            row.claimed_at = None
+            s.add(row)
+            return True
 
     def quarantine(self, raw_id: int, error: str) -> RawMessageRecord:
         row = self.mark(raw_id, RawState.QUARANTINED, error)

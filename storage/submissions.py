@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from intake.models import PackageFile
 from storage.base import Repo
 from storage.models import NewFile, WaitingMail, waiting_by_unit
+from storage.raw import wecom_user_of
 from storage.tables import FileRecord, RawMessageRecord, SubmissionRecord, utcnow
 
 
@@ -102,15 +103,27 @@ class SubmissionRepo(Repo):
         return (top or 0) + 1
 
     def assign_unit(
-        self, submission_id: int, unit_name: str, *, confirmed: bool = True, actor: str = "office"
+        self,
+        submission_id: int,
+        unit_name: str,
+        *,
+        confirmed: bool = True,
+        actor: str = "office",
+        only_waiting: bool = False,
     ) -> SubmissionRecord:
-        """The office says which unit a submission belongs to (an unknown sender's mail)."""
+        """The office says which unit a submission belongs to (an unknown sender's mail). With
+        `only_waiting`, only while it is still in the 待确认 queue (no unit, not rejected), checked
+        and set in one transaction: of two clerks confirming the same mail at once, one wins and the
+        other gets a ValueError."""
 
         def attempt() -> SubmissionRecord:
             with self._session() as s:
-                row = s.get(SubmissionRecord, submission_id)
+                query = select(SubmissionRecord).where(SubmissionRecord.id == submission_id)
+                row = s.exec(query.with_for_update()).first()
                 if row is None:
                     raise KeyError(f"no submission {submission_id}")
+                if only_waiting and (row.unit_name is not None or row.rejected_at is not None):
+                    raise ValueError(f"submission {submission_id} is no longer waiting")
                 before = row.unit_name
                 if before != unit_name:
                     row.unit_index = self._next_index(s, unit_name)
@@ -156,8 +169,11 @@ class SubmissionRepo(Repo):
         """The 待确认 queue as the office reads it (dashboard, digest, status, bot): who sent what,
         which unit it is guessed to be from, and what the sender said of herself.
 
-        The guess is the unit she named only when she named exactly one (`claim.certain`): "长春
-        或吉林" is no answer, the desk's own guess from the mail stands, as in the office's notice."""
+        One sender is one guess, for all her waiting mails: the office confirms her once (the desk
+        takes all her mails with her), so her mails are counted against the unit her card proposes,
+        never one against 长春 and the next against 吉林. That guess is the unit she last named when
+        she named exactly one (`claim.certain`: "长春或吉林" is no answer), else the desk's newest
+        guess from her mails, as in the office's notice. A mail with no sender stands alone."""
         rows = self.waiting()
         files = self.files_of([row.id for row in rows if row.id is not None])
         with self._read_session() as s:
@@ -177,9 +193,11 @@ class SubmissionRepo(Repo):
                     raw_id=row.raw_message_id,
                     sender=sender_address(row, raw.sender if raw else None),
                     sender_name=submission.get("sender_name") or "",
+                    wecom_user=wecom_user_of(raw) if raw else None,
                     subject=(raw.subject if raw else None) or submission.get("subject") or "",
                     arrived_at=row.arrived_at,
                     guess=(claim.get("unit") if certain else None) or summary.get("unit_guess"),
+                    mail_guess=summary.get("unit_guess"),
                     claim_unit=claim.get("unit"),
                     claim_certain=certain,
                     claim_name=claim.get("name"),
@@ -187,10 +205,21 @@ class SubmissionRepo(Repo):
                     files=[f.path for f in files.get(row.id or 0, [])],
                 )
             )
+        claimed: dict[str, str] = {}
+        guessed: dict[str, str] = {}
+        for mail in mails:  # oldest first: her later mail's answer overrides an earlier one's
+            if mail.sender and mail.claim_certain and mail.claim_unit:
+                claimed[mail.sender] = mail.claim_unit
+            if mail.sender and mail.mail_guess:
+                guessed[mail.sender] = mail.mail_guess
+        for mail in mails:
+            if mail.sender:
+                mail.guess = claimed.get(mail.sender) or guessed.get(mail.sender)
         return mails
 
     def waiting_by_unit(self) -> Counter[str | None]:
-        """The 待确认 queue counted by guessed unit (None: no guess); see `waiting_mails`."""
+        """The 待确认 queue counted by guessed unit (None: no guess), each sender's mails all
+        against her one guess; see `waiting_mails`."""
         return waiting_by_unit(self.waiting_mails())
 
     def reject(self, submission_id: int, *, actor: str, reason: str = "") -> SubmissionRecord:

@@ -190,6 +190,7 @@ def test_assign_without_registering_and_what_it_refuses(desk: Desk, tmp_path: Pa
     with pytest.raises(ValueError, match="没有编号为 999 的报送"):
         desk.assign(999, MEIHEKOU, actor="office:test")
     desk.assign(waiting.submission_id, MEIHEKOU, actor="office:test", register=False)
+    desk.process_pending()
     assert desk.store.contacts.list(MEIHEKOU) == []
     with pytest.raises(ValueError, match="已归入 梅河口市教育局"):
         desk.assign(waiting.submission_id, MEIHEKOU, actor="office:test")
@@ -266,3 +267,83 @@ def test_the_office_confirms_or_rejects_from_the_terminal(desk: Desk, tmp_path: 
 
     again = nomdesk("assign", mine.submission_id, MEIHEKOU, "--no-register", "--data-dir", data)
     assert again.returncode == 2 and "已归入 梅河口市教育局，无需再确认" in again.stderr
+
+
+def test_two_clerks_confirming_at_once_one_wins_and_she_is_answered_once(desk: Desk, tmp_path: Path) -> None:
+    first = send(desk, tmp_path, package_mail(tmp_path))
+    claim = send(desk, tmp_path, answer_mail(STRANGER, CLAIM_TEXT))
+    mine = desk.store.submissions.waiting_mails()[0]
+
+    desk.assign(mine.submission_id, MEIHEKOU, actor="office:a")
+    with pytest.raises(ValueError, match=f"已归入 {MEIHEKOU}"):
+        desk.assign(mine.submission_id, YANBIAN, actor="office:b")  # the other clerk picked another unit
+    with pytest.raises(ValueError, match="无需再确认"):
+        desk.assign(mine.submission_id, MEIHEKOU, actor="office:b")  # the same unit: told, nothing twice
+    desk.process_pending()
+
+    (contact,) = desk.store.contacts.list(MEIHEKOU)
+    assert contact.emails == [STRANGER] and contact.name == "王丽"
+    receipts = [r for r in desk.store.outbox.all() if r.unit_name == MEIHEKOU and STRANGER in r.recipients]
+    assert [r.dedupe_key for r in receipts] == [ASSIGNED_REPLY_KEY.format(claim)]
+    assert {s.raw_message_id for s in desk.store.submissions.of_unit(MEIHEKOU)} == {first, claim}
+
+
+def test_a_confirmation_cut_short_before_her_receipt_is_finished_by_confirming_again(
+    desk: Desk, tmp_path: Path
+) -> None:
+    """The mails were assigned, then the desk died before she was registered and answered."""
+    send(desk, tmp_path, package_mail(tmp_path))
+    claim = send(desk, tmp_path, answer_mail(STRANGER, CLAIM_TEXT))
+    mails = desk.store.submissions.waiting_mails()
+    for mail_ in mails:
+        desk.store.submissions.assign_unit(mail_.submission_id, MEIHEKOU, actor="office:a", only_waiting=True)
+    assert desk.store.contacts.list(MEIHEKOU) == []
+
+    desk.assign(mails[0].submission_id, MEIHEKOU, actor="office:a")
+    desk.process_pending()
+
+    assert [c.emails for c in desk.store.contacts.list(MEIHEKOU)] == [[STRANGER]]
+    assert FORM_NAME in reply(desk, claim, ASSIGNED_REPLY_KEY).body_text
+
+
+def test_a_mail_read_while_she_was_unknown_joins_her_unit_once_she_is_registered(desk: Desk, tmp_path: Path) -> None:
+    """Her mail was on its way through the pipeline when the office registered her: it is answered
+    with her unit's receipt, not left alone in the queue with the "who are you" letter again."""
+    raw = send(desk, tmp_path, package_mail(tmp_path))
+    desk.store.contacts.add(MEIHEKOU, "王丽", emails=[STRANGER], actor="office:a")
+    desk.store.raw.mark(raw, RawState.NEW)  # the pipeline takes it (again) after the registration
+    desk.process_pending()
+
+    assert desk.store.submissions.waiting_mails() == []
+    assert FORM_NAME in reply(desk, raw, ASSIGNED_REPLY_KEY).body_text
+
+
+def test_a_mail_queued_again_while_the_pipeline_reads_it_is_not_marked_done(desk: Desk, tmp_path: Path) -> None:
+    path = tmp_path / "in.eml"
+    path.write_bytes(package_mail(tmp_path))
+    record = desk.ingest_file(path, received_at=desk.clock())
+    taken = desk.store.raw.claim_next(desk.clock())
+    assert taken is not None and taken.id == record.id
+    desk.store.raw.mark(record.id, RawState.NEW)  # the office's assign, meanwhile
+    assert not desk.store.raw.finish(record.id, RawState.DONE, was=taken.state)
+    assert desk.store.raw.get(record.id).state == RawState.NEW
+
+
+def test_a_wecom_file_of_an_unknown_account_is_never_mailed_and_registers_the_account(
+    desk: Desk, tmp_path: Path
+) -> None:
+    """A file sent in WeCom by an account that is nobody's (its contact was removed meanwhile)."""
+    record = desk.accept_wecom_file("lihua", "media-1", "梅河口推荐材料.docx", package_mail(tmp_path))
+    desk.process_pending()
+    (waiting,) = desk.store.submissions.waiting_mails()
+    letter = desk.store.outbox.by_key(f"reply:{record.id}")
+    assert letter is None or letter.state == "suppressed"  # no mail to <id>@wecom.invalid
+    notice = office_notice(desk, record.id)
+    assert notice is not None and "未登记企业微信账号 lihua" in notice.body_text
+
+    desk.assign(waiting.submission_id, MEIHEKOU, actor="office:a")
+    desk.process_pending()
+
+    (contact,) = desk.store.contacts.list(MEIHEKOU)
+    assert contact.wecom_user == "lihua" and contact.emails == []
+    assert desk.store.directory.unit_of_wecom_user("lihua") == MEIHEKOU

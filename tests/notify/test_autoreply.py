@@ -8,7 +8,7 @@ from email.policy import default
 
 import pytest
 
-from notify.autoreply import RateLimiter, reply_suppression
+from notify.autoreply import RateLimiter, deliverable, reply_suppression
 
 OWN = {"nomdesk.126.com"}  # the Message-ID domain only the desk writes
 OWN_ADDRS = {"jlqmxx@126.com"}  # the office's mailbox, on a public provider
@@ -83,6 +83,20 @@ def test_a_contact_on_the_offices_mail_provider_gets_a_reply() -> None:
 def test_no_from_at_all() -> None:
     headers = {k: v for k, v in NORMAL.items() if k != "From"}
     assert reply_suppression(headers, own_addresses=OWN_ADDRS, own_msgid_domains=OWN) == "no_sender"
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("yanbian@example.cn", True),
+        ("wfx.2021+jl@qq.com", True),
+        ("lihua@wecom.invalid", False),  # the desk's stand-in sender of a WeCom file: exists nowhere
+        ("a b@qq.com", False),
+        ("wangli@localhost", False),
+    ],
+)
+def test_deliverable(address: str, expected: bool) -> None:
+    assert deliverable(address) is expected
 
 
 def test_rate_limit_per_sliding_hour() -> None:

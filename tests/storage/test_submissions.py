@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 
 import pytest
 
 from intake.models import FileKind, PackageFile, PhotoInfo
 from storage.repo import Store
+from tests.storage.threads import claim_in_threads
 
 T0 = dt.datetime(2021, 8, 20, 9, 0, tzinfo=dt.UTC)
 UNIT = "延边朝鲜族自治州教育局"
@@ -128,3 +130,79 @@ def test_a_sender_naming_several_units_does_not_override_the_desks_guess(store: 
     assert (second.guess, second.claim_certain) == ("梅河口市教育局", True)
     assert third.guess is None
     assert store.submissions.waiting_by_unit() == {"吉林市教育局": 1, "梅河口市教育局": 1, None: 1}
+
+
+def mail_from(store: Store, n: int, sender: str, at: dt.datetime, summary: dict, *, source: str = "imap") -> int:
+    """A waiting mail of `sender` (its raw message and its submission); its submission id."""
+    data = f"From: {sender}\r\nSubject: 材料{n}\r\nMessage-ID: <s{n}@x>\r\n\r\nx\r\n".encode()
+    ref = f"wecom:{sender.split('@')[0]}:media-{n}" if source == "wecom" else None
+    row, _ = store.raw.put(data, source=source, source_ref=ref, received_at=at)
+    summary = {"submission": {"sender": sender}, **summary}
+    return store.submissions.add(row.id, unit_name=None, arrived_at=at, summary=summary)[0].id
+
+
+def test_one_senders_waiting_mails_share_one_guess_and_are_counted_once(store: Store) -> None:
+    """She is confirmed once for all her mails: a first mail guessed 长春 and a later one naming 吉林
+    are both 吉林's, on her card and in the counts; a later mail guessed anew does not undo her answer."""
+    hour = dt.timedelta(hours=1)
+    named = {"claim": {"unit": "吉林市教育局", "certain": True, "name": "王丽"}}
+    mail_from(store, 1, "wangli@qq.com", T0, {"unit_guess": "长春市教育局"})
+    mail_from(store, 2, "wangli@qq.com", T0 + hour, {"unit_guess": "长春市教育局", **named})
+    mail_from(store, 3, "WangLi@QQ.com", T0 + 2 * hour, {"unit_guess": "四平市教育局"})
+    # Another sender never named her unit: her newest guess stands for both her mails.
+    mail_from(store, 4, "lisi@163.com", T0, {"unit_guess": "通化市教育局"})
+    mail_from(store, 5, "lisi@163.com", T0 + hour, {"unit_guess": "白山市教育局"})
+    mail_from(store, 6, "lisi@163.com", T0 + 2 * hour, {"unit_guess": None})
+    # Mails with no sender are not one person's: each keeps its own guess.
+    store.submissions.add(raw(store, 7), unit_name=None, arrived_at=T0, summary={"unit_guess": "长春市教育局"})
+    store.submissions.add(raw(store, 8), unit_name=None, arrived_at=T0, summary={"unit_guess": "辽源市教育局"})
+
+    guesses = [(m.sender, m.guess, m.mail_guess) for m in store.submissions.waiting_mails()]
+    assert sorted(guesses, key=str) == sorted(
+        [
+            ("wangli@qq.com", "吉林市教育局", "长春市教育局"),
+            ("wangli@qq.com", "吉林市教育局", "长春市教育局"),
+            ("wangli@qq.com", "吉林市教育局", "四平市教育局"),
+            ("lisi@163.com", "白山市教育局", "通化市教育局"),
+            ("lisi@163.com", "白山市教育局", "白山市教育局"),
+            ("lisi@163.com", "白山市教育局", None),
+            ("", "长春市教育局", "长春市教育局"),
+            ("", "辽源市教育局", "辽源市教育局"),
+        ],
+        key=str,
+    )
+    counts = {"吉林市教育局": 3, "白山市教育局": 3, "长春市教育局": 1, "辽源市教育局": 1}
+    assert store.submissions.waiting_by_unit() == counts
+
+
+def test_a_wecom_file_in_the_queue_names_its_wecom_user(store: Store) -> None:
+    mail_from(store, 1, "zhangsan@wecom.invalid", T0, {"unit_guess": None}, source="wecom")
+    mail_from(store, 2, "lisi@163.com", T0, {"unit_guess": None})
+
+    wecom, mailed = store.submissions.waiting_mails()
+    assert (wecom.sender, wecom.wecom_user) == ("zhangsan@wecom.invalid", "zhangsan")
+    assert mailed.wecom_user is None
+
+
+def test_two_clerks_assigning_one_waiting_mail_at_once_one_of_them_wins(store: Store) -> None:
+    sub, _ = store.submissions.add(raw(store, 40), unit_name=None, arrived_at=T0)
+    units = iter(["吉林大学", UNIT, "长春市教育局", "吉林市教育局"])
+    lock = threading.Lock()
+
+    def claim() -> str | None:
+        with lock:
+            unit = next(units, None)
+        if unit is None:
+            return None
+        try:
+            store.submissions.assign_unit(sub.id, unit, actor="office:x", only_waiting=True)
+        except ValueError:
+            return "refused"
+        return unit
+
+    outcomes = claim_in_threads(claim, most=1, threads=4)
+
+    winners = [o for o in outcomes if o != "refused"]
+    assert len(winners) == 1 and outcomes.count("refused") == 3
+    assert store.submissions.get(sub.id).unit_name == winners[0]
+    assert len(store.audit.entries(action="submission.unit_assigned")) == 1
