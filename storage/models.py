@@ -59,17 +59,22 @@ class UnitOverview(BaseModel):
 class WaitingMail(BaseModel):
     """A mail in the 待确认 queue: an unknown sender's, no unit assigned yet, not rejected.
 
-    `guess` is the unit the office is asked to confirm: the one the sender named in her own words
-    (`claim_unit`, see intake.sender_claim) when she named exactly one, else the one the desk
-    guessed from the mail; the office's notice of the mail proposes the same unit."""
+    `guess` is the unit the office is asked to confirm, one for all of a sender's waiting mails
+    (she is confirmed once): the one she last named in her own words (`claim_unit`, see
+    intake.sender_claim) when she named exactly one, else the one the desk last guessed from her
+    mails; the office's notice proposes the same unit. A mail with no sender has its own."""
 
     submission_id: int
     raw_id: int
     sender: str  # the From address, lower case ("" when the mail had none)
     sender_name: str = ""
+    # The WeCom user a file sent to the app came from: its `sender` is then a made-up address
+    # (<user>@wecom.invalid) that no mail reaches, so the office is shown this instead.
+    wecom_user: str | None = None
     subject: str = ""
     arrived_at: dt.datetime
     guess: str | None = None
+    mail_guess: str | None = None  # the unit the desk guessed from this mail alone
     claim_unit: str | None = None  # the unit the sender named, if any
     claim_certain: bool = False  # she named exactly one unit, by its full or a known short name
     claim_name: str | None = None  # the contact's name she gave

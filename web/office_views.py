@@ -15,10 +15,20 @@ from web.views import local
 
 
 @dataclass
+class Unreachable:
+    unit: str
+    why: str  # 无联系人, or 联系人没有邮箱或企业微信账号
+
+
+NO_CONTACT_ZH = "无联系人"
+NO_ADDRESS_ZH = "联系人没有邮箱或企业微信账号"
+
+
+@dataclass
 class ContactsPage:
     contacts: list[ContactView]  # the units' contacts shown (one unit's when filtered)
     units: list[str]  # every active unit, in the campaign's order
-    without: list[str]  # the active units with no contact at all
+    unreachable: list[Unreachable]  # the active units no reminder or bulk message can reach
     unit: str  # the unit filtered on ("" for all)
 
 
@@ -26,10 +36,16 @@ def contacts_page(store: Store, unit: str = "") -> ContactsPage:
     units = [u.name for u in store.directory.units()]
     everyone = store.contacts.list(office=False)
     having = {c.unit_name for c in everyone}
+    # As schedule.status `UnitStatus.reachable`: reminders and bulk messages go by mail or WeCom, so
+    # a contact with neither (a name and a phone) reaches no one.
+    reachable = {c.unit_name for c in everyone if c.emails or c.wecom_user}
+    unreachable = [
+        Unreachable(unit=u, why=NO_ADDRESS_ZH if u in having else NO_CONTACT_ZH) for u in units if u not in reachable
+    ]
     shown = [c for c in everyone if c.unit_name == unit] if unit else everyone
     order = {name: i for i, name in enumerate(units)}
     shown.sort(key=lambda c: (order.get(c.unit_name or "", len(order)), c.id))
-    return ContactsPage(contacts=shown, units=units, without=[u for u in units if u not in having], unit=unit)
+    return ContactsPage(contacts=shown, units=units, unreachable=unreachable, unit=unit)
 
 
 @dataclass
@@ -46,8 +62,9 @@ class WaitingGroup:
     key: str  # her address, or "#<submission id>" for a mail with none (assigned alone)
     sender: str
     sender_name: str
+    wecom_user: str | None  # she wrote to the WeCom app: shown instead of her made-up address
     items: list[WaitingItem]  # oldest first
-    guess: str | None  # her newest mail's guess (a unit she named for certain, else the desk's)
+    guess: str | None  # her one guess (storage.submissions `waiting_mails`), as she is counted
     one_click: str | None  # the unit she named for certain (newest), when it has no contact yet
     register: bool  # 同时登记为联系人 is ticked at first: the guessed unit has no contact yet
     guess_contacts: list[str]  # the names of the guessed unit's contacts, for the office to weigh
@@ -73,13 +90,14 @@ def waiting_groups(store: Store, campaign: Campaign) -> list[WaitingGroup]:
     groups = []
     for key, mails in by_sender.items():
         newest_first = mails[::-1]
-        guess = next((m.guess for m in newest_first if m.guess), None)
+        guess = mails[-1].guess  # the same for all her mails, so the queue's counts agree with the card
         claimed = next((m.claim_unit for m in newest_first if m.claim_unit and m.claim_certain), None)
         groups.append(
             WaitingGroup(
                 key=key,
                 sender=mails[0].sender or "",
                 sender_name=next((m.sender_name for m in newest_first if m.sender_name), ""),
+                wecom_user=next((m.wecom_user for m in newest_first if m.wecom_user), None),
                 items=[WaitingItem(mail=m, arrived=local(m.arrived_at, campaign)) for m in mails],
                 guess=guess,
                 one_click=claimed if claimed and not contacts.get(claimed) else None,

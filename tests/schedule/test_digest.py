@@ -135,9 +135,11 @@ def test_nomdesk_digest_send_posts_to_the_office_group_robot(scripted, tmp_path:
 
 def waiting_mail(store: Store, at: dt.datetime, *, guess: str | None = None, claim: str | None = None) -> int:
     """A mail from an unregistered sender, stored as the desk leaves it: in the 待确认 queue, with the
-    unit guessed from the package (`guess`) or named by the sender in her reply (`claim`)."""
+    unit guessed from the package (`guess`) or named by the sender in her reply (`claim`). Each is
+    another sender's: one sender's mails all count for the unit she is last guessed or named for."""
+    key = uuid.uuid4().hex
     raw, _ = store.raw.put(
-        f"Message-ID: <{uuid.uuid4().hex}@x>\r\nFrom: stranger@163.com\r\nSubject: s\r\n\r\nx".encode(),
+        f"Message-ID: <{key}@x>\r\nFrom: stranger-{key[:8]}@163.com\r\nSubject: s\r\n\r\nx".encode(),
         source="cli",
         received_at=at,
     )

@@ -27,6 +27,7 @@ from tests.support.dashboard import (
     form_csrf,
     late_mail,
 )
+from tests.support.media import make_photo
 from tests.support.service import mail
 
 CHANGCHUN = "长春市教育局"
@@ -376,6 +377,49 @@ def test_rejecting_a_senders_card_rejects_the_mails_it_listed(
     rejected = {e.detail.get("submission_id") for e in service.store.audit.entries(action="submission.rejected")}
     assert [m.submission_id for m in service.store.submissions.waiting_mails()] == [stranger]
     assert len(rejected) == 2
+
+
+def test_one_sender_is_counted_for_the_unit_her_card_proposes(
+    office: TestClient, service: Service, waiting_id: int, tmp_path: Path
+) -> None:
+    """Her first mail names 梅河口, a later one 长春: the card proposes her newest answer, 长春, and
+    the campaign page counts both her mails against 长春, none against 梅河口."""
+    queue_mail(service, tmp_path, mail(UNKNOWN_SENDER, subject="补充材料", text=f"单位：{CHANGCHUN}", date=LATER))
+    [hers] = cards(office.get("/waiting").text).values()
+    assert f"<b>{CHANGCHUN}</b>" in hers and f'<option value="{CHANGCHUN}" selected>' in hers
+    home = office.get("/").text
+    assert "有 2 封邮件待确认" in re.search(rf'data-unit="{CHANGCHUN}".*?</tr>', home, re.S).group(0)
+    assert "待确认" not in re.search(rf'data-unit="{CLAIMED_UNIT}".*?</tr>', home, re.S).group(0)
+
+
+def test_a_file_sent_to_the_wecom_app_shows_its_wecom_account_not_a_mail_address(
+    office: TestClient, service: Service
+) -> None:
+    photo = make_photo(400, 300, text="梅河口").read_bytes()
+    record = service.desk.accept_wecom_file("wangli_mhk", "media-1", "活动照片.jpg", photo)
+    assert service.desk.await_processed(record.id or 0, 20) is not None, "the pipeline did not take the file"
+    [card] = cards(office.get("/waiting").text).values()
+    assert "企业微信账号 wangli_mhk" in card and "活动照片.jpg" in card
+    assert "wecom.invalid" not in card and "mailto:" not in card
+
+
+def test_the_digest_download_counts_a_waiting_mail_no_unit_was_guessed_for(
+    office: TestClient, service: Service, tmp_path: Path
+) -> None:
+    queue_mail(service, tmp_path, promo_mail())
+    legend = load_workbook(io.BytesIO(office.get("/exports/digest.xlsx").content))["说明"]
+    rows = {row[0]: row[1] for row in legend.iter_rows(values_only=True) if row and row[0]}
+    assert rows["待确认单位"].startswith("1 封")
+
+
+def test_the_contacts_page_names_the_units_no_reminder_can_reach_and_why(office: TestClient, service: Service) -> None:
+    service.store.contacts.add(CHANGCHUN, "李明", phone="0431-88886666")  # a phone: no mail, no WeCom
+    service.store.contacts.add("吉林市教育局", "王五", wecom_user="wangwu")  # WeCom only: reached
+    section = office.get("/contacts").text.split('id="no-contact"')[1]
+    listed = dict(re.findall(r'<li data-unit="([^"]+)">.*?</a>：(.*?)</li>', section))
+    assert listed[CHANGCHUN] == "联系人没有邮箱或企业微信账号"
+    assert listed[CLAIMED_UNIT] == "无联系人"
+    assert LATE not in listed and "吉林市教育局" not in listed  # 赵岩 has an address; 王五 a WeCom id
 
 
 # ---- 群发 -------------------------------------------------------------------------------------
