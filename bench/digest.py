@@ -53,7 +53,7 @@ def baseline(db: Path, books: list[list[tuple[int, int]]]) -> tuple[float, float
             for row in con.execute(f'SELECT * FROM "{table}"'):
                 rows += 1
                 for value in row:
-                    if isinstance(value, str) and value[:1] in "[{":
+                    if isinstance(value, str) and value[:1] in ("[", "{"):
                         json.loads(value)
     finally:
         con.close()

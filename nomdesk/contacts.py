@@ -96,11 +96,9 @@ def _conflicts(
         owner = store.contacts.owner_of_address(address)
         if owner is not None and owner.id != contact_id and (owner.unit_name != unit_name or owner.is_office):
             reasons.append(f"邮箱“{address}”已登记为{_owner_label(owner)}的邮箱")
-    if wecom_user:
-        for other in store.contacts.list():
-            if other.wecom_user == wecom_user and other.id != contact_id and other.unit_name != unit_name:
-                reasons.append(f"企业微信账号“{wecom_user}”已登记为{_owner_label(other)}的账号")
-                break
+    other = store.contacts.owner_of_wecom_user(wecom_user) if wecom_user else None
+    if other is not None and other.id != contact_id and other.unit_name != unit_name:
+        reasons.append(f"企业微信账号“{wecom_user}”已登记为{_owner_label(other)}的账号")
     return reasons
 
 

@@ -57,7 +57,23 @@ class ContactRepo(Repo):
             return [_view(c, u, addresses.get(c.id or 0, [])) for c, u in rows]
 
     def get(self, contact_id: int) -> ContactView | None:
-        return next((c for c in self.list() if c.id == contact_id), None)
+        """A live contact by id (one look-up: an import asks this for every address of every row)."""
+        with self._read_session() as s:
+            row = s.get(ContactRecord, contact_id)
+            if row is None or row.removed_at is not None:
+                return None
+            unit = s.get(UnitRecord, row.unit_id) if row.unit_id is not None else None
+            return _view(row, unit.name if unit else None, _addresses(s, row))
+
+    def owner_of_wecom_user(self, user_id: str) -> ContactView | None:
+        """The live contact (of a unit or the office) with this WeCom account, if any."""
+        with self._read_session() as s:
+            query = select(ContactRecord.id).where(
+                ContactRecord.wecom_user == user_id.strip(),
+                ContactRecord.removed_at.is_(None),  # type: ignore[union-attr]
+            )
+            contact_id = s.exec(query.order_by(ContactRecord.id)).first()
+        return self.get(contact_id) if contact_id is not None else None
 
     def owner_of_address(self, address: str) -> ContactView | None:
         """The live contact an address is registered to (case-insensitive), if any."""
