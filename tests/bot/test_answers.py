@@ -11,7 +11,6 @@ import datetime as dt
 import email
 import email.policy
 import io
-import uuid
 import zipfile
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from nomdesk.desk import Desk
 from storage.repo import Store
 from tests.conftest import SHARED
 from tests.support.clock import Clock
+from tests.support.waiting import waiting_mail
 
 CONTACT = "dinglijun"  # 长白山管委会教育科技局's contact
 UNIT = "长白山管委会教育科技局"
@@ -89,21 +89,6 @@ def test_a_withdrawal_is_counted_as_an_action_not_as_a_file(tmp_path: Path, camp
     store.close()
 
 
-def _waiting_mail(
-    store: Store, at: dt.datetime, sender: str, *, guess: str | None = None, claim: str | None = None
-) -> None:
-    """An unregistered sender's mail as the desk leaves it in the 待确认 queue."""
-    raw, _ = store.raw.put(
-        f"Message-ID: <{uuid.uuid4().hex}@x>\r\nFrom: {sender}\r\nSubject: 秘密主题\r\n\r\nx".encode(),
-        source="cli",
-        received_at=at,
-    )
-    summary: dict = {"unit_guess": guess}
-    if claim is not None:
-        summary["claim"] = {"unit": claim, "certain": True, "name": "王芳", "phone": None}
-    store.submissions.add(raw.id, unit_name=None, arrived_at=at, summary=summary)
-
-
 def test_waiting_mails_show_in_the_office_lists_and_as_a_bare_count_to_the_unit(
     tmp_path: Path, campaign: Campaign
 ) -> None:
@@ -115,10 +100,10 @@ def test_waiting_mails_show_in_the_office_lists_and_as_a_bare_count_to_the_unit(
     assert office is not None
     with Store.open(tmp_path) as store:
         store.directory.sync_units(campaign)
-        _waiting_mail(store, clock(), "clerk@mhk.example.cn", guess=meihekou)
-        _waiting_mail(store, clock(), "clerk@mhk.example.cn", claim=meihekou)
-        _waiting_mail(store, clock(), "stranger@163.com", claim=UNIT)
-        _waiting_mail(store, clock(), "nobody@163.com")  # nothing to guess from
+        waiting_mail(store, clock(), "clerk@mhk.example.cn", guess=meihekou)
+        waiting_mail(store, clock(), "clerk@mhk.example.cn", claim=meihekou)
+        waiting_mail(store, clock(), "stranger@163.com", claim=UNIT)
+        waiting_mail(store, clock(), "nobody@163.com")  # nothing to guess from
         answerer = Answerer(store, campaign, clock=clock)
         pending = answerer.answer(office, parse("未交"))
         summary = answerer.answer(office, parse("汇总"))

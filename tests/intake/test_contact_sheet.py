@@ -5,10 +5,9 @@ with every value as text."""
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from config import Campaign
 from intake.contact_sheet import (
@@ -21,20 +20,7 @@ from intake.contact_sheet import (
     split_addresses,
     write_contact_template,
 )
-
-
-def workbook_bytes(rows: list[list[Any]], merges: tuple[str, ...] = (), *, title: str = "Sheet1") -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = title
-    for row in rows:
-        ws.append(row)
-    for cells in merges:
-        ws.merge_cells(cells)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+from tests.support.sheets import workbook_bytes
 
 
 def messy_sheet() -> bytes:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openpyxl import Workbook
 from typer.testing import CliRunner, Result
 
 from config import Campaign
 from intake.contact_sheet import CONTACT_TEMPLATE_FILE, read_contact_sheet
 from storage.repo import Store
+from tests.support.sheets import workbook_bytes
 
 CHANGCHUN = "长春市教育局"
 
@@ -22,13 +22,7 @@ def nomdesk(*args: str | Path) -> Result:
 
 
 def sheet(path: Path, rows: list[list[object]]) -> Path:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.append(["姓名", "手机", "单位", "邮箱"])
-    for row in rows:
-        ws.append(row)
-    wb.save(path)
+    path.write_bytes(workbook_bytes([["姓名", "手机", "单位", "邮箱"], *rows]))
     return path
 
 

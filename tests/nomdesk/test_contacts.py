@@ -3,13 +3,11 @@ exported and read back into a fresh store, and contacts added, changed and remov
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import Workbook
 
 from config import Campaign
 from intake.contact_sheet import contacts_template_xlsx
@@ -22,25 +20,13 @@ from nomdesk.contacts import (
     update_contact,
 )
 from storage.repo import Store
+from tests.support.sheets import workbook_bytes
 
 CHANGCHUN = "长春市教育局"
 JILIN = "吉林市教育局"
 YANBIAN = "延边朝鲜族自治州教育局"
 YANBIAN_ADDRESS = "ybjyj_zcjy@163.com"  # 伍凤霞's, seeded from the campaign TOML
 ACTOR = "office:test"
-
-
-def workbook_bytes(rows: list[list[Any]], merges: tuple[str, ...] = ()) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    for row in rows:
-        ws.append(row)
-    for cells in merges:
-        ws.merge_cells(cells)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
 
 
 def open_store(path: Path, campaign: Campaign) -> Store:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import uuid
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,9 @@ from schedule.digest import FILLS, HEADER, LATE_FILL, build_digest, digest_markd
 from schedule.jobs import Jobs
 from schedule.status import UnitState
 from storage.repo import Store
-from storage.tables import RawState
 from tests.support.campaign_script import Script, missing_form, no_project_video
 from tests.support.service import nomdesk
+from tests.support.waiting import waiting_mail
 
 NOW = dt.datetime(2021, 8, 28, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
@@ -131,25 +130,6 @@ def test_nomdesk_digest_send_posts_to_the_office_group_robot(scripted, tmp_path:
         assert done.returncode == 0, done.stderr
         (posted,) = sim.webhook_messages
     assert "推荐材料每日汇总" in posted.content and len(posted.content.encode()) <= 4096
-
-
-def waiting_mail(store: Store, at: dt.datetime, *, guess: str | None = None, claim: str | None = None) -> int:
-    """A mail from an unregistered sender, stored as the desk leaves it: in the 待确认 queue, with the
-    unit guessed from the package (`guess`) or named by the sender in her reply (`claim`). Each is
-    another sender's: one sender's mails all count for the unit she is last guessed or named for."""
-    key = uuid.uuid4().hex
-    raw, _ = store.raw.put(
-        f"Message-ID: <{key}@x>\r\nFrom: stranger-{key[:8]}@163.com\r\nSubject: s\r\n\r\nx".encode(),
-        source="cli",
-        received_at=at,
-    )
-    summary: dict = {"unit_guess": guess}
-    if claim is not None:
-        summary["claim"] = {"unit": claim, "certain": True, "name": "王芳", "phone": None}
-    row, _ = store.submissions.add(raw.id, unit_name=None, arrived_at=at, summary=summary)
-    store.raw.mark(raw.id, RawState.DONE)
-    assert row.id is not None
-    return row.id
 
 
 def test_waiting_mails_are_counted_and_units_nobody_can_be_written_to_are_listed_to_phone(

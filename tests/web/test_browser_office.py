@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
 from playwright.sync_api import Browser, Page, expect
 
 from nomdesk.service import Service
 from tests.support.browser import CHROMIUM, VIEWPORTS, log_in
 from tests.support.dashboard import CLAIMED_UNIT, UNKNOWN_SENDER
+from tests.support.sheets import workbook_bytes
 
 CHANGCHUN = "长春市教育局"
 
@@ -50,11 +50,15 @@ def test_the_office_adds_a_contact_and_imports_a_sheet(page: Page, server: str, 
     expect(row).to_contain_text("liming@ccedu.cn")
 
     sheet = tmp_path / "联系人.xlsx"
-    wb = Workbook()
-    wb.active.append(["单位", "联系人", "邮箱"])
-    wb.active.append(["吉林市教育局", "孙红", "sunhong@jlsedu.cn"])
-    wb.active.append(["火星市教育局", "张三", "zhangsan@163.com"])
-    wb.save(sheet)
+    sheet.write_bytes(
+        workbook_bytes(
+            [
+                ["单位", "联系人", "邮箱"],
+                ["吉林市教育局", "孙红", "sunhong@jlsedu.cn"],
+                ["火星市教育局", "张三", "zhangsan@163.com"],
+            ]
+        )
+    )
     page.get_by_label("联系人表（.xlsx）").set_input_files(sheet)
     page.get_by_role("button", name="导入", exact=True).click()
     result = page.locator("#import-result")

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from nomdesk.broadcast import CHANGED_ZH
 from nomdesk.service import Service
@@ -29,6 +29,7 @@ from tests.support.dashboard import (
 )
 from tests.support.media import make_photo
 from tests.support.service import mail
+from tests.support.sheets import workbook_bytes
 
 CHANGCHUN = "长春市教育局"
 LATER = "Thu, 02 Sep 2021 10:00:00 +0800"  # after the waiting mail of tests.support.dashboard
@@ -200,15 +201,15 @@ def test_the_list_filters_by_unit(office: TestClient) -> None:
 
 
 def test_an_imported_sheet_is_counted_and_each_bad_row_named(office: TestClient, service: Service) -> None:
-    wb = Workbook()
-    ws = wb.active
-    ws.append(["联系人", "单位", "邮箱", "电话"])  # its own column order
-    ws.append(["李明", "长春市教育局", "liming@ccedu.cn", "0431-88886666"])
-    ws.append(["张三", "火星市教育局", "zhangsan@163.com", None])
-    ws.append(["王五", "吉林市教育局", "wangwu@@163", None])
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    files = {"sheet": ("联系人.xlsx", buffer.getvalue(), "application/octet-stream")}
+    data = workbook_bytes(
+        [
+            ["联系人", "单位", "邮箱", "电话"],  # its own column order
+            ["李明", "长春市教育局", "liming@ccedu.cn", "0431-88886666"],
+            ["张三", "火星市教育局", "zhangsan@163.com", None],
+            ["王五", "吉林市教育局", "wangwu@@163", None],
+        ]
+    )
+    files = {"sheet": ("联系人.xlsx", data, "application/octet-stream")}
     response = office.post("/contacts/import", data={"csrf": csrf(office)}, files=files)
     assert response.status_code == 200
     result = response.text.split('id="import-result"')[1].split("</section>")[0]
