@@ -165,7 +165,7 @@ class SubmissionRepo(Repo):
             )
             return list(s.exec(query.order_by(SubmissionRecord.arrived_at, SubmissionRecord.id)).all())
 
-    def waiting_mails(self) -> list[WaitingMail]:
+    def waiting_mails(self, *, with_files: bool = True) -> list[WaitingMail]:
         """The 待确认 queue as the office reads it (dashboard, digest, status, bot): who sent what,
         which unit it is guessed to be from, and what the sender said of herself.
 
@@ -173,9 +173,10 @@ class SubmissionRepo(Repo):
         takes all her mails with her), so her mails are counted against the unit her card proposes,
         never one against 长春 and the next against 吉林. That guess is the unit she last named when
         she named exactly one (`claim.certain`: "长春或吉林" is no answer), else the desk's newest
-        guess from her mails, as in the office's notice. A mail with no sender stands alone."""
+        guess from her mails, as in the office's notice. A mail with no sender stands alone.
+        Without `with_files` the mails' file lists stay empty (a count need not read them)."""
         rows = self.waiting()
-        files = self.files_of([row.id for row in rows if row.id is not None])
+        files = self.files_of([row.id for row in rows if row.id is not None]) if with_files else {}
         with self._read_session() as s:
             raw_ids = [row.raw_message_id for row in rows]
             query = select(RawMessageRecord).where(RawMessageRecord.id.in_(raw_ids))  # type: ignore[union-attr]
@@ -220,7 +221,7 @@ class SubmissionRepo(Repo):
     def waiting_by_unit(self) -> Counter[str | None]:
         """The 待确认 queue counted by guessed unit (None: no guess), each sender's mails all
         against her one guess; see `waiting_mails`."""
-        return waiting_by_unit(self.waiting_mails())
+        return waiting_by_unit(self.waiting_mails(with_files=False))  # asked at every bot status answer
 
     def reject(self, submission_id: int, *, actor: str, reason: str = "") -> SubmissionRecord:
         """The office says a waiting mail is not a submission: it leaves the queue (kept, audited)."""
