@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     wecom_max_skew_seconds: int = 300  # callbacks whose timestamp is further off are rejected (replays)
 
     port: int = 8080
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated IPs or
+    # networks). Empty: none, and the login lock is keyed on the TCP peer itself.
+    trusted_proxies: str = ""
+    # The authserv-id of the receiving mail server whose Authentication-Results header is believed
+    # (RFC 8601); other servers' headers are ignored (anyone can write one) and DKIM is verified here.
+    trusted_authserv_id: str | None = None
+    # The key that encrypts ID and phone numbers at rest; None: DIR/secret.key, made at first start (0600).
+    secret_key: SecretStr | None = None
     fetch_private_hosts: bool = False  # the dashboard may fetch units' links from loopback/private hosts (tests)
     reply_rate_per_hour: int = 5
     # Files sent in WeCom come one by one: the check's answer waits this long after the last of

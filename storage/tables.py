@@ -137,6 +137,10 @@ class RawMessageRecord(SQLModel, table=True):
     last_error: str | None = None
     duplicate_of: int | None = Field(default=None, foreign_key="raw_message.id")
     created_at: dt.datetime = _ts(default_factory=utcnow)
+    # A transient error (disk full, a permission, I/O) puts the message back with a backoff: it is
+    # claimed again no earlier than this, and only deterministic failures count toward quarantine.
+    retry_at: dt.datetime | None = _ts(default=None)
+    transient_failures: int = 0
 
 
 class SubmissionRecord(SQLModel, table=True):
@@ -154,6 +158,14 @@ class SubmissionRecord(SQLModel, table=True):
     # An unknown sender's mail the office said is not a submission: it leaves the 待确认 queue.
     rejected_at: dt.datetime | None = _ts(default=None)
     rejected_by: str | None = None
+    # A mail from a unit's registered address that failed sender authentication: it waits in the
+    # 待确认 queue (unit_name None) for the unit it claims to be from, with the reason in Chinese.
+    held_unit: str | None = None
+    held_reason: str | None = None
+    # The office voided (作废) the submission: the dossier is rebuilt without it, the row is kept.
+    voided_at: dt.datetime | None = _ts(default=None)
+    voided_by: str | None = None
+    void_reason: str | None = None
 
 
 class FileRecord(SQLModel, table=True):
@@ -197,6 +209,8 @@ class DossierSnapshot(SQLModel, table=True):
     # The unit's raw messages this evaluation merged: a receipt lists what came since the last one.
     raw_ids: list[int] | None = Field(default=None, sa_type=JSON)
     created_at: dt.datetime = _ts(default_factory=utcnow)
+    # Not None when a rule raised: the dossier is 检查未完成 and this says which rules and why.
+    check_error: str | None = None
 
 
 class FindingRecord(SQLModel, table=True):
