@@ -40,6 +40,8 @@ ACTION_ZH = {"企业微信": ("企业微信操作", "次"), "办公室": ("办�
 MAIL_ZH = ("邮件", "封")
 MEDIA_ZH = {"image": ("图片", "张", ".jpg", "照片"), "video": ("视频", "个", ".mp4", "视频")}
 _QUOTED = re.compile(r"[“\"]([^”\"]+)[”\"]")
+# A check a rule raised in: the unit and the office read that a person is checking, never "材料齐全".
+CHECK_INCOMPLETE_ZH = "检查未完成：系统自动检查出错，材料正在由省级办公室人工核查。"
 
 
 def _video_spec(spec: VideoSpec) -> str:
@@ -133,11 +135,11 @@ class Answerer:
                 return self.paper(target, user_id)
             if intent == Intent.PAPER_STATUS:
                 return self.paper_status(target, hint=True)
-            return self.status(target) + "\n\n" + self.missing(target)
+            return self.status(target, office=True) + "\n\n" + self.missing(target)
         if unit is None:  # an office member asking about "our" unit
             return "请用“单位 <单位名>”查询某个单位。\n" + OFFICE_HELP
         if intent == Intent.STATUS:
-            return self.status(unit)
+            return self.status(unit, office=office)
         return self.missing(unit)
 
     def _how_to_register(self) -> str:
@@ -223,9 +225,17 @@ class Answerer:
         self._dossiers[unit] = (version, dossier, findings)
         return dossier, findings
 
-    def status(self, unit: str, *, latest: tuple[Dossier, list[Finding]] | None = None, checklist: bool = True) -> str:
+    def status(
+        self,
+        unit: str,
+        *,
+        latest: tuple[Dossier, list[Finding]] | None = None,
+        checklist: bool = True,
+        office: bool = False,
+    ) -> str:
         """The unit's state; `checklist`: each nominee's row, its items marked (validators.checklist).
-        `latest`: the evaluation to describe when the caller just made it (else the stored one)."""
+        `latest`: the evaluation to describe when the caller just made it (it is the stored latest one,
+        whose check error is read here). `office`: the asker is the office, who also reads the error."""
         latest = latest or self._latest(unit)
         queued = self._waiting_line(unit)
         if latest is None:
@@ -245,7 +255,12 @@ class Answerer:
         exemplars = [s.name for s in dossier.stars if s.exemplar] + [p.name for p in dossier.projects if p.exemplar]
         if exemplars:
             lines.append("典范：" + "、".join(exemplars))
-        if errors:
+        check_error = self.store.evaluations.check_error(unit)
+        if check_error:  # a rule raised: nothing is called complete, nothing marked ✓
+            lines.append(CHECK_INCOMPLETE_ZH + (f"（{check_error}）" if office else ""))
+            if errors:
+                lines.append(f"已发现需修改 {errors} 项，需核实 {warnings} 项（可能不全）。")
+        elif errors:
             lines.append(f"需修改 {errors} 项，需核实 {warnings} 项。发送“缺什么”查看明细。")
         elif warnings:
             lines.append(f"材料已齐全，另有 {warnings} 项请核实。发送“缺什么”查看明细。")
@@ -256,8 +271,11 @@ class Answerer:
             lines.append(queued)
         rows = checklist_rows(dossier, findings) if checklist else []
         if rows:
-            lines.append("材料清单：")
-            lines += [str(row) for row in rows]
+            lines.append("材料清单：" if not check_error else "已收材料（待人工核查）：")
+            if check_error:
+                lines += [f"{row.heading}：" + "，".join(i.label for i in row.items) for row in rows]
+            else:
+                lines += [str(row) for row in rows]
         return "\n".join(lines)
 
     def _waiting_line(self, unit: str) -> str:
@@ -272,7 +290,10 @@ class Answerer:
             return f"{unit}：尚未收到推荐材料，请按“清单”报送。"
         dossier, findings = latest
         shown = [f for f in findings if f.severity != Severity.INFO]
+        incomplete = self.store.evaluations.check_error(unit) is not None
         if not shown:
+            if incomplete:  # the rule that raised might have found something: no "nothing to fix"
+                return f"{unit}：{CHECK_INCOMPLETE_ZH}暂不能确定是否还有需要修改的问题。"
             return f"{unit}：没有需要修改或核实的问题。"
         late = [f for f in shown if f.code == LATE]
         groups = [g for g in group_findings(dossier, [f for f in shown if f.code != LATE]) if g.findings]
@@ -280,7 +301,7 @@ class Answerer:
             groups.insert(0, FindingGroup("unit", GENERAL, []))
         marks = sorted({f.severity for f in shown}, key=list(Severity).index)
         legend = "，".join(f"{SEVERITY_MARK[s]} {SEVERITY_ZH[s]}" for s in marks)
-        lines = [f"{unit} 需处理的问题（{legend}）："]
+        lines = [f"{unit} 需处理的问题（{legend}）：" + ("（检查未完成，可能不全）" if incomplete else "")]
         for group in groups:
             lines.append(f"【{group.heading}】")
             lines += _finding_lines(group.findings)
@@ -355,7 +376,8 @@ class Answerer:
     def summary(self) -> str:
         rows = [r for r in self.store.overview.units() if r.known]
         submitted = [r for r in rows if r.submissions]
-        complete = [r for r in submitted if not r.errors]
+        failed = [r for r in submitted if r.check_error]  # a rule raised: neither complete nor known not to be
+        complete = [r for r in submitted if not r.errors and not r.check_error]
         paper = [r for r in rows if r.paper_received]
         stars = sum(r.stars for r in rows)
         projects = sum(r.projects for r in rows)
@@ -364,7 +386,8 @@ class Answerer:
             [
                 f"{self.campaign.name}",
                 f"单位 {len(rows)} 个：已报送 {len(submitted)}，材料齐全 {len(complete)}，"
-                f"有待修改 {len(submitted) - len(complete)}，未报送 {len(rows) - len(submitted)}",
+                f"有待修改 {len(submitted) - len(complete) - len(failed)}，未报送 {len(rows) - len(submitted)}"
+                + (f"，检查未完成 {len(failed)}（{'、'.join(r.name for r in failed)}，需人工核查）" if failed else ""),
                 f"百姓学习之星 {stars} 名，品牌项目 {projects} 个",
                 f"纸质材料已收 {len(paper)} 个单位",
                 waiting_total(waiting),
@@ -383,8 +406,11 @@ class Answerer:
             return unit + (f"（{'，'.join(notes)}）" if notes else "")
 
         nothing = [name(r.name) for r in rows if not r.submissions]
-        errors = [name(r.name, f"{r.errors}项") for r in rows if r.submissions and r.errors]
+        errors = [name(r.name, f"{r.errors}项") for r in rows if r.submissions and r.errors and not r.check_error]
+        failed = [f"{r.name}（{r.check_error}）" for r in rows if r.submissions and r.check_error]
         lines = []
+        if failed:
+            lines.append(f"检查未完成，需人工核查（{len(failed)}）：" + "、".join(failed))
         if errors:
             lines.append(f"有待修改（{len(errors)}）：" + "、".join(errors))
         if nothing:

@@ -167,11 +167,21 @@ def _check_recipients(users: list[str], result: Any) -> None:
 class _Client(WeChatClient):
     """wechatpy's client aimed at a configurable base URL, gettoken included."""
 
-    def __init__(self, corp_id: str, secret: str, api_base: str, session: SessionStorage, timeout: float) -> None:
+    def __init__(
+        self, corp_id: str, secret: str, agent_id: int, api_base: str, session: SessionStorage, timeout: float
+    ) -> None:
         self.API_BASE_URL = api_base
+        self.agent_id = agent_id
         self._token_lock = threading.Lock()
         # auto_retry off: wechatpy would refetch and recurse without limit on a persistent 40014.
         super().__init__(corp_id, secret, session=session, timeout=timeout, auto_retry=False)
+        # wechatpy's own key held the secret's first 10 characters; a row stored under it goes.
+        session.delete(f"{corp_id}_{secret[:10]}_access_token")
+
+    @property
+    def access_token_key(self) -> str:
+        """Where the token is kept: by corp and agent (one token per app), never by the secret."""
+        return f"{self.corp_id}_agent{self.agent_id}_access_token"
 
     def fetch_access_token(self) -> dict[str, Any]:
         with self._token_lock:
@@ -220,7 +230,7 @@ class WeComClient:
         self.duplicate_check_interval = duplicate_check_interval
         self.busy_retries = busy_retries
         self.busy_backoff = busy_backoff
-        self._client = _Client(corp_id, secret, self.api_base, session or MemoryTokenStorage(), timeout)
+        self._client = _Client(corp_id, secret, self.agent_id, self.api_base, session or MemoryTokenStorage(), timeout)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, session: SessionStorage | None = None) -> WeComClient:

@@ -12,7 +12,7 @@ import tomllib
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -84,6 +84,10 @@ class Unit(Strict):
     aliases: list[str] = []
     contacts: list[Contact] = []
     short: str | None = None  # how receipt references name the unit ("长春-07"); default: see short_name
+    # "normal": a mail from the unit's contact that fails sender authentication (DKIM and SPF, or
+    # the domain's DMARC) is held for the office. "lenient": never held, for units whose mail
+    # domain signs nothing and fails SPF (a small local server); the verdict is still recorded.
+    sender_auth: Literal["normal", "lenient"] = "normal"
 
     @property
     def short_name(self) -> str:
@@ -282,6 +286,11 @@ class Campaign(Strict):
         """The short name receipt references use for `unit` (its full name when not configured)."""
         config_unit = self.unit_by_exact_name(unit) if unit else None
         return config_unit.short_name if config_unit else (unit or "报送")
+
+    def submission_ref(self, unit: str | None, number: int) -> str:
+        """The reference a unit quotes for its `number`th submission ("长春-07"), as its receipts
+        print it: also how a receipt names a submission the office voided, on a floor below notify."""
+        return f"{self.short_name(unit)}-{number:02d}"
 
     def unit_by_exact_name(self, name: str) -> Unit | None:
         for unit in self.units:

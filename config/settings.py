@@ -52,13 +52,27 @@ class Settings(BaseSettings):
     # The authserv-id of the receiving mail server whose Authentication-Results header is believed
     # (RFC 8601); other servers' headers are ignored (anyone can write one) and DKIM is verified here.
     trusted_authserv_id: str | None = None
+    # Without that header the desk verifies DKIM and reads DMARC policies in DNS itself
+    # (intake.authentication); false: no lookups, so only a trusted header can hold a mail.
+    sender_auth_dns: bool = True
+    dns_timeout_seconds: float = 3.0  # one lookup's whole budget: a slow DNS must not stall intake
     # The key that encrypts ID and phone numbers at rest; None: DIR/secret.key, made at first start (0600).
     secret_key: SecretStr | None = None
     fetch_private_hosts: bool = False  # the dashboard may fetch units' links from loopback/private hosts (tests)
     reply_rate_per_hour: int = 5
+    # An address that is no unit's contact gets at most this many replies in any 24 hours: anyone
+    # can put any address in From, and a desk answering every such mail is a backscatter source.
+    # Her further mails are kept (in the 待确认 queue) without an answer.
+    unknown_sender_replies_per_day: int = 1
     # Files sent in WeCom come one by one: the check's answer waits this long after the last of
     # them, so eight photos in a row get one answer (and one mail to the unit), not eight.
     wecom_answer_settle_seconds: int = 60
+    # A mail whose processing failed is tried again after this long, doubling each time up to the
+    # cap (config/faults.py). A transient failure (full disk, permissions, I/O, a locked database)
+    # retries for as long as it lasts; after this many hours of it the office is told once.
+    retry_backoff_seconds: float = 30.0
+    retry_backoff_max_seconds: float = 1800.0
+    retry_notice_after_hours: float = 24.0
 
     @model_validator(mode="after")
     def _default_ports(self) -> Settings:

@@ -31,7 +31,7 @@ from pydantic import BaseModel
 
 from config import Campaign, load_campaign
 from intake.forms.grid import Sheet, read_xls, read_xlsx
-from intake.sheet_cells import put_text
+from intake.sheet_cells import put
 from intake.sniff import sniff
 
 CONTACT_TEMPLATE_FILE = "联系人导入模板.xlsx"
@@ -260,7 +260,7 @@ def _mark_repeated_addresses(rows: list[ContactRow]) -> None:
 
 def _text(ws: Worksheet, row: int, column: int, value: str) -> Cell:
     """A cell that holds `value` as text, whatever it starts with (never a formula)."""
-    return put_text(ws.cell(row=row, column=column), value)
+    return put(ws, row, column, value)
 
 
 def _sheet(ws: Worksheet, first_row: int) -> None:

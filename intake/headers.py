@@ -5,19 +5,25 @@ mail it walks with `envelope`; the store keys each raw message by the same envel
 saved (`read_envelope`), and the reply policy reads Auto-Submitted, List-* and Reply-To
 (`message_headers`). The last two read only the header block, so a 50 MB mail costs a few
 kilobytes to look at.
+
+Every header value is read through `header_value`: a malformed value (an encoded word that
+decodes to CR/LF, a NUL, an unknown charset, 200 KB of junk) reads as its raw text, cleaned,
+never as an exception: a mail the email library cannot make sense of is still a unit's mail.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import email.policy
 import hashlib
 import re
+from collections.abc import Mapping
 from email._policybase import Compat32
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -25,12 +31,105 @@ from pydantic import BaseModel
 from intake.filenames import decode_words, unescape_raw
 
 HEADER_SCAN_BYTES = 256 * 1024  # no real header block is longer; a body without a blank line stops here
+# The modern policy's structured-header parser is super-linear: a 200 KB Content-Type took 24 s,
+# a 200 KB From 11 s. No real value comes near this (a long thread's References is a few KB), so a
+# longer one is taken raw, unparsed.
+HEADER_PARSE_MAX = 16 * 1024
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+_LINE_BREAKS = re.compile(r"[\r\n]+")
+
+Headers = Message | Mapping[str, str]
+
+
+class _GuardedPolicy(EmailPolicy):
+    """The modern policy, except that a value it cannot parse, or could only parse in minutes, is
+    its raw text: the parser itself asks for Content-Type (multipart or not?), so a 200 KB one
+    would hold the pipeline before any code of ours could look at it."""
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if len(value) > HEADER_PARSE_MAX:
+            return clean_header_text(value)
+        try:
+            return super().header_fetch_parse(name, value)
+        except Exception:  # "address parts cannot contain CR or LF", and the like
+            return clean_header_text(value)
+
+
+HEADERS_PARSER = BytesParser(policy=_GuardedPolicy())
 
 
 def message_headers(path: Path) -> EmailMessage:
-    """The top-level headers, parsed with the modern policy (for the reply policy's checks)."""
+    """The top-level headers, parsed with the modern policy (for the reply policy's checks).
+    Read them with `header_value`: it never raises, and no value it gives holds CR or LF."""
     with path.open("rb") as fh:
-        return BytesParser(policy=email.policy.default).parse(fh, headersonly=True)
+        return HEADERS_PARSER.parse(fh, headersonly=True)  # type: ignore[return-value]
+
+
+def clean_header_text(value: str) -> str:
+    """A header value with no way to end a header line: folding undone (RFC 5322 unfolding), NULs
+    removed, any other CR or LF (a decoded "=?utf-8?b?DQo=?=", a bare CR) made a space. What comes
+    out can go on one header line of our own mail without starting another header."""
+    return _LINE_BREAKS.sub(" ", _FOLD.sub("", value).replace("\x00", "")).strip()
+
+
+_PLAIN_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+_ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+)\s*>")
+
+
+def mailbox(value: str | None) -> tuple[str, str]:
+    """(display name, address) of the first mailbox of a From-like value, ("", "") if none.
+
+    The standard library's parser gives up on a display name holding an "@" or broken encoded
+    words ("=?utf-8?b?@@@?= <a@b.cn>" parses as four empty or bogus entries): its first entry
+    that is a plausible address is taken, else the value's last <address>."""
+    if not value:
+        return "", ""
+    try:
+        pairs = getaddresses([value])
+    except Exception:  # a value no parser version can read still may hold an <address>
+        pairs = []
+    for name, address in pairs:
+        if _PLAIN_ADDRESS.fullmatch(address.strip()):
+            return name, address.strip()
+    found = _ANGLE_ADDRESS.findall(value)
+    return ("", found[-1]) if found else ("", "")
+
+
+def _raw_value(headers: Message, name: str) -> str | None:
+    """The header's first value exactly as it was stored by the parser (no decoding, no parsing)."""
+    for key, value in headers.raw_items():
+        if str(key).lower() == name:
+            return str(value)
+    return None
+
+
+def header_value(headers: Headers | None, name: str) -> str | None:
+    """The header `name` as one clean line of text, or None when it is absent; never raises.
+
+    Decoded as the parser's policy decodes it when it can be; when the email library raises on it
+    (the modern policy's address parser refuses a display name holding CR/LF, for one) or it is
+    too long to parse in reasonable time, its raw text instead. Either way CR, LF and NUL are gone
+    (`clean_header_text`): a value read here cannot inject a header into the desk's reply."""
+    name = name.lower()
+    try:
+        if headers is None:
+            return None
+        if not isinstance(headers, Message):
+            found = next((v for k, v in headers.items() if str(k).lower() == name), None)
+            return None if found is None else clean_header_text(str(found))
+        raw = _raw_value(headers, name)
+        if raw is None:
+            return None
+        if len(raw) > HEADER_PARSE_MAX:
+            return clean_header_text(raw)
+        try:
+            value = headers.get(name)
+            text = raw if value is None else str(value)
+        except Exception:  # whatever the library makes of a malformed value: its raw text will do
+            text = raw
+        return clean_header_text(unescape_raw(text))  # raw 8-bit bytes (surrogate-escaped): UTF-8 or GBK
+    except Exception:  # a header block no code path can read is an absent header, not a lost mail
+        return None
 
 
 class Envelope(BaseModel):
@@ -55,27 +154,27 @@ RAW_PARSER = BytesParser(policy=_RawPolicy())
 
 
 def _header(headers: Message, name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    return re.sub(r"\r?\n(?=[ \t])", "", str(value)).strip()  # unfolded as RFC 5322 says: the break goes
+    return header_value(headers, name)  # unfolded as RFC 5322 says: the break goes
+
+
+def _decoded(value: str) -> str:
+    """An encoded word decoded, and cleaned again: "=?utf-8?b?DQo=?=" decodes to a line break."""
+    return clean_header_text(decode_words(value))
 
 
 def envelope(headers: Message, tz: ZoneInfo | dt.tzinfo = dt.UTC) -> Envelope:
     """The envelope of headers parsed with `RAW_PARSER` (raw 8-bit bytes decoded as UTF-8 or GB18030)."""
     out = Envelope()
     subject = _header(headers, "subject")
-    out.subject = decode_words(subject).strip() if subject is not None else None
+    out.subject = _decoded(subject) if subject is not None else None
     message_id = _header(headers, "message-id")
     out.message_id = re.sub(r"\s+", "", unescape_raw(message_id)) or None if message_id else None
     raw_from = _header(headers, "from") or _header(headers, "sender")
     if raw_from:
-        out.from_text = decode_words(raw_from).strip() or None
-        addresses = getaddresses([unescape_raw(raw_from)])
-        if addresses:
-            name, address = addresses[0]
-            out.sender = address.strip().lower() or None
-            out.sender_name = decode_words(name).strip().strip('"') or None
+        out.from_text = _decoded(raw_from) or None
+        name, address = mailbox(unescape_raw(raw_from))
+        out.sender = address.strip().lower() or None
+        out.sender_name = _decoded(name).strip('"') or None
     out.date = _date(_header(headers, "date"), tz)
     if out.date is None:
         for received in headers.get_all("received") or []:  # the newest is on top

@@ -9,14 +9,21 @@ unit's mails, and the raw store keeps a record of each. Keeping one wakes the pi
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email.utils
 import hashlib
+import io
 import logging
+import os
+import secrets
+import tempfile
 import threading
+import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
+from typing import BinaryIO
 
 from config.campaign import Campaign
 from intake.headers import read_envelope
@@ -32,6 +39,10 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 WECOM_USER_HEADER = "X-Nomdesk-WeCom-User"
 OFFICE_SOURCE = "office"  # raw messages only the desk writes for the office; their source_ref is "office:<unit>"
+SCRATCH = "tmp"  # under DIR/work
+BASE64_BLOCK = 57 * 16384  # whole 76-character base64 lines, about 1 MB a block
+SCRATCH_MAX_AGE_SECONDS = 6 * 3600.0  # no download or copy goes this long without writing a byte
+OFFICE_MAIL_HEADROOM = 64 * 1024  # an office file mail's headers and text part, long file names too
 
 
 def wecom_file_mail(user_id: str, media_id: str, filename: str, data: bytes, *, to: str, now: dt.datetime) -> bytes:
@@ -64,15 +75,71 @@ def _desk_note(subject: str, *, mail_from: str, domain: str, now: dt.datetime) -
     return msg
 
 
+def largest_office_file(max_mail_bytes: int) -> int:
+    """The largest file the office may attach: the pipeline holds every mail to the campaign's mail
+    size cap, and the mail of a file is a third bigger (base64: 77 bytes a line of 57) plus headers."""
+    return max(0, (max_mail_bytes - OFFICE_MAIL_HEADROOM) // 77 * 57)
+
+
+def scratch_dir(work_root: Path) -> Path:
+    """DIR/work/tmp: files on their way into the store (a fetched link, an upload, the mail made of
+    it). Made when needed: the desk sweeps old work folders, this one too once it sits unused.
+    Files a killed process left here are removed by their own age (one being written is fresh)."""
+    path = work_root / SCRATCH
+    path.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - SCRATCH_MAX_AGE_SECONDS
+    for leftover in path.iterdir():
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+        except (FileNotFoundError, IsADirectoryError):
+            continue
+    return path
+
+
 def office_file_mail(
-    unit: str, filename: str, data: bytes, *, actor: str, origin: str, mail_from: str, domain: str, now: dt.datetime
-) -> bytes:
-    """A file the office attached for `unit`, as a mail from the desk to itself."""
+    unit: str,
+    filename: str,
+    data: bytes | Path,
+    *,
+    actor: str,
+    origin: str,
+    mail_from: str,
+    domain: str,
+    now: dt.datetime,
+    dest_dir: Path,
+) -> Path:
+    """A file the office attached for `unit`, as a mail from the desk to itself, written to a new
+    file under `dest_dir` (the caller removes it once stored).
+
+    The file can be gigabytes of video, so the mail is never held in memory: the standard library
+    writes the mail around a placeholder attachment (every header as before: the file name
+    RFC 2231-encoded, the actor), and the file is base64-encoded into the placeholder's place block
+    by block, in lines of 76 characters as the library writes them (57 bytes a line)."""
     msg = _desk_note(f"办公室补充附件：{filename}", mail_from=mail_from, domain=domain, now=now)
     msg[ACTOR_HEADER] = actor_label(actor)  # what the office did is never the unit's late delivery
     msg.set_content(f"{actor} 为 {unit} 补充的附件：{filename}\n来源：{origin or '上传'}\n", cte="base64")
-    msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=filename)
-    return msg.as_bytes()
+    placeholder = secrets.token_bytes(42)  # one line of base64, no padding, in no other mail
+    msg.add_attachment(placeholder, maintype="application", subtype="octet-stream", filename=filename)
+    head, line, tail = msg.as_bytes().partition(base64.b64encode(placeholder) + b"\n")
+    if not line or line in tail:
+        raise RuntimeError("the attachment's place in the office mail was not found once")
+    fd, name = tempfile.mkstemp(dir=dest_dir, prefix="office-", suffix=".eml")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out, _opened(data) as source:
+            out.write(head)
+            while block := source.read(BASE64_BLOCK):
+                out.write(base64.encodebytes(block))
+            out.write(tail)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _opened(data: bytes | Path) -> BinaryIO:
+    return io.BytesIO(data) if isinstance(data, bytes) else open(data, "rb")  # closed by the caller
 
 
 def action_mail(
@@ -160,8 +227,9 @@ class Accepting:
         self.wake()
         return record
 
-    def keep_office_record(self, unit: str, data: bytes, *, received_at: dt.datetime) -> RawMessageRecord:
-        """A mail the desk wrote for what the office (or a contact in WeCom) did about `unit`."""
+    def keep_office_record(self, unit: str, data: bytes | Path, *, received_at: dt.datetime) -> RawMessageRecord:
+        """A mail the desk wrote for what the office (or a contact in WeCom) did about `unit` (its bytes,
+        or a file of them, streamed into the store)."""
         record, _ = self.store.raw.put(data, source=OFFICE_SOURCE, source_ref=f"office:{unit}", received_at=received_at)
         self.wake()
         return record

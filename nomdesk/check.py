@@ -26,7 +26,7 @@ from intake.models import (
 from intake.package import read_submission
 from intake.source import SourceUnreadable
 from intake.unit import UnitResolution, resolve_unit
-from validators import finding_to_json, run_rules
+from validators import check_dossier, finding_to_json
 from validators.result import CheckResult
 from validators.rules.exemplar import is_exemplar_mark
 
@@ -55,7 +55,8 @@ def check_submissions(
     short = campaign.short_name(dossier.unit)
     for position, meta in enumerate(dossier.submissions, start=1):  # offline: in the order of the PATHs
         meta.ref = meta.ref or submission_ref(short, position)
-    return CheckResult(dossier=dossier, findings=run_rules(dossier, campaign))
+    run = check_dossier(dossier, campaign)  # a rule that raises is kept as a failure, never a silent pass
+    return CheckResult(dossier=dossier, findings=run.findings, rule_errors=run.failures)
 
 
 def submission_ref(short: str, number: int) -> str:
@@ -162,4 +163,7 @@ def result_json(result: CheckResult) -> dict[str, Any]:
         "unit_documents": [f.path for f in d.unit_documents],
         "submissions": [_submission_json(s, log) for s, log in zip(d.submissions, _logs(d), strict=True)],
         "unreadable": [{"path": p, "reason": r} for p, r in result.unreadable],
+        # A rule that raised: the findings above are not the whole answer, and no finding is no pass.
+        "incomplete": result.incomplete,
+        "rule_errors": [e.model_dump() for e in result.rule_errors],
     }

@@ -6,8 +6,9 @@ Order matters for "nothing lost, nothing twice" (DESIGN.md flow, step 1):
    the reply by `reply:<raw id>` in the outbox (`reply-assigned:<raw id>` for the receipt of a
    mail the office assigned after its unknown sender was answered), so a crash at any step and
    a rerun give the same result and never a second reply;
-3. anything that breaks the pipeline quarantines the message for a person, with the
-   error; the raw bytes stay in the store.
+3. anything that breaks the pipeline puts the message back with a backoff; a transient error
+   (disk, database) retries as long as it lasts, the third deterministic failure quarantines
+   the message for a person, with the error (nomdesk/failures.py); the raw bytes stay in the store.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from typing import Any, TypeVar
 
 from bot.answers import Answerer
 from config.campaign import Campaign, UnitKind
-from config.masking import mask_text
+from config.faults import is_transient
+from config.masking import mask_phone, mask_text
 from config.settings import Settings
+from intake.authentication import TxtLookup
 from intake.dossier import build_dossier
 from intake.headers import message_headers
 from intake.models import Dossier, Submission
@@ -38,11 +41,12 @@ from intake.unit import UnitResolution, resolve_unit
 from intake.withdrawal import take_actions
 from nomdesk.accept import OFFICE_SOURCE, Accepting
 from nomdesk.check import submission_ref
+from nomdesk.failures import FailedMail
+from nomdesk.held import SenderHolds
 from nomdesk.office import ASSIGNED_REPLY_KEY, OfficeActions
 from nomdesk.stored import merge_wecom_bursts, reindex
 from notify.letters import (
     compose_claim_received_reply,
-    compose_quarantine_ack,
     compose_still_waiting_reply,
     compose_unknown_sender_reply,
 )
@@ -52,7 +56,7 @@ from storage.raw import wecom_user_of
 from storage.repo import Store
 from storage.submissions import sender_address
 from storage.tables import RawMessageRecord, RawState, SubmissionRecord
-from validators import run_rules
+from validators import check_dossier
 from validators.result import CheckResult
 from validators.rules.exemplar import is_exemplar_mark
 
@@ -74,11 +78,21 @@ class Desk(Accepting, OfficeActions):
     """One campaign's desk over one store; thread-safe as far as the store is.
 
     Its way in (`accept`, `ingest_file`, `accept_wecom_file`) is nomdesk.accept's, the office's
-    actions (`record_paper`, `attach`, `assign`, `reject`, `withdraw`, `restore`, `retry`,
-    `add_note`) nomdesk.office's;
+    actions (`record_paper`, `attach`, `assign`, `reject`, `withdraw`, `restore`, `void`, `unvoid`,
+    `retry`, `add_note`) nomdesk.office's;
     here is the pipeline that turns what was kept into submissions, evaluations and replies."""
 
-    def __init__(self, settings: Settings, campaign: Campaign, store: Store, *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        campaign: Campaign,
+        store: Store,
+        *,
+        clock: Clock = utcnow,
+        dns: TxtLookup | None = None,
+    ) -> None:
+        """`dns`: the TXT lookup sender authentication uses (DKIM keys, DMARC records); None: the
+        system's DNS as settings say (nomdesk.held `sender_authenticator`). Tests pass a dict's."""
         mail_from = settings.mail_from or campaign.office.email
         super().__init__(
             campaign, store, clock=clock, mail_from=mail_from, own_domain=desk_message_id_domain(mail_from)
@@ -95,12 +109,19 @@ class Desk(Accepting, OfficeActions):
             )
 
         self.replies = Replies(settings, campaign, store, clock=clock, mail_from=mail_from, wecom_state=wecom_state)
+        self.failures = FailedMail(settings, campaign, store, self.replies, clock)
+        self.holds = SenderHolds(settings, campaign, store, self.replies, clock, dns)
 
     # -- processing -------------------------------------------------------------------------
     def recover(self) -> None:
-        """After a crash or restart: messages and outbox rows left half-done go back to the queue."""
+        """After a crash or restart: messages and outbox rows left half-done go back to the queue, and
+        units whose last check did not finish (a rule raised) are checked again: a restart is how a
+        fixed rule is deployed, and the unit must not stay 检查未完成 until its next mail."""
         self.store.raw.requeue_stale(dt.timedelta(0))
         self.store.outbox.requeue_stale(dt.timedelta(0))
+        for unit in self.store.overview.units():
+            if unit.check_error:
+                self.store.state.request_recheck(unit.name)
         self._sweep_work_dirs()
 
     def _sweep_work_dirs(self, older_than: dt.timedelta = WORK_DIR_MAX_AGE) -> None:
@@ -164,36 +185,13 @@ class Desk(Accepting, OfficeActions):
         return result
 
     def process(self, record: RawMessageRecord) -> None:
+        """Process one claimed raw message. A failure never loses or drops it: a transient one
+        (a full disk, a locked database) is retried later, a deterministic one too until its third
+        time, which quarantines it for a person (nomdesk/failures.py)."""
         try:
             self._process(record)
         except Exception as exc:  # the pipeline must never lose or drop a message
-            log.exception("raw message %s quarantined", record.id)
-            error = f"{type(exc).__name__}: {exc}"
-            self.store.raw.quarantine(record.id, error)  # audited by the store
-            try:
-                self._tell_quarantined(record, error)
-            except Exception:  # telling must not undo keeping: the row is quarantined either way
-                log.exception("could not tell about quarantined raw message %s", record.id)
-
-    def _tell_quarantined(self, record: RawMessageRecord, error: str) -> None:
-        """A quarantined mail waits for a person: the office is told what and why, the sender that
-        their mail is safe (unless it came from a robot, which is never answered)."""
-        subject = f"【待人工处理】来件 #{record.id} 处理出错"
-        text = (
-            f"来件 #{record.id}（发件人：{record.sender or '（无）'}，主题：{record.subject or '（无）'}，"
-            f"来源：{record.source}）在自动处理时出错，已隔离，等待人工处理。\n"
-            f"技术信息（供技术人员排查）：{mask_text(error)[:500]}\n"
-            f"原始邮件已完整保存：store/{record.store_path}\n"
-            f"问题解决后，可用 `nomdesk retry {record.id}` 重新处理；处理后系统会回复发件单位。\n"
-        )
-        self.replies.tell_office(f"office-quarantine:{record.id}:{record.attempts}", subject, text, record.id)
-        if not self.replies.acknowledges_quarantine(record):
-            return
-        headers = message_headers(self.store.raw.path(record))
-        ack = compose_quarantine_ack(self.campaign, now=self.clock())
-        self.replies.enqueue(
-            f"ack-quarantine:{record.id}", record, headers, ack, None, self.replies.suppression(headers)
-        )
+            self.failures.handle(record, exc)
 
     def _process(self, record: RawMessageRecord) -> None:
         raw_path = self.store.raw.path(record)
@@ -209,7 +207,8 @@ class Desk(Accepting, OfficeActions):
                 )
             self.store.raw.finish(record.id, RawState.DONE, was=record.state)
             return
-        suppression = self.replies.suppression(headers)
+        # raw_path: a vacation reply known by its words only is not read as a submission either.
+        suppression = self.replies.suppression(headers, raw_path)
         if self.replies.from_a_robot(suppression):
             # An auto-reply, a bounce or our own message looping back: kept in the store, not a submission.
             why = f"not a submission: {suppression}"
@@ -218,6 +217,13 @@ class Desk(Accepting, OfficeActions):
             return
 
         submission_row = self.store.submissions.for_raw(record.id) or self._read_and_store(record, headers)
+        if submission_row.unit_name is None and submission_row.held_unit is not None:
+            # Her address, but not her domain's signature: held for the office (nomdesk.held), and
+            # never pulled into the unit here; the sender gets no answer (she may be a forger).
+            if submission_row.rejected_at is None:
+                self.holds.tell(record, submission_row)
+            self.store.raw.finish(record.id, RawState.DONE, was=record.state)
+            return
         if submission_row.unit_name is None and submission_row.rejected_at is None:
             submission_row = self._known_since(record, submission_row)
         unit = submission_row.unit_name
@@ -272,6 +278,8 @@ class Desk(Accepting, OfficeActions):
             try:
                 submission = read_submission(self.store.raw.path(record), workdir, self.campaign, 0)
             except SourceUnreadable as exc:
+                if is_transient(exc):  # the disk, not the mail: retried later (nomdesk/failures.py)
+                    raise
                 # Nothing readable at all: still a submission (empty), so the unit hears about it.
                 submission = Submission(
                     index=0, source=f"raw:{record.id}", sender=record.sender, subject=record.subject
@@ -299,7 +307,13 @@ class Desk(Accepting, OfficeActions):
             unit_name = self.store.directory.unit_of_address(sender) if sender else None
         guess = None
         summary: dict[str, Any] = {"submission": submission.model_dump(mode="json")}
-        if unit_name is None:
+        verdict = self.holds.verdict(record, self.store.raw.path(record))  # judged once, kept with it
+        if verdict is not None:
+            summary["auth"] = verdict.model_dump(mode="json")
+        held = unit_name if unit_name is not None and self.holds.holds(unit_name, verdict) else None
+        if held is not None:
+            unit_name, summary["unit_guess"], guess = None, held, held
+        elif unit_name is None:
             summary["unit_guess"] = guess = resolve_unit([submission], self.campaign).name
             summary["claim"] = read_claim(submission, self.campaign).model_dump()  # who she says she is
         row, _ = self.store.submissions.add(
@@ -309,6 +323,8 @@ class Desk(Accepting, OfficeActions):
             unit_confirmed=unit_name is not None,
             summary=summary,
             files=files,
+            held_unit=held,
+            held_reason=verdict.reason_zh if held is not None and verdict is not None else None,
         )
         self.store.audit.record(
             "intake",
@@ -365,9 +381,36 @@ class Desk(Accepting, OfficeActions):
         )
         dossier.other_unit_nominees = cross_unit_duplicates(unit, dossier, self.store.evaluations)
         raw_index = self._number_submissions(unit, rows, dossier)
-        findings = run_rules(dossier, self.campaign)
-        version = self.store.evaluations.save(unit, dossier, findings, raw_ids=raw_index)
-        return CheckResult(dossier=dossier, findings=findings, version=version, raw_index=raw_index)
+        run = check_dossier(dossier, self.campaign)
+        result = CheckResult(dossier=dossier, findings=run.findings, rule_errors=run.failures, raw_index=raw_index)
+        # A rule that raised: the unit is 检查未完成 until an evaluation without one (never 材料齐全).
+        before = self.store.evaluations.check_error(unit) if result.incomplete else None
+        result.version = self.store.evaluations.save(
+            unit, dossier, run.findings, raw_ids=raw_index, check_error=result.check_error
+        )
+        if result.incomplete and result.check_error != before:
+            self._tell_office_check_failed(unit, result)
+        return result
+
+    def _tell_office_check_failed(self, unit: str, result: CheckResult) -> None:
+        """Once per failure (not per mail while it lasts): the office checks the package by hand, and
+        the error (masked) goes to whoever fixes the rule. The unit's receipt says the same."""
+        subject = f"【检查未完成】{unit}：自动检查出错，请人工核查"
+        text = (
+            f"{unit} 的材料在自动检查时有规则出错，检查未完成（第 {result.version} 次检查）：\n"
+            f"{mask_text(result.check_error or '')}\n"
+            "其余规则的结果已保存，但出错规则负责的内容没有检查，不能据此认定“材料齐全”。\n"
+            "该单位的回执已告知材料已收到、正在由省级办公室人工核查。请人工核查该单位的材料，"
+            "并把上面的技术信息转交技术人员；问题修复后，该单位下一次检查通过即恢复正常状态。\n"
+        )
+        self.replies.queue(
+            f"office-check-incomplete:{unit}:{result.version}",
+            channel="mail",
+            recipients=[self.campaign.office.email],
+            subject=subject,
+            text=text,
+            not_before=self.clock(),  # no unit: a notice to the office, not one of the unit's replies
+        )
 
     def _number_submissions(self, unit: str, rows: list[SubmissionRecord], dossier: Dossier) -> dict[int, int]:
         """Give each of the dossier's submissions its reference, "<short unit name>-<NN>" from the
@@ -412,6 +455,7 @@ class Desk(Accepting, OfficeActions):
             reply = compose_still_waiting_reply(self.campaign, waiting=waiting, claimed=before, now=now)
         else:
             reply = compose_unknown_sender_reply(self.campaign, now=now)
+        suppression = self.holds.unknown_suppression(row, suppression)  # failed authentication: no backscatter
         self.replies.enqueue(f"reply:{record.id}", record, headers, reply, None, suppression)
         self.store.audit.record(
             "intake",
@@ -448,11 +492,14 @@ class Desk(Accepting, OfficeActions):
             lines.append(f"该发件人共有 {waiting} 封邮件等待确认。")
         if claim.usable:
             lines.append(
-                f"发件人自述：单位 {claim.unit}；联系人 {claim.name or '（未写）'}；电话 {claim.phone or '（未写）'}。"
+                f"发件人自述：单位 {claim.unit}；联系人 {claim.name or '（未写）'}；"
+                f"电话 {mask_phone(claim.phone) if claim.phone else '（未写）'}。"
             )
         elif claim.unit and not claim.certain:
             lines.append("发件人在邮件中提到了多个单位，无法确定。")
         lines.append(f"系统推测所属单位：{guess or '无法推测'}。")
+        if note := self.holds.unknown_note(row):
+            lines.append(note)
         if guess:
             contacts = self.store.contacts.list(guess)
             if contacts:

@@ -23,7 +23,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from intake.models import Dossier, ProjectEntry, StarEntry
-from intake.sheet_cells import text_cell
+from intake.sheet_cells import safe_row
 from schedule.digest import FILLS
 from schedule.status import UnitState, UnitStatus
 from storage.repo import Store
@@ -218,7 +218,8 @@ def _row(
     values += [
         status.name,
         "是" if entry.exemplar else "",
-        "是" if checklist.complete else "否",  # the checklist row's mark, as the reply shows it
+        # the checklist row's mark, as the reply shows it; none when a rule raised (never a pass)
+        "检查未完成" if status.check_error else "是" if checklist.complete else "否",
         "\n".join(("✗ " if f.severity == Severity.ERROR else "! ") + render(f)[0] for f in problems),
         "\n".join(paths),
     ]
@@ -241,9 +242,9 @@ def roster_xlsx(store: Store | None, statuses: list[UnitStatus]) -> bytes:
     sheets = [(wb.active, STARS_DIR, STAR_COLUMNS), (wb.create_sheet(), PROJECTS_DIR, PROJECT_COLUMNS)]
     for ws, title, columns in sheets:
         ws.title = title
-        ws.append(["序号", *(label for label, _ in columns), *TAIL])
+        safe_row(ws, ["序号", *(label for label, _ in columns), *TAIL])
     unit_ws = wb.create_sheet(UNIT_PROBLEMS)
-    unit_ws.append(UNIT_PROBLEM_COLUMNS)
+    safe_row(unit_ws, UNIT_PROBLEM_COLUMNS)
     for ws in wb.worksheets:
         for cell in ws[1]:
             cell.font = Font(bold=True)
@@ -266,21 +267,17 @@ def roster_xlsx(store: Store | None, statuses: list[UnitStatus]) -> bytes:
                 paths = [p.target for p in placed if p.nominee == (title, i)]
                 values, has_errors = _row(status, entry, columns, paths, rows[offset + i])
                 counters[n] += 1
-                row = [counters[n], *values]
-                ws.append(row)
-                # ws.cell is a lookup; ws[row] (and ws.max_row) scan every cell: quadratic over a roster.
                 # What the unit wrote (a name, a remark, its own unit line) is data, never a formula.
-                for column in range(1, len(row) + 1):
-                    text_cell(ws.cell(row=counters[n] + 1, column=column)).fill = fills[has_errors]
+                for cell in safe_row(ws, [counters[n], *values]):
+                    cell.fill = fills[has_errors]
         for f in unit_problems(status):
             message, hint = render(f)
             problems += 1
-            unit_ws.append([problems, status.name, f.subject, SEVERITY_ZH[f.severity], message, hint])
-            for column in range(1, len(UNIT_PROBLEM_COLUMNS) + 1):  # a subject or message quotes the unit
-                text_cell(unit_ws.cell(row=problems + 1, column=column))
+            # A subject or message quotes the unit: data, never a formula.
+            cells = safe_row(unit_ws, [problems, status.name, f.subject, SEVERITY_ZH[f.severity], message, hint])
             if f.severity == Severity.ERROR:
-                for column in range(1, len(UNIT_PROBLEM_COLUMNS) + 1):
-                    unit_ws.cell(row=problems + 1, column=column).fill = fills[True]
+                for cell in cells:
+                    cell.fill = fills[True]
     for (ws, _, columns), count in zip(sheets, counters, strict=True):
         ws.freeze_panes = "C2"
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns) + 1 + len(TAIL))}{count + 1}"

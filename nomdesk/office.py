@@ -1,11 +1,13 @@
 """What the office does to a unit's dossier, one home each for the dashboard, the CLI and the bot:
 record paper copies, attach a file, assign an unknown sender's mails to a unit (or reject one),
-withdraw or restore a nominee, retry a quarantined mail, keep a note on a unit or nominee.
+withdraw or restore a nominee, void a submission (or take the void back), retry a quarantined
+mail, keep a note on a unit or nominee.
 
 Attaching, withdrawing and restoring are kept as records the desk writes (nomdesk.accept) and
 only queued: the pipeline processes them, as it does mail (RULES.md "Resubmissions": withdrawal
 is explicit and replayed in arrival order). Recording paper copies changes no submission, only how
-the dossier is judged: it queues a re-check of the unit for the pipeline. Callers that show the
+the dossier is judged: it queues a re-check of the unit for the pipeline; so does voiding one,
+which leaves the submission where it is and the dossier without it. Callers that show the
 result wait for the pipeline (`await_processed`, `await_recheck`), never do its work. Assigning an
 unknown sender's mails to a unit registers her and queues her newest mail again: the pipeline
 answers it with the unit's receipt (`ASSIGNED_REPLY_KEY`).
@@ -16,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from config.campaign import Campaign
 from intake.models import NOMINEE_KIND_ZH, Dossier
@@ -28,7 +31,7 @@ from intake.withdrawal import (
     restore_target,
     withdraw_target,
 )
-from nomdesk.accept import action_mail, office_file_mail
+from nomdesk.accept import action_mail, office_file_mail, scratch_dir
 from notify.autoreply import deliverable
 from notify.replies import Replies
 from storage.models import ContactView
@@ -73,6 +76,7 @@ class OfficeActions:
     keep_office_record: Callable[..., RawMessageRecord]
     evaluate: Callable[[str], CheckResult]
     wake: Callable[[], None]
+    work_root: Path  # DIR/work; a file attached is made into a mail under its scratch folder
 
     def record_paper(self, unit: str, day: dt.date, *, actor: str, note: str | None = None) -> None:
         """The unit's stamped paper copies arrived on `day`. A unit with a dossier is checked again by
@@ -86,7 +90,7 @@ class OfficeActions:
         self,
         unit: str,
         filename: str,
-        data: bytes,
+        data: bytes | Path,
         *,
         actor: str,
         origin: str = "",
@@ -95,7 +99,9 @@ class OfficeActions:
     ) -> RawMessageRecord:
         """A file the office attached by hand (fetched from a unit's large-file link, or uploaded),
         kept as a mail that joins `unit`'s dossier; its receipt goes to the unit's registered contacts
-        when it is processed. Queued only.
+        when it is processed. Queued only. `data` is the file's bytes or, for a file of any size
+        (videos of gigabytes), its path: it is streamed into the stored mail, never read whole;
+        the caller still owns that file.
 
         It arrived when the mail that carried its link did, so a file fetched late is not counted
         late: `submission` is that mail's number among the unit's submissions (1 = the first; 0 or
@@ -106,10 +112,21 @@ class OfficeActions:
         if for_name and for_name not in filename:
             filename = f"{for_name}_{filename}"
         now = self.clock()
-        data = office_file_mail(
-            unit, filename, data, actor=actor, origin=origin, mail_from=self.mail_from, domain=self.own_domain, now=now
+        mail = office_file_mail(
+            unit,
+            filename,
+            data,
+            actor=actor,
+            origin=origin,
+            mail_from=self.mail_from,
+            domain=self.own_domain,
+            now=now,
+            dest_dir=scratch_dir(self.work_root),
         )
-        record = self.keep_office_record(unit, data, received_at=self._link_arrival(unit, submission) or now)
+        try:
+            record = self.keep_office_record(unit, mail, received_at=self._link_arrival(unit, submission) or now)
+        finally:
+            mail.unlink(missing_ok=True)
         self.store.audit.record(actor, "office.file_attached", unit, raw_id=record.id, filename=filename, origin=origin)
         return record
 
@@ -136,6 +153,8 @@ class OfficeActions:
             raise ValueError(f"没有编号为 {submission_id} 的报送")
         if row.rejected_at is not None:
             raise ValueError(f"报送 #{submission_id} 已标记为非报送邮件，不能再归入单位")
+        if row.voided_at is not None:
+            raise ValueError(f"报送 #{submission_id} 已作废，不能再归入单位")
         config_unit = self.campaign.unit_called(unit)
         if config_unit is None:
             raise ValueError(f"“{unit.strip()}”不在本次活动的单位名单中，请填写单位全称、别称或回执中的简称")
@@ -150,13 +169,16 @@ class OfficeActions:
                 row = now if now is not None else row
         if row.unit_name is not None and (row.unit_name != name or self._confirmed(name, row)):
             raise ValueError(f"报送 #{submission_id} 已归入 {row.unit_name}，无需再确认")
-        for mail in self.store.submissions.waiting_mails():  # her other mails still waiting
-            if address and mail.sender == address and mail.submission_id != submission_id:
+        # A held mail (a registered contact's address that failed sender authentication, nomdesk.held)
+        # is decided alone: another mail in her name may be the forged one.
+        held = row.held_unit is not None
+        for mail in [] if held else self.store.submissions.waiting_mails():  # her other mails still waiting
+            if address and mail.sender == address and mail.submission_id != submission_id and not mail.held_unit:
                 try:
                     self.store.submissions.assign_unit(mail.submission_id, name, actor=actor, only_waiting=True)
                 except ValueError:
                     continue  # taken by another clerk meanwhile
-        rows = self._mails_of(name, address, row)
+        rows = [row] if held else self._mails_of(name, address, row)
         registered = self._register_sender(name, address, raw, rows, actor) if register else None
         # Queued after she is registered: the pipeline decides by then whom the receipt goes to.
         record = self.store.raw.mark(rows[-1].raw_message_id, RawState.NEW)
@@ -223,6 +245,37 @@ class OfficeActions:
         if row.unit_name is not None:
             raise ValueError(f"报送 #{submission_id} 已归入 {row.unit_name}，不能再标记为非报送邮件")
         self.store.submissions.reject(submission_id, actor=actor, reason=reason)  # audited
+
+    # -- voiding a submission -----------------------------------------------------------------
+    def void(self, submission_id: int, *, actor: str, reason: str) -> SubmissionRecord:
+        """The office voids (作废) a submission, a forged one say: the one home of it for the CLI,
+        the dashboard and the bot. Its unit's dossier is rebuilt without it by the pipeline (queued
+        as a re-check, and the pipeline woken; `await_recheck` waits for it), and with it the
+        nominee table other units are compared with, the digest and the roster. Nothing is deleted:
+        the raw mail and its files stay, and the submission keeps its number. The unit's next
+        receipt says which submission was voided and why, so the reason is required.
+        A ValueError (in Chinese) for an unknown submission, no reason, or one voided already."""
+        try:
+            row = self.store.submissions.void(submission_id, actor=actor, reason=reason)  # audited
+        except KeyError as exc:
+            raise ValueError(f"没有编号为 {submission_id} 的报送") from exc
+        self._recheck_after_void(row)
+        return row
+
+    def unvoid(self, submission_id: int, *, actor: str) -> SubmissionRecord:
+        """Take back a void (a clerk voided the wrong mail): the submission counts again and its
+        unit is checked again (queued). A ValueError (in Chinese) when it is not voided."""
+        try:
+            row = self.store.submissions.unvoid(submission_id, actor=actor)  # audited
+        except KeyError as exc:
+            raise ValueError(f"没有编号为 {submission_id} 的报送") from exc
+        self._recheck_after_void(row)
+        return row
+
+    def _recheck_after_void(self, row: SubmissionRecord) -> None:
+        if row.unit_name is not None:  # a mail still waiting for its unit is in no dossier
+            self.store.state.request_recheck(row.unit_name)
+            self.wake()
 
     def add_note(self, unit: str, text: str, *, actor: str, nominee: str | None = None) -> OfficeNote:
         """A note the office keeps on a unit, or on one of its nominees (by the name its dossier

@@ -29,7 +29,7 @@ Clock = Callable[[], dt.datetime]
 
 def open_desk(settings: Settings, campaign: Campaign, *, clock: Clock = utcnow) -> Desk:
     """The data directory's store (migrated, units in step with the campaign) and its desk."""
-    store = Store.open(settings.data_dir, settings.database_url)
+    store = Store.open(settings.data_dir, settings.database_url, secret_key=settings.secret_key)
     store.directory.sync_units(campaign)
     return Desk(settings, campaign, store, clock=clock)
 

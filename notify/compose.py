@@ -3,9 +3,9 @@
 A reply is a receipt (RULES.md "Resubmissions"): it starts with what this submission (or, for a
 reply the rate limit held back, every submission since the unit's last reply) did: its reference,
 each file received and where it went, what was replaced, added, withdrawn or set aside, and how
-many problems were resolved or are new since the last reply. Then the whole dossier as it now
-stands, and a checklist whose marks come from `validators.checklist` (the one place they are
-decided).
+many problems were resolved or are new since the last reply, and which of the unit's submissions
+the office voided since then. Then the whole dossier as it now stands, and a checklist whose
+marks come from `validators.checklist` (the one place they are decided).
 """
 
 from __future__ import annotations
@@ -45,6 +45,12 @@ RESUBMIT_RULE = (
     "照片可单独补发，会加入已收照片；推荐表、视频、总结以最新一次为准；如需撤回请写“撤回 姓名”。"
 )
 UNPLACED_DEFAULT = "文件名或文件夹名中没有推荐对象的姓名"
+# A check that did not finish (a rule raised): the unit is told the office checks by hand, never "材料齐全".
+MANUAL_CHECK_VERDICT = "材料已收到，正在由省级办公室人工核查"
+MANUAL_CHECK_NOTE = (
+    "说明：系统自动检查未能全部完成，省级办公室正在人工检查贵单位的材料，核查结果将另行告知；"
+    "在此之前，本回执不代表材料已齐全。贵单位无需重复报送。"
+)
 
 
 def days_left(campaign: Campaign, now: dt.datetime, *, complete: bool = False) -> str:
@@ -271,14 +277,43 @@ def receipt_text(
     comparison: Comparison | None = None,
     *,
     max_files: int | None = None,
+    voided: Sequence[VoidedNote] = (),
 ) -> str:
-    """The receipt's head as plain text (for the WeCom answer)."""
+    """The receipt's head as plain text (for the WeCom answer); `voided`: see `voided_blocks`."""
     lines: list[str] = []
-    for title, block in receipt_blocks(dossier, covers, campaign, comparison, max_files=max_files):
+    blocks = receipt_blocks(dossier, covers, campaign, comparison, max_files=max_files)
+    for title, block in [*blocks, *voided_blocks(voided, campaign)]:
         if title:
             lines.append(title + "：")
         lines += block
     return "\n".join(lines)
+
+
+class VoidedNote(BaseModel):
+    """A submission of the unit the office voided (作废), as a receipt names it."""
+
+    ref: str  # "长春-03": the number it kept
+    arrived_at: dt.datetime
+    subject: str
+    reason: str
+
+
+VOIDED_TITLE = "办公室已作废的报送"
+VOIDED_FOOTNOTE = "以上报送的材料不再计入贵单位材料（原邮件仍保存）；如有疑问，请联系省级办公室。"
+
+
+def voided_blocks(voided: Sequence[VoidedNote], campaign: Campaign) -> list[tuple[str, list[str]]]:
+    """The receipt's block on the submissions the office voided since the unit's last receipt
+    (none: no block): each by the reference the unit knows it by, when it came, and why. A unit
+    whose dossier shrank must be told why, and a forger's mail is named to the real contact."""
+    if not voided:
+        return []
+    lines = [
+        f"  {v.ref}（{v.arrived_at.astimezone(campaign.tz):%Y-%m-%d} 收到，主题：{v.subject or '（无主题）'}）"
+        f"：原因：{v.reason}"
+        for v in voided
+    ]
+    return [(VOIDED_TITLE, [*lines, VOIDED_FOOTNOTE])]
 
 
 def _refs(dossier: Dossier, covers: Sequence[int]) -> list[str]:
@@ -293,12 +328,18 @@ def compose_receipt(
     now: dt.datetime,
     covers: Sequence[int] | None = None,
     previous: list[Finding] | None = None,
+    incomplete: bool = False,
+    voided: Sequence[VoidedNote] = (),
 ) -> Reply:
     """The receipt of `covers` (indices of `dossier.submissions`; default: the last one) and the
-    whole dossier. `previous`: the findings of the unit's last reply, None when there was none."""
+    whole dossier. `previous`: the findings of the unit's last reply, None when there was none.
+    `incomplete`: a rule raised, so the check did not finish: the receipt says what was received and
+    that the office is checking it by hand, and marks nothing complete (no "材料齐全", no ✓).
+    `voided`: the unit's submissions the office voided since its last receipt (`voided_blocks`)."""
     if covers is None:
         covers = [dossier.submissions[-1].index] if dossier.submissions else []
-    comparison = compare_findings(previous, findings) if previous is not None else None
+    # Incomplete: a problem of a rule that raised is not "resolved", so no comparison is made.
+    comparison = compare_findings(previous, findings) if previous is not None and not incomplete else None
     errors = [f for f in findings if f.severity == Severity.ERROR]
     warnings = [f for f in findings if f.severity == Severity.WARNING]
     unit = dossier.unit or "贵单位"
@@ -310,6 +351,8 @@ def compose_receipt(
         verdict = f"材料已齐全，另有 {len(warnings)} 处请核实"
     else:
         verdict = "材料齐全，符合通知要求"
+    if incomplete:  # what the rules that ran found stands; the rest is unknown until a person looks
+        verdict = MANUAL_CHECK_VERDICT + (f"；已发现 {len(errors)} 处必须修改" if errors else "")
     refs = _refs(dossier, covers)
     subject = f"【材料受理回执】{unit}" + (f"（{'、'.join(refs)}）" if refs else "") + f"：{verdict}"
 
@@ -321,7 +364,7 @@ def compose_receipt(
         greeting = "您好！已收到贵单位报送的推荐材料。"
     text_lines = [f"{unit}：", "", greeting]
     html_parts = [f"<p>{e(unit)}：</p>", f"<p>{greeting}</p>"]
-    for title, block in receipt_blocks(dossier, covers, campaign, comparison):
+    for title, block in [*receipt_blocks(dossier, covers, campaign, comparison), *voided_blocks(voided, campaign)]:
         if title:
             text_lines.append(title + "：")
             html_parts.append(f"<p><b>{e(title)}</b></p>")
@@ -338,12 +381,16 @@ def compose_receipt(
         f"<p>以下按全部已收材料汇总（{e(received_count(dossier))}）：百姓学习之星 {len(dossier.stars)} 名，"
         f"终身学习品牌项目 {len(dossier.projects)} 个。<b>{e(verdict)}</b>。</p>"
     )
+    if incomplete:
+        text_lines += [MANUAL_CHECK_NOTE, ""]
+        html_parts.append(f"<p>{e(MANUAL_CHECK_NOTE)}</p>")
 
     groups = group_findings(dossier, findings)
     needs_work = [(h, items) for h, items in groups if items]
     if needs_work:
-        text_lines.append("一、需要处理的问题")
-        html_parts.append("<h3>一、需要处理的问题</h3>")
+        title = "一、已发现的问题（人工核查后可能还有补充）" if incomplete else "一、需要处理的问题"
+        text_lines.append(title)
+        html_parts.append(f"<h3>{e(title)}</h3>")
         for heading, items in needs_work:
             text_lines.append(f"【{heading}】")
             html_parts.append(f"<p><b>{e(heading)}</b></p><ul>")
@@ -364,6 +411,11 @@ def compose_receipt(
     text_lines.append("二、已收材料清单")
     html_parts.append('<h3>二、已收材料清单</h3><table border="1" cellpadding="4" style="border-collapse:collapse">')
     for row in checklist_rows(dossier, findings):
+        if incomplete:  # what was received, unmarked: a ✓ would say a check passed that did not run
+            received = "，".join(i.label for i in row.items)
+            text_lines.append(f"  {row.heading}：{received}")
+            html_parts.append(f"<tr><td>待核查</td><td>{e(row.heading)}</td><td>{e(received)}</td></tr>")
+            continue
         text_lines.append(f"  {row}")
         html_parts.append(f"<tr><td>{row.mark}</td><td>{e(row.heading)}</td><td>{e(row.line)}</td></tr>")
     html_parts.append("</table>")
@@ -377,7 +429,7 @@ def compose_receipt(
         html_parts.append("<p>" + "<br>".join(e(line) for line in extra) + "</p>")
     footer = [
         "",
-        days_left(campaign, now, complete=not errors),
+        days_left(campaign, now, complete=not errors and not incomplete),
         RESUBMIT_RULE,
         "盖章的纸质材料请按通知要求邮寄。",
         "",

@@ -9,6 +9,7 @@ import datetime as dt
 import html
 
 from config.campaign import Campaign
+from config.masking import mask_phone
 from intake.sender_claim import SenderClaim
 from notify.compose import Reply, days_left
 
@@ -45,9 +46,10 @@ def _sender_letter(campaign: Campaign, subject: str, paragraphs: list[str], *, n
 
 
 def _as_given(claim: SenderClaim) -> str:
-    """ "单位 梅河口市教育局，联系人 王丽（电话 13912345678）": what she wrote, as she wrote it."""
+    """ "单位 梅河口市教育局，联系人 王丽（电话 139****5678）": what she wrote, her phone masked (the
+    letter is kept in the outbox table, and she knows her number)."""
     who = f"，联系人 {claim.name}" if claim.name else ""
-    phone = f"（电话 {claim.phone}）" if claim.phone else ""
+    phone = f"（电话 {mask_phone(claim.phone)}）" if claim.phone else ""
     return f"单位 {claim.unit}{who}{phone}"
 
 
@@ -88,3 +90,18 @@ def compose_still_waiting_reply(
         second,
     ]
     return _sender_letter(campaign, "【材料受理回执】邮件已保存，等待省级办公室确认", paragraphs, now=now)
+
+
+def compose_mail_in_your_name(campaign: Campaign, *, address: str, when: str, now: dt.datetime) -> Reply:
+    """To a unit's registered contacts (never to the sender): a mail with her address as its From
+    failed sender authentication and waits for the office. Nothing of that mail is quoted: it may
+    be a forger's, and its words must not reach her under the desk's name."""
+    paragraphs = [
+        f"{when}，本系统收到一封以您的邮箱（{address}）名义发出的邮件，但该邮件未通过发件人验证"
+        "（发件邮箱所在服务器的 DKIM/SPF/DMARC 检查），可能是他人冒用您的邮箱地址发出的。",
+        "为保护贵单位已报送的材料，这封邮件没有并入贵单位的材料，已暂存，等待省级办公室确认；"
+        "贵单位已报送的材料不受影响。",
+        "如这封邮件是您本人发送的，请告知省级办公室，确认后即会受理；"
+        "如非您本人发送，也请告知省级办公室，办公室将不予受理。",
+    ]
+    return _sender_letter(campaign, "【材料受理提醒】有一封以您邮箱名义发出的邮件待确认", paragraphs, now=now)

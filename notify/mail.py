@@ -12,6 +12,26 @@ from email.utils import format_datetime, localtime, make_msgid
 from pathlib import Path
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|回复|答复|aw|sv)\s*[:：]\s*)+", re.IGNORECASE)
+# A message id as RFC 5322 writes it (no space, no control character inside the brackets): what
+# a unit's mail says is one goes into our In-Reply-To/References only if it looks like one.
+_MESSAGE_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]{1,250}@[^<>\s\x00-\x1f\x7f]{1,250}>")
+MAX_REFERENCES = 20  # the thread's newest ids (RFC 5322 allows trimming; a 200 KB list is junk)
+_LINE_BREAKS = re.compile(r"[\r\n\x00]+")
+
+
+def _one_line(value: str) -> str:
+    """No header of ours may hold a line break: a value from outside cannot start another header."""
+    return _LINE_BREAKS.sub(" ", value).strip()
+
+
+def _message_ids(values: Sequence[str]) -> list[str]:
+    """The well-formed message ids among `values` (as a unit's mail gave them), in order, once each."""
+    ids: list[str] = []
+    for value in values:
+        for found in _MESSAGE_ID.findall(value or ""):
+            if found not in ids:
+                ids.append(found)
+    return ids
 
 
 def reply_subject(subject: str) -> str:
@@ -37,20 +57,24 @@ def build_reply(
     attachments: Sequence[tuple[str, bytes, str]] = (),
     message_id_domain: str,
 ) -> EmailMessage:
-    """An automatic reply (RFC 3834): attachments are (filename, data, "maintype/subtype")."""
+    """An automatic reply (RFC 3834): attachments are (filename, data, "maintype/subtype").
+
+    `in_reply_to` and `references` come from the unit's mail: only well-formed message ids of
+    them are copied, so nothing in them (a CR/LF, 200 KB of junk) reaches our reply's headers."""
     msg = EmailMessage(policy=SMTP)
-    msg["From"] = from_addr
-    msg["To"] = ", ".join(to)
-    msg["Subject"] = reply_subject(subject)
+    msg["From"] = _one_line(from_addr)
+    msg["To"] = ", ".join(_one_line(address) for address in to)
+    msg["Subject"] = _one_line(reply_subject(subject))
     msg["Date"] = format_datetime(localtime())
     msg["Message-ID"] = make_msgid(domain=message_id_domain)
-    refs = [r for r in references if r]
-    if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-        if in_reply_to not in refs:
-            refs.append(in_reply_to)
+    parent = next(iter(_message_ids([in_reply_to or ""])), None)
+    refs = _message_ids(list(references))
+    if parent:
+        msg["In-Reply-To"] = parent
+        if parent not in refs:
+            refs.append(parent)
     if refs:
-        msg["References"] = " ".join(refs)
+        msg["References"] = " ".join(refs[-MAX_REFERENCES:])
     msg["Auto-Submitted"] = "auto-replied"
     msg["X-Auto-Response-Suppress"] = "All"
     msg["Precedence"] = "auto_reply"
@@ -109,7 +133,7 @@ def notice_mail(
         attachments=attachments or [],
         message_id_domain=domain,
     )
-    msg.replace_header("Subject", subject)
+    msg.replace_header("Subject", _one_line(subject))
     msg.replace_header("Auto-Submitted", "auto-generated")
     del msg["Precedence"]
     return msg.as_bytes()

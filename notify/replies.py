@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from email.utils import getaddresses
+from pathlib import Path
 
 from config.campaign import Campaign
 from config.settings import Settings
-from notify.autoreply import deliverable, reply_suppression
-from notify.compose import Reply, compose_receipt, receipt_text
+from intake.headers import header_value, mailbox
+from notify.autoreply import autoreply_by_content, deliverable, reply_suppression
+from notify.compose import Reply, VoidedNote, compose_receipt, receipt_text
 from notify.mail import build_reply, desk_message_id_domain, notice_mail
 from storage.raw import wecom_user_of
 from storage.repo import Store
@@ -46,8 +47,15 @@ ROBOTS = frozenset(
         "mailer_daemon",
         "auto_submitted",
         "null_return_path",
+        "autoreply_subject",  # a vacation reply without Auto-Submitted, known by its subject
+        "autoreply_content",  # ... or by its words ("我现在休假")
     }
 )
+# Not answered, but the mail is a sender's all the same (kept, in the 待确认 queue when she is
+# unknown): an unknown sender already answered within 24 hours; a mail failing SPF/DMARC, whose
+# From may be forged (an answer would be backscatter to whoever owns that address).
+UNKNOWN_DAILY = "unknown_daily"
+SENDER_UNAUTHENTICATED = "sender_unauthenticated"
 
 
 class Notices:
@@ -131,8 +139,14 @@ class Replies(Notices):
         self.wecom_state = wecom_state
         self.own_addresses = {mail_from.lower(), campaign.office.email.lower()}
 
-    def suppression(self, headers) -> str | None:
-        return reply_suppression(headers, own_addresses=self.own_addresses, own_msgid_domains={self.own_domain})
+    def suppression(self, headers, raw_path: Path | None = None) -> str | None:
+        """Why the mail is not answered (None: it is). With the stored mail's `raw_path`, a mail
+        whose headers let it through is also read for an autoresponder's words
+        (`autoreply_by_content`), so a vacation reply never becomes a submission."""
+        reason = reply_suppression(headers, own_addresses=self.own_addresses, own_msgid_domains={self.own_domain})
+        if reason not in ROBOTS and raw_path is not None and autoreply_by_content(raw_path):
+            return "autoreply_content"
+        return reason
 
     @staticmethod
     def from_a_robot(suppression: str | None) -> bool:
@@ -149,9 +163,29 @@ class Replies(Notices):
     def _recipients(self, record: RawMessageRecord, headers) -> list[str]:
         """The sender's From address only. Reply-To is not honoured: anyone could set it and have a
         unit's whole dossier (names, phones) mailed to an outside address."""
-        sender = headers.get("From") or record.sender or ""
-        addresses = [addr.lower() for _, addr in getaddresses([str(sender)]) if deliverable(addr)]
-        return addresses[:1]
+        for sender in (header_value(headers, "from"), record.sender):  # the envelope's, when From has none
+            address = mailbox(sender)[1].lower()
+            if deliverable(address):
+                return [address]
+        return []
+
+    def _unknown_over_daily(self, recipient: str, headers) -> bool:
+        """Whether an address that is no unit's contact already got its reply within the last 24 hours
+        (`unknown_sender_replies_per_day`): anyone can put any address in From, and each reply to an
+        unknown sender is one to a stranger (backscatter), so she gets one a day; her mails are kept.
+
+        A mail that answers a letter the desk sent her (its In-Reply-To or References names that
+        letter's Message-ID, which only its reader knows) is her side of a conversation: she says who
+        she is, and hears that the office will confirm it."""
+        if self.store.directory.unit_of_address(recipient) is not None:
+            return False
+        now = self.clock()
+        since = now - dt.timedelta(hours=24)
+        sent = self.store.outbox.reply_times(recipient, since, now=now)
+        if len(sent) < self.settings.unknown_sender_replies_per_day:
+            return False
+        answered = f"{header_value(headers, 'in-reply-to') or ''} {header_value(headers, 'references') or ''}".split()
+        return not (set(answered) & self.store.outbox.message_ids_to(recipient, since))
 
     def _rate_slot(self, recipient: str, unit: str | None = None) -> dt.datetime | None:
         """None when a reply may go now; else the first moment the sliding hour has room for it.
@@ -183,8 +217,10 @@ class Replies(Notices):
         evaluation_version: int | None,
         in_reply_to: str | None = None,
         references: list[str] | None = None,
+        suppressed: str | None = None,
     ):
-        """One reply mail into the outbox (once per key): the outbox sends mail rows from their .eml."""
+        """One reply mail into the outbox (once per key): the outbox sends mail rows from their .eml.
+        `suppressed`: the reason it must not go; the row is made suppressed in the same transaction."""
         msg = build_reply(
             from_addr=self.mail_from,
             to=recipients or [self.mail_from],
@@ -207,6 +243,7 @@ class Replies(Notices):
             unit_name=unit,
             not_before=not_before,
             evaluation_version=evaluation_version,
+            suppressed=suppressed,
         )
 
     def enqueue(
@@ -224,9 +261,12 @@ class Replies(Notices):
             return
         recipients = self._recipients(record, headers)
         reason = suppression or (None if recipients else "no_sender")
+        if reason is None and unit is None and self._unknown_over_daily(recipients[0], headers):
+            reason = UNKNOWN_DAILY
         not_before = self._rate_slot(recipients[0], unit) if reason is None else None
-        references = [str(r) for r in str(headers.get("References") or "").split() if r]
-        message_id = str(headers.get("Message-ID") or "").strip() or None
+        # Read whatever they hold; build_reply keeps only well-formed message ids of them.
+        references = (header_value(headers, "references") or "").split()
+        message_id = (header_value(headers, "message-id") or "").strip() or None
         if message_id:
             references.append(message_id)
         row, created = self._queue_mail(
@@ -239,10 +279,9 @@ class Replies(Notices):
             evaluation_version=evaluation_version,
             in_reply_to=message_id,
             references=references,
+            suppressed=reason,  # one transaction: a crash can never leave it sendable
         )
-        if created and reason:
-            self.store.outbox.suppress(row.id, reason, actor="notify")
-        elif created and unit is not None:
+        if created and not reason and unit is not None:
             if not_before is not None:
                 self.store.audit.record(
                     "notify", "outbox.rate_delayed", unit, outbox_id=row.id, until=not_before.isoformat()
@@ -280,10 +319,40 @@ class Replies(Notices):
         covers = {index for raw_id, index in result.raw_index.items() if raw_id not in reported} | set(this)
         return sorted(covers), previous
 
+    def voided_since_last_receipt(self, unit: str, kinds: dict[str, str]) -> list[VoidedNote]:
+        """The unit's submissions the office voided after the evaluation its last receipt (of
+        `kinds`, as `_receipt_scope`) described, every one before its first: each is reported once,
+        by the next receipt, and a void made while that receipt was being written is not lost."""
+        last = self.store.outbox.last_receipt(unit, now=self.clock(), kinds=kinds)
+        since = None
+        if last is not None:
+            version = last.evaluation_version
+            snapshot = self.store.evaluations.dossier_version(unit, version) if version is not None else None
+            since = snapshot.created_at if snapshot is not None else last.created_at
+        notes = []
+        for row in self.store.submissions.voided_of(unit, since=since):
+            raw = self.store.raw.get(row.raw_message_id)
+            notes.append(
+                VoidedNote(
+                    ref=self.campaign.submission_ref(unit, row.unit_index or 0),
+                    arrived_at=row.arrived_at,
+                    subject=(raw.subject if raw else None) or "",
+                    reason=row.void_reason or "",
+                )
+            )
+        return notes
+
     def receipt(self, unit: str, result: CheckResult, record: RawMessageRecord) -> Reply:
         covers, previous = self._receipt_scope(unit, result, record)
         return compose_receipt(
-            result.dossier, result.findings, self.campaign, now=self.clock(), covers=covers, previous=previous
+            result.dossier,
+            result.findings,
+            self.campaign,
+            now=self.clock(),
+            covers=covers,
+            previous=previous,
+            incomplete=result.incomplete,  # a rule raised: "being checked by hand", never "材料齐全"
+            voided=self.voided_since_last_receipt(unit, {"mail": "reply"}),
         )
 
     def answer(self, record, headers, result: CheckResult, suppression: str | None, *, key: str | None = None) -> None:
@@ -310,7 +379,10 @@ class Replies(Notices):
         settled = now + dt.timedelta(seconds=self.settings.wecom_answer_settle_seconds)
         covers, previous = self._receipt_scope(unit, result, record, wecom=True)
         comparison = compare_findings(previous, result.findings) if previous is not None else None
-        head = receipt_text(result.dossier, covers, self.campaign, comparison, max_files=WECOM_RECEIPT_FILES)
+        voided = self.voided_since_last_receipt(unit, {"mail": "reply", "wecom": "wecom-reply"})
+        head = receipt_text(
+            result.dossier, covers, self.campaign, comparison, max_files=WECOM_RECEIPT_FILES, voided=voided
+        )
         # The state first (a phone shows the first 2048 bytes as one message), what came at the end.
         refs = "、".join(m.ref for m in result.dossier.submissions if m.index in covers and m.ref)
         text = (

@@ -12,7 +12,7 @@ from openpyxl.utils import get_column_letter
 
 from bot.wecom_client import APP_TEXT_LIMIT, ROBOT_MARKDOWN_LIMIT
 from config.campaign import KIND_ZH, Campaign
-from intake.sheet_cells import text_cell
+from intake.sheet_cells import safe_row
 from schedule.status import STATE_ZH, UNREACHABLE_ZH, UnitState, UnitStatus
 from storage.models import waiting_note, waiting_total
 
@@ -24,6 +24,7 @@ FILLS = {
     UnitState.NOTHING: "FFF8CBAD",  # red-orange: nothing received
     UnitState.INCOMPLETE: "FFFFE699",  # yellow: open errors
     UnitState.COMPLETE: "FFC6EFCE",  # green: complete
+    UnitState.CHECK_FAILED: "FFBDD7EE",  # blue: a rule raised, the office checks by hand
 }
 LATE_FILL = "FFD9B3FF"  # violet: arrived after the deadline
 LATE_ZH = "逾期"
@@ -50,6 +51,7 @@ HEADER = [
     "纸质材料",
     "最近来件",
     "联系人",
+    "检查问题",  # why the check did not finish (a rule raised), when it did not
 ]
 
 
@@ -73,6 +75,7 @@ class DigestRow:
     contacts: list[str]
     waiting: int = 0  # mails in the 待确认 queue guessed to be this unit's
     reachable: bool = True  # a contact with an address or a WeCom id
+    check_error: str | None = None  # the latest check's rules that raised: 检查未完成
 
     @property
     def contact_cell(self) -> str:
@@ -106,6 +109,7 @@ class DigestRow:
             f"已收（{self.paper:%m-%d}）" if self.paper else "未收",
             last,
             self.contact_cell,
+            self.check_error or "",
         ]
 
 
@@ -158,6 +162,7 @@ def build_digest(
                 contacts=[c.name for c in s.contacts],
                 waiting=s.waiting,
                 reachable=s.reachable,
+                check_error=s.check_error,
             )
         )
     return digest
@@ -185,6 +190,7 @@ def digest_markdown(digest: Digest, campaign: Campaign, limit: int = ROBOT_LIMIT
     checking = [r for r in digest.with_state(UnitState.NOTHING) if r.submissions]
     incomplete = digest.with_state(UnitState.INCOMPLETE)
     complete = digest.with_state(UnitState.COMPLETE)
+    failed = digest.with_state(UnitState.CHECK_FAILED)  # never counted complete: a rule raised
     paper = [r for r in rows if r.paper]
     late = [r for r in rows if r.late]
     head = [
@@ -193,7 +199,9 @@ def digest_markdown(digest: Digest, campaign: Campaign, limit: int = ROBOT_LIMIT
         f'> 单位 {len(rows)} 个：已报送 <font color="info">{len(digest.submitted)}</font>，'
         f'材料齐全 <font color="info">{len(complete)}</font>，'
         f'待修改 <font color="warning">{len(incomplete)}</font>，'
-        f'未报送 <font color="comment">{len(nothing)}</font>' + (f"，检查中 {len(checking)}" if checking else ""),
+        f'未报送 <font color="comment">{len(nothing)}</font>'
+        + (f"，检查中 {len(checking)}" if checking else "")
+        + (f'，<font color="warning">检查未完成 {len(failed)}</font>' if failed else ""),
         f"> 百姓学习之星 {sum(r.stars for r in rows)} 名，品牌项目 {sum(r.projects for r in rows)} 个，"
         f"典范 {sum(len(r.exemplars) for r in rows)} 个",
         f"> 纸质材料已收 {len(paper)} 个单位，逾期报送 {len(late)} 个单位",
@@ -201,6 +209,7 @@ def digest_markdown(digest: Digest, campaign: Campaign, limit: int = ROBOT_LIMIT
     ]
     unreachable = digest.unreachable
     sections = [
+        (f"检查未完成（{len(failed)}）：请人工核查", [f"{r.unit}（{r.check_error}）" for r in failed]),
         (f"待修改（{len(incomplete)}）", [f"{r.unit}（{r.errors}项）" for r in incomplete]),
         (f"未报送（{len(nothing)}）", [_with_waiting(r) for r in nothing]),
         (f"{UNREACHABLE_ZH}（{len(unreachable)}）：提醒发不出，请电话联系", [r.unit for r in unreachable]),
@@ -242,40 +251,38 @@ def digest_xlsx(digest: Digest, campaign: Campaign) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "单位汇总"
-    ws.append(HEADER)
     bold = Font(bold=True)
-    for cell in ws[1]:
+    for cell in safe_row(ws, HEADER):
         cell.font = bold
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     late_col = HEADER.index("逾期") + 1
     last_col = HEADER.index("最近来件") + 1
     fills = {state: PatternFill("solid", start_color=c, end_color=c) for state, c in FILLS.items()}
     late_fill = PatternFill("solid", start_color=LATE_FILL, end_color=LATE_FILL)
-    for n, row in enumerate(digest.rows, start=2):
-        ws.append(row.values(campaign))
-        for column in range(1, len(HEADER) + 1):  # ws.cell looks up; ws[n] would scan the sheet
-            # Names a unit or the office wrote (units, nominees, contacts) are data, never a formula.
-            text_cell(ws.cell(n, column)).fill = fills[row.state]
+    for row in digest.rows:
+        # Names a unit or the office wrote (units, nominees, contacts) are data, never a formula.
+        cells = safe_row(ws, row.values(campaign))
+        for cell in cells:
+            cell.fill = fills[row.state]
         if row.late:
-            ws.cell(n, late_col).fill = late_fill
-        ws.cell(n, last_col).number_format = "yyyy-mm-dd hh:mm"
+            cells[late_col - 1].fill = late_fill
+        cells[last_col - 1].number_format = "yyyy-mm-dd hh:mm"
     ws.freeze_panes = "C2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(HEADER))}{len(digest.rows) + 1}"
-    widths = {"推荐单位": 30, "典范": 30, "联系人": 16, "最近来件": 17, "纸质材料": 13}
+    widths = {"推荐单位": 30, "典范": 30, "联系人": 16, "最近来件": 17, "纸质材料": 13, "检查问题": 40}
     for i, name in enumerate(HEADER, start=1):
         ws.column_dimensions[get_column_letter(i)].width = widths.get(name, max(8, len(name) * 2 + 2))
 
     legend = wb.create_sheet("说明")
-    legend.append(["颜色", "含义"])
+    safe_row(legend, ["颜色", "含义"])
     for state, colour in FILLS.items():
-        legend.append(["", STATE_ZH[state]])
-        legend.cell(legend.max_row, 1).fill = PatternFill("solid", start_color=colour, end_color=colour)
-    legend.append(["", f"{LATE_ZH}（截止后报送）"])
-    legend.cell(legend.max_row, 1).fill = PatternFill("solid", start_color=LATE_FILL, end_color=LATE_FILL)
-    legend.append([])
-    legend.append(["生成时间", digest.now.astimezone(campaign.tz).strftime("%Y-%m-%d %H:%M")])
-    legend.append(["截止时间", f"{campaign.deadline:%Y-%m-%d}"])
-    legend.append(["待确认单位", f"{digest.waiting} 封（含无法推测单位的）"])
+        safe_row(legend, ["", STATE_ZH[state]])[0].fill = PatternFill("solid", start_color=colour, end_color=colour)
+    late = safe_row(legend, ["", f"{LATE_ZH}（截止后报送）"])[0]
+    late.fill = PatternFill("solid", start_color=LATE_FILL, end_color=LATE_FILL)
+    safe_row(legend, [])
+    safe_row(legend, ["生成时间", digest.now.astimezone(campaign.tz).strftime("%Y-%m-%d %H:%M")])
+    safe_row(legend, ["截止时间", f"{campaign.deadline:%Y-%m-%d}"])
+    safe_row(legend, ["待确认单位", f"{digest.waiting} 封（含无法推测单位的）"])
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -42,6 +42,8 @@ def skip_reason(slot: Slot, status: UnitStatus) -> str | None:
     """Why a slot does not remind a unit that is not complete (None: it does), as the office reads it."""
     if status.submissions and status.dossier is None:
         return "材料正在检查，检查结果将直接回复该单位"  # the reply will tell it more than a reminder
+    if status.state == UnitState.CHECK_FAILED:  # "尚不完整" might be false: the office checks by hand
+        return f"检查未完成（{status.check_error}），请人工核查"
     if status.last_arrival is not None and status.last_arrival >= slot.at:
         return "截止通知时刻后有新来件，检查结果已另行回复该单位"
     return None
@@ -171,6 +173,8 @@ def compose_office_notice(
             what = "已报送"
         elif status.state == UnitState.NOTHING:
             what = STATE_ZH[status.state] + (f"，{status.waiting_note}" if status.waiting else "")
+        elif status.state == UnitState.CHECK_FAILED:
+            what = STATE_ZH[status.state]
         else:
             what = f"需修改 {len(status.errors)} 项"
         reason = skip_reason(slot, status) or (NO_CONTACT_ZH if status.name in unreachable else None)

@@ -17,9 +17,17 @@ class UnitState(StrEnum):
     NOTHING = "nothing"  # no submission yet
     INCOMPLETE = "incomplete"  # open errors
     COMPLETE = "complete"  # no error finding
+    # A rule raised on the latest evaluation: no finding of it proves nothing, so the unit is neither
+    # complete nor known to be incomplete until the office checks by hand or a later check finishes.
+    CHECK_FAILED = "check_failed"
 
 
-STATE_ZH = {UnitState.NOTHING: "未报送", UnitState.INCOMPLETE: "待修改", UnitState.COMPLETE: "材料齐全"}
+STATE_ZH = {
+    UnitState.NOTHING: "未报送",
+    UnitState.INCOMPLETE: "待修改",
+    UnitState.COMPLETE: "材料齐全",
+    UnitState.CHECK_FAILED: "检查未完成",
+}
 # Why a unit is not `reachable`, as the office reads it: it may have a contact, a name and a phone,
 # but nothing a reminder can be sent to.
 UNREACHABLE_ZH = "没有可用的邮箱或企业微信账号"
@@ -40,6 +48,7 @@ class UnitStatus:
     # Mails in the 待确认 queue guessed to be this unit's: an unregistered sender's package is not
     # counted as submitted until the office assigns it, but the unit is not "silent" either.
     waiting: int = 0
+    check_error: str | None = None  # the latest evaluation's rules that raised (masked)
 
     @property
     def errors(self) -> list[Finding]:
@@ -53,6 +62,8 @@ class UnitStatus:
     def state(self) -> UnitState:
         if not self.submissions or self.dossier is None:
             return UnitState.NOTHING
+        if self.check_error:
+            return UnitState.CHECK_FAILED
         return UnitState.INCOMPLETE if self.errors else UnitState.COMPLETE
 
     @property
@@ -128,6 +139,7 @@ def collect_status(
             submissions=row.submissions,
             last_arrival=row.last_arrival,
             waiting=guessed.get(row.name, 0),
+            check_error=row.check_error,
         )
         version = row.evaluated_version
         if version is not None:

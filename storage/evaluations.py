@@ -39,9 +39,12 @@ class EvaluationRepo(Repo):
         nominees: Iterable[NomineeIn] | None = None,
         *,
         raw_ids: Iterable[int] | None = None,
+        check_error: str | None = None,
     ) -> int:
         """Keep one evaluation of a unit (dossier, findings, nominees); returns its version.
         `raw_ids`: the unit's raw messages it merged (what a receipt compares against).
+        `check_error`: the rules that raised (masked), when the check did not finish: the unit is
+        then 检查未完成 until an evaluation without one.
 
         Nominees default to those of the dossier. A unit's nominees are replaced by the
         latest evaluation's.
@@ -61,7 +64,15 @@ class EvaluationRepo(Repo):
                     select(func.max(DossierSnapshot.version)).where(DossierSnapshot.unit_name == unit_name)
                 ).one()
                 version = (top or 0) + 1
-                s.add(DossierSnapshot(unit_name=unit_name, version=version, dossier=dossier_json, raw_ids=raw_id_list))
+                s.add(
+                    DossierSnapshot(
+                        unit_name=unit_name,
+                        version=version,
+                        dossier=dossier_json,
+                        raw_ids=raw_id_list,
+                        check_error=check_error,
+                    )
+                )
                 s.flush()  # claims the version: a concurrent evaluation retries with the next one
                 for f in findings:
                     s.add(
@@ -93,7 +104,10 @@ class EvaluationRepo(Repo):
                         )
                     )
                 counts = {str(sev): sum(1 for f in findings if f.severity == sev) for sev in Severity}
-                self._audit_row(s, "validators", "unit.evaluated", unit_name, {"version": version, **counts})
+                incomplete = {"check_error": check_error} if check_error else {}
+                self._audit_row(
+                    s, "validators", "unit.evaluated", unit_name, {"version": version, **counts, **incomplete}
+                )
                 return version
 
         return self._retry_unique(attempt)
@@ -101,6 +115,16 @@ class EvaluationRepo(Repo):
     def current_version(self, unit_name: str) -> int | None:
         with self._read_session() as s:
             return s.exec(select(func.max(DossierSnapshot.version)).where(DossierSnapshot.unit_name == unit_name)).one()
+
+    def check_error(self, unit_name: str) -> str | None:
+        """Why the unit's latest evaluation did not finish (a rule raised), None when it did."""
+        with self._read_session() as s:
+            return s.exec(
+                select(DossierSnapshot.check_error)
+                .where(DossierSnapshot.unit_name == unit_name)
+                .order_by(DossierSnapshot.version.desc())
+                .limit(1)
+            ).first()
 
     def current_findings(self, unit_name: str) -> list[Finding]:
         """The findings of the unit's latest evaluation, in the order they were found."""

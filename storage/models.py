@@ -54,6 +54,7 @@ class UnitOverview(BaseModel):
     infos: int = 0
     evaluated_version: int | None = None
     paper_received: bool = False
+    check_error: str | None = None  # the latest evaluation's rules that raised: 检查未完成
 
 
 class WaitingMail(BaseModel):
@@ -80,6 +81,10 @@ class WaitingMail(BaseModel):
     claim_name: str | None = None  # the contact's name she gave
     claim_phone: str | None = None
     files: list[str] = Field(default_factory=list)  # the paths of what the mail brought
+    # Held, not unknown: the sender is `held_unit`'s registered contact but the mail failed sender
+    # authentication (intake.authentication); it joins that unit only when the office confirms it.
+    held_unit: str | None = None
+    held_reason: str | None = None
 
 
 def waiting_by_unit(mails: Iterable[WaitingMail]) -> Counter[str | None]:
@@ -90,6 +95,7 @@ def waiting_by_unit(mails: Iterable[WaitingMail]) -> Counter[str | None]:
 
 # The office's words for the queue, said after a count of waiting mails.
 WAITING_HINT = "（发件人未登记，请在工作台“待确认”中确认所属单位）"
+HELD_PREFIX = "疑似冒用发件人："  # how the office is shown a held mail's reason (`WaitingMail.held_reason`)
 
 
 def waiting_note(count: int) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy import or_, update
 from sqlmodel import select
 
 from config.masking import mask_text
+from intake.headers import read_envelope
 from storage.base import Repo, aware
 from storage.tables import OutboxRecord, OutboxState, utcnow
 
@@ -35,9 +36,13 @@ class OutboxRepo(Repo):
         unit_name: str | None = None,
         not_before: dt.datetime | None = None,
         evaluation_version: int | None = None,
+        suppressed: str | None = None,
+        actor: str = "notify",
     ) -> tuple[OutboxRecord, bool]:
         """Queue a message once per dedupe key (reply:<raw_id>, ...): a second call returns the first.
-        `evaluation_version`: for a receipt, the unit's evaluation it describes."""
+        `evaluation_version`: for a receipt, the unit's evaluation it describes. `suppressed`: the
+        reason it must never go (a bulk sender, a robot): the row is created suppressed, reason and
+        audit in the same transaction, so no crash can leave it sendable for a moment."""
         eml_sha = self.blobs.put_bytes(eml).sha256 if eml is not None else None
         recipients = list(recipients)
 
@@ -59,6 +64,8 @@ class OutboxRepo(Repo):
                     next_attempt_at=not_before or utcnow(),
                     evaluation_version=evaluation_version,
                 )
+                if suppressed:
+                    row.state, row.last_error = OutboxState.SUPPRESSED, suppressed
                 s.add(row)
                 s.flush()
                 self._audit_row(
@@ -68,6 +75,9 @@ class OutboxRepo(Repo):
                     unit_name,
                     {"outbox_id": row.id, "channel": channel, "dedupe_key": dedupe_key, "recipients": recipients},
                 )
+                if suppressed:
+                    detail = {"outbox_id": row.id, "reason": suppressed, "by": actor}
+                    self._audit_row(s, "notify", "outbox.suppressed", unit_name, detail)
                 return row, True
 
         return self._retry_unique(attempt)
@@ -177,6 +187,27 @@ class OutboxRepo(Repo):
         with self._session() as s:
             return s.exec(select(OutboxRecord).where(OutboxRecord.dedupe_key == dedupe_key)).first()
 
+    def message_ids_to(self, recipient: str, since: dt.datetime) -> set[str]:
+        """The Message-IDs of the mails that went to `recipient` from `since` on: a mail that answers
+        one of them comes from someone who received the desk's letter (a conversation, not a forgery)."""
+        recipient = recipient.lower()
+        with self._read_session() as s:
+            rows = s.exec(
+                select(OutboxRecord).where(
+                    OutboxRecord.channel == "mail",
+                    OutboxRecord.state == OutboxState.SENT,
+                    OutboxRecord.sent_at >= since,
+                    OutboxRecord.eml_sha256.is_not(None),
+                )
+            ).all()
+        found: set[str] = set()
+        for row in rows:
+            if recipient in [r.lower() for r in row.recipients] and row.eml_sha256:
+                message_id = read_envelope(self.blobs.path_of(row.eml_sha256)).message_id
+                if message_id:
+                    found.add(message_id)
+        return found
+
     def eml(self, record: OutboxRecord) -> bytes | None:
         return self.blobs.read_bytes(record.eml_sha256) if record.eml_sha256 else None
 
@@ -264,8 +295,10 @@ class OutboxRepo(Repo):
         )
 
     def suppress(self, outbox_id: int, reason: str, *, actor: str = "office") -> OutboxRecord:
-        row = self._set(outbox_id, "outbox.suppressed", {"reason": reason, "by": actor}, state=OutboxState.SUPPRESSED)
-        return row
+        """Stop a queued message (the office's decision). A reply the policy must not send is never
+        queued sendable in the first place: `enqueue(..., suppressed=reason)`."""
+        detail = {"reason": reason, "by": actor}
+        return self._set(outbox_id, "outbox.suppressed", detail, state=OutboxState.SUPPRESSED, last_error=reason)
 
     def requeue_stale(self, older_than: dt.timedelta, now: dt.datetime | None = None) -> int:
         """Messages left "sending" by a crashed sender go back to pending. The eml keeps its

@@ -62,6 +62,7 @@ class OverviewRepo(Repo):
                 for name, count, last in s.exec(
                     select(SubmissionRecord.unit_name, func.count(), func.max(SubmissionRecord.arrived_at))
                     .where(SubmissionRecord.unit_name.is_not(None))
+                    .where(SubmissionRecord.voided_at.is_(None))  # a voided mail counts for nothing
                     .group_by(SubmissionRecord.unit_name)
                 ).all()
             }
@@ -79,6 +80,17 @@ class OverviewRepo(Repo):
                 .subquery()
             )
             versions = {name: version for name, version in s.exec(select(latest.c.unit_name, latest.c.version)).all()}
+            check_errors: dict[str, str] = {
+                name: error
+                for name, error in s.exec(
+                    select(DossierSnapshot.unit_name, DossierSnapshot.check_error).join(
+                        latest,
+                        (latest.c.unit_name == DossierSnapshot.unit_name)
+                        & (latest.c.version == DossierSnapshot.version),
+                    )
+                ).all()
+                if error
+            }
             severities: dict[tuple[str, str], int] = {
                 (name, sev): count
                 for name, sev, count in s.exec(
@@ -111,6 +123,7 @@ class OverviewRepo(Repo):
                     infos=severities.get((name, Severity.INFO.value), 0),
                     evaluated_version=versions.get(name),
                     paper_received=name in paper,
+                    check_error=check_errors.get(name),
                 )
             )
         return result

@@ -2,6 +2,11 @@
 
 A message is stored once per content; the pipeline claims the oldest new one, and a message
 that keeps failing (or kills its worker) ends in quarantine instead of looping forever.
+
+A failed message is `defer`red: back to "new" with a `retry_at` before which nobody claims it.
+Every claim counts in `attempts`; a transient failure (a full disk, a locked database) also
+counts in `transient_failures`, and only the rest (`deterministic_failures`: failures that will
+fail again, and claims whose worker was killed) lead to quarantine.
 """
 
 from __future__ import annotations
@@ -24,6 +29,12 @@ def wecom_user_of(record: RawMessageRecord) -> str | None:
     if record.source != "wecom" or not record.source_ref:
         return None
     return record.source_ref.split(":")[1]
+
+
+def deterministic_failures(record: RawMessageRecord) -> int:
+    """The claims of a message that did not end in a transient failure: failures that will come
+    again, and workers killed while on it (a claim counts as an attempt before any work)."""
+    return record.attempts - record.transient_failures
 
 
 class RawRepo(Repo):
@@ -114,12 +125,20 @@ class RawRepo(Repo):
             return list(s.exec(query.limit(limit)).all())
 
     def claim_next(self, now: dt.datetime | None = None) -> RawMessageRecord | None:
-        """The oldest new message, now "processing" and counted as an attempt; no row is given twice."""
+        """The oldest new message not waiting for its retry, now "processing" and counted as an
+        attempt; no row is given twice.
+
+        Deferred rows stay "new" (ix_raw_message_state_received still finds the queue; the ones
+        whose `retry_at` is ahead are filtered from that short list, a few even when a full disk
+        deferred every mail). SKIP LOCKED and the filter go together on PostgreSQL as on SQLite."""
         now = now or utcnow()
         with self._session() as s:
             row = s.exec(
                 select(RawMessageRecord)
-                .where(RawMessageRecord.state == RawState.NEW)
+                .where(
+                    RawMessageRecord.state == RawState.NEW,
+                    or_(RawMessageRecord.retry_at.is_(None), RawMessageRecord.retry_at <= now),
+                )
                 .order_by(RawMessageRecord.received_at, RawMessageRecord.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)
@@ -129,6 +148,7 @@ class RawRepo(Repo):
             row.state = RawState.PROCESSING
             row.attempts += 1
             row.claimed_at = now
+            row.retry_at = None  # its wait is over
             s.add(row)
             return row
 
@@ -145,7 +165,7 @@ class RawRepo(Repo):
                 )
             ).all()
             for row in rows:
-                if row.attempts >= max_attempts:
+                if deterministic_failures(row) >= max_attempts:  # transient failures do not count
                     row.state = RawState.QUARANTINED
                     row.last_error = f"processing interrupted {row.attempts} times"
                     self._audit_row(s, "system", "raw.quarantined", None, {"raw_id": row.id, "error": row.last_error})
@@ -164,6 +184,7 @@ class RawRepo(Repo):
                 raise KeyError(f"no raw message {raw_id}")
             row.state = state
             row.last_error = mask_text(error) if error else None
+            row.retry_at = None  # queued by a person (a retry, an assignment): at once
             if state != RawState.PROCESSING:
                 row.claimed_at = None
             s.add(row)
@@ -184,6 +205,36 @@ class RawRepo(Repo):
             row.claimed_at = None
             s.add(row)
             return True
+
+    def defer(
+        self,
+        raw_id: int,
+        error: str,
+        retry_at: dt.datetime,
+        *,
+        transient: bool,
+        was: str = RawState.PROCESSING,
+    ) -> RawMessageRecord | None:
+        """Processing failed: the message goes back to the queue, to be claimed no earlier than
+        `retry_at`, with its (masked) error. A `transient` failure is counted apart and never leads
+        to quarantine. None (nothing changed) when the message left state `was` meanwhile (the
+        office queued it again, see `finish`): that queueing stands."""
+        with self._session() as s:
+            row = s.exec(select(RawMessageRecord).where(RawMessageRecord.id == raw_id).with_for_update()).first()
+            if row is None:
+                raise KeyError(f"no raw message {raw_id}")
+            if row.state != was:
+                return None
+            row.state = RawState.NEW
+            row.retry_at = retry_at
+            row.last_error = mask_text(error)
+            row.claimed_at = None
+            if transient:
+                row.transient_failures += 1
+            s.add(row)
+            detail = {"raw_id": raw_id, "transient": transient, "retry_at": retry_at.isoformat(), "error": error}
+            self._audit_row(s, "system", "raw.deferred", None, detail)
+            return row
 
     def quarantine(self, raw_id: int, error: str) -> RawMessageRecord:
         row = self.mark(raw_id, RawState.QUARANTINED, error)

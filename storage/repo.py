@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from storage import keys
+from storage import keys, pii
 from storage.audit import AuditRepo
 from storage.base import Database
 from storage.blobs import BlobStore
@@ -33,9 +34,10 @@ from storage.wecom_files import WeComFileRepo
 
 
 class Store:
-    def __init__(self, data_dir: Path, engine: Engine, id_key: bytes) -> None:
+    def __init__(self, data_dir: Path, engine: Engine, id_key: bytes, sealer: pii.Sealer) -> None:
         self.data_dir = Path(data_dir)
         self.engine = engine
+        pii.bind_sealer(engine, sealer)  # the sealed columns of this engine use this key
         self.blobs = BlobStore(self.data_dir / "store")
         db = Database(engine, self.blobs, id_key)
         self.audit = AuditRepo(db)
@@ -50,16 +52,43 @@ class Store:
         self.wecom_files = WeComFileRepo(db)
 
     @classmethod
-    def open(cls, data_dir: Path, url: str | None = None, *, id_key: bytes | None = None) -> Store:
-        """Create the data dir layout, connect (DIR/nomdesk.sqlite3 unless a URL is given) and migrate."""
+    def open(
+        cls,
+        data_dir: Path,
+        url: str | None = None,
+        *,
+        id_key: bytes | None = None,
+        secret_key: str | SecretStr | None = None,
+    ) -> Store:
+        """Create the data dir layout, connect (DIR/nomdesk.sqlite3 unless a URL is given) and migrate.
+
+        `secret_key` (settings.secret_key, NOMDESK_SECRET_KEY) encrypts ID and phone numbers at
+        rest; None: DIR/secret.key, made at the first start. A key other than the one the data
+        was sealed with stops here (`pii.SealError`), not at the first dossier read."""
         data_dir = Path(data_dir)
         for sub in ("store", "inbox/new", "inbox/cur", "inbox/tmp", "outbox"):
             (data_dir / sub).mkdir(parents=True, exist_ok=True)
+        if isinstance(secret_key, SecretStr):
+            secret_key = secret_key.get_secret_value()
+        sealer = pii.Sealer(pii.load_or_create_secret(data_dir, secret_key))
         engine = make_engine(database_url(data_dir, url))
         upgrade_to_head(engine)
-        store = cls(data_dir, engine, id_key or keys.load_or_create_key(data_dir))
+        store = cls(data_dir, engine, id_key or keys.load_or_create_key(data_dir), sealer)
+        try:
+            store._check_secret_key(sealer)
+        except BaseException:
+            store.close()
+            raise
         store.blobs.sweep_tmp()
         return store
+
+    def _check_secret_key(self, sealer: pii.Sealer) -> None:
+        """The first open leaves a sealed probe; every later open must be able to read it."""
+        probe = self.state.kv_get(pii.KEY_CHECK)
+        if probe is None:
+            self.state.kv_add(pii.KEY_CHECK, sealer.probe())
+            probe = self.state.kv_get(pii.KEY_CHECK) or ""
+        sealer.check_probe(probe)
 
     def close(self) -> None:
         self.engine.dispose()

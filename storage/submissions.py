@@ -61,8 +61,14 @@ class SubmissionRepo(Repo):
         unit_confirmed: bool = False,
         summary: dict[str, Any] | None = None,
         files: Iterable[NewFile] = (),
+        held_unit: str | None = None,
+        held_reason: str | None = None,
     ) -> tuple[SubmissionRecord, bool]:
-        """The submission a raw message made, with its files; idempotent per raw message."""
+        """The submission a raw message made, with its files; idempotent per raw message.
+
+        `held_unit`: a mail from that unit's contact whose sender failed authentication is kept
+        out of the unit (`unit_name` None) in the 待确认 queue with `held_reason`, in the same
+        transaction: a crash can never leave it unheld for `nomdesk.desk` to pull into the unit."""
         files = list(files)
 
         def attempt() -> tuple[SubmissionRecord, bool]:
@@ -79,11 +85,16 @@ class SubmissionRepo(Repo):
                     arrived_at=arrived_at,
                     unit_index=self._next_index(s, unit_name),
                     summary=summary or {},
+                    held_unit=held_unit,
+                    held_reason=held_reason,
                 )
                 s.add(row)
                 s.flush()
                 for f in files:
                     s.add(FileRecord(submission_id=row.id, **f.model_dump()))
+                if held_unit is not None:
+                    detail = {"submission_id": row.id, "raw_id": raw_message_id, "reason": held_reason}
+                    self._audit_row(s, "intake", "submission.held", held_unit, detail)
                 self._audit_row(
                     s,
                     "intake",
@@ -122,7 +133,9 @@ class SubmissionRepo(Repo):
                 row = s.exec(query.with_for_update()).first()
                 if row is None:
                     raise KeyError(f"no submission {submission_id}")
-                if only_waiting and (row.unit_name is not None or row.rejected_at is not None):
+                if only_waiting and (
+                    row.unit_name is not None or row.rejected_at is not None or row.voided_at is not None
+                ):
                     raise ValueError(f"submission {submission_id} is no longer waiting")
                 before = row.unit_name
                 if before != unit_name:
@@ -145,23 +158,83 @@ class SubmissionRepo(Repo):
         with self._session() as s:
             return s.exec(select(SubmissionRecord).where(SubmissionRecord.raw_message_id == raw_message_id)).first()
 
-    def of_unit(self, unit_name: str) -> list[SubmissionRecord]:
-        """A unit's submissions in arrival order (what the dossier merge replays)."""
+    def of_unit(self, unit_name: str, *, include_voided: bool = False) -> list[SubmissionRecord]:
+        """A unit's submissions in arrival order (what the dossier merge replays). One the office
+        voided is left out unless `include_voided`: the dossier, its numbering by position and
+        everything read from it are built without it. It keeps its `unit_index` all the same, so
+        "长春-03" stays the voided mail's and the unit's next one is never given that number again."""
         with self._session() as s:
-            query = (
-                select(SubmissionRecord)
-                .where(SubmissionRecord.unit_name == unit_name)
-                .order_by(SubmissionRecord.arrived_at, SubmissionRecord.id)
+            query = select(SubmissionRecord).where(SubmissionRecord.unit_name == unit_name)
+            if not include_voided:
+                query = query.where(SubmissionRecord.voided_at.is_(None))  # type: ignore[union-attr]
+            return list(s.exec(query.order_by(SubmissionRecord.arrived_at, SubmissionRecord.id)).all())
+
+    def voided_of(self, unit_name: str, *, since: dt.datetime | None = None) -> list[SubmissionRecord]:
+        """The unit's submissions the office voided, in the order they were voided; with `since`,
+        only those voided after it (what a receipt reports: the voids since the unit's last one)."""
+        with self._read_session() as s:
+            query = select(SubmissionRecord).where(
+                SubmissionRecord.unit_name == unit_name,
+                SubmissionRecord.voided_at.is_not(None),  # type: ignore[union-attr]
             )
-            return list(s.exec(query).all())
+            if since is not None:
+                query = query.where(SubmissionRecord.voided_at > since)  # type: ignore[operator]
+            return list(s.exec(query.order_by(SubmissionRecord.voided_at, SubmissionRecord.id)).all())
+
+    def void(self, submission_id: int, *, actor: str, reason: str) -> SubmissionRecord:
+        """The office voids (作废) a submission: it no longer counts for its unit's dossier (see
+        `of_unit`). Nothing is deleted: the row, its files and the raw mail stay, with who voided it,
+        when and why; the audit row is written in the same transaction. Checked and set at once
+        (the row is locked): of two clerks voiding the same mail, the second gets a ValueError, as
+        does voiding without a reason. A KeyError for an unknown submission."""
+        reason = reason.strip()
+        if not reason:
+            raise ValueError("请填写作废原因（将告知报送单位）")
+        with self._session() as s:
+            row = s.exec(select(SubmissionRecord).where(SubmissionRecord.id == submission_id).with_for_update()).first()
+            if row is None:
+                raise KeyError(f"no submission {submission_id}")
+            if row.voided_at is not None:
+                raise ValueError(f"报送 #{submission_id} 已由 {row.voided_by} 作废，无需重复操作")
+            row.voided_at, row.voided_by, row.void_reason = utcnow(), actor, reason
+            s.add(row)
+            detail = {
+                "submission_id": submission_id,
+                "raw_id": row.raw_message_id,
+                "unit_index": row.unit_index,
+                "reason": reason,
+            }
+            self._audit_row(s, actor, "submission.voided", row.unit_name, detail)
+            return row
+
+    def unvoid(self, submission_id: int, *, actor: str) -> SubmissionRecord:
+        """Take a void back (a clerk voided the wrong mail): the submission counts again, under its
+        own number. Audited with what the void was; a ValueError when it is not voided."""
+        with self._session() as s:
+            row = s.exec(select(SubmissionRecord).where(SubmissionRecord.id == submission_id).with_for_update()).first()
+            if row is None:
+                raise KeyError(f"no submission {submission_id}")
+            if row.voided_at is None:
+                raise ValueError(f"报送 #{submission_id} 没有作废，无需恢复")
+            detail = {
+                "submission_id": submission_id,
+                "raw_id": row.raw_message_id,
+                "voided_by": row.voided_by,
+                "reason": row.void_reason,
+            }
+            row.voided_at = row.voided_by = row.void_reason = None
+            s.add(row)
+            self._audit_row(s, actor, "submission.unvoided", row.unit_name, detail)
+            return row
 
     def waiting(self) -> list[SubmissionRecord]:
         """The 待确认 queue: mails of unknown senders no unit is assigned yet and the office has not
-        rejected, oldest first."""
+        rejected (nor voided), oldest first."""
         with self._read_session() as s:
             query = select(SubmissionRecord).where(
                 SubmissionRecord.unit_name.is_(None),  # type: ignore[union-attr]
                 SubmissionRecord.rejected_at.is_(None),  # type: ignore[union-attr]
+                SubmissionRecord.voided_at.is_(None),  # type: ignore[union-attr]
             )
             return list(s.exec(query.order_by(SubmissionRecord.arrived_at, SubmissionRecord.id)).all())
 
@@ -204,18 +277,26 @@ class SubmissionRepo(Repo):
                     claim_name=claim.get("name"),
                     claim_phone=claim.get("phone"),
                     files=[f.path for f in files.get(row.id or 0, [])],
+                    held_unit=row.held_unit,
+                    held_reason=row.held_reason,
                 )
             )
         claimed: dict[str, str] = {}
         guessed: dict[str, str] = {}
-        for mail in mails:  # oldest first: her later mail's answer overrides an earlier one's
+        # A held mail (its registered sender failed authentication) stands alone: its unit is the
+        # one its sender is registered to, and it neither gives nor takes another mail's guess.
+        unknown = [mail for mail in mails if mail.held_unit is None]
+        for mail in unknown:  # oldest first: her later mail's answer overrides an earlier one's
             if mail.sender and mail.claim_certain and mail.claim_unit:
                 claimed[mail.sender] = mail.claim_unit
             if mail.sender and mail.mail_guess:
                 guessed[mail.sender] = mail.mail_guess
-        for mail in mails:
+        for mail in unknown:
             if mail.sender:
                 mail.guess = claimed.get(mail.sender) or guessed.get(mail.sender)
+        for mail in mails:
+            if mail.held_unit is not None:
+                mail.guess = mail.held_unit
         return mails
 
     def waiting_by_unit(self) -> Counter[str | None]:

@@ -1,7 +1,9 @@
 """The tables (SQLModel). Rows leave storage/ as detached snapshots: change them through `Store`.
 
-Every timestamp is timezone-aware UTC in Python. No raw ID number is stored outside the
-dossier snapshot: nominees carry keyed hashes for the cross-unit duplicate search.
+Every timestamp is timezone-aware UTC in Python. ID and phone numbers of what units sent
+(submissions, dossiers, findings) and contacts' phones are stored encrypted (`storage.pii`: the
+sealed columns below); nominees carry keyed hashes for the cross-unit duplicate search. Mail
+subjects, addresses and file names are kept as written (`storage.pii` says why).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Index, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from storage.pii import SealedJSON, SealedText
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -58,6 +62,11 @@ def _json(default_factory: Any = dict) -> Any:
     return Field(default_factory=default_factory, sa_type=JSON)
 
 
+def _sealed_json(default_factory: Any = dict) -> Any:
+    """JSON whose ID and phone numbers are encrypted in the database (`storage.pii`)."""
+    return Field(default_factory=default_factory, sa_type=SealedJSON)
+
+
 class RawState:
     NEW = "new"
     PROCESSING = "processing"
@@ -95,7 +104,7 @@ class ContactRecord(SQLModel, table=True):
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)  # None: office member
     name: str
     wecom_user: str | None = Field(default=None, index=True)
-    phone: str | None = None
+    phone: str | None = Field(default=None, sa_type=SealedText)  # encrypted at rest
     is_office: bool = False
     from_config: bool = False  # seeded from the campaign TOML
     # The TOML's name for a seeded contact: the seed's key, so a contact the office renamed is still
@@ -153,7 +162,7 @@ class SubmissionRecord(SQLModel, table=True):
     unit_confirmed: bool = False
     arrived_at: dt.datetime = _ts()
     unit_index: int | None = None  # 1, 2, ... in arrival order within the unit
-    summary: dict[str, Any] = _json()
+    summary: dict[str, Any] = _sealed_json()
     created_at: dt.datetime = _ts(default_factory=utcnow)
     # An unknown sender's mail the office said is not a submission: it leaves the 待确认 queue.
     rejected_at: dt.datetime | None = _ts(default=None)
@@ -205,7 +214,7 @@ class DossierSnapshot(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     unit_name: str = Field(index=True)
     version: int
-    dossier: dict[str, Any] = _json()
+    dossier: dict[str, Any] = _sealed_json()
     # The unit's raw messages this evaluation merged: a receipt lists what came since the last one.
     raw_ids: list[int] | None = Field(default=None, sa_type=JSON)
     created_at: dt.datetime = _ts(default_factory=utcnow)
@@ -225,8 +234,8 @@ class FindingRecord(SQLModel, table=True):
     subject: str
     nominee: str | None = None
     item: str | None = None  # the nominee's checklist item it speaks about (intake.models.ITEMS)
-    params: dict[str, Any] = _json()
-    evidence: dict[str, Any] = _json()
+    params: dict[str, Any] = _sealed_json()
+    evidence: dict[str, Any] = _sealed_json()
     created_at: dt.datetime = _ts(default_factory=utcnow)
 
 

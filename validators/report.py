@@ -73,8 +73,9 @@ def group_findings(dossier: Dossier, findings: list[Finding]) -> list[FindingGro
     return groups
 
 
-def render_text(dossier: Dossier, findings: list[Finding]) -> str:
-    """The terminal report of `nomdesk check`: counts, then each group's findings with their fixes."""
+def render_text(dossier: Dossier, findings: list[Finding], check_error: str | None = None) -> str:
+    """The terminal report of `nomdesk check`: counts, then each group's findings with their fixes.
+    `check_error`: the rules that raised; then nothing is called complete (their silence proves nothing)."""
     errors = sum(f.severity == Severity.ERROR for f in findings)
     warnings = sum(f.severity == Severity.WARNING for f in findings)
     lines = [
@@ -82,11 +83,12 @@ def render_text(dossier: Dossier, findings: list[Finding]) -> str:
         f"百姓学习之星 {len(dossier.stars)} 名，终身学习品牌项目 {len(dossier.projects)} 个；"
         f"需修改 {errors} 项，需核实 {warnings} 项。",
         *filter(None, [withdrawn_line(dossier)]),
+        *([f"检查未完成：{check_error}，以下结果不完整，需人工核查。"] if check_error else []),
         "",
     ]
     for heading, items in group_findings(dossier, findings):
         if not items:
-            lines.append(f"✓ {heading}：材料齐全，符合要求")
+            lines.append(f"？ {heading}：检查未完成，需人工核查" if check_error else f"✓ {heading}：材料齐全，符合要求")
             continue
         lines.append(f"■ {heading}")
         for f in items:

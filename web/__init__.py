@@ -17,17 +17,19 @@ one HTTP app through the `nomdesk.http` entry point in pyproject.toml (nomdesk/a
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
+if TYPE_CHECKING:  # importing a helper (web.fetch) must not load the service and FastAPI with it
+    from fastapi import FastAPI
 
-from nomdesk.service import Service
+    from nomdesk.service import Service
 
 STATIC_DIR = Path(__file__).with_name("static")
 
 
 def mount_dashboard(app: FastAPI, service: Service) -> None:
     """Add the dashboard to the service's one HTTP app (pages at `/`, styles at `/static`)."""
+    from fastapi.staticfiles import StaticFiles
     from starlette.exceptions import HTTPException
 
     from web.routes import create_router, unmatched_handler

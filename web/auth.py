@@ -16,9 +16,12 @@ LOGIN_WINDOW, whatever password is given (the password is not even checked, so t
 tells nothing about it); after ADDRESS_MAX_FAILURES failures from one address, whatever the
 usernames, that address may not log in at all. Keyed on the address too, so a stranger
 guessing at the office's username locks out only themselves, not the clerk at her desk.
-(Behind a reverse proxy every visitor has the proxy's address: the locks are then per
-username and for everyone, as strict as before, never looser.) The failures and the locks
-live in the same key-value table as the sessions, so every process sees them.
+The address is `request.client`, the TCP peer, never a header this code reads: a visitor
+writes X-Forwarded-For as she likes. `nomdesk serve` has uvicorn put the forwarded address
+there only when the peer is one of NOMDESK_TRUSTED_PROXIES (nomdesk/cli/running.py); with none
+configured, behind a reverse proxy every visitor has the proxy's address, and the locks are
+then per username and for everyone, as strict as before, never looser. The failures and the
+locks live in the same key-value table as the sessions, so every process sees them.
 """
 
 from __future__ import annotations

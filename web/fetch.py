@@ -1,30 +1,106 @@
 """Fetch a file from a unit's large-file link (cloud drive, QQ/163 超大附件) for the office.
 
-Only http(s); redirects followed; the download stops at the campaign's mail size limit,
-so a wrong link cannot fill the disk. The link comes from a unit's mail, so it is not
-trusted: hosts on loopback or private networks (the desk's own port, the office's
-intranet) are refused, on every redirect too, unless the settings allow them. The file
-name comes from Content-Disposition, else the URL's last path segment.
+The link comes from a unit's mail, so it is not trusted. Two things follow:
+
+- Its host must be on the public internet: the desk's own port and the office's intranet are
+  refused (unless the settings allow them, for tests). The host is resolved once per hop, every
+  address it gave is checked, and the connection goes to exactly a checked address: the request
+  is sent to the IP-literal URL with the original Host header and, for https, the original name
+  as TLS SNI, against which the certificate is verified (httpcore's `sni_hostname`). Resolving
+  again to connect would let a DNS answer that changes in between (rebinding) reach inside.
+  Redirects are followed here, not by httpx, so each hop is checked and pinned the same way.
+- Its body may be huge (videos up to the campaign's mail size limit): it is written to a
+  temporary file as it arrives, the cap checked while reading (and Content-Length up front),
+  so memory stays flat whatever the size and a wrong link cannot fill the disk.
+
+The file name comes from Content-Disposition, else the URL's last path segment.
 """
 
 from __future__ import annotations
 
 import email.message
 import ipaddress
+import os
 import socket
-from pathlib import PurePosixPath
-from urllib.parse import unquote, urlsplit
+import ssl
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+from urllib.parse import unquote
 
 import httpx
 
+from intake.archive.base import human_bytes
+
 TIMEOUT = httpx.Timeout(30.0, read=120.0)
+MAX_REDIRECTS = 5
+CHUNK = 1 << 20
+REDIRECTS = {301, 302, 303, 307, 308}
+KEEP_ALIVE_SECONDS = 60.0  # a long download keeps its scratch folder fresh for the work-folder sweep
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], list[str]]  # (host, port) -> its addresses; injectable so tests stub DNS
+AllowPolicy = Callable[[IPAddress], bool]
 
 
 class FetchError(Exception):
     """Why a link could not be fetched, in Chinese for the office."""
 
 
-def _filename(response: httpx.Response, url: str) -> str:
+def system_resolver(host: str, port: int) -> list[str]:
+    """The addresses the system resolver gives for `host`, each once, in its order."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def public_only(ip: IPAddress) -> bool:
+    """The default policy: only addresses on the public internet."""
+    return ip.is_global
+
+
+def private_too(ip: IPAddress) -> bool:
+    """`fetch_private_hosts` (tests' own file servers): loopback and private networks as well."""
+    return ip.is_global or ip.is_private or ip.is_loopback
+
+
+def too_big(max_bytes: int, outcome: str = "，未下载") -> FetchError:
+    return FetchError(f"文件超过 {human_bytes(max_bytes)} 的上限{outcome}")
+
+
+def copy_capped(chunks: Iterable[bytes], dest_dir: Path, max_bytes: int, *, outcome: str = "，未下载") -> Path:
+    """Write `chunks` to a new file under `dest_dir`, stopping with FetchError once more than
+    `max_bytes` arrived; the file is removed on any error. The caller removes it when done."""
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=dest_dir, prefix="fetch-", suffix=".part")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            size, fresh = 0, time.monotonic()
+            for chunk in chunks:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise too_big(max_bytes, outcome)
+                fh.write(chunk)
+                if time.monotonic() - fresh > KEEP_ALIVE_SECONDS:
+                    # The desk sweeps work folders by their own age; a download of an hour is not a leftover.
+                    os.utime(dest_dir)
+                    fresh = time.monotonic()
+    except BaseException as exc:
+        path.unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # the disk, not the link: full, or not writable
+            raise FetchError(f"保存文件时出错（{exc.strerror or type(exc).__name__}），请稍后再试或联系管理员") from exc
+        raise
+    return path
+
+
+def copy_stream_capped(stream: BinaryIO, dest_dir: Path, max_bytes: int) -> Path:
+    """`copy_capped` of an open file (an upload), read a block at a time."""
+    return copy_capped(iter(lambda: stream.read(CHUNK), b""), dest_dir, max_bytes, outcome="")
+
+
+def _filename(response: httpx.Response, url: httpx.URL) -> str:
     disposition = response.headers.get("content-disposition")
     if disposition:
         msg = email.message.EmailMessage()
@@ -32,49 +108,108 @@ def _filename(response: httpx.Response, url: str) -> str:
         name = msg.get_filename()
         if name:
             return PurePosixPath(name.replace("\\", "/")).name
-    name = PurePosixPath(unquote(urlsplit(str(response.url) or url).path)).name
+    name = PurePosixPath(unquote(url.path)).name
     return name or "下载文件"
 
 
-def _public_only(request: httpx.Request) -> None:
-    """Refuse a request (the first or a redirect's) to a host that is not on the public internet."""
-    host = request.url.host
+def _checked_addresses(url: httpx.URL, resolver: Resolver, allow: AllowPolicy) -> list[IPAddress]:
+    """Every address `url`'s host resolves to, once; all must pass `allow`, or none is used."""
+    if url.scheme not in ("http", "https"):
+        raise FetchError("只能下载 http 或 https 链接")
+    host = url.raw_host.decode("ascii")
+    if not host:
+        raise FetchError("链接不完整：没有服务器地址")
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, request.url.port or 443)}
-    except OSError as exc:
-        raise FetchError(f"下载失败：找不到服务器 {host}") from exc
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if not ip.is_global:
-            raise FetchError(f"链接指向内部网络地址（{host}），出于安全原因不下载，请手动下载后上传")
+        names = [str(ipaddress.ip_address(host))]  # a literal address: nothing to resolve
+    except ValueError:
+        try:
+            names = resolver(host, url.port or (443 if url.scheme == "https" else 80))
+        except (OSError, UnicodeError) as exc:
+            raise FetchError(f"下载失败：找不到服务器 {url.host}") from exc
+    if not names:
+        raise FetchError(f"下载失败：找不到服务器 {url.host}")
+    addresses = [ipaddress.ip_address(name.split("%", 1)[0]) for name in names]
+    if not all(allow(ip) for ip in addresses):
+        raise FetchError(f"链接指向内部网络地址（{url.host}），出于安全原因不下载，请手动下载后上传")
+    return addresses
+
+
+def _send_pinned(client: httpx.Client, url: httpx.URL, ip: IPAddress) -> httpx.Response:
+    """GET `url` from the address `ip` itself: Host header and TLS name stay `url`'s."""
+    extensions = {"sni_hostname": url.raw_host.decode("ascii")} if url.scheme == "https" else {}
+    request = client.build_request(
+        "GET",
+        url.copy_with(host=str(ip)),
+        headers={"Host": url.netloc.decode("ascii"), "Accept-Encoding": "identity"},
+        extensions=extensions,
+    )
+    return client.send(request, stream=True)
+
+
+def _open(
+    url: httpx.URL, resolver: Resolver, allow: AllowPolicy, verify: ssl.SSLContext | bool
+) -> tuple[httpx.Client, httpx.Response]:
+    """The response of one hop, from the first checked address that accepts a connection. A new
+    client per hop: a pooled connection opened for one name is never reused for another."""
+    addresses = _checked_addresses(url, resolver, allow)
+    client = httpx.Client(timeout=TIMEOUT, verify=verify, trust_env=False, follow_redirects=False)
+    try:
+        for n, ip in enumerate(addresses):
+            try:
+                response = _send_pinned(client, url, ip)
+            except httpx.ConnectError:
+                if n == len(addresses) - 1:
+                    raise
+                continue
+            return client, response
+    except BaseException:
+        client.close()
+        raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def fetch_link(
-    url: str, max_bytes: int, *, client: httpx.Client | None = None, allow_private: bool = False
-) -> tuple[str, bytes]:
-    """(file name, bytes) of the file behind `url`."""
-    url = url.strip()
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise FetchError("只能下载 http 或 https 链接")
-    own = client is None
-    hooks = {} if allow_private else {"request": [_public_only]}
-    client = client or httpx.Client(follow_redirects=True, timeout=TIMEOUT, event_hooks=hooks)
+    url: str,
+    max_bytes: int,
+    dest_dir: Path,
+    *,
+    allow_private: bool = False,
+    allow: AllowPolicy | None = None,
+    resolver: Resolver = system_resolver,
+    verify: ssl.SSLContext | bool = True,
+) -> tuple[str, Path]:
+    """(file name, a file under `dest_dir` holding what `url` serves). The caller removes the file.
+
+    `allow` decides which addresses may be connected to (default: public only; `allow_private`
+    adds loopback and private networks). Proxy settings from the environment are not used: a
+    proxy would resolve the name itself, and what was checked would not be what is reached."""
+    allow = allow or (private_too if allow_private else public_only)
     try:
-        with client.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise FetchError(f"下载失败：服务器返回 {response.status_code}（链接可能已过期或需要登录）")
-            if response.headers.get("content-type", "").startswith("text/html"):
-                raise FetchError("链接打开的是网页而不是文件（可能需要登录或已过期），请手动下载后上传")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FetchError(f"文件超过 {max_bytes // (1 << 20)} MB 上限，未下载")
-                chunks.append(chunk)
-            return _filename(response, url), b"".join(chunks)
+        current = httpx.URL(url.strip())
+    except httpx.InvalidURL as exc:
+        raise FetchError("链接格式不正确") from exc
+    try:
+        for _hop in range(MAX_REDIRECTS + 1):
+            client, response = _open(current, resolver, allow, verify)
+            try:
+                location = response.headers.get("location")
+                if response.status_code in REDIRECTS and location:
+                    current = current.join(location).copy_with(fragment=None)
+                    continue
+                if response.status_code != 200:
+                    raise FetchError(f"下载失败：服务器返回 {response.status_code}（链接可能已过期或需要登录）")
+                if response.headers.get("content-type", "").startswith("text/html"):
+                    raise FetchError("链接打开的是网页而不是文件（可能需要登录或已过期），请手动下载后上传")
+                length = response.headers.get("content-length", "")
+                if length.isdigit() and int(length) > max_bytes:
+                    raise too_big(max_bytes)
+                path = copy_capped(response.iter_bytes(CHUNK), dest_dir, max_bytes)
+                return _filename(response, current), path
+            finally:
+                response.close()
+                client.close()
+        raise FetchError(f"下载失败：跳转超过 {MAX_REDIRECTS} 次")
+    except httpx.InvalidURL as exc:
+        raise FetchError("链接格式不正确") from exc
     except httpx.HTTPError as exc:
         raise FetchError(f"下载失败：{type(exc).__name__}") from exc
-    finally:
-        if own:
-            client.close()

@@ -19,6 +19,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 
+from config.masking import mask_phone
 from intake.contact_sheet import CONTACT_TEMPLATE_FILE, contacts_template_xlsx
 from nomdesk import contacts as office_contacts
 from nomdesk.broadcast import CHANNEL_ZH, STATES, preview_broadcast, send_broadcast
@@ -148,6 +149,8 @@ def create_office_router(
     ) -> Response:
         auth.check_csrf(who, csrf)
         contact = _contact_or_404(contact_id)
+        if contact.phone and phone.strip() == mask_phone(contact.phone):
+            phone = contact.phone  # the form shows the phone masked: left as shown, it stays as it is
         try:
             changed = office_contacts.update_contact(
                 store,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config.campaign import Campaign
-from storage.models import ContactView, WaitingMail
+from storage.models import HELD_PREFIX, ContactView, WaitingMail
 from storage.repo import Store
 from web.views import local
 
@@ -68,6 +68,9 @@ class WaitingGroup:
     one_click: str | None  # the unit she named for certain (newest), when it has no contact yet
     register: bool  # 同时登记为联系人 is ticked at first: the guessed unit has no contact yet
     guess_contacts: list[str]  # the names of the guessed unit's contacts, for the office to weigh
+    # "疑似冒用发件人：…": a registered contact's address whose mail failed sender authentication
+    # (nomdesk.held); such a mail is a card of its own, decided alone.
+    held_reason: str | None = None
 
     @property
     def first_id(self) -> int:
@@ -86,7 +89,8 @@ def waiting_groups(store: Store, campaign: Campaign) -> list[WaitingGroup]:
         contacts.setdefault(c.unit_name or "", []).append(c.name)
     by_sender: dict[str, list[WaitingMail]] = {}
     for mail in store.submissions.waiting_mails():  # in arrival order
-        by_sender.setdefault(mail.sender or f"#{mail.submission_id}", []).append(mail)
+        alone = not mail.sender or mail.held_unit is not None
+        by_sender.setdefault(f"#{mail.submission_id}" if alone else mail.sender, []).append(mail)
     groups = []
     for key, mails in by_sender.items():
         newest_first = mails[::-1]
@@ -103,6 +107,7 @@ def waiting_groups(store: Store, campaign: Campaign) -> list[WaitingGroup]:
                 one_click=claimed if claimed and not contacts.get(claimed) else None,
                 register=bool(guess) and not contacts.get(guess or ""),
                 guess_contacts=contacts.get(guess or "", []),
+                held_reason=HELD_PREFIX + (mails[0].held_reason or "") if mails[0].held_unit else None,
             )
         )
     return groups

@@ -11,6 +11,7 @@ annotations as objects, and `User` is local to `create_router`.
 
 import datetime as dt
 from collections.abc import Callable, Coroutine
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote
@@ -24,15 +25,18 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from config.masking import mask_phone
+from nomdesk.accept import largest_office_file, scratch_dir
 from nomdesk.service import Service
 from schedule.slots import slot_label
 from storage.tables import RawState
 from web import auth, exports, views
-from web.fetch import FetchError, fetch_link
+from web.fetch import FetchError, copy_stream_capped, fetch_link
 from web.office_routes import create_office_router
 from web.thumbs import SIZES, thumbnail
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+TEMPLATES.env.filters["phone"] = mask_phone  # a phone is shown masked on every page (issue 13)
 DONE_ZH = {
     "paper": "已记录纸质材料收到，并已重新检查该单位材料。",
     "attach": "附件已加入该单位材料，并已重新检查。",
@@ -41,6 +45,8 @@ DONE_ZH = {
     "checking": "已受理，系统正在检查该单位材料，请稍后刷新本页查看结果。",
     "quarantined": "所提交的内容处理出错，已转人工处理（原始内容已完整保存）；技术人员处理后会重新检查。",
     "note": "已保存备注（仅办公室可见，不会发给单位）。",
+    "void": "已作废该次报送，并已按其余报送重新检查该单位材料；原始邮件和文件仍保存，该单位下次回执会说明作废原因。",
+    "unvoid": "已撤销作废，该次报送重新计入，并已重新检查该单位材料。",
 }
 # How long an action's page waits for the pipeline thread to process what it queued, so the page it
 # redirects to shows the result; past it, the page says the unit is being checked.
@@ -133,7 +139,7 @@ def create_router(service: Service) -> Dashboard:
 
     def unit_or_404(name: str) -> str:
         known = {u.name for u in store.directory.units(active_only=False)}
-        if name not in known and not store.submissions.of_unit(name):
+        if name not in known and not store.submissions.of_unit(name, include_voided=True):
             raise HTTPException(status_code=404, detail="没有这个单位")
         return name
 
@@ -265,23 +271,25 @@ def create_router(service: Service) -> Dashboard:
     ) -> Response:
         auth.check_csrf(who, csrf)
         unit_or_404(name)
-        limit = campaign.limits.max_mail_bytes
+        limit = largest_office_file(campaign.limits.max_mail_bytes)  # its mail must pass the mail cap
+        scratch = scratch_dir(desk.work_root)  # the file goes to disk as it comes, the cap checked as it does
         try:
             if upload is not None and upload.filename:
-                data = upload.file.read(limit + 1)
-                if len(data) > limit:
-                    raise FetchError(f"文件超过 {limit // (1 << 20)} MB 上限")
+                path = copy_stream_capped(upload.file, scratch, limit)
                 filename, origin = upload.filename, "办公室上传"
             elif url.strip():
-                filename, data = fetch_link(url, limit, allow_private=service.settings.fetch_private_hosts)
+                filename, path = fetch_link(url, limit, scratch, allow_private=service.settings.fetch_private_hosts)
                 origin = url.strip()
             else:
                 raise FetchError("请填写下载链接或选择文件")
         except FetchError as exc:
             return render_unit(request, who, name, error=str(exc))
-        record = desk.attach(
-            name, filename, data, actor=who.actor, origin=origin, for_name=for_name, submission=submission
-        )
+        try:
+            record = desk.attach(
+                name, filename, path, actor=who.actor, origin=origin, for_name=for_name, submission=submission
+            )
+        finally:
+            path.unlink(missing_ok=True)
         return back(name, outcome(record.id, "attach"))
 
     def outcome(raw_id: int, done: str) -> str:
@@ -313,6 +321,43 @@ def create_router(service: Service) -> Dashboard:
         request: Request, who: User, name: str, csrf: Annotated[str, Form()] = "", nominee: Annotated[str, Form()] = ""
     ) -> Response:
         return nominee_action(desk.restore, request, who, name, csrf, nominee, "restore")
+
+    def submission_action(act, request: Request, who: User, name: str, csrf: str, submission_id: int, what: str):
+        """Void a submission or take the void back (the desk's one home of each), then wait for the
+        pipeline's re-check of the unit; a refusal is shown on the unit page."""
+        auth.check_csrf(who, csrf)
+        unit_or_404(name)
+        row = store.submissions.get(submission_id)
+        if row is None or row.unit_name != name:
+            raise HTTPException(status_code=404, detail="该单位没有这次报送")
+        try:
+            act(submission_id)
+        except ValueError as exc:
+            return render_unit(request, who, name, error=str(exc))
+        return back(name, what if desk.await_recheck(name, PIPELINE_WAIT_SECONDS) else "checking")
+
+    @router.post("/units/{name}/void")
+    def void(
+        request: Request,
+        who: User,
+        name: str,
+        csrf: Annotated[str, Form()] = "",
+        submission_id: Annotated[int, Form()] = 0,
+        reason: Annotated[str, Form()] = "",
+    ) -> Response:
+        act = partial(desk.void, actor=who.actor, reason=reason)
+        return submission_action(act, request, who, name, csrf, submission_id, "void")
+
+    @router.post("/units/{name}/unvoid")
+    def unvoid(
+        request: Request,
+        who: User,
+        name: str,
+        csrf: Annotated[str, Form()] = "",
+        submission_id: Annotated[int, Form()] = 0,
+    ) -> Response:
+        act = partial(desk.unvoid, actor=who.actor)
+        return submission_action(act, request, who, name, csrf, submission_id, "unvoid")
 
     # ---- downloads ---------------------------------------------------------------------------
 

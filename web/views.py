@@ -16,7 +16,7 @@ from intake.models import NOMINEE_KIND_ZH, Dossier, PackageFile, ProjectEntry, S
 from intake.withdrawal import withdrawn_by_zh
 from schedule.jobs import MARKDOWN_CHANNEL
 from storage.repo import Store
-from storage.tables import FileRecord, OfficeNote, OutboxRecord, PaperReceipt, ReminderSent
+from storage.tables import FileRecord, OfficeNote, OutboxRecord, PaperReceipt, ReminderSent, SubmissionRecord
 from validators.base import SEVERITY_ORDER, SEVERITY_ZH, Finding, render
 from validators.checklist import BAD, WARN, Item, Row, checklist_rows
 from validators.report import is_file_finding
@@ -24,8 +24,16 @@ from validators.report import is_file_finding
 # A unit's state, in the order the office cares about it; lateness is a mark beside it, not a state:
 # a late unit is still missing what it misses. The filters offer both ("late": every late unit).
 LATE = "late"
-STATE_ZH = {"none": "未报送", "incomplete": "待修改", "complete": "材料齐全"}
-FILTER_ZH = {"none": "未报送", LATE: "逾期报送", "incomplete": "待修改", "complete": "材料齐全"}
+# "check_failed": a rule raised on the latest check, so it is neither complete nor known incomplete.
+CHECK_FAILED = "check_failed"
+STATE_ZH = {"none": "未报送", "incomplete": "待修改", "complete": "材料齐全", CHECK_FAILED: "检查未完成"}
+FILTER_ZH = {
+    "none": "未报送",
+    LATE: "逾期报送",
+    "incomplete": "待修改",
+    "complete": "材料齐全",
+    CHECK_FAILED: "检查未完成",
+}
 LATE_ZH = "逾期"
 OUTBOX_STATE_ZH = {
     "pending": "待发送",
@@ -41,11 +49,14 @@ def local(value: dt.datetime | None, campaign: Campaign, fmt: str = "%Y-%m-%d %H
     return value.astimezone(campaign.tz).strftime(fmt) if value else "—"
 
 
-def unit_state(submissions: int, errors: int) -> str:
-    """Nothing received; incomplete while an error finding stands (or before the first
-    evaluation); else complete. Whether it came late is shown beside the state (`UnitRow.late`)."""
+def unit_state(submissions: int, errors: int, check_error: str | None = None) -> str:
+    """Nothing received; check failed while the latest check had a rule raise (never complete);
+    incomplete while an error finding stands (or before the first evaluation); else complete.
+    Whether it came late is shown beside the state (`UnitRow.late`)."""
     if submissions == 0:
         return "none"
+    if check_error:
+        return CHECK_FAILED
     return "incomplete" if errors else "complete"
 
 
@@ -70,6 +81,7 @@ class UnitRow:
     warnings: int
     paper_received: bool
     waiting: int = 0  # mails in the 待确认 queue guessed to be this unit's
+    check_error: str | None = None  # why the latest check did not finish (a rule raised), masked
 
     def matches(self, kind: str, state: str, query: str) -> bool:
         if kind and self.kind != kind:
@@ -92,7 +104,7 @@ def unit_rows(store: Store, campaign: Campaign) -> list[UnitRow]:
             late = any(f.code == "LATE" for f in store.evaluations.current_findings(o.name))
             for n in store.evaluations.nominees(o.name):
                 exemplars[n.kind] = exemplars.get(n.kind, 0) + int(n.exemplar)
-        state = unit_state(o.submissions, o.errors)
+        state = unit_state(o.submissions, o.errors, o.check_error)
         rows.append(
             UnitRow(
                 name=o.name,
@@ -114,6 +126,7 @@ def unit_rows(store: Store, campaign: Campaign) -> list[UnitRow]:
                 warnings=o.warnings,
                 paper_received=o.paper_received,
                 waiting=waiting.get(o.name, 0),
+                check_error=o.check_error if o.submissions else None,
             )
         )
     return rows
@@ -191,6 +204,9 @@ class SubmissionView:
     source: str
     files: int
     raw_id: int
+    submission_id: int = 0
+    ref: str = ""  # "长春-03", as the unit's receipts print it
+    voided: str | None = None  # the office voided it: "wu 于 2026-11-02 10:15 作废：原因"
 
 
 @dataclass
@@ -224,6 +240,7 @@ class UnitPage:
     paper: list[PaperReceipt] = field(default_factory=list)
     withdrawn: list[WithdrawnView] = field(default_factory=list)
     notes: list[OfficeNote] = field(default_factory=list)  # the office's own: never shown to the unit
+    check_error: str | None = None  # the latest check's rules that raised: 检查未完成, checked by hand
 
 
 def _duration(seconds: float | None) -> str:
@@ -262,26 +279,17 @@ def unit_page(store: Store, campaign: Campaign, name: str, rows: list[UnitRow] |
     row = next((r for r in rows if r.name == name), None)
     snapshot = store.evaluations.latest_dossier(name)
     dossier = Dossier.model_validate(snapshot.dossier) if snapshot else None
-    page = UnitPage(row=row, name=name, dossier=dossier)
+    page = UnitPage(row=row, name=name, dossier=dossier, check_error=snapshot.check_error if snapshot else None)
 
     file_ids: dict[tuple[int, str], int] = {}
     for index, sub in enumerate(store.submissions.of_unit(name)):
         files = store.submissions.files(sub.id or 0)
         for f in files:
             file_ids[(index, f.path)] = f.id or 0
-        raw = store.raw.get(sub.raw_message_id)
-        page.submissions.append(
-            SubmissionView(
-                number=index + 1,
-                arrived=local(sub.arrived_at, campaign),
-                late=sub.arrived_at > campaign.deadline_end,
-                sender=(raw.sender if raw else None) or "—",
-                subject=(raw.subject if raw else None) or "（无主题）",
-                source=raw.source if raw else "",
-                files=len(files),
-                raw_id=sub.raw_message_id,
-            )
-        )
+        page.submissions.append(_submission_view(store, campaign, sub, index + 1, len(files)))
+    for sub in store.submissions.voided_of(name):  # kept and listed, greyed, counted for nothing
+        page.submissions.append(_submission_view(store, campaign, sub, 0, len(store.submissions.files(sub.id or 0))))
+    page.submissions.sort(key=lambda view: (view.arrived, view.submission_id))  # arrival order, voided among them
 
     findings = store.evaluations.current_findings(name)
     by_nominee: dict[str | None, list[Finding]] = defaultdict(list)
@@ -331,6 +339,30 @@ def unit_page(store: Store, campaign: Campaign, name: str, rows: list[UnitRow] |
     page.withdrawn = [WithdrawnView(w.kind, NOMINEE_KIND_ZH[w.kind], w.name, withdrawn_by_zh(w.by)) for w in withdrawn]
     page.notes = store.state.notes(name)
     return page
+
+
+def _submission_view(
+    store: Store, campaign: Campaign, sub: SubmissionRecord, number: int, files: int
+) -> SubmissionView:
+    """A row of the unit's submissions: `number` is its place among those that count (0: voided)."""
+    raw = store.raw.get(sub.raw_message_id)
+    voided = None
+    if sub.voided_at is not None:
+        by = (sub.voided_by or "").removeprefix("office:")
+        voided = f"{by} 于 {local(sub.voided_at, campaign)} 作废：{sub.void_reason or ''}"
+    return SubmissionView(
+        number=number,
+        arrived=local(sub.arrived_at, campaign),
+        late=sub.arrived_at > campaign.deadline_end,
+        sender=(raw.sender if raw else None) or "—",
+        subject=(raw.subject if raw else None) or "（无主题）",
+        source=raw.source if raw else "",
+        files=files,
+        raw_id=sub.raw_message_id,
+        submission_id=sub.id or 0,
+        ref=campaign.submission_ref(sub.unit_name, sub.unit_index or 0) if sub.unit_index else "",
+        voided=voided,
+    )
 
 
 def unit_file(store: Store, unit: str, file_id: int) -> FileRecord | None:

@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from config.faults import TransientFailure, is_transient
 from intake.archive.base import ArchiveProblem, Budget, Unpacked, Writer, unreadable
 from intake.archive.rar_reader import extract_rar
 from intake.archive.tar_reader import extract_stream, extract_tar
@@ -23,17 +24,20 @@ def extract(path: Path, kind: str, dest: Path, budget: Budget, name: str = "") -
     Returns the files (directories and symlinks excluded) and the entries that were damaged
     (one bad entry never discards the rest), or raises ArchiveProblem when the archive as a
     whole cannot be opened or is refused; then `dest` is removed and the budget is left as it was.
+    A transient error (a full disk while writing) is no finding about the archive: it is raised
+    as config.faults.TransientFailure, and the desk reads the whole mail again later.
     """
     dest.mkdir(parents=True, exist_ok=True)
     writer = Writer(dest, budget)
     try:
         EXTRACTORS[kind](path, writer, name)
-    except ArchiveProblem:
+    except Exception as exc:
         shutil.rmtree(dest, ignore_errors=True)
-        raise
-    except Exception as exc:  # any decoder failure is a damaged archive, never a crash
-        shutil.rmtree(dest, ignore_errors=True)
-        raise unreadable(type(exc).__name__) from exc
+        if is_transient(exc):  # a full disk, an I/O error: not the archive's fault, the desk retries
+            raise TransientFailure(f"unpacking {name or path.name}") from exc
+        if isinstance(exc, ArchiveProblem):
+            raise
+        raise unreadable(type(exc).__name__) from exc  # any decoder failure is a damaged archive, never a crash
     budget.used += writer.written
     return Unpacked(writer.members, writer.damaged)
 

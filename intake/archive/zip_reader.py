@@ -10,6 +10,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from config.faults import is_transient
 from intake.archive.base import (
     Damaged,
     Writer,
@@ -57,7 +58,9 @@ def extract_zip(path: Path, writer: Writer, _name: str) -> None:
                     writer.copy(src, parts, info.compress_size)
             except NotImplementedError:  # a method zipfile cannot read (PPMd, zstd)
                 writer.drop(parts, f"不支持的压缩方式 {info.compress_type}，无法解压该文件")
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+                if is_transient(exc):  # the disk we write to, not the entry: unpack.extract passes it on
+                    raise
                 writer.drop(parts, "该文件在压缩包中的数据已损坏（校验失败）")
 
 

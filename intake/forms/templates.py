@@ -29,6 +29,7 @@ from intake.forms.fields import (
     UNIT_LINE_LABEL,
     FieldSpec,
 )
+from intake.sheet_cells import put, safe_row
 
 STAR_FORM_FILE = f"附表1 {STAR_FORM_TITLE}.docx"
 STAR_REGISTER_FILE = f"附表2 {STAR_REGISTER_TITLE}.xlsx"
@@ -214,23 +215,23 @@ def _write_register(
     last = get_column_letter(len(columns))
     half = max(2, len(columns) // 2)
 
-    ws.append([title])
+    safe_row(ws, [title])
     ws.merge_cells(f"A1:{last}1")
     ws["A1"].font = Font(name=FONT, size=18, bold=True)
     ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
     ws.row_dimensions[1].height = 36
 
-    ws.cell(row=2, column=1, value=f"{UNIT_LINE_LABEL}：")
+    put(ws, 2, 1, f"{UNIT_LINE_LABEL}：")
     ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=half)
-    ws.cell(row=2, column=half + 1, value="填表日期：\u3000\u3000年\u3000月\u3000日")
+    put(ws, 2, half + 1, "填表日期：\u3000\u3000年\u3000月\u3000日")
     ws.merge_cells(start_row=2, start_column=half + 1, end_row=2, end_column=len(columns))
     for col in (1, half + 1):
         ws.cell(row=2, column=col).font = Font(name=FONT, size=12)
     ws.row_dimensions[2].height = 24
 
-    ws.append(columns)
+    header = safe_row(ws, columns)
     for col, key in enumerate(keys, start=1):
-        cell = ws.cell(row=3, column=col)
+        cell = header[col - 1]
         cell.font = Font(name=FONT, size=11, bold=True)
         cell.alignment = _WRAP
         cell.border = _BORDER
@@ -239,7 +240,7 @@ def _write_register(
 
     for n in range(1, rows + 1):
         r = 3 + n
-        ws.cell(row=r, column=1, value=n)
+        put(ws, r, 1, n)
         for col, key in enumerate(keys, start=1):
             cell = ws.cell(row=r, column=col)
             cell.border = _BORDER
@@ -258,7 +259,7 @@ def _write_register(
         ws.add_data_validation(validation)
         validation.add(f"{letter}4:{letter}{3 + rows}")
 
-    ws.cell(row=4 + rows, column=1, value=NOTE + note).font = Font(name=FONT, size=10)
+    put(ws, 4 + rows, 1, NOTE + note).font = Font(name=FONT, size=10)
     ws.merge_cells(start_row=4 + rows, start_column=1, end_row=4 + rows, end_column=len(columns))
     ws.freeze_panes = "C4"
     ws.print_title_rows = "1:3"

@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from docx.document import Document as DocxDocument
-from docx.oxml.ns import qn
-from docx.table import Table, _Cell
+# python-docx (with lxml, ~7 MB and 0.05 s) is imported inside the functions that walk a document:
+# every desk process imports this module, few of them ever read a .docx (`_read_docx` loads it).
+if TYPE_CHECKING:
+    from docx.document import Document as DocxDocument
+    from docx.table import Table
 
 from intake.forms.fields import (
     PROJECT_FIELDS,
@@ -70,6 +72,9 @@ class _Form:
 
 def body_tokens(document: DocxDocument) -> Iterator[Token]:
     """Paragraphs and distinct table cells in document order (nested tables are flattened)."""
+    from docx.oxml.ns import qn  # lazy: see the imports above
+    from docx.table import Table
+
     body = document.element.body
     table_no = 0
     for child in body.iterchildren():
@@ -82,12 +87,16 @@ def body_tokens(document: DocxDocument) -> Iterator[Token]:
 
 
 def _paragraph_text(p: Any) -> str:
+    from docx.oxml.ns import qn  # lazy: see the imports above
+
     return "".join(node.text or "" for node in p.iter(qn("w:t")))
 
 
 def _table_tokens(table: Table, table_no: int, seen: set[Any]) -> Iterator[Token]:
     # `seen` holds the <w:tc> elements themselves: lxml keeps one proxy per node while it is
     # referenced, so identity is stable (an id() of a dropped proxy could be reused).
+    from docx.table import _Cell  # lazy: see the imports above
+
     for row in table.rows:
         try:
             cells: list[_Cell] = list(row.cells)
@@ -256,6 +265,8 @@ def project_form(form: _Form, path: str, submission: int = 0) -> ProjectForm:
 
 def table_grids(document: DocxDocument) -> list[list[list[str]]]:
     """Each top-level table as a grid of cell texts, merged cells repeated (for registers in Word)."""
+    from docx.table import _Cell  # lazy: see the imports above
+
     grids = []
     for table in document.tables:
         grid = []

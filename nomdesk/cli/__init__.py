@@ -25,6 +25,8 @@ for command in (
     office.retry,
     office.assign,
     office.reject,
+    office.void,
+    office.unvoid,
     reports.digest,
     office.paper,
     office.attach,

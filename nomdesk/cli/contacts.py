@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from config.masking import mask_phone
 from nomdesk.cli.common import CampaignOption, DataDirOption, err, opened_desk, unit_name
 
 ACTOR = "office:cli"
@@ -44,7 +45,7 @@ def list_contacts(
             str(c.id),
             escape(c.unit_name or ""),
             escape(c.name),
-            escape(c.phone or ""),
+            escape(mask_phone(c.phone) if c.phone else ""),
             escape("\n".join(c.emails)),
             escape(c.wecom_user or ""),
             escape(c.role),

@@ -12,6 +12,7 @@ from nomdesk.cli.common import CampaignOption, DataDirOption, err, opened_desk, 
 
 if TYPE_CHECKING:
     from nomdesk.desk import Desk
+    from storage.tables import SubmissionRecord
 
 
 def paper(
@@ -43,14 +44,19 @@ def attach(
     campaign_file: CampaignOption = None,
 ) -> None:
     """Add a file the office fetched (from a unit's download link) to the unit's dossier, and check it."""
+    from intake.archive.base import human_bytes
+    from nomdesk.accept import largest_office_file
+
     if not file.is_file():
         err.print(f"[red]找不到文件：{file}[/red]")
         raise typer.Exit(2)
     with opened_desk(data_dir, campaign_file) as desk:
+        limit = largest_office_file(desk.campaign.limits.max_mail_bytes)
+        if file.stat().st_size > limit:  # its mail would be over the mail size cap, and unreadable
+            err.print(f"[red]文件超过 {human_bytes(limit)} 的上限：{file}[/red]")
+            raise typer.Exit(2)
         name = unit_name(desk, unit)
-        record = desk.attach(
-            name, file.name, file.read_bytes(), actor="office:cli", origin=str(file), for_name=for_name
-        )
+        record = desk.attach(name, file.name, file, actor="office:cli", origin=str(file), for_name=for_name)
         desk.process_pending()
         typer.echo(f"已补充 {file.name} 到 {name}（原始邮件 #{record.id}），已重新检查")
         _say_receipt_and_state(desk, record.id, name)
@@ -66,7 +72,11 @@ def _say_receipt_and_state(desk, raw_id: int, unit: str) -> None:
     else:
         typer.echo("该单位没有登记邮箱的联系人，回执未发送")
     errors = sum(f.severity == "error" for f in desk.store.evaluations.current_findings(unit))
-    typer.echo(f"当前需修改 {errors} 项" if errors else "材料齐全")
+    check_error = desk.store.evaluations.check_error(unit)  # a rule raised: never "材料齐全"
+    if check_error:
+        typer.echo(f"检查未完成：{check_error}，请人工核查；已发现需修改 {errors} 项")
+    else:
+        typer.echo(f"当前需修改 {errors} 项" if errors else "材料齐全")
 
 
 def retry(
@@ -108,7 +118,10 @@ def _assigned_reply_state(desk: Desk, raw_id: int) -> str:
     if outbox is None:
         return "未生成回复"
     if outbox.state == OutboxState.SUPPRESSED:
-        return "不回复（来信是邮件列表、群发或自动发送的邮件，或没有可回复的地址）"
+        from notify.autoreply import SUPPRESSION_ZH
+
+        why = SUPPRESSION_ZH.get(outbox.last_error or "")  # the reason the row was created suppressed with
+        return f"不回复（{why}）" if why else "不回复（来信是邮件列表、群发或自动发送的邮件，或没有可回复的地址）"
     return "回执已排队发送"
 
 
@@ -166,6 +179,87 @@ def reject(
             err.print(f"[red]{escape(str(exc))}[/red]")
             raise typer.Exit(2) from exc
         typer.echo(f"报送 #{submission_id} 已标记为非报送邮件，移出待确认列表（邮件仍保存，不回复发件人）")
+
+
+def _submission_of(desk: Desk, text: str) -> SubmissionRecord:
+    """The submission a clerk names: its number (`12`, as the office's notices give it) or the
+    reference its unit's receipts print (`长春-03`); exit 2 naming the problem otherwise."""
+    text = text.strip()
+    if text.isdigit():
+        row = desk.store.submissions.get(int(text))
+    else:
+        short, _, number = text.rpartition("-")
+        config_unit = desk.campaign.unit_called(short) if number.strip().isdigit() else None
+        rows = desk.store.submissions.of_unit(config_unit.name, include_voided=True) if config_unit else []
+        row = next((r for r in rows if r.unit_index == int(number)), None)
+    if row is None:
+        err.print(f"找不到报送：{text}（请填写报送编号，或回执中的受理编号，如 长春-03）", style="red", markup=False)
+        raise typer.Exit(2)
+    return row
+
+
+def void(
+    submission: Annotated[str, typer.Argument(help="报送编号或受理编号（如 12 或 长春-03）")],
+    reason: Annotated[str, typer.Option("--reason", help="作废原因（必填，将在该单位下次回执中说明）")] = "",
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Void a submission (a forged or mistaken mail): its unit's dossier is checked again without
+    it; the mail and its files stay in the store, and the unit's next receipt says why."""
+    with opened_desk(data_dir, campaign_file) as desk:
+        row = _submission_of(desk, submission)
+        try:
+            row = desk.void(row.id or 0, actor="office:cli", reason=reason)
+        except ValueError as exc:
+            err.print(f"无法作废：{exc}", style="red", markup=False)
+            raise typer.Exit(2) from exc
+        desk.process_pending()  # the re-check it queued, here rather than by a running `serve`
+        _say_submission(desk, row, "已作废")
+        typer.echo(f"原因：{row.void_reason}")
+        if row.unit_name is not None:
+            typer.echo(f"该次报送不再计入 {row.unit_name} 的材料，已重新检查；原始邮件和文件仍保存。")
+            typer.echo("该单位下次收到回执时，会看到此次作废及原因。")
+            _say_dossier(desk, row.unit_name)
+        typer.echo(f"如需撤销：nomdesk unvoid {row.id}")
+
+
+def unvoid(
+    submission: Annotated[str, typer.Argument(help="报送编号或受理编号（如 12 或 长春-03）")],
+    data_dir: DataDirOption = None,
+    campaign_file: CampaignOption = None,
+) -> None:
+    """Take back a void: the submission counts again and its unit is checked again."""
+    with opened_desk(data_dir, campaign_file) as desk:
+        row = _submission_of(desk, submission)
+        try:
+            row = desk.unvoid(row.id or 0, actor="office:cli")
+        except ValueError as exc:
+            err.print(f"无法撤销作废：{exc}", style="red", markup=False)
+            raise typer.Exit(2) from exc
+        desk.process_pending()
+        _say_submission(desk, row, "已撤销作废")
+        if row.unit_name is not None:
+            typer.echo(f"该次报送重新计入 {row.unit_name} 的材料，已重新检查。")
+            _say_dossier(desk, row.unit_name)
+
+
+def _say_submission(desk: Desk, row: SubmissionRecord, done: str) -> None:
+    """ "已作废：延边-02（报送 #7，2021-08-25 10:01 收到，主题：补充材料）"."""
+    raw = desk.store.raw.get(row.raw_message_id)
+    ref = desk.campaign.submission_ref(row.unit_name, row.unit_index) if row.unit_index else f"报送 #{row.id}"
+    when = row.arrived_at.astimezone(desk.campaign.tz)
+    subject = (raw.subject if raw else None) or "（无主题）"
+    typer.echo(f"{done}：{ref}（报送 #{row.id}，{when:%Y-%m-%d %H:%M} 收到，主题：{subject}）")
+
+
+def _say_dossier(desk: Desk, unit: str) -> None:
+    """Where the unit stands once checked again: its nominees and what must still be fixed."""
+    snapshot = desk.store.evaluations.latest_dossier(unit)
+    stars = len((snapshot.dossier if snapshot else {}).get("stars") or [])
+    projects = len((snapshot.dossier if snapshot else {}).get("projects") or [])
+    errors = sum(f.severity == "error" for f in desk.store.evaluations.current_findings(unit))
+    state = f"需修改 {errors} 项" if errors else "无需修改的问题"
+    typer.echo(f"当前：百姓学习之星 {stars} 名，终身学习品牌项目 {projects} 个；{state}")
 
 
 def _nominee_action(data_dir: Path | None, campaign_file: Path | None, unit: str, name: str, action: str) -> None:
@@ -228,7 +322,7 @@ def user_add(
         err.print("[red]密码至少 8 位[/red]")
         raise typer.Exit(2)
     settings = settings_of(data_dir, campaign_file)
-    with Store.open(settings.data_dir, settings.database_url) as store:
+    with Store.open(settings.data_dir, settings.database_url, secret_key=settings.secret_key) as store:
         existed = store.directory.get_user(username) is not None
         user = store.directory.add_user(username, password, name, actor="cli")
     typer.echo(f"已{'更新' if existed else '添加'}办公室用户 {user.username}（{user.display_name}）")

@@ -26,7 +26,9 @@ def check(
     """Check one unit's package(s) offline against every rule of the call.
 
     Exit 0: no error finding; 1: at least one error finding; 2: nothing could be read, or
-    the check itself failed (a bug must never read as "the package has errors").
+    the check itself failed (a bug must never read as "the package has errors"), or a rule
+    raised (the JSON of what was found is still printed, marked incomplete: a crashed rule
+    must never read as "no findings").
     """
     setup_logging(verbose)
     campaign = campaign_of(campaign_file)
@@ -87,9 +89,13 @@ def _run_check(paths: list[Path], campaign: Campaign, unit: str | None, as_json:
     if as_json:
         typer.echo(json.dumps(result_json(result), ensure_ascii=False, indent=2))
     else:
-        typer.echo(render_text(result.dossier, result.findings))
+        typer.echo(render_text(result.dossier, result.findings, result.check_error))
         for path, reason in result.unreadable:
             err.print(f"未能读取 {path}：{reason}", style="yellow", markup=False, highlight=False)
+    if result.incomplete:
+        message = f"检查未完成：{result.check_error}，结果不可作为“材料齐全”，请人工核查或转交技术人员处理"
+        err.print(message, style="red", markup=False, highlight=False)
+        return 2
     return 1 if result.has_errors else 0
 
 

@@ -51,10 +51,13 @@ def status(
                     f"{guessed[row.name]} 封" if guessed[row.name] else "",
                 )
             out.print(table)
+            for row in desk.store.overview.units():  # a rule raised on its latest check: never read as complete
+                if row.check_error:
+                    out.print(f"检查未完成 {row.name}：{row.check_error}（请人工核查）", markup=False, highlight=False)
             _print_waiting_for_a_person(desk, out, waiting)
             return
         # A unit the campaign names (as a clerk types it), else one only the submissions know.
-        name = unit if desk.store.submissions.of_unit(unit) else unit_name(desk, unit)
+        name = unit if desk.store.submissions.of_unit(unit, include_voided=True) else unit_name(desk, unit)
         snapshot = desk.store.evaluations.latest_dossier(name)
         count = desk.store.submissions.waiting_by_unit()[name]
         queued = f"{waiting_note(count)}（运行 nomdesk status 查看，nomdesk assign 指定单位）" if count else ""
@@ -62,7 +65,12 @@ def status(
             typer.echo(f"{name}：尚未收到材料" + (f"；{queued}" if queued else ""))
             return
         dossier = Dossier.model_validate(snapshot.dossier)
-        typer.echo(render_text(dossier, desk.store.evaluations.current_findings(name)))
+        typer.echo(render_text(dossier, desk.store.evaluations.current_findings(name), snapshot.check_error))
+        for voided in desk.store.submissions.voided_of(name):  # not counted above, kept in the store
+            ref = desk.campaign.submission_ref(name, voided.unit_index or 0)
+            typer.echo(
+                f"已作废：{ref}（{voided.voided_by}：{voided.void_reason}）—— 如需撤销：nomdesk unvoid {voided.id}"
+            )
         if queued:
             typer.echo(queued)
 
@@ -71,6 +79,7 @@ def _print_waiting_for_a_person(desk, out: Console, waiting: list[WaitingMail]) 
     """Mail the desk could not finish on its own: quarantined, or from a sender of no known unit."""
     from rich.markup import escape
 
+    from storage.models import HELD_PREFIX
     from storage.tables import RawState
 
     tz = desk.campaign.tz
@@ -84,6 +93,17 @@ def _print_waiting_for_a_person(desk, out: Console, waiting: list[WaitingMail]) 
             highlight=False,
         )
     for mail in waiting:
+        if mail.held_unit:  # a registered contact's address that failed sender authentication (nomdesk.held)
+            out.print(
+                f"[red]待确认[/red] 报送 #{mail.submission_id}（来件 #{mail.raw_id}，"
+                f"{escape(mail.sender)}，{escape(mail.held_unit)} 的登记联系人，"
+                f"主题：{escape(mail.subject or '无')}）：{HELD_PREFIX}{escape(mail.held_reason or '')}"
+                f" —— 核实后运行 nomdesk assign {mail.submission_id} {escape(mail.held_unit)}，"
+                f"或 nomdesk reject {mail.submission_id}",
+                markup=True,
+                highlight=False,
+            )
+            continue
         # Her own words first: the unit and name she gave in a reply (intake.sender_claim).
         claimed = f"，自称：{mail.claim_name}" if mail.claim_name else ""
         out.print(

@@ -2,13 +2,44 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from nomdesk.cli.common import CampaignOption, DataDirOption, campaign_of, err, opened_desk, settings_of, setup_logging
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+
+def trusted_proxies(text: str) -> list[str]:
+    """NOMDESK_TRUSTED_PROXIES as networks ("10.0.0.5" -> "10.0.0.5/32"); ValueError (in Chinese)
+    for anything else. uvicorn would take a typo, a host name or "*" as a literal and either
+    never match it or trust everyone, so a value that is not an address is refused at start."""
+    networks = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ValueError(
+                f"NOMDESK_TRUSTED_PROXIES 中的“{item}”不是 IP 地址或网段（如 127.0.0.1、10.0.0.0/8）"
+            ) from None
+    return networks
+
+
+def proxy_options(settings: Settings) -> tuple[bool, list[str]]:
+    """uvicorn's (proxy_headers, forwarded_allow_ips): X-Forwarded-For/-Proto are believed only
+    from the configured proxies. uvicorn's own default believes them from 127.0.0.1, the address
+    `serve` listens on, so any visitor could name her own address and walk past the login lock
+    (web/auth.py keys it on request.client, which these headers rewrite); with no proxy
+    configured, none are read."""
+    networks = trusted_proxies(settings.trusted_proxies)
+    return bool(networks), networks
 
 
 def serve(
@@ -26,6 +57,11 @@ def serve(
 
     setup_logging(verbose, level=logging.INFO)
     settings = settings_of(data_dir, campaign_file)
+    try:
+        proxy_headers, forwarded_allow_ips = proxy_options(settings)
+    except ValueError as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
     campaign = campaign_of(settings.campaign)
     service = Service.build(settings, campaign)
     service.start()
@@ -33,9 +69,17 @@ def serve(
         f"IMAP {settings.imap_host}/{settings.imap_folder}" if service.imap else f"投递目录 {settings.inbox_dir}/new"
     )
     sink = f"SMTP {settings.smtp_host}" if settings.smtp_configured else f"发件目录 {settings.outbox_dir}"
-    err.print(f"Nomination Desk 已启动：收件 {source}；回复 {sink}；http://{host}:{port or settings.port}/")
+    proxies = f"；信任代理 {'、'.join(forwarded_allow_ips)}" if proxy_headers else ""
+    err.print(f"Nomination Desk 已启动：收件 {source}；回复 {sink}；http://{host}:{port or settings.port}/{proxies}")
     try:
-        uvicorn.run(create_app(service), host=host, port=port or settings.port, log_level="warning")
+        uvicorn.run(
+            create_app(service),
+            host=host,
+            port=port or settings.port,
+            log_level="warning",
+            proxy_headers=proxy_headers,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
     finally:
         service.shutdown()
 

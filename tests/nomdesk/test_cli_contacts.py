@@ -36,7 +36,8 @@ def test_add_list_remove(tmp_path: Path) -> None:
 
     listed = nomdesk("contacts", "list", "长春市", "--data-dir", data)
     assert listed.exit_code == 0, listed.output
-    assert "王芳" in listed.stdout and "13812345678" in listed.stdout and "wf@qq.com" in listed.stdout
+    assert "王芳" in listed.stdout and "138****5678" in listed.stdout and "wf@qq.com" in listed.stdout
+    assert "13812345678" not in listed.stdout  # phones are listed masked (issue 13)
     assert "伍凤霞" not in listed.stdout  # another unit's
     everyone = nomdesk("contacts", "list", "--data-dir", data)
     assert "伍凤霞" in everyone.stdout and "王芳" in everyone.stdout

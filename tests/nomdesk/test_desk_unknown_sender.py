@@ -104,10 +104,11 @@ def test_her_answers_are_never_a_dead_end(desk: Desk, tmp_path: Path, caplog: py
         second = send(desk, tmp_path, answer_mail(STRANGER, CLAIM_TEXT))
     told = reply(desk, second).body_text
     assert PROPOSED in told and IDENTIFY not in told
-    assert f"单位 {MEIHEKOU}，联系人 王丽（电话 13912345678）" in told and "共有 2 封邮件等待确认" in told
+    assert f"单位 {MEIHEKOU}，联系人 王丽（电话 139****5678）" in told and "共有 2 封邮件等待确认" in told
     proposal = office_notice(desk, second)
     assert proposal is not None and f"自称 {MEIHEKOU}" in (proposal.subject or "")
-    assert "联系人 王丽" in proposal.body_text and "13912345678" in proposal.body_text
+    assert "联系人 王丽" in proposal.body_text and "139****5678" in proposal.body_text  # masked (issue 13)
+    assert "13912345678" not in told + proposal.body_text
     assert "工作台“待确认”页一键确认" in proposal.body_text
     assert "139****5678" in caplog.text and "13912345678" not in caplog.text  # logs mask her phone
     claims = [

@@ -65,7 +65,9 @@ def test_a_mail_that_breaks_the_pipeline_is_quarantined_and_the_next_is_answered
     breaking = b"X-Test-Break: yes\r\n" + mail("ybjyj_zcjy@163.com", subject="延边州推荐材料")
     good = mail("ybjyj_zcjy@163.com", subject="延边州补充材料")
     faults = f"{FAULTS}{os.pathsep}{ROOT}"
-    with ServeProcess(data, env={"PYTHONPATH": faults}) as serve, store_of(data) as store:
+    # A deterministic failure is tried three times (nomdesk/failures.py): backoff short for the test.
+    env = {"PYTHONPATH": faults, "NOMDESK_RETRY_BACKOFF_SECONDS": "0.2"}
+    with ServeProcess(data, env=env) as serve, store_of(data) as store:
         deliver(data, breaking)
         bad = wait_until(lambda: store.raw.all(RawState.QUARANTINED), 30, what="the quarantine")[0]
         assert bad.sha256 == sha256(breaking) and "test fault" in (bad.last_error or "")  # kept with its error

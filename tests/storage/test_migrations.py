@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
 
 from storage.db import DATABASE_URL_ENV, database_url, make_engine
-from storage.migrate import current_revision, head_revision, schema_differences, upgrade_to_head
+from storage.migrate import current_revision, declared_head, head_revision, schema_differences, upgrade_to_head
 from storage.repo import Store
+from tests.conftest import ROOT
 
 TABLES = {
     "unit",
@@ -93,6 +96,45 @@ def test_downgrade_to_base_and_back(empty_url: str) -> None:
             command.downgrade(alembic_config(conn), "base")
         assert not TABLES & set(inspect(engine).get_table_names())
         upgrade_to_head(engine)
+        assert schema_differences(engine) == []
+    finally:
+        engine.dispose()
+
+
+# A fresh process opens the store and says whether it had to load Alembic.
+OPEN_AND_TELL = """
+import sys
+from pathlib import Path
+from storage.repo import Store
+Store.open(Path(sys.argv[1]), sys.argv[2] or None).close()
+print("alembic" in sys.modules)
+"""
+
+
+def test_a_start_at_head_reads_the_version_and_leaves_alembic_unloaded(
+    data_dir: Path, database_url: str | None
+) -> None:
+    """Alembic (~11 MB, issue 13's 120 MB link fetch) is loaded only when the schema is behind:
+    the head the revision files name is Alembic's own, a new database is migrated, a current one
+    is only read."""
+    assert declared_head() == head_revision()
+
+    def start() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", OPEN_AND_TELL, str(data_dir), database_url or ""],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.strip()
+
+    assert start() == "True"  # a new database: Alembic migrates it
+    assert start() == "False"  # at head: one query, no Alembic
+    engine = make_engine(database_url or f"sqlite:///{data_dir / 'nomdesk.sqlite3'}")
+    try:
+        assert current_revision(engine) == head_revision()
         assert schema_differences(engine) == []
     finally:
         engine.dispose()

@@ -513,15 +513,20 @@ class CliRun:
 
     @property
     def json(self) -> dict[str, Any]:
-        return json.loads(self.stdout)
+        """The printed object; strict: a check in which a rule raised is no result to assert on."""
+        data = json.loads(self.stdout)
+        assert not data.get("incomplete"), f"a rule raised: {data.get('rule_errors')}"
+        return data
 
 
 def check_json(paths: list[Path], campaign: Campaign, unit: str | None = None) -> dict[str, Any] | None:
-    """`nomdesk check --json`'s object computed in this process (saves the interpreter's start-up)."""
+    """`nomdesk check --json`'s object computed in this process (saves the interpreter's start-up).
+    Strict: a rule that raised fails the test (its silence must never read as "no findings")."""
     from nomdesk.check import check_paths, result_json
 
     with tempfile.TemporaryDirectory(prefix="nomdesk-test-") as workdir:
         result = check_paths(list(paths), campaign, workdir=Path(workdir), explicit_unit=unit)
+    assert result is None or not result.incomplete, f"a rule raised: {result.check_error}"
     return None if result is None else result_json(result)
 
 

@@ -26,7 +26,7 @@ import httpx
 
 from config.campaign import DEFAULT_CAMPAIGN
 from config.settings import Settings
-from storage import keys
+from storage import keys, pii
 from storage.db import make_engine
 from storage.repo import Store
 from tests.support.dovecot import free_port
@@ -93,6 +93,7 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """This process's environment without any NOMDESK_* setting, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOMDESK_")}
     env["PYTHONPATH"] = str(ROOT)
+    env["NOMDESK_SENDER_AUTH_DNS"] = "false"  # no test asks the Internet's DNS (tests/conftest.py)
     env.update(extra or {})
     return env
 
@@ -200,7 +201,8 @@ class ServeProcess:
 def open_store(data_dir: Path, database_url: str | None = None) -> Store:
     """The data dir's store, opened beside a running service: no migration, no sweep of its temp files."""
     url = database_url or f"sqlite:///{(data_dir / 'nomdesk.sqlite3').resolve()}"  # as the service's
-    return Store(data_dir, make_engine(url), keys.load_or_create_key(data_dir))
+    sealer = pii.Sealer(pii.load_or_create_secret(data_dir, None))  # the key file the service made (or will)
+    return Store(data_dir, make_engine(url), keys.load_or_create_key(data_dir), sealer)
 
 
 def deliver(data_dir: Path, message: bytes, name: str | None = None) -> Path:

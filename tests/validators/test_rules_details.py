@@ -17,7 +17,7 @@ from tests.support.dossiers import (
     set_star_fields,
     unregister_project,
 )
-from validators import REGISTRY, finding_to_json, is_exemplar_mark, run_rules
+from validators import REGISTRY, check_dossier, finding_to_json, is_exemplar_mark, run_rules
 from validators.base import Finding, Registry, Rule, Severity
 from validators.rules.project import named_as_unit
 from validators.rules.star import leader_match
@@ -325,6 +325,7 @@ def test_findings_sorted_and_json_shaped(campaign: Campaign) -> None:
     assert star.nominee == d.stars[0].name and finding_to_json(star)["evidence"]["nominee"] == star.nominee
 
 
+@pytest.mark.rule_faults
 def test_a_failing_rule_does_not_withhold_the_others(campaign: Campaign, caplog) -> None:
     class Broken(Rule):
         code = "ZZ_BROKEN"
@@ -340,8 +341,11 @@ def test_a_failing_rule_does_not_withhold_the_others(campaign: Campaign, caplog)
     registry.register(Broken)
     registry.register(type(REGISTRY.get("STAR_QUOTA")))
     d = city_dossier(campaign, stars=7)
-    findings: list[Finding] = run_rules(d, campaign, registry=registry)
+    run = check_dossier(d, campaign, registry=registry)
+    findings: list[Finding] = run.findings
     assert [f.code for f in findings] == ["STAR_QUOTA"]
     assert "ZZ_BROKEN" in caplog.text
+    # ...but the failure is kept, not swallowed: the check is incomplete, never a pass
+    assert run.incomplete and [(e.code, e.error) for e in run.failures] == [("ZZ_BROKEN", "RuntimeError: boom")]
     with pytest.raises(RuntimeError):
-        run_rules(d, campaign, strict=True, registry=registry)
+        run_rules(d, campaign, registry=registry)  # strict by default: "no findings" is never a crash

@@ -1,46 +1,256 @@
-"""A link from a unit's mail is not trusted: the desk never fetches from its own machine or network."""
+"""A link from a unit's mail is not trusted: the desk never fetches from its own machine or
+network, connects to exactly the address it checked (a DNS answer that changes between the check
+and the connection reaches nothing), checks every redirect again, and writes the body to disk
+under the cap as it arrives."""
 
 from __future__ import annotations
 
-import http.server
+import datetime as dt
+import errno
+import ipaddress
+import os
+import socket
+import ssl
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
+import web.fetch
+from tests.support.http_files import file_server, octets, redirect
 from web.fetch import FetchError, fetch_link
+
+FILE = "网盘文件".encode() * 1000
+DESK = "127.0.0.2"  # plays the desk's own port: what a rebinding answer points at
+
+
+def only(*addresses: str) -> Callable[[ipaddress.IPv4Address | ipaddress.IPv6Address], bool]:
+    """An allow-policy admitting these loopback addresses alone, as the default admits the internet."""
+    allowed = {ipaddress.ip_address(a) for a in addresses}
+    return lambda ip: ip in allowed
+
+
+def names(table: dict[str, list[list[str]]]) -> Callable[[str, int], list[str]]:
+    """A resolver stub: each name gives its answers in turn (the last one again once used up)."""
+    asked: dict[str, int] = {}
+
+    def resolve(host: str, port: int) -> list[str]:
+        if host not in table:
+            raise socket.gaierror(socket.EAI_NONAME, "no such name")
+        n = asked[host] = asked.get(host, 0) + 1
+        answers = table[host]
+        return answers[min(n, len(answers)) - 1]
+
+    resolve.asked = asked  # type: ignore[attr-defined]
+    return resolve
 
 
 @pytest.fixture
-def local_server() -> Iterator[str]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path == "/hop":  # a public-looking link that redirects inside
-                self.send_response(302)
-                self.send_header("Location", f"http://127.0.0.1:{self.server.server_address[1]}/secret")
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.end_headers()
-            self.wfile.write(b"internal data")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def scratch(tmp_path: Path) -> Path:
+    return tmp_path / "work" / "tmp"
 
 
-def test_loopback_and_private_hosts_are_refused(local_server: str) -> None:
-    with pytest.raises(FetchError, match="内部网络"):
-        fetch_link(f"{local_server}/secret", 1 << 20)
-    with pytest.raises(FetchError, match="内部网络"):
-        fetch_link("http://10.1.2.3/file.zip", 1 << 20)  # refused before any connection is tried
-    with pytest.raises(FetchError, match="内部网络"):
-        fetch_link(f"http://localhost:{local_server.rsplit(':', 1)[1]}/hop", 1 << 20)
-    # Allowed explicitly (the tests' own file server), the same link is fetched.
-    assert fetch_link(f"{local_server}/secret", 1 << 20, allow_private=True)[1] == b"internal data"
+@pytest.fixture
+def desk_health() -> Iterator:
+    """A server on 127.0.0.2 standing in for the desk's /healthz; it counts who reached it."""
+    with file_server(DESK, {"/file": octets(b'{"ok": true}'), "/healthz": octets(b"ok")}) as server:
+        yield server
+
+
+def test_loopback_and_private_hosts_are_refused(scratch: Path) -> None:
+    with file_server("127.0.0.1", {"/secret": octets(b"internal data"), "/hop": lambda: (0, {}, [])}) as server:
+        server.routes["/hop"] = redirect(f"{server.origin()}/secret")
+        with pytest.raises(FetchError, match="内部网络"):
+            fetch_link(f"{server.origin()}/secret", 1 << 20, scratch)
+        with pytest.raises(FetchError, match="内部网络"):
+            fetch_link("http://10.1.2.3/file.zip", 1 << 20, scratch)  # refused before any connection is tried
+        with pytest.raises(FetchError, match="内部网络"):
+            fetch_link(f"{server.origin('localhost')}/hop", 1 << 20, scratch)
+        assert server.seen == []
+        # Allowed explicitly (the tests' own file server), the same link is fetched, to a file.
+        name, path = fetch_link(f"{server.origin()}/secret", 1 << 20, scratch, allow_private=True)
+        assert (name, path.read_bytes(), path.parent) == ("secret", b"internal data", scratch)
+
+
+@pytest.mark.parametrize("dns", ["injected", "system"])
+def test_a_rebinding_answer_reaches_nothing(
+    dns: str, scratch: Path, desk_health, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """files.example answers 127.0.0.1 (allowed) when checked and 127.0.0.2 (the desk) after: the file
+    comes from the address that was checked, and the desk's server sees no request at all."""
+    with file_server("127.0.0.1", {"/file": octets(FILE)}, port=desk_health.port) as files:
+        resolver = names({"files.example": [["127.0.0.1"], [DESK]]})
+        kwargs: dict = {"allow": only("127.0.0.1")}
+        if dns == "injected":
+            kwargs["resolver"] = resolver
+        else:  # the system's DNS itself changes its answer: also what httpx would ask if it resolved again
+            real = socket.getaddrinfo
+
+            def getaddrinfo(host, port, *args, **kw):  # type: ignore[no-untyped-def]
+                if host != "files.example":
+                    return real(host, port, *args, **kw)
+                return real(resolver(host, port)[0], port, *args, **kw)
+
+            monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+        name, path = fetch_link(f"{files.origin('files.example')}/file", 1 << 20, scratch, **kwargs)
+        assert path.read_bytes() == FILE and name == "file"
+        assert files.seen == [("/file", f"files.example:{files.port}")]  # the name, not the address
+        assert desk_health.seen == []
+
+
+def test_every_redirect_is_checked_and_pinned_again(scratch: Path, desk_health) -> None:
+    with (
+        file_server("127.0.0.1", {}) as files,
+        file_server("127.0.0.3", {"/mirror/%E8%A7%86%E9%A2%91.mp4": octets(FILE)}) as mirror,
+    ):
+        resolver = names(
+            {
+                "files.example": [["127.0.0.1"]],
+                "mirror.example": [["127.0.0.3"]],
+                "intranet.example": [["127.0.0.3", DESK]],  # one allowed address and one not: refused
+            }
+        )
+        allow = only("127.0.0.1", "127.0.0.3")
+        files.routes.update(
+            {
+                "/to-desk": redirect(f"http://{DESK}:{desk_health.port}/healthz"),
+                "/to-intranet": redirect(f"http://intranet.example:{mirror.port}/mirror/x"),
+                "/to-mirror": redirect(f"{mirror.origin('mirror.example')}/mirror/%E8%A7%86%E9%A2%91.mp4", 307),
+                "/a/b/relative": redirect("../../to-mirror", 301),
+                "/loop": redirect("/loop"),
+                "/to-file-scheme": redirect("file:///etc/passwd"),
+            }
+        )
+
+        def fetch(path: str) -> tuple[str, Path]:
+            url = f"{files.origin('files.example')}{path}"
+            return fetch_link(url, 1 << 20, scratch, allow=allow, resolver=resolver)
+
+        for path in ("/to-desk", "/to-intranet"):
+            with pytest.raises(FetchError, match="链接指向内部网络地址"):
+                fetch(path)
+        assert desk_health.seen == [] and mirror.seen == []
+        name, body = fetch("/a/b/relative")  # relative Location, then a redirect to another allowed host
+        assert name == "视频.mp4" and body.read_bytes() == FILE
+        assert mirror.seen == [("/mirror/%E8%A7%86%E9%A2%91.mp4", f"mirror.example:{mirror.port}")]
+        assert resolver.asked["mirror.example"] == 1  # type: ignore[attr-defined]
+        with pytest.raises(FetchError, match="跳转超过 5 次"):
+            fetch("/loop")
+        assert sum(path == "/loop" for path, _ in files.seen) == 6
+        with pytest.raises(FetchError, match="只能下载 http 或 https"):
+            fetch("/to-file-scheme")
+    assert sorted(p.name for p in scratch.iterdir()) == [body.name]  # only the file fetched is left
+
+
+def test_the_cap_holds_while_reading_and_before(scratch: Path) -> None:
+    cap = 1 << 20
+    release = threading.Event()
+
+    def endless() -> Iterator[bytes]:
+        for _ in range(64):  # 64 MB, no length declared: only the cap stops it
+            yield b"\0" * (1 << 20)
+
+    def declared_too_long() -> Iterator[bytes]:
+        release.wait(10)  # a client that read the body would wait here
+        yield b"\0" * 1024
+
+    routes = {
+        "/endless": lambda: (200, {"Content-Type": "video/mp4"}, endless()),
+        "/declared": lambda: (200, {"Content-Length": str(100 << 20)}, declared_too_long()),
+        "/exact": octets(b"\1" * cap),
+    }
+    with file_server("127.0.0.1", routes) as files:
+        with pytest.raises(FetchError, match="文件超过 1 MiB 的上限"):
+            fetch_link(f"{files.origin()}/endless", cap, scratch, allow_private=True)
+        assert list(scratch.iterdir()) == []  # the part written is gone
+        started = time.monotonic()
+        with pytest.raises(FetchError, match="文件超过 1 MiB 的上限"):
+            fetch_link(f"{files.origin()}/declared", cap, scratch, allow_private=True)
+        assert time.monotonic() - started < 5, "the body was waited for although its length was over the cap"
+        release.set()
+        assert list(scratch.iterdir()) == []
+        _, path = fetch_link(f"{files.origin()}/exact", cap, scratch, allow_private=True)
+        assert path.stat().st_size == cap  # the cap itself is allowed
+
+
+def _tls_for(name: str, tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A CA made here, and (server context with a certificate for `name` only, client context trusting the CA)."""
+    now = dt.datetime.now(dt.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "nomdesk test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = tmp_path / f"{name}.pem"
+    pem.write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(pem)
+    client = ssl.create_default_context(cadata=ca.public_bytes(serialization.Encoding.PEM).decode())
+    return server, client
+
+
+def test_https_is_pinned_and_verified_against_the_name(scratch: Path, tmp_path: Path) -> None:
+    """The connection goes to the checked address, and the certificate is verified for the link's
+    name (it names files.example only, no address): a certificate for another name is refused."""
+    server_tls, client_tls = _tls_for("files.example", tmp_path)
+    resolver = names({"files.example": [["127.0.0.1"]], "other.example": [["127.0.0.1"]]})
+    with file_server("127.0.0.1", {"/file": octets(FILE)}, tls=server_tls) as files:
+        kwargs = {"allow": only("127.0.0.1"), "resolver": resolver, "verify": client_tls}
+        _, path = fetch_link(f"{files.origin('files.example', 'https')}/file", 1 << 20, scratch, **kwargs)
+        assert path.read_bytes() == FILE
+        with pytest.raises(FetchError, match="下载失败"):
+            fetch_link(f"{files.origin('other.example', 'https')}/file", 1 << 20, scratch, **kwargs)
+    assert files.seen == [("/file", f"files.example:{files.port}")]
+
+
+def test_a_full_disk_is_told_and_leaves_nothing(scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ENOSPC while writing the download: the office reads why, and no partial file stays."""
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, fh):  # type: ignore[no-untyped-def]
+            self.fh = fh
+
+        def __enter__(self):  # type: ignore[no-untyped-def]
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.fh.close()
+
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with file_server("127.0.0.1", {"/file": octets(FILE)}) as files:
+        monkeypatch.setattr(web.fetch.os, "fdopen", lambda fd, mode: Full(real_fdopen(fd, mode)))
+        with pytest.raises(FetchError, match="保存文件时出错（No space left on device）"):
+            fetch_link(f"{files.origin()}/file", 1 << 20, scratch, allow_private=True)
+        monkeypatch.undo()
+    assert list(scratch.iterdir()) == []

@@ -246,8 +246,9 @@ def test_a_waiting_mail_is_counted_shown_and_confirmed_in_one_click(
 
     page = office.get("/waiting").text
     card = cards(page)[UNKNOWN_SENDER]
-    for shown in (UNKNOWN_SENDER, "推荐材料", "2021-09-01 09:00", "活动照片.jpg", CLAIMED_UNIT, "王丽", "13912345678"):
+    for shown in (UNKNOWN_SENDER, "推荐材料", "2021-09-01 09:00", "活动照片.jpg", CLAIMED_UNIT, "王丽", "139****5678"):
         assert shown in card, shown
+    assert "13912345678" not in card  # her phone is shown masked (issue 13)
     assert f"确认为 {CLAIMED_UNIT} 的联系人并受理" in card
 
     response = office.post(

@@ -91,6 +91,24 @@ def test_heic_photo_with_rotation(campaign: Campaign) -> None:
     assert info.colour is True
 
 
+def test_an_iphone_photo_is_read_by_a_fresh_process(campaign: Campaign) -> None:
+    """The desk registers HEIF itself at the first probe (lazily, issue 13), not only when
+    something else (here the test's photo maker) happened to register it first."""
+    photo = make_photo(600, 400, fmt="HEIF")
+    script = f"""
+from pathlib import Path
+from config import load_campaign
+from intake.media.photo import probe_photo
+from intake.models import PackageFile
+local = Path({str(photo)!r})
+file = PackageFile(path="证件照.heic", local=local, size=local.stat().st_size, sniffed="heic")
+print(probe_photo(file, load_campaign()))
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "format='HEIF' width=600 height=400 exif_orientation=None colour=True"
+
+
 def test_large_camera_photo_is_not_fully_decoded(campaign: Campaign) -> None:
     photo = make_photo(6000, 4000, text="camera")
     small = make_photo(64, 64, text="warm-up")
