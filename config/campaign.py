@@ -71,6 +71,12 @@ class UnitKind(StrEnum):
 KIND_ZH = {UnitKind.CITY: "市州", UnitKind.COLLEGE: "高校", UnitKind.OTHER: "其他"}  # as the office says them
 
 
+def submission_ref(short: str, number: int) -> str:
+    """The reference a unit can quote for its `number`th submission: "长春-07" (`short`: the unit's
+    short name). The one place it is written: receipts, the office's views, `nomdesk check`."""
+    return f"{short}-{number:02d}"
+
+
 class Contact(Strict):
     name: str
     emails: list[str] = []
@@ -290,7 +296,7 @@ class Campaign(Strict):
     def submission_ref(self, unit: str | None, number: int) -> str:
         """The reference a unit quotes for its `number`th submission ("长春-07"), as its receipts
         print it: also how a receipt names a submission the office voided, on a floor below notify."""
-        return f"{self.short_name(unit)}-{number:02d}"
+        return submission_ref(self.short_name(unit), number)
 
     def unit_by_exact_name(self, name: str) -> Unit | None:
         for unit in self.units:

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     # The key that encrypts ID and phone numbers at rest; None: DIR/secret.key, made at first start (0600).
     secret_key: SecretStr | None = None
     fetch_private_hosts: bool = False  # the dashboard may fetch units' links from loopback/private hosts (tests)
+    # A link fetch holds a dashboard request thread while it runs, so a server trickling a byte
+    # every few seconds must not hold it forever: it is stopped after this long in all (4 GiB, the
+    # largest cap, needs 2.4 MB/s to make it), and when fewer than fetch_min_bytes_per_second
+    # arrive over any fetch_slow_window_seconds (0: no speed floor). The office then downloads it by hand.
+    fetch_deadline_seconds: float = 1800.0
+    fetch_min_bytes_per_second: int = 1024
+    fetch_slow_window_seconds: float = 60.0
     reply_rate_per_hour: int = 5
     # An address that is no unit's contact gets at most this many replies in any 24 hours: anyone
     # can put any address in From, and a desk answering every such mail is a backscatter source.
@@ -73,6 +80,10 @@ class Settings(BaseSettings):
     retry_backoff_seconds: float = 30.0
     retry_backoff_max_seconds: float = 1800.0
     retry_notice_after_hours: float = 24.0
+    # A "transient" error the mail itself causes (an archive entry with mode 000 unpacked in the
+    # work folder: EACCES every time) would retry forever: after this many hours of transient
+    # failures the mail is quarantined for a person like a deterministic failure.
+    retry_give_up_after_hours: float = 72.0
 
     @model_validator(mode="after")
     def _default_ports(self) -> Settings:

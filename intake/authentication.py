@@ -3,43 +3,75 @@
 Anyone can write any From line: a mail "from" a unit's registered contact must not change the
 unit's dossier unless the sender's domain vouches for it. Two sources, in this order:
 
-1. The receiving mail server's `Authentication-Results` (RFC 8601), believed only when its
-   authserv-id is the one configured (`NOMDESK_TRUSTED_AUTHSERV_ID`) and it is the topmost such
-   header (the server prepends its own; anyone can write one further down). SPF likewise from a
-   `Received-SPF` header whose `receiver=` is that server. Only a server that saw the connecting
-   IP can judge SPF, so without one SPF is "none".
-2. Otherwise the desk verifies DKIM itself (dkimpy) and evaluates DMARC (RFC 7489) from DNS.
+1. The receiving mail server's `Authentication-Results` (RFC 8601): the topmost one only, and only
+   when its authserv-id is the one configured (`NOMDESK_TRUSTED_AUTHSERV_ID`); SPF likewise from
+   the topmost `Received-SPF` whose `receiver=` is that server (intake.authresults). Only a server
+   that saw the connecting IP can judge SPF, so without one SPF is "none".
+2. Otherwise (and for DKIM when that server reported none) the desk verifies DKIM itself (dkimpy,
+   the body hashed from the file: intake.dkim_stream) and evaluates DMARC (RFC 7489) from DNS.
+
+The From domain is the domain of the address the desk itself takes as the sender
+(`intake.headers.envelope`, the first mailbox of the first From line): judging any other address
+would let `From: victim@163.com, x@evil.example` be judged as evil.example's and filed as the
+victim's. A From field DMARC cannot judge (two From lines, two addresses, one the parser cannot
+read, no From line at all) is a `permerror` that fails the mail (`from_problem`): its domain would
+never have vouched for it.
 
 Decisions, so nobody is held for the desk's own trouble:
-- A DNS failure (timeout, SERVFAIL) is `temperror`, never `fail`, and never holds a mail.
+- A DNS failure (timeout, SERVFAIL) is `temperror`, never `fail`, and never holds a mail; a DKIM key
+  the DNS could not give for the From domain makes DMARC `temperror` too, unless something else
+  aligned passed.
 - DMARC `p=none` is monitoring: recorded (`dmarc_policy`), not held. Only quarantine/reject hold.
 - The organizational domain is the last two labels, three under a country's second level
   ("jlu.edu.cn", "x.com.cn"); no Public Suffix List (its packages are years old).
-- Memory: dkimpy splits a whole message into lines (about five times its size); a 200 MB mail
-  would cost a gigabyte. So dkimpy is given the header block only, and each signature's body hash
-  (bh=) is computed here by streaming the stored file through the same canonicalization.
-
-The `authres` package was not used: its last release is from 2019; the parser here is small.
 """
 
 from __future__ import annotations
 
 import base64
-import email.parser
-import email.policy
-import hashlib
 import logging
 import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from email.message import Message
 from email.utils import getaddresses
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-import dkim
 from pydantic import BaseModel, Field
+
+from intake.authresults import (
+    AuthResult,
+    domain_of,
+    parse_authentication_results,
+    told_dkim,
+    told_dmarc,
+    trusted_results,
+    trusted_spf,
+)
+from intake.dkim_stream import BODY_CHUNK, body_hash, header_only_dkim
+from intake.filenames import unescape_raw
+from intake.headers import RAW_PARSER, envelope, header_value, mailbox
+
+__all__ = [
+    "BODY_CHUNK",
+    "AuthResult",
+    "AuthVerdict",
+    "CachedLookup",
+    "DnsTemporaryError",
+    "SenderAuthenticator",
+    "TxtLookup",
+    "aligned",
+    "body_hash",
+    "dnspython_lookup",
+    "from_address",
+    "no_dns",
+    "organizational_domain",
+    "parse_authentication_results",
+    "read_header_block",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +80,6 @@ PASS, FAIL, NONE, TEMPERROR, PERMERROR = "pass", "fail", "none", "temperror", "p
 SPF_FAILS = frozenset({"fail", "softfail"})
 HOLDING_POLICIES = frozenset({"quarantine", "reject"})
 HEADER_BLOCK_MAX = 4 << 20  # a header block larger than this is not read (no mail client writes one)
-BODY_CHUNK = 1 << 20  # the body is hashed in pieces of about this size
 KEY_CACHE_SECONDS = 3600.0  # a DKIM key or DMARC record is looked up at most once an hour
 NEGATIVE_CACHE_SECONDS = 600.0  # "no such record" is asked again sooner (a domain may just publish one)
 CACHE_ENTRIES = 4096
@@ -59,6 +90,13 @@ CN_PROVINCES = frozenset(
     {"bj", "sh", "tj", "cq", "he", "sx", "nm", "ln", "jl", "hl", "js", "zj", "ah", "fj", "jx", "sd"}
     | {"ha", "hb", "hn", "gd", "gx", "hi", "sc", "gz", "yn", "xz", "sn", "gs", "qh", "nx", "xj"}
 )
+# What can be wrong with a From field (AuthVerdict.from_problem), as the office reads it.
+FROM_PROBLEMS = {
+    "several_lines": "邮件有多个 From 行",
+    "several_addresses": "From 栏有多个发件地址",
+    "unreadable": "From 栏无法正常解析",
+    "missing": "邮件没有 From 行",
+}
 
 
 class DnsTemporaryError(Exception):
@@ -146,14 +184,18 @@ class AuthVerdict(BaseModel):
     spf: str = NONE  # pass, fail, softfail, neutral, none, temperror, permerror
     dmarc: str = NONE  # pass, fail, none, temperror, permerror
     dmarc_policy: str | None = None  # none / quarantine / reject, when a DMARC record was found or told
-    domain: str | None = None  # the From address's domain
+    domain: str | None = None  # the From address's domain (the address the desk takes as the sender)
     dkim_domains: list[str] = Field(default_factory=list)  # the d= of every signature that passed
     source: Literal["header", "verified", "none"] = "none"
+    from_problem: str | None = None  # a From field DMARC cannot judge (FROM_PROBLEMS): dmarc permerror
 
     @property
     def failed(self) -> bool:
-        """DKIM and SPF both fail, or the From domain's DMARC policy (quarantine/reject) fails.
-        A temporary error is never a failure: the desk's DNS trouble must not hold a real mail."""
+        """DKIM and SPF both fail, the From domain's DMARC policy (quarantine/reject) fails, or the
+        From field cannot be judged at all. A temporary error is never a failure: the desk's DNS
+        trouble must not hold a real mail."""
+        if self.from_problem is not None:
+            return True
         dkim_failed = self.dkim not in (PASS, TEMPERROR)
         both = dkim_failed and self.spf in SPF_FAILS
         dmarc = self.dmarc == FAIL and (self.dmarc_policy or "").lower() != "none"
@@ -162,6 +204,9 @@ class AuthVerdict(BaseModel):
     @property
     def reason_zh(self) -> str:
         """The office's one sentence ("发件人地址未通过验证：DKIM 签名无效，SPF 未通过")."""
+        if self.from_problem is not None:
+            what = FROM_PROBLEMS.get(self.from_problem, self.from_problem)
+            return f"发件人栏不规范：{what}，无法按发件域的 DMARC 策略确认发件人"
         parts = []
         if self.dkim != PASS:
             parts.append(
@@ -178,7 +223,7 @@ class AuthVerdict(BaseModel):
         return "发件人地址未通过验证：" + "，".join(parts) + how
 
 
-# -- the stored mail's header block and body ---------------------------------------------------
+# -- the stored mail's header block and its From ------------------------------------------------
 def read_header_block(f: BinaryIO) -> bytes | None:
     """The header lines up to the empty line (the file is left at the body's start); None when the
     block exceeds HEADER_BLOCK_MAX."""
@@ -192,150 +237,31 @@ def read_header_block(f: BinaryIO) -> bytes | None:
             return None
 
 
-def _relaxed(piece: bytes) -> bytes:
-    """Relaxed body canonicalization of whole lines: every run of blanks one space, none at a line's
-    end. Done with bytes.replace, about 15 times faster than a regular expression on base64."""
-    if b"\t" in piece:
-        piece = piece.replace(b"\t", b" ")
-    while b"  " in piece:
-        piece = piece.replace(b"  ", b" ")
-    return piece.replace(b" \r\n", b"\r\n")
+def from_address(headers: Message) -> tuple[str | None, str | None]:
+    """(the address the desk takes as the mail's sender, what is wrong with the From field or None).
 
-
-def _pieces(f: BinaryIO) -> Iterator[bytes]:
-    """The body in pieces that split no line end and no run of blanks (canonicalization is
-    per line and per run, so each piece can be canonicalized alone)."""
-    carry = b""
-    while data := f.read(BODY_CHUNK):
-        buf = carry + data
-        cut = buf.rfind(b"\n") + 1 or len(buf.rstrip(b" \t\r"))
-        carry = buf[cut:]
-        if cut:
-            yield buf[:cut]
-    if carry:
-        yield carry
-
-
-def body_hash(f: BinaryIO, *, relaxed: bool, algorithm: str, length: int | None, bare_lf: bool = True) -> bytes:
-    """The DKIM body hash (RFC 6376 3.4.3/3.4.4, as dkimpy computes it) of the body from `f`'s
-    position on, streamed: the trailing empty lines are held back as a count, never the body.
-    Without `bare_lf` the lines are taken to end in CRLF already (a mail as sent): no pass over
-    the bytes to rewrite line ends, which costs more than the hash itself."""
-    hasher = hashlib.new(algorithm)
-    left = length  # l=: only this many bytes of the canonical body are hashed
-    pending = 0  # CRLFs at the end of what was read so far: dropped if nothing follows them
-    emitted = False
-
-    def feed(data: bytes) -> None:
-        nonlocal left
-        if left is not None:
-            data, left = data[:left], max(0, left - len(data))
-        if data:
-            hasher.update(data)
-
-    for piece in _pieces(f):
-        if bare_lf:  # a bare LF ends a line as CRLF does (dkimpy reads them so)
-            piece = piece.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-        if relaxed and (b" " in piece or b"\t" in piece):
-            piece = _relaxed(piece)
-        end = len(piece)
-        while piece.endswith(b"\r\n", 0, end):
-            end -= 2
-        if end:
-            feed(b"\r\n" * pending + piece[:end])
-            emitted = True
-            pending = (len(piece) - end) // 2
-        else:
-            pending += len(piece) // 2
-    if emitted or not relaxed:
-        feed(b"\r\n")  # the last line's own end (simple: an empty body is one CRLF)
-    return hasher.digest()
-
-
-class _HeaderOnlyDKIM(dkim.DKIM):
-    """dkimpy's verification given the header block only; the body hash is checked against the
-    stored file by `check_body` (see the module's note on memory)."""
-
-    def __init__(self, headers: bytes, check_body: Callable[[dict], bool], timeout: float) -> None:
-        super().__init__(headers + b"\r\n", timeout=int(max(1, timeout)), logger=log)
-        self._check_body = check_body
-
-    def verify_headerprep(self, idx: int = 0):  # type: ignore[no-untyped-def]
-        prep = super().verify_headerprep(idx)
-        if prep:
-            sig = prep[0]
-            if not self._check_body(sig):
-                raise dkim.ValidationError("body hash mismatch")
-            sig.pop(b"bh", None)  # checked; the header hash still covers bh= (it signs the header)
-        return prep
-
-
-# -- Authentication-Results (RFC 8601) ----------------------------------------------------------
-def _segments(value: str) -> list[tuple[str, str]]:
-    """`value` split at `;` outside quotes and comments: (text without comments, comments' text)."""
-    out: list[tuple[str, str]] = []
-    text, notes, depth, quoted, escaped = [], [], 0, False, False
-    for ch in value:
-        if escaped:
-            (notes if depth else text).append(ch)
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif quoted:
-            text.append(ch)
-            quoted = ch != '"'
-        elif ch == "(":
-            depth += 1
-            notes.append(" ")
-        elif ch == ")" and depth:
-            depth -= 1
-        elif depth:
-            notes.append(ch)
-        elif ch == '"':
-            quoted = True
-            text.append(ch)
-        elif ch == ";":
-            out.append(("".join(text), "".join(notes)))
-            text, notes = [], []
-        else:
-            text.append(ch)
-    out.append(("".join(text), "".join(notes)))
-    return out
-
-
-_RESULT = re.compile(r"^\s*([a-z0-9_-]+)\s*(?:/\s*\d+\s*)?=\s*([a-z]+)", re.I)
-_PROPERTY = re.compile(r"\b([a-z]+)\.([a-z0-9_.-]+)\s*=\s*(\"[^\"]*\"|[^\s;]+)", re.I)
-_POLICY_NOTE = re.compile(r"\bp\s*=\s*([a-z]+)", re.I)
-
-
-class AuthResult(BaseModel):
-    method: str
-    result: str
-    properties: dict[str, str] = Field(default_factory=dict)  # "header.d" -> "163.com"
-    note: str = ""  # the comments' text ("p=reject dis=none")
-
-
-def parse_authentication_results(value: str) -> tuple[str, list[AuthResult]]:
-    """(authserv-id, results) of one Authentication-Results value; ("", []) when unreadable."""
-    segments = _segments(" ".join(value.split()))
-    head = segments[0][0].split()
-    if not head:
-        return "", []
-    results = []
-    for text, note in segments[1:]:
-        m = _RESULT.match(text)
-        if m is None:
-            continue
-        props = {f"{p.lower()}.{k.lower()}": v.strip('"') for p, k, v in _PROPERTY.findall(text[m.end() :])}
-        results.append(AuthResult(method=m[1].lower(), result=m[2].lower(), properties=props, note=note.strip()))
-    return head[0].lower(), results
-
-
-def _domain_of(value: str | None) -> str | None:
-    """The domain of "user@example.cn", "@example.cn" or "example.cn", lower case."""
-    value = (value or "").strip().strip("<>").rstrip(".").lower()
-    domain = value.rpartition("@")[2]
-    return domain or None
+    The address is `intake.headers.envelope`'s, the one the desk files the mail under. The field is
+    wrong when DMARC (RFC 7489 6.6.1) could not judge it: two From lines, two addresses in one, a
+    value the parser cannot read into exactly that one address, or a sender found without a From."""
+    address = envelope(headers).sender
+    if not address:
+        return None, None  # nobody's address: nothing to judge, nothing to impersonate
+    lines = headers.get_all("From") or []
+    if len(lines) != 1:
+        return address, "several_lines" if lines else "missing"
+    value = unescape_raw(header_value(headers, "from") or "")
+    try:
+        pairs = [(name, a.strip()) for name, a in getaddresses([value]) if name or a.strip()]
+    except Exception:  # a value no parser version can read
+        return address, "unreadable"
+    found = {mailbox(a)[1].lower() for _, a in pairs if mailbox(a)[1]}
+    if len(found) > 1:
+        return address, "several_addresses"  # the same address twice ("a@b.cn <a@b.cn>") is still one
+    if found != {address}:  # the parser finds another address than the desk files it under
+        return address, "unreadable"
+    # A garbled display name (an old client's broken encoded words) beside one clear address is
+    # hers: DMARC judges that address's domain, as the desk files the mail under it.
+    return address, None
 
 
 def organizational_domain(domain: str) -> str:
@@ -367,6 +293,15 @@ def _tags(record: bytes) -> dict[str, str]:
     return tags
 
 
+class _Dkim(BaseModel):
+    """The DKIM signatures' outcome: one result, the d= of those that passed and of those whose key
+    the DNS could not give (temperror)."""
+
+    result: str = NONE
+    passed: list[str] = Field(default_factory=list)
+    temporary: list[str] = Field(default_factory=list)
+
+
 class SenderAuthenticator:
     """Judges a stored mail's sender (see the module's docstring). One per desk: its DNS cache
     lives as long as the desk."""
@@ -383,84 +318,38 @@ class SenderAuthenticator:
             if block is None:
                 return AuthVerdict(dkim=PERMERROR)
             body_at = f.tell()
-            headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(block)
-            from_domain = self._from_domain(headers)
-            told = self._trusted_results(headers)
-            spf, mailfrom = self._trusted_spf(headers, told)
-            if told is not None:
-                dkim_result, dkim_domains = self._told_dkim(told)
-                source: Literal["header", "verified", "none"] = "header"
-            else:
-                dkim_result, dkim_domains = self._verify_dkim(block, f, body_at)
-                source = "verified"
-        dmarc_told = next((r for r in told or [] if r.method == "dmarc"), None)
-        if dmarc_told is not None:
-            m = _POLICY_NOTE.search(dmarc_told.note) or _POLICY_NOTE.search(
-                dmarc_told.properties.get("policy.dmarc", "")
-            )
-            policy = m[1].lower() if m else dmarc_told.properties.get("policy.dmarc")
-            dmarc, policy = dmarc_told.result, policy
+            headers = RAW_PARSER.parsebytes(block, headersonly=True)
+            address, from_problem = from_address(headers)
+            from_domain = domain_of(address) if address else None
+            told = trusted_results(headers, self.trusted)
+            spf, mailfrom = trusted_spf(headers, told, self.trusted)
+            results, passed, temporary = told_dkim(told or [])
+            if results:  # the trusted server's word on DKIM
+                sigs = _Dkim(result=_combine(results), passed=passed, temporary=temporary)
+            else:  # no trusted server, or it checked no DKIM: verified here
+                sigs = self._verify_dkim(block, f, body_at)
+        source: Literal["header", "verified", "none"] = "header" if told is not None else "verified"
+        if from_problem is not None:
+            dmarc, policy = PERMERROR, None
+        elif (said := told_dmarc(told, from_domain)) is not None:
+            dmarc, policy = said
         else:
-            dmarc, policy = self._dmarc(from_domain, dkim_domains, spf, mailfrom)
+            dmarc, policy = self._dmarc(from_domain, sigs, spf, mailfrom)
         return AuthVerdict(
-            dkim=dkim_result,
+            dkim=sigs.result,
             spf=spf,
             dmarc=dmarc,
             dmarc_policy=policy,
             domain=from_domain,
-            dkim_domains=dkim_domains,
+            dkim_domains=sigs.passed,
             source=source,
+            from_problem=from_problem,
         )
 
-    @staticmethod
-    def _from_domain(headers: email.message.Message) -> str | None:
-        """The domain of the one From address (None for none or several: DMARC needs exactly one)."""
-        try:
-            addresses = [a for _, a in getaddresses([str(v) for v in headers.get_all("From") or []]) if a]
-        except Exception:  # a From line the email library cannot read: no domain, no DMARC
-            return None
-        return _domain_of(addresses[0]) if len(addresses) == 1 else None
-
-    def _trusted_results(self, headers: email.message.Message) -> list[AuthResult] | None:
-        """The results of the topmost Authentication-Results of the trusted server, if any."""
-        if self.trusted is None:
-            return None
-        for value in headers.get_all("Authentication-Results") or []:
-            try:
-                serv_id, results = parse_authentication_results(str(value))
-            except Exception:
-                continue
-            if serv_id == self.trusted:
-                return results
-        return None
-
-    def _trusted_spf(self, headers: email.message.Message, told: list[AuthResult] | None) -> tuple[str, str | None]:
-        """(SPF result, the envelope sender's domain) from the trusted server only."""
-        spf = next((r for r in told or [] if r.method == "spf"), None)
-        if spf is not None:
-            mailfrom = spf.properties.get("smtp.mailfrom") or spf.properties.get("smtp.helo")
-            return spf.result, _domain_of(mailfrom)
-        if self.trusted is None:
-            return NONE, None
-        first = next(iter(headers.get_all("Received-SPF") or []), None)  # the receiving server's is on top
-        if first is None:
-            return NONE, None
-        text = " ".join(str(first).split())
-        tags = {k.lower(): v.strip('"') for k, v in re.findall(r"([a-z-]+)=(\"[^\"]*\"|[^\s;]+)", text, re.I)}
-        if (tags.get("receiver") or "").lower() != self.trusted:
-            return NONE, None
-        word = (text.split() or [NONE])[0].lower()
-        return word, _domain_of(tags.get("envelope-from"))
-
-    @staticmethod
-    def _told_dkim(told: list[AuthResult]) -> tuple[str, list[str]]:
-        results = [r for r in told if r.method == "dkim"]
-        passed = [r for r in results if r.result == PASS]
-        domains = [d for r in passed if (d := _domain_of(r.properties.get("header.d") or r.properties.get("header.i")))]
-        return _combine([r.result for r in results]), domains
-
-    def _verify_dkim(self, block: bytes, f: BinaryIO, body_at: int) -> tuple[str, list[str]]:
+    def _verify_dkim(self, block: bytes, f: BinaryIO, body_at: int) -> _Dkim:
         """Every DKIM-Signature verified here; pass when one passes (with its d=)."""
+        import dkim  # dkimpy and dnspython load on the first mail judged (intake.dkim_stream)
+
         temp = False
         missing = False
         hashes: dict[tuple[str, bool, int | None, bool], bytes] = {}
@@ -493,35 +382,37 @@ class SenderAuthenticator:
             return False
 
         try:
-            signer = _HeaderOnlyDKIM(block, check_body, self.dns_timeout)
+            signer = header_only_dkim(block, check_body, self.dns_timeout)
         except dkim.DKIMException:
-            return PERMERROR, []
+            return _Dkim(result=PERMERROR)
         count = sum(1 for name, _ in signer.headers if name.lower() == b"dkim-signature")
-        results, domains = [], []
+        out = _Dkim()
+        results = []
         for idx in range(count):
             temp = missing = False
             signer.domain = None
             try:
                 ok = signer.verify(idx=idx, dnsfunc=dnsfunc)
             except dkim.ValidationError:
-                ok = False
                 results.append(FAIL)
                 continue
             except Exception as exc:  # a malformed signature, whatever dkimpy raises for it: not a pass
                 log.info("DKIM signature %d unverifiable: %s: %s", idx, type(exc).__name__, exc)
                 results.append(PERMERROR)
                 continue
+            domain = signer.domain.decode("ascii", "replace").lower() if signer.domain else None
             if ok:
                 results.append(PASS)
-                if signer.domain:
-                    domains.append(signer.domain.decode("ascii", "replace").lower())
+                if domain:
+                    out.passed.append(domain)
             else:
                 results.append(TEMPERROR if temp else PERMERROR if missing else FAIL)
-        return _combine(results), domains
+                if temp and domain:
+                    out.temporary.append(domain)
+        out.result = _combine(results)
+        return out
 
-    def _dmarc(
-        self, from_domain: str | None, dkim_domains: list[str], spf: str, mailfrom: str | None
-    ) -> tuple[str, str | None]:
+    def _dmarc(self, from_domain: str | None, sigs: _Dkim, spf: str, mailfrom: str | None) -> tuple[str, str | None]:
         """(result, policy) of the From domain's DMARC record (then its organizational domain's)."""
         if not from_domain:
             return NONE, None
@@ -539,9 +430,17 @@ class SenderAuthenticator:
         if policy is None or policy.lower() not in ("none", "quarantine", "reject"):
             return PERMERROR, None
         policy = policy.lower()
-        dkim_ok = any(aligned(d, from_domain, found.get("adkim", "r").lower() == "s") for d in dkim_domains)
+        strict_dkim = found.get("adkim", "r").lower() == "s"
+        dkim_ok = any(aligned(d, from_domain, strict_dkim) for d in sigs.passed)
         spf_ok = spf == PASS and aligned(mailfrom, from_domain, found.get("aspf", "r").lower() == "s")
-        return (PASS if dkim_ok or spf_ok else FAIL), policy
+        if dkim_ok or spf_ok:
+            return PASS, policy
+        # An aligned signature whose key the DNS could not give may well have passed: not known yet
+        # (RFC 7489 6.6.2), so never a failure. A temperror of another domain's signature proves
+        # nothing for this one: a forger could add one whose key server never answers.
+        if any(aligned(d, from_domain, strict_dkim) for d in sigs.temporary):
+            return TEMPERROR, policy
+        return FAIL, policy
 
     def _dmarc_record(self, domain: str) -> dict[str, str] | None:
         records = [r for r in self.lookup(f"_dmarc.{domain}") if r.strip().lower().startswith(b"v=dmarc1")]

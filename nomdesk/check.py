@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from config.campaign import Campaign
+from config.campaign import Campaign, submission_ref
 from intake.dossier import build_dossier
 from intake.models import (
     Dossier,
@@ -57,11 +57,6 @@ def check_submissions(
         meta.ref = meta.ref or submission_ref(short, position)
     run = check_dossier(dossier, campaign)  # a rule that raises is kept as a failure, never a silent pass
     return CheckResult(dossier=dossier, findings=run.findings, rule_errors=run.failures)
-
-
-def submission_ref(short: str, number: int) -> str:
-    """The reference a unit can quote for its `number`th submission: "长春-07"."""
-    return f"{short}-{number:02d}"
 
 
 def check_paths(

@@ -7,8 +7,9 @@ Order matters for "nothing lost, nothing twice" (DESIGN.md flow, step 1):
    mail the office assigned after its unknown sender was answered), so a crash at any step and
    a rerun give the same result and never a second reply;
 3. anything that breaks the pipeline puts the message back with a backoff; a transient error
-   (disk, database) retries as long as it lasts, the third deterministic failure quarantines
-   the message for a person, with the error (nomdesk/failures.py); the raw bytes stay in the store.
+   (disk, database) retries as long as it lasts (up to `retry_give_up_after_hours`), the third
+   deterministic failure quarantines the message for a person, with the error
+   (nomdesk/failures.py); the raw bytes stay in the store.
 """
 
 from __future__ import annotations
@@ -25,26 +26,23 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.answers import Answerer
-from config.campaign import Campaign, UnitKind
+from config.campaign import Campaign
 from config.faults import is_transient
 from config.masking import mask_phone, mask_text
 from config.settings import Settings
 from intake.authentication import TxtLookup
-from intake.dossier import build_dossier
 from intake.headers import message_headers
-from intake.models import Dossier, Submission
-from intake.nominees import cross_unit_duplicates
+from intake.models import Submission
 from intake.package import read_submission
 from intake.sender_claim import SenderClaim, read_claim
 from intake.source import SourceUnreadable
-from intake.unit import UnitResolution, resolve_unit
+from intake.unit import resolve_unit
 from intake.withdrawal import take_actions
 from nomdesk.accept import OFFICE_SOURCE, Accepting
-from nomdesk.check import submission_ref
+from nomdesk.evaluation import Evaluation
 from nomdesk.failures import FailedMail
 from nomdesk.held import SenderHolds
 from nomdesk.office import ASSIGNED_REPLY_KEY, OfficeActions
-from nomdesk.stored import merge_wecom_bursts, reindex
 from notify.letters import (
     compose_claim_received_reply,
     compose_still_waiting_reply,
@@ -56,9 +54,7 @@ from storage.raw import wecom_user_of
 from storage.repo import Store
 from storage.submissions import sender_address
 from storage.tables import RawMessageRecord, RawState, SubmissionRecord
-from validators import check_dossier
 from validators.result import CheckResult
-from validators.rules.exemplar import is_exemplar_mark
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +75,7 @@ class Desk(Accepting, OfficeActions):
 
     Its way in (`accept`, `ingest_file`, `accept_wecom_file`) is nomdesk.accept's, the office's
     actions (`record_paper`, `attach`, `assign`, `reject`, `withdraw`, `restore`, `void`, `unvoid`,
-    `retry`, `add_note`) nomdesk.office's;
+    `retry`, `add_note`) nomdesk.office's, a unit's check (`evaluate`, re-checks) nomdesk.evaluation's;
     here is the pipeline that turns what was kept into submissions, evaluations and replies."""
 
     def __init__(
@@ -109,14 +105,16 @@ class Desk(Accepting, OfficeActions):
             )
 
         self.replies = Replies(settings, campaign, store, clock=clock, mail_from=mail_from, wecom_state=wecom_state)
-        self.failures = FailedMail(settings, campaign, store, self.replies, clock)
         self.holds = SenderHolds(settings, campaign, store, self.replies, clock, dns)
+        self.failures = FailedMail(settings, campaign, store, self.replies, clock, self.holds)
+        self.evaluation = Evaluation(settings, campaign, store, self.replies, clock)
 
     # -- processing -------------------------------------------------------------------------
     def recover(self) -> None:
         """After a crash or restart: messages and outbox rows left half-done go back to the queue, and
         units whose last check did not finish (a rule raised) are checked again: a restart is how a
         fixed rule is deployed, and the unit must not stay 检查未完成 until its next mail."""
+        self.failures.record_unwritten()  # failures this process could not write are no killed workers
         self.store.raw.requeue_stale(dt.timedelta(0))
         self.store.outbox.requeue_stale(dt.timedelta(0))
         for unit in self.store.overview.units():
@@ -139,24 +137,13 @@ class Desk(Accepting, OfficeActions):
 
     def process_pending(self, limit: int | None = None) -> int:
         """Re-check the units waiting for it, then process queued raw messages (up to `limit`)."""
-        done = self._recheck_pending()
+        self.failures.record_unwritten()  # first: the database may be back after an outage
+        done = self.evaluation.recheck_pending()
         while limit is None or done < limit:
             record = self.store.raw.claim_next(self.clock())
             if record is None:
                 break
             self.process(record)
-            done += 1
-        return done
-
-    def _recheck_pending(self) -> int:
-        """Units whose paper copies arrived are checked again here, on the pipeline's thread."""
-        done = 0
-        for unit, token in self.store.state.rechecks():
-            try:
-                self.evaluate(unit)
-            except Exception:  # the unit's next mail checks it again; this must not stop the pipeline
-                log.exception("re-check of %s failed", unit)
-            self.store.state.recheck_done(unit, token)
             done += 1
         return done
 
@@ -337,101 +324,9 @@ class Desk(Accepting, OfficeActions):
         )
         return row
 
-    def unit_submissions(self, unit: str, rows: list[SubmissionRecord] | None = None) -> list[Submission]:
-        """The unit's submissions in arrival order, read from `rows` (default: the store's)."""
-        subs: list[Submission] = []
-        rows = self.store.submissions.of_unit(unit) if rows is None else rows
-        # One query for every stored file of the unit: a unit's 20th mail must not cost 20 reads.
-        stored_files = self.store.submissions.files_of([row.id for row in rows if row.id is not None])
-        for index, row in enumerate(rows):
-            data = row.summary.get("submission")
-            if not data:
-                continue
-            sub = Submission.model_validate(data)
-            by_path = {f.path: f for f in stored_files.get(row.id or 0, [])}
-            for file in sub.files:
-                stored = by_path.get(file.path)
-                if stored is not None:
-                    file.local = self.store.submissions.file_path(stored)
-            sub.arrived_at = row.arrived_at
-            subs.append(reindex(sub, index, copy=False))  # its place among the unit's stored submissions
-        return merge_wecom_bursts(subs)
-
     def evaluate(self, unit: str) -> CheckResult:
-        """Re-check the unit's whole dossier (all its submissions merged) and keep the result.
-
-        The dossier is built once: the other units' nominees it duplicates are looked up from it,
-        then every rule runs once. Each submission carries its reference ("长春-07")."""
-        rows = self.store.submissions.of_unit(unit)
-        submissions = self.unit_submissions(unit, rows)
-        config_unit = self.campaign.unit_by_exact_name(unit)
-        resolution = UnitResolution(
-            name=unit,
-            kind=config_unit.kind if config_unit else UnitKind.OTHER,
-            known=config_unit is not None,
-            how="sender",
-            sender_registered=True,
-        )
-        dossier = build_dossier(
-            submissions,
-            self.campaign,
-            resolution,
-            is_exemplar_mark,
-            paper_received=self.store.state.paper_received(unit),
-        )
-        dossier.other_unit_nominees = cross_unit_duplicates(unit, dossier, self.store.evaluations)
-        raw_index = self._number_submissions(unit, rows, dossier)
-        run = check_dossier(dossier, self.campaign)
-        result = CheckResult(dossier=dossier, findings=run.findings, rule_errors=run.failures, raw_index=raw_index)
-        # A rule that raised: the unit is 检查未完成 until an evaluation without one (never 材料齐全).
-        before = self.store.evaluations.check_error(unit) if result.incomplete else None
-        result.version = self.store.evaluations.save(
-            unit, dossier, run.findings, raw_ids=raw_index, check_error=result.check_error
-        )
-        if result.incomplete and result.check_error != before:
-            self._tell_office_check_failed(unit, result)
-        return result
-
-    def _tell_office_check_failed(self, unit: str, result: CheckResult) -> None:
-        """Once per failure (not per mail while it lasts): the office checks the package by hand, and
-        the error (masked) goes to whoever fixes the rule. The unit's receipt says the same."""
-        subject = f"【检查未完成】{unit}：自动检查出错，请人工核查"
-        text = (
-            f"{unit} 的材料在自动检查时有规则出错，检查未完成（第 {result.version} 次检查）：\n"
-            f"{mask_text(result.check_error or '')}\n"
-            "其余规则的结果已保存，但出错规则负责的内容没有检查，不能据此认定“材料齐全”。\n"
-            "该单位的回执已告知材料已收到、正在由省级办公室人工核查。请人工核查该单位的材料，"
-            "并把上面的技术信息转交技术人员；问题修复后，该单位下一次检查通过即恢复正常状态。\n"
-        )
-        self.replies.queue(
-            f"office-check-incomplete:{unit}:{result.version}",
-            channel="mail",
-            recipients=[self.campaign.office.email],
-            subject=subject,
-            text=text,
-            not_before=self.clock(),  # no unit: a notice to the office, not one of the unit's replies
-        )
-
-    def _number_submissions(self, unit: str, rows: list[SubmissionRecord], dossier: Dossier) -> dict[int, int]:
-        """Give each of the dossier's submissions its reference, "<short unit name>-<NN>" from the
-        unit's numbering of its submissions (`unit_index`; a WeCom run takes its first file's), and
-        return raw message id -> index of the dossier's submission it is part of."""
-        short = self.campaign.short_name(unit)
-        starts = sorted(meta.index for meta in dossier.submissions)
-        raw_index: dict[int, int] = {}
-        numbers: dict[int, int] = {}
-        for position, row in enumerate(rows):  # positions are the indices unit_submissions gave
-            if not row.summary.get("submission"):
-                continue
-            index = max((i for i in starts if i <= position), default=None)
-            if index is None:
-                continue
-            raw_index[row.raw_message_id] = index
-            numbers.setdefault(index, row.unit_index or position + 1)
-        for meta in dossier.submissions:
-            if meta.index in numbers:
-                meta.ref = submission_ref(short, numbers[meta.index])
-        return raw_index
+        """Check the unit's whole dossier again and keep the result (nomdesk.evaluation)."""
+        return self.evaluation.evaluate(unit)
 
     # -- a sender the desk does not know -----------------------------------------------------
     def _answer_unknown_sender(self, record, headers, row: SubmissionRecord, suppression: str | None) -> None:

@@ -22,10 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from config.campaign import Campaign
+from config.masking import mask_text
 from config.settings import Settings
 from intake.authentication import AuthVerdict, SenderAuthenticator, TxtLookup, dnspython_lookup, no_dns
 from notify.letters import compose_mail_in_your_name
-from notify.replies import Replies
+from notify.replies import SENDER_UNAUTHENTICATED, Replies  # an unknown sender's failed mail
 from storage.models import HELD_PREFIX
 from storage.repo import Store
 from storage.submissions import sender_address
@@ -34,7 +35,6 @@ from storage.tables import RawMessageRecord, SubmissionRecord
 log = logging.getLogger(__name__)
 
 MAIL_SOURCES = frozenset({"imap", "maildir", "cli"})  # what a From line claims; WeCom and the office are known
-SENDER_UNAUTHENTICATED = "sender_unauthenticated"  # the reply suppression of an unknown sender's failed mail
 CONTACT_KEY = "held-contact:{}:{}"  # the letter to a unit's contacts (unit, local day): one a day at most
 OFFICE_KEY = "office-held:{}"  # the office's notice of one held mail (raw id)
 LENIENT = "lenient"
@@ -91,6 +91,30 @@ class SenderHolds:
             return SENDER_UNAUTHENTICATED
         return suppression
 
+    def answers_quarantined(self, record: RawMessageRecord) -> bool:
+        """Whether the sender of a quarantined mail may be told it waits for a person. Not when the
+        mail is held (her address was on it, maybe not her hand), nor when an unknown sender's mail
+        failed: that acknowledgement would be backscatter, as an answer to it would be. A mail that
+        broke before its sender was judged is judged here; one that cannot be judged is not answered
+        (the office is told either way)."""
+        row = self.store.submissions.for_raw(record.id or 0)
+        if row is not None and row.held_unit is not None:
+            return False
+        verdict = verdict_of(row) if row is not None else None
+        if verdict is None:
+            try:
+                verdict = self.verdict(record, self.store.raw.path(record))
+            except Exception:
+                log.exception("could not judge the sender of quarantined raw message %s", record.id)
+                return False
+        if verdict is None or not verdict.failed:
+            return True
+        if row is not None:
+            unit = row.unit_name
+        else:
+            unit = self.store.directory.unit_of_address(record.sender) if record.sender else None
+        return unit is not None and not self.holds(unit, verdict)
+
     @staticmethod
     def unknown_note(row: SubmissionRecord) -> str | None:
         """The line the office's proposal adds for an unknown sender whose mail failed."""
@@ -106,7 +130,8 @@ class SenderHolds:
         reason = row.held_reason or ""
         files = len(self.store.submissions.files(row.id or 0))
         text = (
-            f"来件 #{record.id}（主题：{record.subject or '（无）'}，附件 {files} 个文件）的发件人 {address} "
+            f"来件 #{record.id}（主题：{mask_text(record.subject or '') or '（无）'}，附件 {files} 个文件）"
+            f"的发件人 {address} "
             f"是 {unit} 的登记联系人，但{HELD_PREFIX}{reason}。\n"
             f"为防他人冒用该地址改动 {unit} 的材料，这封邮件没有并入该单位，已放入工作台“待确认”；"
             f"发件人没有收到回复，{unit} 的登记联系人已收到提醒。\n"

@@ -111,6 +111,7 @@ class Service:
         now = time.monotonic()
         if now - self._last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS:
             self._last_housekeeping = now
+            self.desk.failures.record_unwritten()  # first: a failure the database missed is no killed worker
             self.store.raw.requeue_stale(STALE_PROCESSING)
             self.store.outbox.requeue_stale(STALE_SENDING)
         return 0

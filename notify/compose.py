@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from pydantic import BaseModel
 
 from config.campaign import Campaign
+from config.masking import mask_text
 from intake.models import (
     ITEM_PHOTOS,
     WECOM_SUBJECT_PREFIX,
@@ -309,8 +310,8 @@ def voided_blocks(voided: Sequence[VoidedNote], campaign: Campaign) -> list[tupl
     if not voided:
         return []
     lines = [
-        f"  {v.ref}（{v.arrived_at.astimezone(campaign.tz):%Y-%m-%d} 收到，主题：{v.subject or '（无主题）'}）"
-        f"：原因：{v.reason}"
+        f"  {v.ref}（{v.arrived_at.astimezone(campaign.tz):%Y-%m-%d} 收到，"
+        f"主题：{mask_text(v.subject) or '（无主题）'}）：原因：{v.reason}"
         for v in voided
     ]
     return [(VOIDED_TITLE, [*lines, VOIDED_FOOTNOTE])]

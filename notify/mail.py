@@ -11,17 +11,13 @@ from email.policy import SMTP
 from email.utils import format_datetime, localtime, make_msgid
 from pathlib import Path
 
+from intake.headers import clean_header_text
+
 _REPLY_PREFIX = re.compile(r"^\s*((re|回复|答复|aw|sv)\s*[:：]\s*)+", re.IGNORECASE)
 # A message id as RFC 5322 writes it (no space, no control character inside the brackets): what
 # a unit's mail says is one goes into our In-Reply-To/References only if it looks like one.
 _MESSAGE_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]{1,250}@[^<>\s\x00-\x1f\x7f]{1,250}>")
 MAX_REFERENCES = 20  # the thread's newest ids (RFC 5322 allows trimming; a 200 KB list is junk)
-_LINE_BREAKS = re.compile(r"[\r\n\x00]+")
-
-
-def _one_line(value: str) -> str:
-    """No header of ours may hold a line break: a value from outside cannot start another header."""
-    return _LINE_BREAKS.sub(" ", value).strip()
 
 
 def _message_ids(values: Sequence[str]) -> list[str]:
@@ -62,9 +58,10 @@ def build_reply(
     `in_reply_to` and `references` come from the unit's mail: only well-formed message ids of
     them are copied, so nothing in them (a CR/LF, 200 KB of junk) reaches our reply's headers."""
     msg = EmailMessage(policy=SMTP)
-    msg["From"] = _one_line(from_addr)
-    msg["To"] = ", ".join(_one_line(address) for address in to)
-    msg["Subject"] = _one_line(reply_subject(subject))
+    # No header of ours may hold a line break: a value from outside cannot start another header.
+    msg["From"] = clean_header_text(from_addr)
+    msg["To"] = ", ".join(clean_header_text(address) for address in to)
+    msg["Subject"] = clean_header_text(reply_subject(subject))
     msg["Date"] = format_datetime(localtime())
     msg["Message-ID"] = make_msgid(domain=message_id_domain)
     parent = next(iter(_message_ids([in_reply_to or ""])), None)
@@ -133,7 +130,7 @@ def notice_mail(
         attachments=attachments or [],
         message_id_domain=domain,
     )
-    msg.replace_header("Subject", _one_line(subject))
+    msg.replace_header("Subject", clean_header_text(subject))
     msg.replace_header("Auto-Submitted", "auto-generated")
     del msg["Precedence"]
     return msg.as_bytes()

@@ -5,7 +5,8 @@ last reply that went or is due, compared with that reply's findings. A reply goe
 sender's From only (never Reply-To), robots are never answered, one address gets at most
 `reply_rate_per_hour` replies an hour and a reply over that waits (a newer one supersedes
 it, since each describes the whole dossier). Files sent in WeCom are answered in WeCom
-after the contact stops sending, and by mail to the unit's registered contacts.
+after the contact stops sending, and by mail to the unit's registered contacts. A submission
+the office voided is named once per channel: in the next mail receipt and in the next WeCom answer.
 
 `Notices` is what every notice goes through, the scheduler's reminders and digests too: a mail
 row carries its .eml (the outbox sends mail rows from it only), written from the desk's address
@@ -36,6 +37,9 @@ Clock = Callable[[], dt.datetime]
 # The unit's state and what is missing, as the WeCom bot words them, for the check result just made:
 # a WeCom file is answered as the bot answers "状态" and "缺什么" (the desk passes the bot's wording in).
 WeComState = Callable[[str, CheckResult], str]
+# The unit's receipts by channel (channel -> the outbox key prefix of its rows), for `last_receipt`.
+MAIL_RECEIPTS = {"mail": "reply"}
+WECOM_RECEIPTS = {"wecom": "wecom-reply"}
 
 
 # Reply suppressions (notify.autoreply) that mean a machine wrote the mail, not a person.
@@ -305,7 +309,7 @@ class Replies(Notices):
         everything = [meta.index for meta in result.dossier.submissions]
         current = result.raw_index.get(record.id)
         this = [current] if current is not None else everything[-1:]
-        kinds = {"mail": "reply", "wecom": "wecom-reply"} if wecom else {"mail": "reply"}
+        kinds = {**MAIL_RECEIPTS, **WECOM_RECEIPTS} if wecom else MAIL_RECEIPTS
         last = self.store.outbox.last_receipt(unit, now=self.clock(), kinds=kinds)
         if last is None:
             return everything, None  # the unit's first reply: everything it sent so far
@@ -320,9 +324,16 @@ class Replies(Notices):
         return sorted(covers), previous
 
     def voided_since_last_receipt(self, unit: str, kinds: dict[str, str]) -> list[VoidedNote]:
-        """The unit's submissions the office voided after the evaluation its last receipt (of
-        `kinds`, as `_receipt_scope`) described, every one before its first: each is reported once,
-        by the next receipt, and a void made while that receipt was being written is not lost."""
+        """The unit's submissions the office voided after the evaluation its last receipt of `kinds`
+        described, every one before its first: a void made while that receipt was being written is
+        not lost.
+
+        Each void is told once per channel (`kinds` is one channel's): once in the mail receipts
+        (MAIL_RECEIPTS), once in the WeCom answers (WECOM_RECEIPTS). The mailbox and the WeCom chat
+        are read by different people (the registered address, the contact's phone), and a dossier
+        that shrank must be explained to each: a WeCom answer does not silence the next mail
+        receipt, nor a mail receipt the next WeCom answer. A WeCom file is answered in both (the
+        mail to the contacts names the void too); neither channel repeats it after that."""
         last = self.store.outbox.last_receipt(unit, now=self.clock(), kinds=kinds)
         since = None
         if last is not None:
@@ -352,7 +363,7 @@ class Replies(Notices):
             covers=covers,
             previous=previous,
             incomplete=result.incomplete,  # a rule raised: "being checked by hand", never "材料齐全"
-            voided=self.voided_since_last_receipt(unit, {"mail": "reply"}),
+            voided=self.voided_since_last_receipt(unit, MAIL_RECEIPTS),
         )
 
     def answer(self, record, headers, result: CheckResult, suppression: str | None, *, key: str | None = None) -> None:
@@ -378,8 +389,11 @@ class Replies(Notices):
         now = self.clock()
         settled = now + dt.timedelta(seconds=self.settings.wecom_answer_settle_seconds)
         covers, previous = self._receipt_scope(unit, result, record, wecom=True)
-        comparison = compare_findings(previous, result.findings) if previous is not None else None
-        voided = self.voided_since_last_receipt(unit, {"mail": "reply", "wecom": "wecom-reply"})
+        # Incomplete (a rule raised): its problems are not "已解决", so no comparison (as the mail receipt).
+        comparison = (
+            compare_findings(previous, result.findings) if previous is not None and not result.incomplete else None
+        )
+        voided = self.voided_since_last_receipt(unit, WECOM_RECEIPTS)
         head = receipt_text(
             result.dossier, covers, self.campaign, comparison, max_files=WECOM_RECEIPT_FILES, voided=voided
         )

@@ -9,16 +9,23 @@ replies a newer one supersedes.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import String, cast, func, or_, update
 from sqlmodel import select
 
 from config.masking import mask_text
 from intake.headers import read_envelope
 from storage.base import Repo, aware
 from storage.tables import OutboxRecord, OutboxState, utcnow
+
+
+def _json_text(column: Any) -> Any:
+    """A JSON column as lower-case text, on SQLite and PostgreSQL alike: a cheap LIKE narrows the
+    rows to read (a superset: the caller still checks each row's list exactly)."""
+    return func.lower(cast(column, String))
 
 
 class OutboxRepo(Repo):
@@ -191,15 +198,17 @@ class OutboxRepo(Repo):
         """The Message-IDs of the mails that went to `recipient` from `since` on: a mail that answers
         one of them comes from someone who received the desk's letter (a conversation, not a forgery)."""
         recipient = recipient.lower()
+        query = select(OutboxRecord).where(
+            OutboxRecord.channel == "mail",
+            OutboxRecord.state == OutboxState.SENT,
+            OutboxRecord.sent_at >= since,
+            OutboxRecord.eml_sha256.is_not(None),
+        )
+        quoted = json.dumps(recipient)
+        if quoted == f'"{recipient}"':  # as the JSON text holds it (no escape): narrowed in SQL
+            query = query.where(_json_text(OutboxRecord.recipients).contains(quoted, autoescape=True))
         with self._read_session() as s:
-            rows = s.exec(
-                select(OutboxRecord).where(
-                    OutboxRecord.channel == "mail",
-                    OutboxRecord.state == OutboxState.SENT,
-                    OutboxRecord.sent_at >= since,
-                    OutboxRecord.eml_sha256.is_not(None),
-                )
-            ).all()
+            rows = s.exec(query).all()
         found: set[str] = set()
         for row in rows:
             if recipient in [r.lower() for r in row.recipients] and row.eml_sha256:

@@ -21,10 +21,11 @@ The columns that hold such values (submission.summary, dossier_snapshot.dossier,
 finding.params/evidence, contact.phone) are typed `SealedJSON` / `SealedText` in
 `storage.tables`: sealing happens in the column type, on every write and read, so the
 repositories and every floor above them see plain values exactly as before. Rows written before
-sealing existed read as they are (plain values pass through) and are sealed when next written;
-no migration rewrites them. A sealed value read with another key raises `SealError` (never
-garbage), and `Store.open` checks the key against a sealed probe first, so a wrong key stops the
-start with a clear message instead of failing on the first dossier read.
+sealing existed read as they are (plain values pass through), and `storage.reseal` seals them
+all once, at the first `Store.open` with this code (a marker in key_value says it is done). A
+sealed value read with another key raises `SealError` (never garbage), and `Store.open` checks
+the key against a sealed probe first, so a wrong key stops the start with a clear message
+instead of failing on the first dossier read.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ SEALED_PREFIX = "enc1:"
 MIN_SECRET_CHARS = 16
 KEY_CHECK = "pii:key-check"  # a key-value holding a sealed probe: the key the data was sealed with
 _PROBE = "nomdesk-secret-key-check"
+# A programming error (an engine used without Store.open), but the one who reads it is whoever
+# started the desk: it says what to do in Chinese.
+NO_KEY_BOUND = "数据库未加载个人信息密钥（应通过 Store.open 打开数据库），为避免明文写入，已停止操作"
 
 
 class SealError(RuntimeError):
@@ -69,8 +73,7 @@ def load_or_create_secret(data_dir: Path, configured: str | None = None) -> byte
     if configured:
         if len(configured.strip()) < MIN_SECRET_CHARS:
             raise ValueError(
-                f"NOMDESK_SECRET_KEY 太短（至少 {MIN_SECRET_CHARS} 个字符，建议随机生成）"
-                f" / NOMDESK_SECRET_KEY is too short (at least {MIN_SECRET_CHARS} characters)"
+                f"NOMDESK_SECRET_KEY 太短：至少需要 {MIN_SECRET_CHARS} 个字符（建议随机生成），请修改后重新启动"
             )
         return configured.strip().encode()
     path = Path(data_dir) / SECRET_KEY_FILE
@@ -79,12 +82,13 @@ def load_or_create_secret(data_dir: Path, configured: str | None = None) -> byte
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise PermissionError(
-            f"密钥文件 {path} 的权限过宽（{mode:04o}），应仅属主可读：chmod 600 {path}"
-            f" / key file {path} is readable by others ({mode:04o}); run: chmod 600 {path}"
+            f"密钥文件 {path} 权限过宽（当前为 {mode:03o}，应为 600），请执行 chmod 600 {path} 后重新启动"
         )
     key = path.read_bytes().strip()
     if len(key) < MIN_SECRET_CHARS:
-        raise ValueError(f"密钥文件 {path} 内容无效（过短） / key file {path} is invalid (too short)")
+        raise ValueError(
+            f"密钥文件 {path} 内容无效（过短）：请从备份恢复原密钥文件，或设置 NOMDESK_SECRET_KEY 后重新启动"
+        )
     return key
 
 
@@ -124,8 +128,8 @@ class Sealer:
             return self._fernet.decrypt(text[len(SEALED_PREFIX) :].encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeError, ValueError):
             raise SealError(
-                "无法解密已加密的个人信息：NOMDESK_SECRET_KEY（或 secret.key）与加密时的密钥不同"
-                " / cannot open sealed personal data: the secret key differs from the one it was sealed with"
+                "无法解密已加密的个人信息：NOMDESK_SECRET_KEY（或 secret.key）与加密时使用的密钥不同，"
+                "请换回原密钥后重新启动"
             ) from None
 
     def seal_string(self, text: str, key: str | None = None) -> str:
@@ -135,6 +139,27 @@ class Sealer:
         if is_sensitive_key(key) or is_sealed(text) or has_personal_number(text):
             return self.seal_text(text)
         return text
+
+    def reseal_string(self, text: str, key: str | None = None) -> str:
+        """`seal_string` for a value read raw from the database: one already sealed with this key is
+        returned as it is (no new token, no write), so sealing twice changes nothing. A string that
+        starts with "enc1:" but does not open is a unit's own text from before sealing: sealed."""
+        if is_sealed(text) and self._opens(text):
+            return text
+        return self.seal_string(text, key)
+
+    def reseal_text(self, text: str) -> str:
+        """`reseal_string` for a column sealed whenever not empty (`SealedText`)."""
+        if not text or (is_sealed(text) and self._opens(text)):
+            return text
+        return self.seal_text(text)
+
+    def _opens(self, text: str) -> bool:
+        try:
+            self.open_text(text)
+        except SealError:
+            return False
+        return True
 
     # ---- JSON values -------------------------------------------------------------------------
 
@@ -146,6 +171,16 @@ class Sealer:
             return [self.seal(v, key) for v in value]
         if isinstance(value, str):
             return self.seal_string(value, key)
+        return value
+
+    def reseal(self, value: Any, key: str | None = None) -> Any:
+        """`seal` for a JSON value read raw from the database (`reseal_string` on every string)."""
+        if isinstance(value, dict):
+            return {k: self.reseal(v, str(k)) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.reseal(v, key) for v in value]
+        if isinstance(value, str):
+            return self.reseal_string(value, key)
         return value
 
     def open(self, value: Any) -> Any:
@@ -164,7 +199,9 @@ class Sealer:
     def check_probe(self, sealed: str) -> None:
         """Raises SealError unless `sealed` (from `probe`) was made with this key."""
         if self.open_text(sealed) != _PROBE:
-            raise SealError("密钥校验失败 / secret key check failed")
+            raise SealError(
+                "密钥校验失败：NOMDESK_SECRET_KEY（或 secret.key）不是加密本库数据时使用的密钥，请换回原密钥后重新启动"
+            )
 
 
 def is_sealed(text: str) -> bool:
@@ -186,7 +223,7 @@ def _sealer(dialect: Dialect) -> Sealer:
     sealer = _SEALERS.get(dialect)
     if sealer is None:
         # Never write personal data in the clear because a caller forgot the key.
-        raise SealError("this engine has no secret key bound: open it with Store.open")
+        raise SealError(NO_KEY_BOUND)
     return sealer
 
 
@@ -196,7 +233,7 @@ def _open(value: Any, dialect: Dialect) -> Any:
     sealer = _SEALERS.get(dialect)
     if sealer is None:
         if _holds_sealed(value):
-            raise SealError("this engine has no secret key bound: open it with Store.open")
+            raise SealError(NO_KEY_BOUND)
         return value
     return sealer.open(value)
 

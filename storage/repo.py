@@ -28,6 +28,7 @@ from storage.migrate import upgrade_to_head
 from storage.outbox import OutboxRepo
 from storage.overview import OverviewRepo
 from storage.raw import RawRepo
+from storage.reseal import reseal_all
 from storage.state import StateRepo
 from storage.submissions import SubmissionRepo
 from storage.wecom_files import WeComFileRepo
@@ -64,7 +65,8 @@ class Store:
 
         `secret_key` (settings.secret_key, NOMDESK_SECRET_KEY) encrypts ID and phone numbers at
         rest; None: DIR/secret.key, made at the first start. A key other than the one the data
-        was sealed with stops here (`pii.SealError`), not at the first dossier read."""
+        was sealed with stops here (`pii.SealError`), not at the first dossier read. The first
+        open after sealing came in seals the rows written before it (`storage.reseal`)."""
         data_dir = Path(data_dir)
         for sub in ("store", "inbox/new", "inbox/cur", "inbox/tmp", "outbox"):
             (data_dir / sub).mkdir(parents=True, exist_ok=True)
@@ -76,6 +78,7 @@ class Store:
         store = cls(data_dir, engine, id_key or keys.load_or_create_key(data_dir), sealer)
         try:
             store._check_secret_key(sealer)
+            reseal_all(engine, sealer, store.state)  # rows from before sealing: once, then a marker
         except BaseException:
             store.close()
             raise

@@ -11,28 +11,44 @@ The link comes from a unit's mail, so it is not trusted. Two things follow:
   Redirects are followed here, not by httpx, so each hop is checked and pinned the same way.
 - Its body may be huge (videos up to the campaign's mail size limit): it is written to a
   temporary file as it arrives, the cap checked while reading (and Content-Length up front),
-  so memory stays flat whatever the size and a wrong link cannot fill the disk.
+  so memory stays flat whatever the size and a wrong link cannot fill the disk. The bytes are
+  read raw: a body sent with a Content-Encoding (we ask for identity) is refused, not inflated,
+  since 1 MB of gzip can inflate to 1 GB before any cap could look at it. Refusing rather than
+  inflating under the cap: files that matter here (videos, archives, PDFs) are already compressed
+  and cloud drives send them as they are, so only a misconfigured or hostile server sends an
+  encoding, and the file it would give is not the file the link names anyway (a .tar.gz served with
+  "Content-Encoding: gzip" inflates to a .tar); the office downloads such a file by hand.
+- Its server may be slow on purpose: a fetch holds a dashboard thread, so it has an overall
+  deadline and a speed floor (`Pace`, from the settings). A watchdog shuts the connection's socket
+  at the deadline wherever the fetch waits (connecting, headers, body), and the speed is checked
+  as each piece of the body arrives; a stopped fetch leaves no file.
 
 The file name comes from Content-Disposition, else the URL's last path segment.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.message
 import ipaddress
 import os
 import socket
 import ssl
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import unquote
 
 import httpx
 
 from intake.archive.base import human_bytes
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 TIMEOUT = httpx.Timeout(30.0, read=120.0)
 MAX_REDIRECTS = 5
@@ -47,6 +63,104 @@ AllowPolicy = Callable[[IPAddress], bool]
 
 class FetchError(Exception):
     """Why a link could not be fetched, in Chinese for the office."""
+
+
+def _duration(seconds: float) -> str:
+    return f"{round(seconds, 1):g} 秒" if seconds < 120 else f"{round(seconds / 60, 1):g} 分钟"
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How long a fetch may take: `deadline_seconds` in all, and at least `min_bytes_per_second`
+    over every `window_seconds` (0: no floor). Defaults are the settings' defaults."""
+
+    deadline_seconds: float = 1800.0
+    min_bytes_per_second: int = 1024
+    window_seconds: float = 60.0
+
+    @classmethod
+    def of(cls, settings: Settings) -> Pace:
+        return cls(
+            settings.fetch_deadline_seconds, settings.fetch_min_bytes_per_second, settings.fetch_slow_window_seconds
+        )
+
+    def timeout(self) -> httpx.Timeout:
+        """Silence for a whole window is slower than any floor: the read timeout is the window then."""
+        read = min(TIMEOUT.read, self.window_seconds) if self.min_bytes_per_second else TIMEOUT.read
+        return httpx.Timeout(TIMEOUT.connect, read=read)
+
+
+class _Watch:
+    """One fetch's clock. A timer shuts down every socket the fetch opened once the deadline has
+    passed (httpcore's `trace` extension hands each one over as it is connected), which wakes a
+    read blocked anywhere; `check` is called as body bytes arrive and enforces the speed floor.
+    After the timer fired nothing the connection gave counts: an EOF it caused looks like the end
+    of a body without a length."""
+
+    def __init__(self, pace: Pace) -> None:
+        self.pace = pace
+        self.fired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(pace.deadline_seconds, self._fire)
+        self._timer.daemon = True
+        self._window_start = time.monotonic()
+        self._window_size = 0
+
+    def __enter__(self) -> _Watch:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event not in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            return
+        sock = info["return_value"].get_extra_info("socket")
+        with self._lock:
+            self._sockets.append(sock)
+            late = self.fired
+        if late:
+            self._shut(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # already closed, or detached into its TLS socket (shut on its own)
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def overdue(self) -> FetchError:
+        limit = _duration(self.pace.deadline_seconds)
+        return FetchError(f"下载超过 {limit} 仍未完成（服务器太慢或没有响应），已停止，请手动下载后上传")
+
+    def too_slow(self) -> FetchError:
+        floor = self.pace.min_bytes_per_second * self.pace.window_seconds
+        return FetchError(
+            f"下载速度过慢（{_duration(self.pace.window_seconds)}内不足 {human_bytes(int(floor))}），已停止，"
+            "请稍后再试或手动下载后上传"
+        )
+
+    def body_starts(self) -> None:
+        """The speed is the body's: waiting for the headers is bounded by the read timeout (`Pace.timeout`)."""
+        self._window_start, self._window_size = time.monotonic(), 0
+
+    def check(self, size: int) -> None:
+        """Called with the body's bytes received so far, as each piece arrives."""
+        if self.fired:
+            raise self.overdue()
+        now = time.monotonic()
+        elapsed = now - self._window_start
+        if self.pace.min_bytes_per_second and elapsed >= self.pace.window_seconds:
+            if size - self._window_size < self.pace.min_bytes_per_second * elapsed:
+                raise self.too_slow()
+            self._window_start, self._window_size = now, size
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -69,9 +183,17 @@ def too_big(max_bytes: int, outcome: str = "，未下载") -> FetchError:
     return FetchError(f"文件超过 {human_bytes(max_bytes)} 的上限{outcome}")
 
 
-def copy_capped(chunks: Iterable[bytes], dest_dir: Path, max_bytes: int, *, outcome: str = "，未下载") -> Path:
+def copy_capped(
+    chunks: Iterable[bytes],
+    dest_dir: Path,
+    max_bytes: int,
+    *,
+    outcome: str = "，未下载",
+    watch: Callable[[int], None] | None = None,
+) -> Path:
     """Write `chunks` to a new file under `dest_dir`, stopping with FetchError once more than
-    `max_bytes` arrived; the file is removed on any error. The caller removes it when done."""
+    `max_bytes` arrived (or `watch`, told the size so far after each chunk, raises); the file is
+    removed on any error. The caller removes it when done."""
     dest_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=dest_dir, prefix="fetch-", suffix=".part")
     path = Path(name)
@@ -83,6 +205,8 @@ def copy_capped(chunks: Iterable[bytes], dest_dir: Path, max_bytes: int, *, outc
                 if size > max_bytes:
                     raise too_big(max_bytes, outcome)
                 fh.write(chunk)
+                if watch is not None:
+                    watch(size)
                 if time.monotonic() - fresh > KEEP_ALIVE_SECONDS:
                     # The desk sweeps work folders by their own age; a download of an hour is not a leftover.
                     os.utime(dest_dir)
@@ -134,9 +258,11 @@ def _checked_addresses(url: httpx.URL, resolver: Resolver, allow: AllowPolicy) -
     return addresses
 
 
-def _send_pinned(client: httpx.Client, url: httpx.URL, ip: IPAddress) -> httpx.Response:
+def _send_pinned(client: httpx.Client, url: httpx.URL, ip: IPAddress, watch: _Watch) -> httpx.Response:
     """GET `url` from the address `ip` itself: Host header and TLS name stay `url`'s."""
-    extensions = {"sni_hostname": url.raw_host.decode("ascii")} if url.scheme == "https" else {}
+    extensions: dict[str, Any] = {"trace": watch.trace}
+    if url.scheme == "https":
+        extensions["sni_hostname"] = url.raw_host.decode("ascii")
     request = client.build_request(
         "GET",
         url.copy_with(host=str(ip)),
@@ -147,16 +273,16 @@ def _send_pinned(client: httpx.Client, url: httpx.URL, ip: IPAddress) -> httpx.R
 
 
 def _open(
-    url: httpx.URL, resolver: Resolver, allow: AllowPolicy, verify: ssl.SSLContext | bool
+    url: httpx.URL, resolver: Resolver, allow: AllowPolicy, verify: ssl.SSLContext | bool, watch: _Watch
 ) -> tuple[httpx.Client, httpx.Response]:
     """The response of one hop, from the first checked address that accepts a connection. A new
     client per hop: a pooled connection opened for one name is never reused for another."""
     addresses = _checked_addresses(url, resolver, allow)
-    client = httpx.Client(timeout=TIMEOUT, verify=verify, trust_env=False, follow_redirects=False)
+    client = httpx.Client(timeout=watch.pace.timeout(), verify=verify, trust_env=False, follow_redirects=False)
     try:
         for n, ip in enumerate(addresses):
             try:
-                response = _send_pinned(client, url, ip)
+                response = _send_pinned(client, url, ip, watch)
             except httpx.ConnectError:
                 if n == len(addresses) - 1:
                     raise
@@ -168,6 +294,13 @@ def _open(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _encoding(response: httpx.Response) -> str | None:
+    """The Content-Encoding the body was sent in, None when it is the file's own bytes."""
+    codings = [c.strip().lower() for c in response.headers.get_list("content-encoding", split_commas=True)]
+    codings = [c for c in codings if c and c != "identity"]
+    return ", ".join(codings)[:40] if codings else None
+
+
 def fetch_link(
     url: str,
     max_bytes: int,
@@ -177,39 +310,71 @@ def fetch_link(
     allow: AllowPolicy | None = None,
     resolver: Resolver = system_resolver,
     verify: ssl.SSLContext | bool = True,
+    pace: Pace | None = None,
 ) -> tuple[str, Path]:
     """(file name, a file under `dest_dir` holding what `url` serves). The caller removes the file.
 
     `allow` decides which addresses may be connected to (default: public only; `allow_private`
     adds loopback and private networks). Proxy settings from the environment are not used: a
-    proxy would resolve the name itself, and what was checked would not be what is reached."""
+    proxy would resolve the name itself, and what was checked would not be what is reached.
+    `pace` bounds the time (default `Pace()`; the dashboard passes `Pace.of(settings)`)."""
     allow = allow or (private_too if allow_private else public_only)
     try:
         current = httpx.URL(url.strip())
     except httpx.InvalidURL as exc:
         raise FetchError("链接格式不正确") from exc
-    try:
-        for _hop in range(MAX_REDIRECTS + 1):
-            client, response = _open(current, resolver, allow, verify)
-            try:
-                location = response.headers.get("location")
-                if response.status_code in REDIRECTS and location:
-                    current = current.join(location).copy_with(fragment=None)
-                    continue
-                if response.status_code != 200:
-                    raise FetchError(f"下载失败：服务器返回 {response.status_code}（链接可能已过期或需要登录）")
-                if response.headers.get("content-type", "").startswith("text/html"):
-                    raise FetchError("链接打开的是网页而不是文件（可能需要登录或已过期），请手动下载后上传")
-                length = response.headers.get("content-length", "")
-                if length.isdigit() and int(length) > max_bytes:
-                    raise too_big(max_bytes)
-                path = copy_capped(response.iter_bytes(CHUNK), dest_dir, max_bytes)
-                return _filename(response, current), path
-            finally:
-                response.close()
-                client.close()
-        raise FetchError(f"下载失败：跳转超过 {MAX_REDIRECTS} 次")
-    except httpx.InvalidURL as exc:
-        raise FetchError("链接格式不正确") from exc
-    except httpx.HTTPError as exc:
-        raise FetchError(f"下载失败：{type(exc).__name__}") from exc
+    with _Watch(pace or Pace()) as watch:
+        try:
+            return _follow(current, max_bytes, dest_dir, allow, resolver, verify, watch)
+        except httpx.InvalidURL as exc:
+            raise FetchError("链接格式不正确") from exc
+        except httpx.HTTPError as exc:
+            if watch.fired:  # the watchdog shut the socket: that is why it failed
+                raise watch.overdue() from exc
+            if isinstance(exc, httpx.TimeoutException):
+                if isinstance(exc, httpx.ReadTimeout) and watch.pace.min_bytes_per_second:
+                    raise watch.too_slow() from exc  # silent for a whole window
+                raise FetchError("下载失败：服务器长时间没有响应，请稍后再试或手动下载后上传") from exc
+            raise FetchError(f"下载失败：{type(exc).__name__}") from exc
+
+
+def _follow(
+    current: httpx.URL,
+    max_bytes: int,
+    dest_dir: Path,
+    allow: AllowPolicy,
+    resolver: Resolver,
+    verify: ssl.SSLContext | bool,
+    watch: _Watch,
+) -> tuple[str, Path]:
+    """`fetch_link`'s hops: redirects followed here, each checked and pinned."""
+    for _hop in range(MAX_REDIRECTS + 1):
+        if watch.fired:
+            raise watch.overdue()
+        client, response = _open(current, resolver, allow, verify, watch)
+        try:
+            location = response.headers.get("location")
+            if response.status_code in REDIRECTS and location:
+                current = current.join(location).copy_with(fragment=None)
+                continue
+            if response.status_code != 200:
+                raise FetchError(f"下载失败：服务器返回 {response.status_code}（链接可能已过期或需要登录）")
+            if response.headers.get("content-type", "").startswith("text/html"):
+                raise FetchError("链接打开的是网页而不是文件（可能需要登录或已过期），请手动下载后上传")
+            encoding = _encoding(response)
+            if encoding:
+                raise FetchError(f"服务器返回了压缩传输的内容（{encoding}），无法安全下载，请手动下载后上传")
+            length = response.headers.get("content-length", "")
+            if length.isdigit() and int(length) > max_bytes:
+                raise too_big(max_bytes)
+            # Raw: each piece as the network gives it (at most 64 KiB), never inflated.
+            watch.body_starts()
+            path = copy_capped(response.iter_raw(), dest_dir, max_bytes, watch=watch.check)
+            if watch.fired:  # the body "ended" because the watchdog shut the socket: it is cut short
+                path.unlink(missing_ok=True)
+                raise watch.overdue()
+            return _filename(response, current), path
+        finally:
+            response.close()
+            client.close()
+    raise FetchError(f"下载失败：跳转超过 {MAX_REDIRECTS} 次")

@@ -31,7 +31,7 @@ from nomdesk.service import Service
 from schedule.slots import slot_label
 from storage.tables import RawState
 from web import auth, exports, views
-from web.fetch import FetchError, copy_stream_capped, fetch_link
+from web.fetch import FetchError, Pace, copy_stream_capped, fetch_link
 from web.office_routes import create_office_router
 from web.thumbs import SIZES, thumbnail
 
@@ -278,7 +278,10 @@ def create_router(service: Service) -> Dashboard:
                 path = copy_stream_capped(upload.file, scratch, limit)
                 filename, origin = upload.filename, "办公室上传"
             elif url.strip():
-                filename, path = fetch_link(url, limit, scratch, allow_private=service.settings.fetch_private_hosts)
+                settings = service.settings
+                filename, path = fetch_link(
+                    url, limit, scratch, allow_private=settings.fetch_private_hosts, pace=Pace.of(settings)
+                )
                 origin = url.strip()
             else:
                 raise FetchError("请填写下载链接或选择文件")

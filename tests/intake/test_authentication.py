@@ -14,6 +14,7 @@ import pytest
 from dkim.canonicalization import Relaxed, Simple
 
 import intake.authentication as auth
+import intake.dkim_stream as dkim_stream
 from intake.authentication import CachedLookup, SenderAuthenticator, body_hash, organizational_domain
 from tests.support.senders import SigningDomain, StubDns
 from tests.support.service import mail
@@ -162,5 +163,79 @@ def test_the_streamed_body_hash_is_dkimpys() -> None:
 def test_a_body_split_into_small_pieces_hashes_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     body = b"line one  \r\nline\t two\r\n\r\n  \r\n" * 50
     whole = body_hash(io.BytesIO(body), relaxed=True, algorithm="sha256", length=None)
-    monkeypatch.setattr(auth, "BODY_CHUNK", 7)
+    monkeypatch.setattr(dkim_stream, "BODY_CHUNK", 7)
     assert body_hash(io.BytesIO(body), relaxed=True, algorithm="sha256", length=None) == whole
+
+
+VICTIM_FROM = f"From: {SENDER}\r\n".encode()
+IRREGULAR_FROMS = {
+    "two addresses": f"From: {SENDER}, x@evil.example\r\n".encode(),
+    "two From lines": f"From: {SENDER}\r\nFrom: x@evil.example\r\n".encode(),
+}
+GARBLED_NAME = f"From: =?utf-8?b?@@@?= <{SENDER}>\r\n".encode()  # an old client's broken encoded word
+
+
+@pytest.mark.parametrize("how", list(IRREGULAR_FROMS))
+def test_a_from_field_dmarc_cannot_judge_fails(tmp_path: Path, domain: SigningDomain, how: str) -> None:
+    """The desk files the mail under the first address it reads; the verdict is about that address,
+    and a From DMARC cannot judge (RFC 7489 6.6.1) is a permerror that fails, even signed by evil."""
+    evil = SigningDomain("evil.example", dmarc="v=DMARC1; p=none")
+    raw = evil.sign(mail(SENDER).replace(VICTIM_FROM, IRREGULAR_FROMS[how], 1))
+    verdict = judge(tmp_path, raw, StubDns(domain, evil))
+    assert (verdict.domain, verdict.dmarc) == ("163.com", "permerror")
+    assert verdict.failed and verdict.reason_zh.startswith("发件人栏不规范：")
+
+
+def test_a_garbled_display_name_is_judged_by_her_addresss_domain(tmp_path: Path, domain: SigningDomain) -> None:
+    """One clear address behind a broken display name is hers: 163.com's DMARC judges it, so
+    evil.example's signature fails it and 163.com's passes it."""
+    evil = SigningDomain("evil.example", dmarc="v=DMARC1; p=none")
+    forged = judge(tmp_path, evil.sign(mail(SENDER).replace(VICTIM_FROM, GARBLED_NAME, 1)), StubDns(domain, evil))
+    assert (forged.domain, forged.from_problem, forged.dmarc, forged.failed) == ("163.com", None, "fail", True)
+    genuine = judge(tmp_path, domain.sign(mail(SENDER).replace(VICTIM_FROM, GARBLED_NAME, 1)), StubDns(domain))
+    assert (genuine.dmarc, genuine.failed) == ("pass", False)
+
+
+def test_a_plain_display_name_is_no_from_problem(tmp_path: Path, domain: SigningDomain) -> None:
+    for value in (
+        f'"Li, Ming" <{SENDER}>',
+        f"=?utf-8?b?5byg5LiJ?= <{SENDER}>",
+        f"{SENDER} (李明)",
+        f"{SENDER} <{SENDER}>",
+    ):
+        raw = domain.sign(mail(SENDER).replace(VICTIM_FROM, f"From: {value}\r\n".encode(), 1))
+        verdict = judge(tmp_path, raw, StubDns(domain))
+        assert (verdict.from_problem, verdict.dmarc, verdict.failed) == (None, "pass", False), value
+
+
+def test_only_the_topmost_authentication_results_counts(tmp_path: Path, domain: SigningDomain) -> None:
+    """Our server added no header of its own (a relay's is on top): the forger's with our id below
+    it is not believed, and the mail is judged here."""
+    relay = b"Authentication-Results: mx.relay.example; dkim=none; spf=none\r\n"
+    forged = f"Authentication-Results: {MX}; dkim=pass header.d=163.com; spf=pass; dmarc=pass\r\n".encode()
+    verdict = judge(tmp_path, relay + forged + mail(SENDER), StubDns(domain), trusted=MX)
+    assert verdict.source == "verified"
+    assert (verdict.dkim, verdict.spf, verdict.dmarc) == ("none", "none", "fail") and verdict.failed
+    other = f"Authentication-Results: {MX}; dkim=none; dmarc=pass header.from=evil.example\r\n".encode()
+    assert judge(tmp_path, other + mail(SENDER), StubDns(domain), trusted=MX).dmarc == "fail"  # not 163.com's
+    spf_relay = f"Received-SPF: none receiver=mx.relay.example; envelope-from={SENDER}\r\n".encode()
+    spf_forged = f"Received-SPF: pass receiver={MX}; envelope-from={SENDER}\r\n".encode()
+    assert judge(tmp_path, spf_relay + spf_forged + mail(SENDER), StubDns(domain), trusted=MX).spf == "none"
+
+
+def test_a_key_the_dns_could_not_give_is_no_dmarc_failure(tmp_path: Path, domain: SigningDomain) -> None:
+    """The From domain's DMARC record is at hand but its DKIM key is not (a timeout): not known yet,
+    so temperror, never a hold; a forger's own unanswerable key proves nothing for 163.com."""
+    dns = StubDns(domain, SigningDomain("forger.example", dmarc=None))
+
+    def keys_down(name: str) -> list[bytes]:
+        if "._domainkey." in name:
+            raise auth.DnsTemporaryError(f"{name}: timeout")
+        return dns(name)
+
+    verdict = judge(tmp_path, domain.sign(mail(SENDER)), keys_down)
+    assert (verdict.dkim, verdict.dmarc, verdict.dmarc_policy) == ("temperror", "temperror", "reject")
+    assert not verdict.failed
+    forged = SigningDomain("forger.example", dmarc=None).sign(mail(SENDER))
+    verdict = judge(tmp_path, forged, keys_down)
+    assert (verdict.dkim, verdict.dmarc) == ("temperror", "fail") and verdict.failed

@@ -13,10 +13,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+import nomdesk.desk as desk_module
+import nomdesk.held as held_module
 from config.campaign import DEFAULT_CAMPAIGN, Campaign, load_campaign
 from config.settings import Settings
 from nomdesk.desk import Desk
 from nomdesk.exports import roster_xlsx
+from nomdesk.failures import QUARANTINE_AFTER
+from notify.outbox import OutboxWorker
 from schedule.status import collect_status
 from storage.repo import Store
 from storage.tables import OutboxRecord, OutboxState, RawState
@@ -25,7 +29,7 @@ from tests.support.clock import Clock
 from tests.support.mail import attachment, filename_rfc2047
 from tests.support.media import make_photo
 from tests.support.senders import SigningDomain, StubDns
-from tests.support.service import mail, nomdesk
+from tests.support.service import body_text, mail, nomdesk, parse
 
 SAMPLE = SHARED / "samples" / "yanbian_complete" / "1.eml"  # from SENDER: 8 stars, 5 projects
 YANBIAN = "延边朝鲜族自治州教育局"
@@ -243,3 +247,128 @@ def test_an_unknown_sender_that_fails_gets_no_reply(tmp_path: Path, campaign: Ca
         assert office is not None and "可能是冒用的地址，系统未回复发件人" in office.body_text
         [waiting] = desk.store.submissions.waiting_mails()
         assert waiting.sender == "someone@163.com" and waiting.held_unit is None
+
+
+FROM_LINE = f"From: {SENDER}\r\n".encode()
+IRREGULAR_FROMS = {
+    "two addresses": f"From: {SENDER}, x@evil.example\r\n".encode(),
+    "two From lines": f"From: {SENDER}\r\nFrom: x@evil.example\r\n".encode(),
+}
+
+
+@pytest.mark.parametrize("how", list(IRREGULAR_FROMS))
+def test_a_from_field_naming_her_first_is_held(desk: Desk, tmp_path: Path, how: str) -> None:
+    """The desk files these under her address (the first it reads), so they are judged as hers:
+    a From DMARC cannot judge is held, though evil.example signed it and has no DMARC to fail."""
+    before = dossier_names(desk)
+    forged = mail(SENDER, subject=f"撤回 {STAR}", text=f"撤回 {STAR}", date=None)
+    raw = send(
+        desk,
+        tmp_path,
+        SigningDomain("evil.example", dmarc=None).sign(forged.replace(FROM_LINE, IRREGULAR_FROMS[how], 1)),
+    )
+    row = desk.store.submissions.for_raw(raw)
+    assert row is not None and row.unit_name is None and row.held_unit == YANBIAN
+    assert row.held_reason.startswith("发件人栏不规范：") and row.summary["auth"]["dmarc"] == "permerror"
+    assert dossier_names(desk) == before and STAR in roster_stars(desk)
+    assert desk.store.outbox.by_key(f"reply:{raw}") is None
+
+
+def test_a_trusted_id_under_another_servers_header_is_held(
+    tmp_path: Path, campaign: Campaign, dns: StubDns, netease: SigningDomain
+) -> None:
+    """Our server wrote no header of its own on top: the forger's with our id further down is not
+    believed, the mail is judged here, and 163.com's DMARC holds it."""
+    for desk in make_desk(tmp_path, campaign, dns, trusted_authserv_id=MX):
+        send(desk, tmp_path, netease.sign(SAMPLE.read_bytes()))
+        before = dossier_names(desk)
+        relay = b"Authentication-Results: mx.relay.example; spf=none smtp.mailfrom=163.com\r\n"
+        forged = f"Authentication-Results: {MX}; dkim=pass header.d=163.com; spf=pass; dmarc=pass\r\n".encode()
+        raw = send(
+            desk, tmp_path, relay + forged + mail(SENDER, subject=f"撤回 {STAR}", text=f"撤回 {STAR}", date=None)
+        )
+        row = desk.store.submissions.for_raw(raw)
+        assert row is not None and row.held_unit == YANBIAN and row.summary["auth"]["source"] == "verified"
+        assert dossier_names(desk) == before
+
+
+def test_a_dkim_key_the_dns_could_not_give_holds_nothing(
+    desk: Desk, tmp_path: Path, dns: StubDns, netease: SigningDomain
+) -> None:
+    """163.com's DMARC record is cached (p=reject) but its DKIM key lookup times out: her signed
+    mail is not known to fail, so it joins and she gets her receipt."""
+    desk.holds.authenticator.lookup.clear()
+    desk.holds.authenticator.lookup("_dmarc.163.com")  # the policy is at hand, the key is not
+    dns.down = True
+    raw = send(desk, tmp_path, netease.sign(photo_mail(STAR)))
+    row = desk.store.submissions.for_raw(raw)
+    assert row is not None and row.unit_name == YANBIAN and row.held_unit is None
+    assert (row.summary["auth"]["dkim"], row.summary["auth"]["dmarc"]) == ("temperror", "temperror")
+    assert desk.store.outbox.by_key(f"reply:{raw}").recipients == [SENDER]
+
+
+def quarantine(desk: Desk, tmp_path: Path, raw_mail: bytes) -> int:
+    """The mail sent and processed until its third failure quarantines it."""
+    raw = send(desk, tmp_path, raw_mail)
+    for _ in range(QUARANTINE_AFTER):
+        record = desk.store.raw.get(raw)
+        if record.state == RawState.QUARANTINED:
+            break
+        desk.clock.now = max(desk.clock.now, record.retry_at or desk.clock.now)
+        desk.process_pending()
+    assert desk.store.raw.get(raw).state == RawState.QUARANTINED
+    return raw
+
+
+def mailed_to(desk: Desk) -> dict[str, list[str]]:
+    """Who was mailed what (the To address, each body), as the outbox worker wrote them."""
+    out = desk.settings.data_dir / "outbox"
+    OutboxWorker(desk.store, smtp=None, outbox_dir=out, clock=desk.clock).run_once()
+    sent: dict[str, list[str]] = {}
+    for path in sorted(out.glob("*.eml")):
+        message = parse(path.read_bytes())
+        sent.setdefault(str(message["To"]), []).append(body_text(message))
+    return sent
+
+
+@pytest.mark.parametrize(
+    ("who", "breaks"),
+    [
+        ("her address, forged", "reading"),
+        ("her address, forged", "telling her"),
+        ("a stranger, forged", "reading"),
+        ("a stranger, forged", "answering"),
+        ("her address, signed", "reading"),
+    ],
+)
+def test_a_quarantined_mail_acknowledges_only_an_authenticated_sender(
+    desk: Desk, tmp_path: Path, netease: SigningDomain, monkeypatch: pytest.MonkeyPatch, who: str, breaks: str
+) -> None:
+    """A mail that breaks the pipeline three times is quarantined; its "人工处理" acknowledgement
+    goes to the From address only when that address's domain vouched for the mail: otherwise it
+    would be backscatter, to a stranger or to the contact whose address was forged."""
+    mailed_to(desk)  # what the package before sent
+    for path in (desk.settings.data_dir / "outbox").glob("*.eml"):
+        path.unlink()
+    address = SENDER if who.startswith("her") else "someone@163.com"
+    raw_mail = mail(address, subject="补充材料", date=None)
+    if who.endswith("signed"):
+        raw_mail = netease.sign(raw_mail)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"{breaks} bug")
+
+    target = {"reading": "read_submission", "answering": "compose_unknown_sender_reply"}
+    if breaks == "telling her":
+        monkeypatch.setattr(held_module, "compose_mail_in_your_name", broken)
+    else:
+        monkeypatch.setattr(desk_module, target[breaks], broken)
+    raw = quarantine(desk, tmp_path, raw_mail)
+
+    sent = mailed_to(desk)
+    assert any(f"#{raw}" in body for body in sent[desk.campaign.office.email])  # the office always hears
+    acks = [body for body in sent.get(address, []) if "人工处理" in body]
+    if who.endswith("signed"):
+        assert len(acks) == 1
+    else:
+        assert acks == [] and address not in sent

@@ -155,16 +155,27 @@ def test_a_restart_after_the_rule_is_fixed_checks_the_unit_again(
     tmp_path: Path, campaign: Campaign, store: Store, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A fixed rule is deployed by a restart: the unit left 检查未完成 is checked again at start,
-    not when it happens to send its next mail."""
+    not when it happens to send its next mail; and its receipt's "核查结果将另行告知" is kept: its
+    contacts get the receipt of the finished check, once."""
     desk = _desk(tmp_path, campaign, store, clock)
     break_rules(monkeypatch, [BROKEN])
     _deliver(desk, tmp_path, clock, SAMPLE.read_bytes(), "1.eml")
     assert store.evaluations.check_error(UNIT) is not None
+    [told] = _to(_sent(tmp_path, store, clock), SENDER)
+    assert "核查结果将另行告知" in body_text(told)
 
     monkeypatch.undo()  # the fixed release
+    clock.now += dt.timedelta(hours=2)
     restarted = _desk(tmp_path, campaign, store, clock)
     restarted.recover()
     restarted.process_pending()
     assert store.evaluations.check_error(UNIT) is None
     [row] = [r for r in _digest(store, campaign, clock).rows if r.unit == UNIT]
     assert row.state == UnitState.COMPLETE
+
+    [_, result] = _to(_sent(tmp_path, store, clock), SENDER)  # the promised word
+    text = str(result["Subject"]) + body_text(result)
+    assert "人工核查" not in text and "另行告知" not in text and "材料齐全" in text
+    restarted.recover()  # another restart: nothing left to tell
+    restarted.process_pending()
+    assert len(_to(_sent(tmp_path, store, clock), SENDER)) == 2

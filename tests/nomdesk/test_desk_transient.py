@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import io
+import sqlite3
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from config.campaign import Campaign
 from config.settings import Settings
 from intake.archive.base import Writer
 from nomdesk.desk import Desk
-from nomdesk.service import Service
+from nomdesk.service import STALE_PROCESSING, Service
 from notify.outbox import OutboxWorker
 from storage.repo import Store
 from storage.tables import RawMessageRecord, RawState
@@ -259,3 +260,128 @@ def test_the_running_pipeline_retries_a_deferred_mail_when_its_time_comes(
         assert service.store.outbox.by_key(f"reply:{record.id}") is not None
     finally:
         service.shutdown()
+
+
+def test_a_transient_error_that_never_heals_is_quarantined_after_the_give_up_limit(
+    tmp_path: Path, campaign: Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A "transient" error the mail itself causes (an archive entry with mode 000 unpacked in the work
+    folder: EACCES every time; injected here, root reads anything) retried every 30 minutes forever.
+    retry_give_up_after_hours=2: 30 s + 1 + 2 + 4 + 8 + 16 min + 3 x 30 min passes 2 h at the 9th."""
+    data = tmp_path / "var"
+    with Store.open(data) as store:
+        store.directory.sync_units(campaign)
+        settings = Settings(data_dir=data, retry_notice_after_hours=1, retry_give_up_after_hours=2)
+        desk = Desk(settings, campaign, store, clock=Clock(T0))
+        raw = _mail()
+        (tmp_path / "1.eml").write_bytes(raw)
+        _inject(monkeypatch, desk, Faults([EACCES] * 50))
+        record = desk.ingest_file(tmp_path / "1.eml")
+        for _ in range(8):
+            desk.process_pending()
+            _retry_later(desk, record.id)
+        assert desk.clock.now - T0 < dt.timedelta(hours=2)
+        (stuck,) = _sent(desk)  # the office heard once, after an hour; nothing more yet
+        assert "磁盘或数据库错误" in str(stuck["Subject"])
+
+        desk.process_pending()  # the 9th: two hours of it
+        row = desk.store.raw.get(record.id)
+        assert row.state == RawState.QUARANTINED and row.retry_at is None
+        assert row.transient_failures == 8 and "Permission denied" in row.last_error
+        sent = [m for m in _sent(desk) if m["Message-ID"] != stuck["Message-ID"]]  # the outbox dir keeps all
+        assert sorted(str(m["To"]) for m in sent) == sorted([campaign.office.email, SENDER])
+        (notice,) = [m for m in sent if m["To"] == campaign.office.email]
+        assert "待人工处理" in str(notice["Subject"]) and "停止自动重试" in body_text(notice)
+        (ack,) = [m for m in sent if m["To"] == SENDER]
+        assert "人工处理" in body_text(ack) and ack["In-Reply-To"] == message_id_of(raw)
+        assert desk.process_pending() == 0  # no more retries
+
+
+def _pipeline_pass(desk: Desk) -> None:
+    """One pass of the service's pipeline loop, which logs a failed step and goes on."""
+    try:
+        desk.process_pending()
+    except Exception:
+        desk_module.log.exception("pipeline step failed")
+
+
+def test_a_failure_the_database_could_not_record_is_no_killed_worker(
+    desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database went down while the mail was being processed, so `defer` failed too and the row
+    stayed "processing"; the housekeeping's requeue counted those claims as killed workers, and after
+    three such outages a single reader hiccup quarantined a good mail."""
+    raw = _mail()
+    (tmp_path / "1.eml").write_bytes(raw)
+    faults = Faults([ENOSPC, EIO, ENOSPC, ValueError("a race with the office"), None])
+    _inject(monkeypatch, desk, faults)
+    down = [False]
+    real_defer = desk.store.raw.defer
+
+    def defer(*args, **kwargs):
+        if down[0]:
+            raise sqlite3.OperationalError("unable to open database file")
+        return real_defer(*args, **kwargs)
+
+    monkeypatch.setattr(desk.store.raw, "defer", defer)
+    record = desk.ingest_file(tmp_path / "1.eml")
+    for _ in range(3):  # three outages, each while the mail is on a (transient) disk error
+        down[0] = True
+        _pipeline_pass(desk)
+        assert desk.store.raw.get(record.id).state == RawState.PROCESSING  # nothing could be written
+        down[0] = False  # the database is back: the pipeline's next pass, then the housekeeping
+        _pipeline_pass(desk)
+        desk.store.raw.requeue_stale(STALE_PROCESSING, now=desk.clock.now + dt.timedelta(hours=1))
+        desk.clock.now += dt.timedelta(hours=1)
+        assert _sent(desk) == []
+    assert desk.store.raw.get(record.id).state == RawState.NEW
+
+    _pipeline_pass(desk)  # one deterministic failure: its first, so retried (not its fourth: quarantined)
+    assert not desk.store.audit.entries(action="raw.quarantined")
+    row = _retry_later(desk, record.id)
+    assert "a race with the office" in row.last_error and (row.attempts, row.transient_failures) == (4, 3)
+    _pipeline_pass(desk)
+    assert desk.store.raw.get(record.id).state == RawState.DONE
+    (receipt,) = _sent(desk)  # the receipt, no "人工处理"
+    assert receipt["To"] == SENDER and "人工处理" not in body_text(receipt)
+
+
+def test_a_recheck_that_meets_a_transient_error_is_tried_again_without_a_new_mail(
+    desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The office voids a submission; its rebuild meets a locked database. It was marked done anyway,
+    so the dossier kept the voided files until the unit's next mail."""
+    first = mail(
+        SENDER,
+        subject="延边州推荐材料",
+        parts=[attachment("延边州工作总结\n".encode(), filename_rfc2047("工作总结.txt"), content_type="text/plain")],
+    )
+    second = mail(
+        SENDER,
+        subject="补充",
+        parts=[attachment("冒名材料\n".encode(), filename_rfc2047("补充说明.txt"), content_type="text/plain")],
+    )
+    raws = []
+    for n, raw in enumerate((first, second)):
+        (tmp_path / f"{n}.eml").write_bytes(raw)
+        raws.append(desk.ingest_file(tmp_path / f"{n}.eml"))
+        desk.process_pending()
+    assert desk.store.evaluations.dossier_version(UNIT, 2).raw_ids == [r.id for r in raws]
+    real_save, saves = desk.store.evaluations.save, []
+
+    def save(*args, **kwargs):
+        saves.append(desk.clock.now)
+        if len(saves) == 1:
+            raise sqlite3.OperationalError("database is locked")
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(desk.store.evaluations, "save", save)
+    desk.void(desk.store.submissions.for_raw(raws[1].id).id, actor="office", reason="冒用联系人邮箱")
+    assert desk.process_pending() == 0  # failed: not counted, so the pipeline loop waits its poll
+    assert [unit for unit, _ in desk.store.state.rechecks()] == [UNIT]  # still requested
+    assert desk.process_pending() == 0 and len(saves) == 1  # not again before its backoff: no hot loop
+
+    desk.clock.now += dt.timedelta(minutes=1)  # the next poll after the backoff
+    assert desk.process_pending() == 1
+    assert desk.store.state.rechecks() == []
+    assert desk.store.evaluations.dossier_version(UNIT, 3).raw_ids == [raws[0].id]  # rebuilt without it

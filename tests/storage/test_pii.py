@@ -258,3 +258,31 @@ def test_a_contact_edited_with_its_phone_as_shown_keeps_the_phone(desk: Desk) ->
     assert "已保存联系人的修改" in response.text
     [edited] = store.contacts.list(CLAIMED_UNIT)
     assert (edited.role, edited.phone) == ("经办人", CONTACT_PHONE)
+
+
+def _english_left(message: str, *allowed: str) -> list[str]:
+    """Latin words of an error message other than the names the clerk must type or find."""
+    for name in sorted(allowed, key=len, reverse=True):
+        message = message.replace(name, " ")
+    return re.findall(r"[A-Za-z]{3,}", message)
+
+
+def test_the_start_errors_speak_to_the_clerk_in_chinese(tmp_path: Path) -> None:
+    """Whoever starts the desk (a clerk, an installer) reads what is wrong and what to do, in Chinese."""
+    data = tmp_path / "var"
+    Store.open(data).close()
+    key_file = data / pii.SECRET_KEY_FILE
+    key_file.chmod(0o644)
+    with pytest.raises(PermissionError) as too_open:
+        Store.open(data)
+    message = str(too_open.value)
+    assert f"密钥文件 {key_file} 权限过宽（当前为 644，应为 600），请执行 chmod 600 {key_file} 后重新启动" == message
+    assert _english_left(message, str(key_file), "chmod") == []
+    key_file.chmod(0o600)
+    with pytest.raises(ValueError) as too_short:
+        Store.open(data, secret_key="short")
+    assert "太短" in str(too_short.value) and _english_left(str(too_short.value), "NOMDESK_SECRET_KEY") == []
+    with pytest.raises(pii.SealError) as wrong:
+        Store.open(data, secret_key="another-key-of-32-characters-xx")
+    assert "重新启动" in str(wrong.value)
+    assert _english_left(str(wrong.value), "NOMDESK_SECRET_KEY", pii.SECRET_KEY_FILE) == []

@@ -5,6 +5,7 @@ under the cap as it arrives."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import ipaddress
@@ -13,7 +14,10 @@ import socket
 import ssl
 import threading
 import time
+import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,7 +28,7 @@ from cryptography.x509.oid import NameOID
 
 import web.fetch
 from tests.support.http_files import file_server, octets, redirect
-from web.fetch import FetchError, fetch_link
+from web.fetch import FetchError, Pace, fetch_link
 
 FILE = "网盘文件".encode() * 1000
 DESK = "127.0.0.2"  # plays the desk's own port: what a rebinding answer points at
@@ -53,7 +57,9 @@ def names(table: dict[str, list[list[str]]]) -> Callable[[str, int], list[str]]:
 
 @pytest.fixture
 def scratch(tmp_path: Path) -> Path:
-    return tmp_path / "work" / "tmp"
+    path = tmp_path / "work" / "tmp"
+    path.mkdir(parents=True)  # as the desk has it: a refusal before any byte leaves it empty, not absent
+    return path
 
 
 @pytest.fixture
@@ -254,3 +260,122 @@ def test_a_full_disk_is_told_and_leaves_nothing(scratch: Path, monkeypatch: pyte
             fetch_link(f"{files.origin()}/file", 1 << 20, scratch, allow_private=True)
         monkeypatch.undo()
     assert list(scratch.iterdir()) == []
+
+
+def _gzip_bomb(inflated: int) -> bytes:
+    """A gzip stream of `inflated` zero bytes, made a MiB at a time (it is ~1/1000 of that)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = b"\0" * (1 << 20)
+    return b"".join(packer.compress(zeros) for _ in range(inflated >> 20)) + packer.flush()
+
+
+def test_an_encoded_body_is_refused_not_inflated(scratch: Path) -> None:
+    """We ask for identity; a server sending gzip anyway (here 250 KB that inflate to 256 MB) is
+    refused before its body is read: little memory, nothing on disk. A plain body is fetched."""
+    bomb = _gzip_bomb(256 << 20)
+    assert len(bomb) < 1 << 20
+    routes = {
+        "/bomb": octets(bomb, "video/mp4", **{"Content-Encoding": "gzip"}),
+        "/bomb-chunked": lambda: (200, {"Content-Encoding": "x-gzip, identity"}, [bomb]),
+        "/plain": lambda: (200, {"Content-Encoding": "identity"}, [FILE[:5000], FILE[5000:]]),
+    }
+    with file_server("127.0.0.1", routes) as files:
+        tracemalloc.start()
+        try:
+            for path, named in (("/bomb", "gzip"), ("/bomb-chunked", "x-gzip")):
+                with pytest.raises(FetchError) as refused:
+                    fetch_link(f"{files.origin()}{path}", 1 << 20, scratch, allow_private=True)
+                assert str(refused.value) == f"服务器返回了压缩传输的内容（{named}），无法安全下载，请手动下载后上传"
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < 8 << 20, f"{peak >> 20} MiB allocated while refusing"
+        assert list(scratch.iterdir()) == []
+        name, path = fetch_link(f"{files.origin()}/plain", 1 << 20, scratch, allow_private=True)
+        assert (name, path.read_bytes()) == ("plain", FILE)
+
+
+def trickle(stop: threading.Event, every: float = 0.2) -> Iterator[bytes]:
+    """A byte at a time, for as long as the client listens (or the test ends)."""
+    while not stop.wait(every):
+        yield b"x"
+
+
+def silence(stop: threading.Event) -> Iterator[bytes]:
+    """Nothing at all, after the headers."""
+    stop.wait(30)
+    yield b""
+
+
+@contextmanager
+def header_trickler(stop: threading.Event) -> Iterator[str]:
+    """A server that sends its status line, then one header a byte at a time: it never gets to the body."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nX-Slow: ")
+                while not stop.wait(0.2):
+                    conn.sendall(b"a")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/video.mp4"
+    finally:
+        stop.set()
+        listener.close()
+
+
+def test_a_trickling_server_is_stopped_at_the_deadline(scratch: Path) -> None:
+    """A byte every 0.2 s is never silent long enough for a read timeout: only the deadline (2 s
+    here, `fetch_deadline_seconds`) ends the fetch, wherever it waits, and no part stays."""
+    stop = threading.Event()
+    routes = {
+        "/no-length": lambda: (200, {"Content-Type": "video/mp4"}, trickle(stop)),
+        "/with-length": lambda: (200, {"Content-Length": "100000"}, trickle(stop)),
+        "/file": octets(FILE),
+    }
+    pace = Pace(deadline_seconds=2, min_bytes_per_second=0)
+    try:
+        with file_server("127.0.0.1", routes) as files, header_trickler(stop) as headers_url:
+            for url in (f"{files.origin()}/no-length", f"{files.origin()}/with-length", headers_url):
+                started = time.monotonic()
+                with pytest.raises(FetchError) as stopped:
+                    fetch_link(url, 1 << 20, scratch, allow_private=True, pace=pace)
+                took = time.monotonic() - started
+                assert str(stopped.value) == "下载超过 2 秒 仍未完成（服务器太慢或没有响应），已停止，请手动下载后上传"
+                assert 1.9 < took < 4, (url, took)
+                assert list(scratch.iterdir()) == []
+            _, path = fetch_link(f"{files.origin()}/file", 1 << 20, scratch, allow_private=True, pace=pace)
+            assert path.read_bytes() == FILE  # a quick answer is fetched as before
+    finally:
+        stop.set()
+
+
+def test_a_server_below_the_speed_floor_is_stopped(scratch: Path) -> None:
+    """5 bytes a second, or silence after the headers, against a floor of 1 KiB/s over 1 s
+    (`fetch_min_bytes_per_second`, `fetch_slow_window_seconds`): stopped after about a second."""
+    stop = threading.Event()
+    routes = {
+        "/slow": lambda: (200, {"Content-Type": "video/mp4"}, trickle(stop)),
+        "/silent": lambda: (200, {"Content-Length": "100"}, silence(stop)),
+        "/file": octets(FILE),
+    }
+    pace = Pace(deadline_seconds=60, min_bytes_per_second=1024, window_seconds=1)
+    try:
+        with file_server("127.0.0.1", routes) as files:
+            for path in ("/slow", "/silent"):
+                started = time.monotonic()
+                with pytest.raises(FetchError) as stopped:
+                    fetch_link(f"{files.origin()}{path}", 1 << 20, scratch, allow_private=True, pace=pace)
+                assert str(stopped.value) == "下载速度过慢（1 秒内不足 1 KiB），已停止，请稍后再试或手动下载后上传"
+                assert time.monotonic() - started < 4
+                assert list(scratch.iterdir()) == []
+            _, path = fetch_link(f"{files.origin()}/file", 1 << 20, scratch, allow_private=True, pace=pace)
+            assert path.read_bytes() == FILE  # a server that keeps up is fetched as before
+    finally:
+        stop.set()

@@ -1,0 +1,206 @@
+"""Checking a unit's whole dossier, and what follows from a check that did not finish.
+
+Every check of a unit merges all its submissions into one dossier, runs every rule once and
+keeps the result as the unit's next evaluation. A rule that raised leaves the unit 检查未完成
+(never 材料齐全): the office is told once per failure, and the unit's receipt says the package
+is being checked by hand and "核查结果将另行告知". That promise is kept here: when a re-check (a
+restart with the fixed rule, paper copies recorded, a void) clears the error the unit was told
+about, its registered contacts get the receipt of the finished check.
+
+Re-checks run on the pipeline's thread (`recheck_pending`); one that meets a transient error (a
+full disk, a database that went away) stays requested and is tried again after a backoff, so a
+void's rebuild does not wait for the unit's next mail, and the pipeline does not spin on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from config.campaign import Campaign, UnitKind
+from config.faults import backoff_seconds, is_transient
+from config.masking import mask_text
+from config.settings import Settings
+from intake.dossier import build_dossier
+from intake.models import Dossier, Submission
+from intake.nominees import cross_unit_duplicates
+from intake.unit import UnitResolution
+from nomdesk.check import submission_ref
+from nomdesk.stored import merge_wecom_bursts, reindex
+from notify.replies import Replies
+from storage.repo import Store
+from storage.tables import RawMessageRecord, SubmissionRecord
+from validators import check_dossier
+from validators.result import CheckResult
+from validators.rules.exemplar import is_exemplar_mark
+
+log = logging.getLogger(__name__)
+
+RECHECK_RECEIPT_KEY = "reply-recheck:{}:{}"  # the receipt of a re-check that finished (unit, version)
+RECEIPT_KINDS = {"mail": "reply", "wecom": "wecom-reply"}  # what the unit has been told (outbox keys)
+
+
+class Evaluation:
+    """The desk's checks of units: evaluate, re-check on request, tell about unfinished checks."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        campaign: Campaign,
+        store: Store,
+        replies: Replies,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.settings = settings
+        self.campaign = campaign
+        self.store = store
+        self.replies = replies
+        self.clock = clock
+        self._waits: dict[str, tuple[int, dt.datetime]] = {}  # unit -> (transient failures, not before)
+
+    # -- re-checks ----------------------------------------------------------------------------
+    def recheck_pending(self) -> int:
+        """Check again the units waiting for it (paper copies arrived, a void, a restart after an
+        unfinished check); how many were done. One that failed transiently is not done and not
+        counted (the pipeline then waits its poll): it is tried again after its backoff."""
+        done = 0
+        for unit, token in self.store.state.rechecks():
+            now = self.clock()
+            failures, not_before = self._waits.get(unit, (0, now))
+            if not_before > now:
+                continue
+            try:
+                self.recheck(unit)
+            except Exception as exc:
+                if is_transient(exc):  # the disk or the database, not the dossier: the request stays
+                    delay = backoff_seconds(
+                        failures + 1,
+                        first=self.settings.retry_backoff_seconds,
+                        cap=self.settings.retry_backoff_max_seconds,
+                    )
+                    self._waits[unit] = (failures + 1, now + dt.timedelta(seconds=delay))
+                    log.warning("re-check of %s failed, tried again in %.0f s: %s", unit, delay, mask_text(str(exc)))
+                    continue
+                log.exception("re-check of %s failed", unit)  # the unit's next mail checks it again
+            self._waits.pop(unit, None)
+            self.store.state.recheck_done(unit, token)
+            done += 1
+        return done
+
+    def recheck(self, unit: str) -> CheckResult:
+        """Evaluate the unit again; if that finished a check the unit was told is being done by hand,
+        its registered contacts get the receipt of the finished check (the promised 另行告知)."""
+        told = self._told_incomplete(unit)
+        result = self.evaluate(unit)
+        if told is not None and not result.incomplete:
+            key = RECHECK_RECEIPT_KEY.format(unit, result.version)
+            self.replies.mail_contacts(key, told, result, not_before=self.clock())
+        return result
+
+    def _told_incomplete(self, unit: str) -> RawMessageRecord | None:
+        """The mail whose receipt, the unit's latest, said its check had not finished; else None."""
+        last = self.store.outbox.last_receipt(unit, now=self.clock(), kinds=RECEIPT_KINDS)
+        if last is None or last.evaluation_version is None or last.raw_message_id is None:
+            return None
+        snapshot = self.store.evaluations.dossier_version(unit, last.evaluation_version)
+        if snapshot is None or not snapshot.check_error:
+            return None
+        return self.store.raw.get(last.raw_message_id)
+
+    # -- one check ------------------------------------------------------------------------------
+    def unit_submissions(self, unit: str, rows: list[SubmissionRecord] | None = None) -> list[Submission]:
+        """The unit's submissions in arrival order, read from `rows` (default: the store's)."""
+        subs: list[Submission] = []
+        rows = self.store.submissions.of_unit(unit) if rows is None else rows
+        # One query for every stored file of the unit: a unit's 20th mail must not cost 20 reads.
+        stored_files = self.store.submissions.files_of([row.id for row in rows if row.id is not None])
+        for index, row in enumerate(rows):
+            data = row.summary.get("submission")
+            if not data:
+                continue
+            sub = Submission.model_validate(data)
+            by_path = {f.path: f for f in stored_files.get(row.id or 0, [])}
+            for file in sub.files:
+                stored = by_path.get(file.path)
+                if stored is not None:
+                    file.local = self.store.submissions.file_path(stored)
+            sub.arrived_at = row.arrived_at
+            subs.append(reindex(sub, index, copy=False))  # its place among the unit's stored submissions
+        return merge_wecom_bursts(subs)
+
+    def evaluate(self, unit: str) -> CheckResult:
+        """Re-check the unit's whole dossier (all its submissions merged) and keep the result.
+
+        The dossier is built once: the other units' nominees it duplicates are looked up from it,
+        then every rule runs once. Each submission carries its reference ("长春-07")."""
+        rows = self.store.submissions.of_unit(unit)
+        submissions = self.unit_submissions(unit, rows)
+        config_unit = self.campaign.unit_by_exact_name(unit)
+        resolution = UnitResolution(
+            name=unit,
+            kind=config_unit.kind if config_unit else UnitKind.OTHER,
+            known=config_unit is not None,
+            how="sender",
+            sender_registered=True,
+        )
+        dossier = build_dossier(
+            submissions,
+            self.campaign,
+            resolution,
+            is_exemplar_mark,
+            paper_received=self.store.state.paper_received(unit),
+        )
+        dossier.other_unit_nominees = cross_unit_duplicates(unit, dossier, self.store.evaluations)
+        raw_index = self._number_submissions(unit, rows, dossier)
+        run = check_dossier(dossier, self.campaign)
+        result = CheckResult(dossier=dossier, findings=run.findings, rule_errors=run.failures, raw_index=raw_index)
+        # A rule that raised: the unit is 检查未完成 until an evaluation without one (never 材料齐全).
+        before = self.store.evaluations.check_error(unit) if result.incomplete else None
+        result.version = self.store.evaluations.save(
+            unit, dossier, run.findings, raw_ids=raw_index, check_error=result.check_error
+        )
+        if result.incomplete and result.check_error != before:
+            self._tell_office_check_failed(unit, result)
+        return result
+
+    def _tell_office_check_failed(self, unit: str, result: CheckResult) -> None:
+        """Once per failure (not per mail while it lasts): the office checks the package by hand, and
+        the error (masked) goes to whoever fixes the rule. The unit's receipt says the same."""
+        subject = f"【检查未完成】{unit}：自动检查出错，请人工核查"
+        text = (
+            f"{unit} 的材料在自动检查时有规则出错，检查未完成（第 {result.version} 次检查）：\n"
+            f"{mask_text(result.check_error or '')}\n"
+            "其余规则的结果已保存，但出错规则负责的内容没有检查，不能据此认定“材料齐全”。\n"
+            "该单位的回执已告知材料已收到、正在由省级办公室人工核查。请人工核查该单位的材料，"
+            "并把上面的技术信息转交技术人员；问题修复后，该单位下一次检查通过即恢复正常状态。\n"
+        )
+        self.replies.queue(
+            f"office-check-incomplete:{unit}:{result.version}",
+            channel="mail",
+            recipients=[self.campaign.office.email],
+            subject=subject,
+            text=text,
+            not_before=self.clock(),  # no unit: a notice to the office, not one of the unit's replies
+        )
+
+    def _number_submissions(self, unit: str, rows: list[SubmissionRecord], dossier: Dossier) -> dict[int, int]:
+        """Give each of the dossier's submissions its reference, "<short unit name>-<NN>" from the
+        unit's numbering of its submissions (`unit_index`; a WeCom run takes its first file's), and
+        return raw message id -> index of the dossier's submission it is part of."""
+        short = self.campaign.short_name(unit)
+        starts = sorted(meta.index for meta in dossier.submissions)
+        raw_index: dict[int, int] = {}
+        numbers: dict[int, int] = {}
+        for position, row in enumerate(rows):  # positions are the indices unit_submissions gave
+            if not row.summary.get("submission"):
+                continue
+            index = max((i for i in starts if i <= position), default=None)
+            if index is None:
+                continue
+            raw_index[row.raw_message_id] = index
+            numbers.setdefault(index, row.unit_index or position + 1)
+        for meta in dossier.submissions:
+            if meta.index in numbers:
+                meta.ref = submission_ref(short, numbers[meta.index])
+        return raw_index
