@@ -27,11 +27,6 @@ FIRST = SHARED / "samples" / "yanbian_complete" / "1.eml"  # 延边州's package
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(dt.datetime(2021, 8, 21, 6, 0, tzinfo=dt.UTC))
-
-
-@pytest.fixture
 def store(tmp_path: Path, campaign: Campaign):
     store = Store.open(tmp_path / "var")
     store.directory.sync_units(campaign)

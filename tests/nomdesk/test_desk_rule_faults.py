@@ -38,11 +38,6 @@ pytestmark = pytest.mark.rule_faults
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(dt.datetime(2021, 8, 21, 6, 0, tzinfo=dt.UTC))
-
-
-@pytest.fixture
 def store(tmp_path: Path, campaign: Campaign):
     store = Store.open(tmp_path / "var")
     store.directory.sync_units(campaign)

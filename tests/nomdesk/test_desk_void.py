@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
 from config.campaign import Campaign
-from config.settings import Settings
 from nomdesk.desk import Desk
 from nomdesk.exports import roster_xlsx
 from notify.outbox import OutboxWorker
 from schedule.status import collect_status
-from storage.repo import Store
 from tests.conftest import SHARED
 from tests.support.clock import Clock
 from tests.support.extra_star import FORGED_STAR, FORGED_SUBJECT, extra_star_mail
@@ -30,19 +27,6 @@ UNIT = "延边朝鲜族自治州教育局"
 SENDER = "ybjyj_zcjy@163.com"  # 延边州's registered contact
 FIRST = SHARED / "samples" / "yanbian_complete" / "1.eml"  # 8 stars, 5 projects
 REASON = "冒用联系人邮箱发送，非本单位报送"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(dt.datetime(2021, 8, 21, 6, 0, tzinfo=dt.UTC))
-
-
-@pytest.fixture
-def desk(tmp_path: Path, campaign: Campaign, clock: Clock) -> Iterator[Desk]:
-    data = tmp_path / "var"
-    with Store.open(data) as store:
-        store.directory.sync_units(campaign)
-        yield Desk(Settings(data_dir=data, reply_rate_per_hour=20), campaign, store, clock=clock)
 
 
 def _send(desk: Desk, clock: Clock, path: Path, worker: OutboxWorker) -> None:

@@ -38,11 +38,6 @@ VOIDED = "办公室已作废的报送"
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(dt.datetime(2021, 8, 21, 6, 0, tzinfo=dt.UTC))
-
-
-@pytest.fixture
 def desk(tmp_path: Path, campaign: Campaign, clock: Clock) -> Iterator[Desk]:
     data = tmp_path / "var"
     with Store.open(data) as store:

@@ -5,18 +5,14 @@ office's notice about a mail that broke the pipeline."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import nomdesk.desk as desk_module
-from config.campaign import Campaign
 from config.masking import mask_phone
-from config.settings import Settings
 from nomdesk.desk import Desk
 from notify.outbox import OutboxWorker
-from storage.repo import Store
 from storage.tables import RawState
 from tests.conftest import SHARED
 from tests.support.clock import Clock
@@ -29,19 +25,6 @@ SENDER = "ybjyj_zcjy@163.com"  # 延边州's registered contact
 FIRST = SHARED / "samples" / "yanbian_complete" / "1.eml"
 PHONE = "13912345678"
 SUBJECT = f"王丽 {PHONE} 报送材料"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(dt.datetime(2021, 8, 21, 6, 0, tzinfo=dt.UTC))
-
-
-@pytest.fixture
-def desk(tmp_path: Path, campaign: Campaign, clock: Clock) -> Iterator[Desk]:
-    data = tmp_path / "var"
-    with Store.open(data) as store:
-        store.directory.sync_units(campaign)
-        yield Desk(Settings(data_dir=data, reply_rate_per_hour=20), campaign, store, clock=clock)
 
 
 def _photo_mail(path: Path, subject: str, label: str) -> Path:
