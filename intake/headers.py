@@ -153,10 +153,6 @@ class _RawPolicy(Compat32):  # type: ignore[misc]
 RAW_PARSER = BytesParser(policy=_RawPolicy())
 
 
-def _header(headers: Message, name: str) -> str | None:
-    return header_value(headers, name)  # unfolded as RFC 5322 says: the break goes
-
-
 def _decoded(value: str) -> str:
     """An encoded word decoded, and cleaned again: "=?utf-8?b?DQo=?=" decodes to a line break."""
     return clean_header_text(decode_words(value))
@@ -165,17 +161,17 @@ def _decoded(value: str) -> str:
 def envelope(headers: Message, tz: ZoneInfo | dt.tzinfo = dt.UTC) -> Envelope:
     """The envelope of headers parsed with `RAW_PARSER` (raw 8-bit bytes decoded as UTF-8 or GB18030)."""
     out = Envelope()
-    subject = _header(headers, "subject")
+    subject = header_value(headers, "subject")
     out.subject = _decoded(subject) if subject is not None else None
-    message_id = _header(headers, "message-id")
+    message_id = header_value(headers, "message-id")
     out.message_id = re.sub(r"\s+", "", unescape_raw(message_id)) or None if message_id else None
-    raw_from = _header(headers, "from") or _header(headers, "sender")
+    raw_from = header_value(headers, "from") or header_value(headers, "sender")
     if raw_from:
         out.from_text = _decoded(raw_from) or None
         name, address = mailbox(unescape_raw(raw_from))
         out.sender = address.strip().lower() or None
         out.sender_name = _decoded(name).strip('"') or None
-    out.date = _date(_header(headers, "date"), tz)
+    out.date = _date(header_value(headers, "date"), tz)
     if out.date is None:
         for received in headers.get_all("received") or []:  # the newest is on top
             text = re.sub(r"\s+", " ", str(received))

@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from config.campaign import Campaign, UnitKind
+from config.campaign import Campaign, UnitKind, submission_ref
 from config.faults import backoff_seconds, is_transient
 from config.masking import mask_text
 from config.settings import Settings
@@ -26,7 +26,6 @@ from intake.dossier import build_dossier
 from intake.models import Dossier, Submission
 from intake.nominees import cross_unit_duplicates
 from intake.unit import UnitResolution
-from nomdesk.check import submission_ref
 from nomdesk.stored import merge_wecom_bursts, reindex
 from notify.replies import Replies
 from storage.repo import Store

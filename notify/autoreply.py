@@ -29,6 +29,7 @@ from pathlib import Path
 from intake.filenames import decode_bytes, decode_words
 from intake.headers import HEADERS_PARSER, Headers, header_value, mailbox
 from intake.htmltext import html_to_text
+from intake.unit import own_words
 
 BULK_PRECEDENCE = {"bulk", "list", "junk"}
 LIST_HEADERS = ("list-id", "list-unsubscribe", "list-post", "list-help", "list-subscribe", "list-owner", "list-archive")
@@ -89,29 +90,20 @@ _BODY_PHRASES = re.compile(
     re.IGNORECASE,
 )
 # Where a reply's own words end and the mail it quotes begins (Chinese and English clients).
-_QUOTE_START = re.compile(
-    r"^\s*(?:-{2,}\s*(?:原始邮件|Original Message|转发邮件|Forwarded message)|>|发件人[:：]|From:"
-    r"|在.{0,60}写道[:：]|On .{0,120}wrote:)",
-    re.IGNORECASE | re.MULTILINE,
-)
 CONTENT_SCAN_BYTES = 256 * 1024  # an autoresponder's mail is small; a bigger one is not read for this
 CONTENT_SCAN_CHARS = 1024  # the first kilobyte of what the sender wrote
 NO_ATTACHMENT_TYPES = ("text/", "multipart/alternative")
 
 
-def _get(headers: Headers, name: str) -> str | None:
-    return header_value(headers, name)  # never raises; no CR, LF or NUL in what it gives
-
-
 def _without_attachments(headers: Headers) -> bool:
     """Whether the top-level Content-Type says the mail carries its text alone (a missing one is text)."""
-    content_type = (_get(headers, "content-type") or "text/plain").lower()
+    content_type = (header_value(headers, "content-type") or "text/plain").lower()
     return content_type.startswith(NO_ATTACHMENT_TYPES)
 
 
 def autoreply_subject(headers: Headers) -> bool:
     """Whether the subject marks the mail as an automatic reply (see the module's docstring)."""
-    subject = _get(headers, "subject")
+    subject = header_value(headers, "subject")
     if not subject:
         return False
     with contextlib.suppress(Exception):  # an undecodable subject is read as it came
@@ -124,8 +116,7 @@ def autoreply_subject(headers: Headers) -> bool:
 
 def _own_words(text: str) -> str:
     """The first kilobyte of what the sender wrote: a quoted earlier mail (ours, say) cut off."""
-    quote = _QUOTE_START.search(text)
-    return (text[: quote.start()] if quote else text)[:CONTENT_SCAN_CHARS]
+    return own_words(text)[:CONTENT_SCAN_CHARS]
 
 
 def _is_attachment(part: email.message.Message) -> bool:
@@ -187,14 +178,15 @@ def reply_suppression(headers: Headers, *, own_addresses: set[str], own_msgid_do
     own_ids = {d.lower() for d in own_msgid_domains}
     own_addrs = {a.lower() for a in own_addresses}
 
-    return_path = _get(headers, "return-path")
+    return_path = header_value(headers, "return-path")
     if return_path is not None and parseaddr(return_path)[1] == "" and "<>" in return_path.replace(" ", ""):
         return "null_return_path"
 
-    sender = mailbox(_get(headers, "reply-to") or _get(headers, "from"))[1]
+    sender = mailbox(header_value(headers, "reply-to") or header_value(headers, "from"))[1]
     if not sender or not deliverable(sender):
         return "no_sender"
-    senders = [a for _, a in getaddresses([v for v in (_get(headers, "from"), _get(headers, "sender"), sender) if v])]
+    claimed = (header_value(headers, "from"), header_value(headers, "sender"), sender)
+    senders = [a for _, a in getaddresses([v for v in claimed if v])]
     for address in senders:
         local = address.rpartition("@")[0].lower()
         if is_robot_localpart(local):
@@ -202,31 +194,31 @@ def reply_suppression(headers: Headers, *, own_addresses: set[str], own_msgid_do
         if local.startswith("owner-") or local.endswith("-request") or local.endswith("-bounces"):
             return "list_mail"
 
-    content_type = (_get(headers, "content-type") or "").lower()
+    content_type = (header_value(headers, "content-type") or "").lower()
     if content_type.startswith("multipart/report") and "delivery-status" in content_type:
         return "delivery_status_report"
     if content_type.startswith(("multipart/report", "message/disposition-notification")):
         return "machine_report"  # a read receipt (RFC 8098), an abuse report: a mail client speaking
 
-    auto_submitted = (_get(headers, "auto-submitted") or "no").split(";", 1)[0].strip().lower()
+    auto_submitted = (header_value(headers, "auto-submitted") or "no").split(";", 1)[0].strip().lower()
     if auto_submitted != "no":
         return "auto_submitted"
     if autoreply_subject(headers):
         return "autoreply_subject"  # a vacation reply that does not say so in its headers
 
-    if (_get(headers, "precedence") or "").lower() in BULK_PRECEDENCE:
+    if (header_value(headers, "precedence") or "").lower() in BULK_PRECEDENCE:
         return "precedence_bulk"
-    if any(_get(headers, name) is not None for name in LIST_HEADERS):
+    if any(header_value(headers, name) is not None for name in LIST_HEADERS):
         return "list_mail"
 
-    suppress = {p.strip().lower() for p in (_get(headers, "x-auto-response-suppress") or "").split(",")}
+    suppress = {p.strip().lower() for p in (header_value(headers, "x-auto-response-suppress") or "").split(",")}
     if suppress & {"all", "autoreply", "oof"}:
         return "x_auto_response_suppress"
 
-    if _get(headers, "x-loop") is not None:
+    if header_value(headers, "x-loop") is not None:
         return "x_loop"
 
-    message_id = _get(headers, "message-id") or ""
+    message_id = header_value(headers, "message-id") or ""
     if _domain(message_id) in own_ids:
         return "own_message"
     if any(address.lower() in own_addrs for address in senders):
