@@ -36,7 +36,7 @@ class FileKind(StrEnum):
 class FileProblem(Model):
     """Something intake could not do with a file; becomes a file-level finding (code + params)."""
 
-    code: str  # FILE_UNREADABLE, FILE_UNSUPPORTED, ARCHIVE_ENCRYPTED, ARCHIVE_REJECTED
+    code: str  # FILE_UNREADABLE, FILE_UNSUPPORTED, ARCHIVE_ENCRYPTED, ARCHIVE_REJECTED, ARCHIVE_PART_MISSING
     path: str
     reason: str  # a short Chinese explanation for the message ("文件已损坏", "解压后超过 8 GiB" ...)
     params: dict[str, Any] = Field(default_factory=dict)
@@ -156,6 +156,7 @@ class StarForm(Model):
     submission: int = 0
     fields: StarFields
     missing_labels: list[str] = []  # labels of required fields the reader could not find at all
+    scanned: bool = False  # read by OCR from a stamped scan (image PDF, photo): "扫描件（自动识别）"
 
 
 class ProjectForm(Model):
@@ -163,6 +164,7 @@ class ProjectForm(Model):
     submission: int = 0
     fields: ProjectFields
     missing_labels: list[str] = []
+    scanned: bool = False  # read by OCR from a stamped scan
 
 
 class RegisterTable(Model):
@@ -182,6 +184,22 @@ class Summary(Model):
     submission: int = 0
     chars: int  # characters other than whitespace
     text_head: str = ""  # the first characters, for matching and display
+
+
+class VolumePart(Model):
+    """One volume of a multi-volume archive as it arrived (RULES.md ARCHIVE_PART_MISSING).
+
+    Volumes are kept (in the store, in the service) until their set is whole, then joined by
+    name and order and read as one archive, in the submission that completed the set."""
+
+    path: str  # logical path ("材料.7z.001", "延边州.zip/分卷/材料.z01")
+    local: Path  # where its bytes are on disk
+    size: int
+    set_name: str  # the archive the set makes ("材料.7z", "材料.zip", "材料.rar"): the set's key in a unit
+    style: str  # "split" (X.7z.001: bytes cut in pieces), "zip" (X.z01 … X.zip), "rar" (X.part1.rar …)
+    number: int  # 1-based position in its set
+    total: int | None = None  # how many volumes the set has, when a volume says (7z header, zip end record)
+    submission: int = 0
 
 
 class LargeFileLink(Model):
@@ -214,6 +232,8 @@ class Submission(Model):
     problems: list[FileProblem] = []
     links: list[LargeFileLink] = []
     ignored: list[str] = []  # operating-system leftovers (__MACOSX/, Thumbs.db ...): counted, not material
+    volumes: list[VolumePart] = []  # volumes of multi-volume archives not (yet) joined
+    joined_volumes: list[str] = []  # set names of the volume sets this submission completed and read
     withdraw: list[str] = []  # names the sender asked to withdraw ("撤回 张三")
     restore: list[str] = []  # names the office restored (恢复)
     actor: str | None = None  # who acted, when not the unit's mail: "office:clerk", "wecom:userid"
@@ -228,6 +248,7 @@ class StarEntry(Model):
     form: StarForm | None = None
     photos: list[PackageFile] = []
     videos: list[PackageFile] = []
+    scans: list[str] = []  # paths of stamped scans of its form (盖章扫描件), whether or not they are the form read
     exemplar: bool = False
     omitted_by: str | None = None  # the later 附表2 that leaves this registered nominee out (REGISTER_OMITS)
 
@@ -240,6 +261,7 @@ class ProjectEntry(Model):
     summary: Summary | None = None
     photos: list[PackageFile] = []
     videos: list[PackageFile] = []
+    scans: list[str] = []  # paths of stamped scans of its form (盖章扫描件)
     exemplar: bool = False
     omitted_by: str | None = None  # the later 附表4 that leaves this registered project out
 

@@ -40,6 +40,8 @@ def merge_wecom_bursts(subs: list[Submission]) -> list[Submission]:
                 "problems",
                 "links",
                 "ignored",
+                "volumes",
+                "joined_volumes",
                 "withdraw",
                 "restore",
             ):
@@ -62,6 +64,6 @@ def reindex(submission: Submission, index: int, *, copy: bool = True) -> Submiss
     sub.index = index
     for item in (*sub.files, *sub.registers, *sub.star_forms, *sub.project_forms, *sub.summaries):
         item.submission = index
-    for item in (*sub.problems, *sub.links):
+    for item in (*sub.problems, *sub.links, *sub.volumes):
         item.submission = index
     return sub
