@@ -14,11 +14,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from bot.commands import Command, Intent, normalise
+from bot.commands import Command, Intent
 from bot.withdraw_dialog import EXAMPLE_NAME, WithdrawDialog, WithdrawHandler
 from config.campaign import KIND_ZH, Campaign, VideoSpec
 from intake.models import Dossier, Submission, SubmissionMeta
-from intake.withdrawal import VERB_ZH
+from intake.withdrawal import VERB_ZH, find_nominee
 from storage.models import waiting_for_unit, waiting_note, waiting_total
 from storage.repo import Store
 from validators.base import SEVERITY_ZH, Finding, Severity, render
@@ -39,7 +39,8 @@ CHANNEL_ZH = {"wecom": ("企业微信文件", "批"), "office": ("办公室补�
 ACTION_ZH = {"企业微信": ("企业微信操作", "次"), "办公室": ("办公室操作", "次")}
 MAIL_ZH = ("邮件", "封")
 MEDIA_ZH = {"image": ("图片", "张", ".jpg", "照片"), "video": ("视频", "个", ".mp4", "视频")}
-_QUOTED = re.compile(r"[“\"]([^”\"]+)[”\"]")
+# What follows a nominee's name when a contact says whose files they sent: "张三 的照片".
+_OF_NOMINEE = re.compile(r"\s*的?\s*(?:照片|图片|相片|视频|材料)?\s*$")
 # A check a rule raised in: the unit and the office read that a person is checking, never "材料齐全".
 CHECK_INCOMPLETE_ZH = "检查未完成：系统自动检查出错，材料正在由省级办公室人工核查。"
 
@@ -187,11 +188,15 @@ class Answerer:
         return [e.name for e in (*latest[0].stars, *latest[0].projects)] if latest else []
 
     def nominee_named(self, unit: str, text: str) -> str | None:
-        """The unit's star or project that `text` names (the whole name, or a project's quoted part)."""
-        wanted = normalise(text)
-        for name in self.nominee_names(unit) if wanted else []:
-            if wanted in {normalise(name), *(normalise(q) for q in _QUOTED.findall(name))}:
-                return name
+        """The unit's star or project that `text` names ("张三", "张三 的照片", a project's quoted part),
+        matched as the intake matches names (`intake.names.name_key`: 阿依古丽・买买提 is 阿依古丽·买买提)."""
+        latest = self._latest(unit)
+        if latest is None:
+            return None
+        for wanted in dict.fromkeys((text, _OF_NOMINEE.sub("", text))):
+            found = find_nominee(latest[0], wanted) if wanted.strip() else None
+            if found is not None:
+                return found[1]
         return None
 
     def _unit_named(self, text: str) -> str | None:
@@ -273,7 +278,7 @@ class Answerer:
         if rows:
             lines.append("材料清单：" if not check_error else "已收材料（待人工核查）：")
             if check_error:
-                lines += [f"{row.heading}：" + "，".join(i.label for i in row.items) for row in rows]
+                lines += [f"{row.heading}：" + "，".join(i.received for i in row.items) for row in rows]
             else:
                 lines += [str(row) for row in rows]
         return "\n".join(lines)

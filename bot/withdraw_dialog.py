@@ -14,7 +14,7 @@ from collections.abc import Callable
 from bot.commands import CONFIRM_WITHDRAW, NAME_SEPARATOR, Command, Intent
 from config.campaign import Campaign
 from intake.models import NOMINEE_KIND_ZH, Dossier
-from intake.withdrawal import find_nominee, find_withdrawn, roster_zh
+from intake.withdrawal import find_nominee, find_withdrawn, joined_names, roster_zh
 from storage.repo import Store
 
 WITHDRAW_WINDOW = dt.timedelta(minutes=10)  # how long "确认撤回" may follow "撤回 张三"
@@ -60,6 +60,7 @@ class WithdrawDialog:
                 f"如需撤回推荐对象，请发送“撤回 姓名”（项目写项目名称），如“撤回 {example}”；"
                 "系统会请您确认后再撤回。已收到的材料仍会保存。"
             )
+        names = joined_names(names, lambda n: bool(find_nominee(dossier, n) or find_withdrawn(dossier, n)))
         if len(names) > 1:
             return f"每次只能撤回一个推荐对象，请逐个发送，如“撤回 {names[0]}”。"
         found = find_nominee(dossier, names[0])

@@ -219,6 +219,42 @@ class Digest(Strict):
     emails: list[str] = []  # more recipients of the digest mail besides the office's address
 
 
+class LinkRules(Strict):
+    """Which links in a mail body stand for material the office must fetch (RULES.md LINK_PENDING).
+
+    Hosts and words change with the mail services units use, so they are configuration.
+    """
+
+    large_file_patterns: list[Regex]  # mail 超大附件 and cloud-drive share paths: always material
+    file_transfer_hosts: list[str]  # 奶牛快传, WeTransfer, ...: any link to them (or a subdomain)
+    material_words: list[str]  # words around any other link that offer it as material
+    code_words: list[str]  # words before an extraction code ("提取码：ab12")
+    not_material_patterns: list[Regex]  # signatures, articles, news: never material unless the above
+    signature_words: list[str]  # a mail client's footer: links among these words are not material
+
+
+class ScanRules(Strict):
+    """Stamped scans of 附表1/附表3 read by OCR (intake/forms/scan.py): which files are tried, what it may cost."""
+
+    # A photo is tried as a scanned page only when it looks like one (its thumbnail): page-like portrait
+    # aspect, enough pixels to read, mostly paper (light, grey) and little colour besides a red stamp.
+    min_short_side: Count = 1000  # px; a smaller picture is too coarse to read
+    aspect: tuple[Amount, Amount] = (1.2, 1.6)  # long side / short side (A4 1.41, letter 1.29)
+    min_paper_share: Amount = 0.6  # light, unsaturated pixels
+    max_colour_share: Amount = 0.12  # saturated pixels that are not red
+    # Title words (found by OCR in the top band of page 1) beside those of intake/forms/fields.py.
+    star_words: list[str] = ["附表1"]
+    project_words: list[str] = ["附表3"]
+    not_form_words: list[str] = ["登记表", "附表2", "附表4"]  # a scanned register is the unit's document
+    title_band: Amount = 0.22  # top share of page 1 searched for the title
+    title_dpi: Count = 150
+    title_lines: Count = 2  # text lines of that band read (附表1, the title): OCR time goes by characters
+    read_dpi: Count = 300
+    max_pages: Count = 2  # pages of an image PDF read
+    page_timeout_seconds: Amount = 60  # one tesseract run on one page
+    workers: Count = 2  # tesseract runs at once (each on one core)
+
+
 class Office(Strict):
     name: str
     email: str
@@ -242,7 +278,8 @@ class Campaign(Strict):
     limits: Limits
     reminders: Reminders
     digest: Digest
-    large_file_link_patterns: list[Regex]
+    links: LinkRules
+    scans: ScanRules = Field(default_factory=ScanRules)
     units: list[Unit]
     past_honorees: PastHonorees = Field(default_factory=PastHonorees)
 

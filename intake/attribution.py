@@ -33,7 +33,7 @@ from intake.models import (
     Summary,
     Withdrawn,
 )
-from intake.names import fold, looks_like_person_name, project_keys, same_name, star_keys
+from intake.names import fold, looks_like_person_name, name_key, names_in, project_keys, same_name, star_keys
 
 # Folder names under which a person-named folder is a star's folder.
 _STAR_PARENTS = ("百姓学习之星", "学习之星")
@@ -113,7 +113,7 @@ class Owners:
     def find(self, name: str | None, *, star: bool) -> Owner | None:
         if not name:
             return None
-        key = fold(name)
+        key = name_key(name)
         for owner in self._owners:
             if owner.is_star == star and (same_name(owner.entry.name, name) or key in owner.keys):
                 return owner
@@ -145,11 +145,16 @@ class Owners:
         if parts:
             last = parts[-1]
             parts[-1] = last.rsplit(".", 1)[0] if "." in last else last
+        stars = {key: owner for owner in self._owners if owner.is_star and allow_star for key in owner.keys}
         for part in reversed(parts):
             folded = fold(part)
             best: tuple[int, Owner] | None = None
+            # A person's name only at name boundaries (王丹 is not 王丹丹's); the longest name wins.
+            found = names_in(part, stars)
+            if found:
+                best = (len(found[0]), stars[found[0]])
             for owner in self._owners:
-                if (owner.is_star and not allow_star) or (not owner.is_star and not allow_project):
+                if owner.is_star or not allow_project:
                     continue
                 for key in owner.keys:
                     if key and key in folded and (best is None or len(key) > best[0]):

@@ -44,7 +44,9 @@ from intake.models import (
     PackageFile,
     Placement,
     ProjectEntry,
+    ProjectForm,
     StarEntry,
+    StarForm,
     Submission,
     SubmissionLog,
     SubmissionMeta,
@@ -55,9 +57,12 @@ from intake.names import fold
 from intake.photoset import merge_photos
 from intake.register_merge import ExemplarMark, RegisterMerge
 from intake.unit import UnitResolution
+from intake.volumes import missing_part_problems, volume_placements
+from intake.withdrawal import joined_names
 
 UNPLACED_REASON = "文件名和所在文件夹名中都没有推荐对象的姓名或项目名称"
 UNNAMED_FORM_REASON = "推荐表中未填写姓名或项目名称，文件名中也没有"
+UNREAD_SCAN_REASON = "推荐表扫描件中未能识别出姓名或项目名称，文件名中也没有；请在文件名中注明"
 
 
 class _Assembler:
@@ -84,6 +89,8 @@ class _Assembler:
             self.registers.apply(sub, log)
             self._apply_forms(sub, log)
             self._apply_files(sub, log)
+            # volumes first: "分卷已合并解压" heads the files the set held (intake/volumes.py)
+            log.placements[:0] = volume_placements(sub, self.subs)
         stars: list[StarEntry] = []
         projects: list[ProjectEntry] = []
         for owner in self.owners:
@@ -110,9 +117,12 @@ class _Assembler:
             for p in o.photos
         )
 
+    def _names_nominee(self, name: str) -> bool:
+        return (self.owners.find(name, star=True) or self.owners.find(name, star=False)) is not None
+
     def _apply_withdrawals(self, sub: Submission, log: SubmissionLog) -> None:
         by = sub.actor or "unit"
-        for name in sub.withdraw:
+        for name in joined_names(sub.withdraw, self._names_nominee):
             owner = self.owners.find(name, star=True) or self.owners.find(name, star=False)
             if owner is None or not owner.introduced or owner.withdrawn is not None:
                 log.changes.append(Change(action=ChangeAction.WITHDRAW_UNKNOWN, nominee=name, by=by))
@@ -132,29 +142,45 @@ class _Assembler:
 
     def _apply_forms(self, sub: Submission, log: SubmissionLog) -> None:
         for forms, star in ((sub.star_forms, True), (sub.project_forms, False)):
-            for form in forms:
-                name = form.fields.name
-                owner = self.owners.find(name, star=star) if name else None
-                if owner is None and not name:
-                    owner = self.owners.of_path(form.path, allow_star=star, allow_project=not star)
+            # Word forms first: a scan sent beside one is then its stamped copy, whatever the order
+            for form in sorted(forms, key=lambda f: f.scanned):
+                owner = self._form_owner(form, star)
                 if owner is None:
+                    reason = UNREAD_SCAN_REASON if form.scanned else UNNAMED_FORM_REASON
                     log.placements.append(
-                        Placement(path=form.path, outcome=Outcome.UNPLACED, item=ITEM_FORM, reason=UNNAMED_FORM_REASON)
+                        Placement(path=form.path, outcome=Outcome.UNPLACED, item=ITEM_FORM, reason=reason)
                     )
                     self.unmatched.append(_form_file(sub, form.path))
                     continue
                 if owner.withdrawn is not None:
                     log.placements.append(withdrawn_item(owner, form.path, ITEM_FORM))
                     continue
+                if form.scanned and form.path not in owner.entry.scans:
+                    owner.entry.scans.append(form.path)
                 old = owner.entry.form
                 if old is not None and self._same_bytes((old.submission, old.path), (sub.index, form.path)):
                     log.placements.append(placed(owner, form.path, Outcome.SAME, ITEM_FORM))
+                    continue
+                if form.scanned and old is not None and not old.scanned:
+                    # the Word form stays the form; its stamped scan is filed beside it, replacing nothing
+                    beside = placed(owner, form.path, Outcome.FILED, None)
+                    log.placements.append(beside.model_copy(update={"scan": True}))
                     continue
                 replaced = [old.path] if old is not None and old.submission != sub.index else []
                 owner.entry.form = form  # type: ignore[assignment]
                 owner.delivered.append((ITEM_FORM, sub.index))
                 owner.introduce(log)
-                log.placements.append(single_item(owner, form.path, ITEM_FORM, replaced))
+                placement = single_item(owner, form.path, ITEM_FORM, replaced)
+                log.placements.append(placement.model_copy(update={"scan": form.scanned}))
+
+    def _form_owner(self, form: StarForm | ProjectForm, star: bool) -> Owner | None:
+        """The nominee a form is for: by the name it gives, else by its path. A scan's name is read
+        by OCR and may be misread, so the path the unit gave it is asked first."""
+        name = form.fields.name
+        if name and not form.scanned:
+            return self.owners.find(name, star=star)
+        by_path = self.owners.of_path(form.path, allow_star=star, allow_project=not star)
+        return by_path or self.owners.find(name, star=star)
 
     def _same_bytes(self, held: tuple[int, str], sent: tuple[int, str]) -> bool:
         """Whether a file sent again is byte for byte the one already held (a zip sent twice)."""
@@ -415,7 +441,7 @@ def build_dossier(
         project_register=assembler.registers.merged(FileKind.REGISTER_PROJECTS),
         stars=stars,
         projects=projects,
-        problems=assembler.open_problems(),
+        problems=[*assembler.open_problems(), *missing_part_problems(submissions)],
         unmatched=assembler.unmatched,
         unit_documents=assembler.unit_documents,
         withdrawn=assembler.withdrawn_entries(),

@@ -206,6 +206,7 @@ class LargeFileLink(Model):
     url: str
     host: str
     text: str = ""  # the words around it ("(80.96M, 2026年8月17日 0:49 到期)")
+    code: str = ""  # its extraction code (提取码), which the office needs to fetch it
     submission: int = 0
 
 
@@ -234,6 +235,7 @@ class Submission(Model):
     ignored: list[str] = []  # operating-system leftovers (__MACOSX/, Thumbs.db ...): counted, not material
     volumes: list[VolumePart] = []  # volumes of multi-volume archives not (yet) joined
     joined_volumes: list[str] = []  # set names of the volume sets this submission completed and read
+    joined_parts: list[VolumePart] = []  # the volumes of those sets (earlier ones too), for the receipt
     withdraw: list[str] = []  # names the sender asked to withdraw ("撤回 张三")
     restore: list[str] = []  # names the office restored (恢复)
     actor: str | None = None  # who acted, when not the unit's mail: "office:clerk", "wecom:userid"
@@ -291,6 +293,7 @@ class Outcome(StrEnum):
     WITHDRAWN_NOMINEE = "withdrawn_nominee"  # meant for a withdrawn nominee: kept, not counted
     UNPLACED = "unplaced"  # no nominee could be found for it (FILE_UNMATCHED)
     UNUSABLE = "unusable"  # unreadable or unsupported (its file finding says why)
+    VOLUME = "volume"  # a volume of a multi-volume archive: waiting for its set, or joined (reason says)
 
 
 class Placement(Model):
@@ -303,6 +306,7 @@ class Placement(Model):
     item: str | None = None  # one of ITEMS
     replaced: list[str] = []  # paths of what this file took the place of
     reason: str | None = None  # why it was not placed or not usable
+    scan: bool = False  # a stamped scan of the nominee's form: read as the form, or kept beside its Word form
 
 
 class ChangeAction(StrEnum):

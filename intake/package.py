@@ -13,8 +13,10 @@ from pathlib import Path
 
 from config.campaign import Campaign
 from intake.forms.document import DOCUMENT_TYPES as _READABLE_DOCUMENTS
-from intake.forms.document import read_document
+from intake.forms.document import Converted, convert_legacy, read_document
+from intake.forms.scan import read_scans
 from intake.media.probe import PHOTO_TYPES, VIDEO_TYPES, probe_all
+from intake.mislabelled import mislabelled_text
 from intake.models import FileKind, FileProblem, PackageFile, Submission
 from intake.source import read_source
 
@@ -75,13 +77,31 @@ def read_submission(
     submission = read_source(path, workdir, campaign, index)
     if on_unpacked:
         on_unpacked(submission)
+    return read_contents(submission, workdir, campaign, index, on_probed=on_probed)
+
+
+def read_contents(
+    submission: Submission,
+    workdir: Path,
+    campaign: Campaign,
+    index: int = 0,
+    *,
+    on_probed: Callable[[PackageFile], None] | None = None,
+) -> Submission:
+    """The document/media stage on unpacked files: probe media, read forms, report what cannot be used.
+
+    Also run on the content of a volume set joined across submissions (intake/volume_join.py).
+    """
     # Media are probed (ffprobe children, Pillow headers) while this thread reads the forms:
     # the two wait on different things, and a package holds both.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="media") as runner:
         probing = runner.submit(probe_all, submission.files, campaign, progress=on_probed)
+        # .doc/.wps/.rtf/.odt/.ods: one LibreOffice run for the package, not a start per file.
+        ahead = convert_legacy(submission.files, workdir)
         for file in submission.files:
-            if file.sniffed in DOCUMENT_TYPES:
-                _read_into(submission, file, workdir, campaign, index)
+            # a note named .mp4 is reported by unusable_problem, never read as a document
+            if file.sniffed in DOCUMENT_TYPES and mislabelled_text(file, CLAIMED_TYPES) is None:
+                _read_into(submission, file, workdir, campaign, index, ahead.get(file.local))
         files, problems = probing.result()
     submission.problems += problems
     for file in files:
@@ -92,12 +112,22 @@ def read_submission(
         if file.kind == FileKind.OTHER and file.sniffed in DOCUMENT_TYPES:
             file.kind = FileKind.DOCUMENT
     submission.files = files
+    # Stamped 附表1/附表3 scans (image PDFs, photos of the paper form) read by OCR, once the
+    # Word forms are read (a scan beside its Word form is only classified) and photos probed.
+    read_scans(submission, campaign, index)
     return submission
 
 
-def _read_into(submission: Submission, file: PackageFile, workdir: Path, campaign: Campaign, index: int) -> None:
+def _read_into(
+    submission: Submission,
+    file: PackageFile,
+    workdir: Path,
+    campaign: Campaign,
+    index: int,
+    converted: Converted | None = None,
+) -> None:
     """Read one document (form, table, summary) and add what it holds to the submission."""
-    result = read_document(file, workdir, campaign)
+    result = read_document(file, workdir, campaign, converted=converted)
     # python-docx and openpyxl leave their XML trees in reference cycles: collect the young
     # ones now, or a package of dozens of forms holds them all at once (bench/check_package.py).
     gc.collect(1)
@@ -122,6 +152,9 @@ def unusable_problem(file: PackageFile) -> FileProblem | None:
     bytes of no known type behind a known extension are a damaged file (FILE_UNREADABLE);
     a type the desk does not read, or no type at all, is for the office (FILE_UNSUPPORTED).
     """
+    mislabelled = mislabelled_text(file, CLAIMED_TYPES)  # "扩展名为 .mp4，但内容是一段文字：“…”"
+    if mislabelled is not None:
+        return mislabelled
     sniffed = file.sniffed
     if sniffed in PHOTO_TYPES or sniffed in VIDEO_TYPES or sniffed in DOCUMENT_TYPES:
         return None

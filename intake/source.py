@@ -15,12 +15,14 @@ from pathlib import Path
 
 from config.campaign import Campaign
 from intake.archive import ArchiveProblem, Budget, extract, human_bytes
+from intake.archive.joined import join_volumes
 from intake.filenames import attachment_basename, is_junk, unique
 from intake.links import find_links
 from intake.mail import MailContent, MailUnreadable, read_mail
-from intake.models import FileProblem, PackageFile, Submission
+from intake.models import FileProblem, PackageFile, Submission, VolumePart
 from intake.sniff import ARCHIVE_TYPES, EXTENSIONS, sniff
 from intake.tnef import TnefUnreadable, extract_tnef
+from intake.volumes import volume_part, whole_sets
 from intake.withdrawal import withdrawal_names
 
 
@@ -43,6 +45,7 @@ def read_source(path: Path, workdir: Path, campaign: Campaign, index: int = 0) -
     collector = _Collector(workdir, campaign, submission)
     if path.is_dir():
         collector.add_folder(path)
+        collector.join_whole_sets()
         return submission
     try:
         size = path.stat().st_size
@@ -57,8 +60,19 @@ def read_source(path: Path, workdir: Path, campaign: Campaign, index: int = 0) -
         collector.add_mail(path)
     else:
         collector.add_file(path, path.name, depth=0, owned=False, kind=kind)
-        if not submission.files and _all_unreadable(submission.problems):
+        collector.join_whole_sets()
+        if not submission.files and not submission.volumes and _all_unreadable(submission.problems):
             raise SourceUnreadable(path, submission.problems[0].reason)
+        return submission
+    collector.join_whole_sets()
+    return submission
+
+
+def read_joined(parts: list[VolumePart], set_name: str, workdir: Path, campaign: Campaign, index: int) -> Submission:
+    """The content of one whole volume set (volumes from several submissions), as a bare Submission
+    of index `index`: the archive it makes read as `set_name`, within the same limits as any archive."""
+    submission = Submission(index=index, source=set_name)
+    _Collector(Path(workdir), campaign, submission).add_joined(set_name, parts, set_name, 0)
     return submission
 
 
@@ -76,6 +90,7 @@ class _Collector:
         self.taken: set[str] = set()
         self.serial = 0
         self.files_dir = workdir / "files"
+        self.volume_depth: dict[str, int] = {}  # a volume's logical path -> the depth it was found at
 
     def _scratch(self, prefix: str) -> Path:
         self.serial += 1
@@ -111,7 +126,7 @@ class _Collector:
         sub.arrived_at = mail.arrived_at
         sub.body_text = mail.body_text
         sub.withdraw = withdrawal_names(mail.subject, mail.body_text)  # "撤回 张三" (RULES.md "Resubmissions")
-        sub.links = find_links(self.campaign.large_file_link_patterns, mail.plain, mail.html, sub.index)
+        sub.links = find_links(self.campaign.links, mail.plain, mail.html, sub.index)
 
     def add_folder(self, folder: Path) -> None:
         for root, dirs, files in os.walk(folder):
@@ -131,7 +146,14 @@ class _Collector:
     # -- one file --------------------------------------------------------------
     def add_file(self, local: Path, logical: str, depth: int, owned: bool, kind: str | None = None) -> None:
         """Add a leaf, or open it if it is a container (archive, TNEF, message)."""
+        if is_junk(logical.split("/")):  # a Thumbs.db attached to the mail: counted as ignored, nothing else
+            self.submission.ignored.append(logical)
+            if owned:
+                local.unlink(missing_ok=True)
+            return
         kind = kind or sniff(local, logical.rsplit("/", 1)[-1])
+        if self._volume(local, logical, kind, depth, owned):
+            return
         if kind in ARCHIVE_TYPES:
             self._archive(local, logical, kind, depth + 1)
             if owned:
@@ -160,6 +182,39 @@ class _Collector:
                 submission=self.submission.index,
             )
         )
+
+    def _volume(self, local: Path, logical: str, kind: str, depth: int, owned: bool) -> bool:
+        """A volume of a multi-volume archive cannot be opened alone: kept until its set is whole."""
+        part = volume_part(logical.rsplit("/", 1)[-1], local, kind, logical, self.submission.index)
+        if part is None:
+            return False
+        part.path = unique(logical, self.taken)
+        if owned:
+            part.local = self._settle(local, "volume", part.path)
+        self.submission.volumes.append(part)
+        self.volume_depth[part.path] = depth
+        return True
+
+    def join_whole_sets(self) -> None:
+        """Sets whole within this submission are joined and read as the archive they make."""
+        for name, parts in whole_sets(self.submission.volumes).items():
+            folder = parts[0].path.rsplit("/", 1)[0] + "/" if "/" in parts[0].path else ""
+            depth = max(self.volume_depth.get(p.path, 0) for p in parts)
+            self.add_joined(name, parts, folder + name, depth)
+            self.submission.volumes = [p for p in self.submission.volumes if p not in parts]
+            self.submission.joined_volumes.append(name)
+            self.submission.joined_parts += parts
+
+    def add_joined(self, name: str, parts: list[VolumePart], logical: str, depth: int) -> None:
+        """Join one whole set and read the archive it makes, as any archive (limits, budget, nesting)."""
+        scratch = self._scratch("v")
+        try:
+            joined, kind = join_volumes(parts, scratch)
+        except ArchiveProblem as exc:
+            self.problem(exc.code, logical, exc.reason, **exc.params)
+        else:
+            self._archive(joined, logical, kind, depth + 1)
+        shutil.rmtree(scratch, ignore_errors=True)
 
     def _with_extension(self, logical: str, kind: str) -> str:
         """Attachments that came without a name ("附件3") get the extension of what they are."""

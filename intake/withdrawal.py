@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from email.message import Message
 
 from intake.models import NOMINEE_KIND_ZH, Dossier, Submission, Withdrawn
-from intake.names import fold, looks_like_person_name, project_keys, same_name
+from intake.names import fold, looks_like_person_name, name_key, project_keys, same_name
 from intake.unit import own_words
 
 # An action the desk itself records (the office's or a WeCom contact's withdrawal, the office's
@@ -196,8 +197,8 @@ def _unique(names: list[str]) -> list[str]:
     seen: set[str] = set()
     out: list[str] = []
     for name in names:
-        if fold(name) not in seen:
-            seen.add(fold(name))
+        if name_key(name) not in seen:
+            seen.add(name_key(name))
             out.append(name)
     return out
 
@@ -205,10 +206,27 @@ def _unique(names: list[str]) -> list[str]:
 # -- who a name means in a dossier (the desk's office action and the WeCom bot ask the same) --------
 
 
+def joined_names(names: list[str], known: Callable[[str], bool]) -> list[str]:
+    """The names read from a request, put back together where two only together name a nominee:
+    spaces stand for the dot ("撤回 阿依古丽 买买提" is 阿依古丽·买买提), where "撤回 张三 李四" is two
+    people. `known`: whether a name means one of the unit's nominees."""
+    out: list[str] = []
+    i = 0
+    while i < len(names):
+        pair = f"{names[i]}·{names[i + 1]}" if i + 1 < len(names) else None
+        if pair and not known(names[i]) and not known(names[i + 1]) and known(pair):
+            out.append(pair)
+            i += 2
+        else:
+            out.append(names[i])
+            i += 1
+    return out
+
+
 def find_nominee(dossier: Dossier, name: str) -> tuple[str, str] | None:
     """(kind, name as the dossier spells it) of the unit's current star or project that `name` means:
     the same name, or for a project its distinctive part ("书香南关"), as the merge matches names."""
-    key = fold(name)
+    key = name_key(name)
     if not key:
         return None
     for star in dossier.stars:
@@ -222,7 +240,7 @@ def find_nominee(dossier: Dossier, name: str) -> tuple[str, str] | None:
 
 def find_withdrawn(dossier: Dossier, name: str) -> Withdrawn | None:
     """The withdrawn nominee that `name` means, matched as `find_nominee` matches."""
-    key = fold(name)
+    key = name_key(name)
     for gone in dossier.withdrawn if key else []:
         if same_name(gone.name, name) or (gone.kind == "project" and key in project_keys(gone.name)):
             return gone

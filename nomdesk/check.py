@@ -26,6 +26,7 @@ from intake.models import (
 from intake.package import read_submission
 from intake.source import SourceUnreadable
 from intake.unit import UnitResolution, resolve_unit
+from intake.volume_join import join_volume_sets
 from validators import check_dossier, finding_to_json
 from validators.result import CheckResult
 from validators.rules.exemplar import is_exemplar_mark
@@ -89,6 +90,8 @@ def check_paths(
         submissions.append(submission)
     if not submissions:
         return None
+    # a package split over several mails: sets the later PATHs complete are joined and read there
+    join_volume_sets(submissions, workdir / "joined", campaign)
     result = check_submissions(submissions, campaign, explicit_unit=explicit_unit, input_problems=failed)
     result.unreadable = [(p.path, f"{p.path}: {p.reason}") for p in failed]
     return result
@@ -116,6 +119,8 @@ def _entry_json(entry: StarEntry | ProjectEntry) -> dict[str, Any]:
         "exemplar": entry.exemplar,
         "registered": entry.registered,
         "form": entry.form.path if entry.form else None,
+        "form_scanned": entry.form is not None and entry.form.scanned,  # read by OCR: "扫描件（自动识别）"
+        "scans": list(entry.scans),  # its stamped scans (盖章扫描件), the form's own included
         "photos": [p.path for p in entry.photos],
         "videos": [
             {"path": v.path, **(v.video.model_dump(exclude_none=True) if v.video else {})} for v in entry.videos

@@ -279,6 +279,12 @@ class Desk(Accepting, OfficeActions):
             files = [self.store.submissions.store_file(f) for f in submission.files]
             for file, stored in zip(submission.files, files, strict=True):
                 file.local = self.store.submissions.file_path(stored)
+            # Volumes of a set not whole in this mail: kept, to be joined when a later mail completes it
+            # (nomdesk.volumes).
+            volumes = [self.store.submissions.store_volume(v) for v in submission.volumes]
+            for volume, stored in zip(submission.volumes, volumes, strict=True):
+                volume.local = self.store.submissions.file_path(stored)
+            files += volumes
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 

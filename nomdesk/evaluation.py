@@ -27,17 +27,20 @@ from intake.models import Dossier, Submission
 from intake.nominees import cross_unit_duplicates
 from intake.unit import UnitResolution
 from nomdesk.stored import merge_wecom_bursts, reindex
+from nomdesk.volumes import Read, VolumeJoins
 from notify.replies import Replies
 from storage.repo import Store
+from storage.submissions import VOLUME_KIND
 from storage.tables import RawMessageRecord, SubmissionRecord
 from validators import check_dossier
-from validators.result import CheckResult
+from validators.result import CheckResult, RuleError
 from validators.rules.exemplar import is_exemplar_mark
 
 log = logging.getLogger(__name__)
 
 RECHECK_RECEIPT_KEY = "reply-recheck:{}:{}"  # the receipt of a re-check that finished (unit, version)
 RECEIPT_KINDS = {"mail": "reply", "wecom": "wecom-reply"}  # what the unit has been told (outbox keys)
+VOLUME_JOIN_CODE = "ARCHIVE_PART_MISSING"  # a volume join that raised is reported as this rule's error
 
 
 class Evaluation:
@@ -57,6 +60,7 @@ class Evaluation:
         self.replies = replies
         self.clock = clock
         self._waits: dict[str, tuple[int, dt.datetime]] = {}  # unit -> (transient failures, not before)
+        self.volumes = VolumeJoins(campaign, store, settings.data_dir / "work")
 
     # -- re-checks ----------------------------------------------------------------------------
     def recheck_pending(self) -> int:
@@ -110,8 +114,14 @@ class Evaluation:
     # -- one check ------------------------------------------------------------------------------
     def unit_submissions(self, unit: str, rows: list[SubmissionRecord] | None = None) -> list[Submission]:
         """The unit's submissions in arrival order, read from `rows` (default: the store's)."""
-        subs: list[Submission] = []
         rows = self.store.submissions.of_unit(unit) if rows is None else rows
+        return merge_wecom_bursts([sub for _, sub in self.read_rows(rows)])
+
+    def read_rows(self, rows: list[SubmissionRecord]) -> list[Read]:
+        """Each stored row with a reading and its submission, placed at its row's position, its
+        files' and volumes' bytes the stored ones; WeCom bursts not merged yet (a volume join
+        writes back to the one row that completed a set)."""
+        reads: list[Read] = []
         # One query for every stored file of the unit: a unit's 20th mail must not cost 20 reads.
         stored_files = self.store.submissions.files_of([row.id for row in rows if row.id is not None])
         for index, row in enumerate(rows):
@@ -119,14 +129,16 @@ class Evaluation:
             if not data:
                 continue
             sub = Submission.model_validate(data)
-            by_path = {f.path: f for f in stored_files.get(row.id or 0, [])}
-            for file in sub.files:
-                stored = by_path.get(file.path)
+            kept = stored_files.get(row.id or 0, [])
+            by_path = {f.path: f for f in kept if f.kind != VOLUME_KIND}
+            volumes = {f.path: f for f in kept if f.kind == VOLUME_KIND}
+            for file, found in [*((f, by_path) for f in sub.files), *((v, volumes) for v in sub.volumes)]:
+                stored = found.get(file.path)
                 if stored is not None:
                     file.local = self.store.submissions.file_path(stored)
             sub.arrived_at = row.arrived_at
-            subs.append(reindex(sub, index, copy=False))  # its place among the unit's stored submissions
-        return merge_wecom_bursts(subs)
+            reads.append((row, reindex(sub, index, copy=False)))  # its place among the unit's stored submissions
+        return reads
 
     def evaluate(self, unit: str) -> CheckResult:
         """Re-check the unit's whole dossier (all its submissions merged) and keep the result.
@@ -134,7 +146,8 @@ class Evaluation:
         The dossier is built once: the other units' nominees it duplicates are looked up from it,
         then every rule runs once. Each submission carries its reference ("长春-07")."""
         rows = self.store.submissions.of_unit(unit)
-        submissions = self.unit_submissions(unit, rows)
+        rows, reads, join_error = self._join_volumes(unit, rows, self.read_rows(rows))
+        submissions = merge_wecom_bursts([sub for _, sub in reads])
         config_unit = self.campaign.unit_by_exact_name(unit)
         resolution = UnitResolution(
             name=unit,
@@ -153,7 +166,8 @@ class Evaluation:
         dossier.other_unit_nominees = cross_unit_duplicates(unit, dossier, self.store.evaluations)
         raw_index = self._number_submissions(unit, rows, dossier)
         run = check_dossier(dossier, self.campaign)
-        result = CheckResult(dossier=dossier, findings=run.findings, rule_errors=run.failures, raw_index=raw_index)
+        failures = [*run.failures, *([join_error] if join_error is not None else [])]
+        result = CheckResult(dossier=dossier, findings=run.findings, rule_errors=failures, raw_index=raw_index)
         # A rule that raised: the unit is 检查未完成 until an evaluation without one (never 材料齐全).
         before = self.store.evaluations.check_error(unit) if result.incomplete else None
         result.version = self.store.evaluations.save(
@@ -162,6 +176,25 @@ class Evaluation:
         if result.incomplete and result.check_error != before:
             self._tell_office_check_failed(unit, result)
         return result
+
+    def _join_volumes(
+        self, unit: str, rows: list[SubmissionRecord], reads: list[Read]
+    ) -> tuple[list[SubmissionRecord], list[Read], RuleError | None]:
+        """The unit's rows and readings after joining the volume sets its mails made whole (read
+        again from the store when a join changed them). A join that raised (a bug, not the disk) is
+        the check's like a rule that raised: the unit is 检查未完成, the office is told, and the
+        re-check after a restart (how a fix is deployed) joins it; the mail is not lost meanwhile."""
+        try:
+            if not self.volumes.join(unit, reads):
+                return rows, reads, None
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.exception("joining the volume sets of %s failed", unit)
+            rows = self.store.submissions.of_unit(unit)  # the readings the join half changed are dropped
+            return rows, self.read_rows(rows), RuleError.of(VOLUME_JOIN_CODE, exc)
+        rows = self.store.submissions.of_unit(unit)
+        return rows, self.read_rows(rows), None
 
     def _tell_office_check_failed(self, unit: str, result: CheckResult) -> None:
         """Once per failure (not per mail while it lasts): the office checks the package by hand, and
@@ -191,7 +224,7 @@ class Evaluation:
         starts = sorted(meta.index for meta in dossier.submissions)
         raw_index: dict[int, int] = {}
         numbers: dict[int, int] = {}
-        for position, row in enumerate(rows):  # positions are the indices unit_submissions gave
+        for position, row in enumerate(rows):  # positions are the indices read_rows gave
             if not row.summary.get("submission"):
                 continue
             index = max((i for i in starts if i <= position), default=None)

@@ -22,7 +22,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from intake.models import Dossier, ProjectEntry, StarEntry
+from intake.models import ITEM_FORM, Dossier, ProjectEntry, StarEntry
 from intake.sheet_cells import safe_row
 from schedule.digest import FILLS
 from schedule.status import UnitState, UnitStatus
@@ -62,7 +62,7 @@ PROJECT_COLUMNS = [
     ("项目简介", "intro"),
     ("备注", "remarks"),
 ]
-TAIL = ["推荐单位", "典范", "材料齐全", "问题", "材料路径"]
+TAIL = ["推荐表", "推荐单位", "典范", "材料齐全", "问题", "材料路径"]
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 
@@ -107,6 +107,9 @@ def _entry_files(prefix: str, entry: StarEntry | ProjectEntry) -> list[tuple[str
     files: list[tuple[str, str]] = []
     if entry.form is not None:
         files.append(("推荐表", entry.form.path))
+    # the stamped scans beside it (the signed and stamped page the experts may want to see)
+    scans = [p for p in entry.scans if entry.form is None or p != entry.form.path]
+    files += [("盖章扫描件" + (f"{i:02d}" if len(scans) > 1 else ""), p) for i, p in enumerate(scans, start=1)]
     if isinstance(entry, ProjectEntry) and entry.summary is not None:
         files.append(("工作总结", entry.summary.path))
     files += [(f"照片{i:02d}", p.path) for i, p in enumerate(entry.photos, start=1)]
@@ -215,7 +218,10 @@ def _row(
         values.append(next((getattr(f, key) for f in fields if getattr(f, key, None)), None))
     values[0] = values[0] or entry.name
     problems = _problems(status.findings, entry.name)
+    form = next(i for i in checklist.items if i.item == ITEM_FORM)
     values += [
+        # as the reply's checklist words it ("推荐表 扫描件（自动识别）✓", "推荐表✓，盖章扫描件✓")
+        form.received if status.check_error else str(form),
         status.name,
         "是" if entry.exemplar else "",
         # the checklist row's mark, as the reply shows it; none when a rule raised (never a pass)

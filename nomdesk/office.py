@@ -22,6 +22,7 @@ from pathlib import Path
 
 from config.campaign import Campaign
 from intake.models import NOMINEE_KIND_ZH, Dossier
+from intake.names import same_name
 from intake.withdrawal import (
     RESTORE,
     RESTORE_OFFICE_ONLY,
@@ -289,8 +290,10 @@ class OfficeActions:
             snapshot = self.store.evaluations.latest_dossier(unit)
             dossier = Dossier.model_validate(snapshot.dossier) if snapshot else None
             names = [e.name for e in (*dossier.stars, *dossier.projects, *dossier.withdrawn)] if dossier else []
-            if about not in names:
+            spelt = next((n for n in names if same_name(n, about)), None)  # 阿依古丽・买买提 is 阿依古丽·买买提
+            if spelt is None:
                 raise ValueError(f"{unit} 的推荐对象中没有“{about}”，备注未保存")
+            about = spelt
         return self.store.state.add_note(unit, text, author=actor, nominee=about)  # audited
 
     def retry(self, raw_id: int, *, actor: str = "office") -> RawMessageRecord:

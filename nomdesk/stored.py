@@ -29,7 +29,11 @@ def merge_wecom_bursts(subs: list[Submission]) -> list[Submission]:
             and sub.arrived_at is not None
             and sub.arrived_at - last.arrived_at <= WECOM_BURST
         ):
-            later = reindex(sub, last.index)  # the run keeps the place of its first file
+            later = sub.model_copy(deep=True)
+            for part in later.joined_parts:  # a set joined in the run: its volumes are all the run's
+                if part.submission >= last.index:
+                    part.submission = later.index
+            later = reindex(later, last.index, copy=False)  # the run keeps the place of its first file
             combined = last.model_copy(deep=True)
             for field in (
                 "files",
@@ -42,6 +46,7 @@ def merge_wecom_bursts(subs: list[Submission]) -> list[Submission]:
                 "ignored",
                 "volumes",
                 "joined_volumes",
+                "joined_parts",
                 "withdraw",
                 "restore",
             ):
@@ -61,6 +66,8 @@ def reindex(submission: Submission, index: int, *, copy: bool = True) -> Submiss
     """The same submission at another position in its unit's dossier (0 = first to arrive).
     `copy=False` renumbers a submission nobody else holds (one just read from the store)."""
     sub = submission.model_copy(deep=True) if copy else submission
+    for part in sub.joined_parts:  # its own volumes move with it; earlier mails' stay before it
+        part.submission += index - sub.index
     sub.index = index
     for item in (*sub.files, *sub.registers, *sub.star_forms, *sub.project_forms, *sub.summaries):
         item.submission = index

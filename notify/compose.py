@@ -30,7 +30,15 @@ from intake.models import (
     SubmissionMeta,
 )
 from validators.base import SEVERITY_ZH, Finding, Severity, render
-from validators.checklist import ITEM_ZH, KIND_ZH, Comparison, checklist_rows, compare_findings
+from validators.checklist import (
+    ITEM_ZH,
+    KIND_ZH,
+    SCAN_READ,
+    STAMPED_SCAN,
+    Comparison,
+    checklist_rows,
+    compare_findings,
+)
 from validators.report import group_findings
 
 
@@ -124,6 +132,10 @@ def _where(p: Placement) -> str:
     who = p.nominee or ""
     item = ITEM_ZH.get(p.item or "", "")
     what = f"{who} {item}".strip() if item else f"{who} 的材料"
+    if p.scan and p.outcome in (Outcome.FILED, Outcome.REPLACED):
+        if not item:  # beside the Word form, which stays the form
+            return f"{who} {STAMPED_SCAN}"
+        what = f"{what} {SCAN_READ}"
     if p.outcome == Outcome.FILED:
         return what
     if p.outcome == Outcome.ADDED:
@@ -145,6 +157,8 @@ def _where(p: Placement) -> str:
         return f"{who}（已撤回）：文件已保存，但不计入"
     if p.outcome == Outcome.UNPLACED:
         return f"未能归属（{p.reason or UNPLACED_DEFAULT}）"
+    if p.outcome == Outcome.VOLUME:  # "分卷压缩包 材料.7z 的第 1 卷（共 2 卷），等待 材料.7z.002"
+        return p.reason or "分卷压缩包的一卷"
     # UNUSABLE: its file finding says why, in the problems below
     reason = f"{p.reason}，" if p.reason else ""
     return (f"{what}：" if p.nominee else "") + f"无法使用（{reason}见下方问题）"
@@ -217,6 +231,7 @@ OUTCOME_ZH = {
     Outcome.WITHDRAWN_NOMINEE: "属已撤回对象",
     Outcome.UNPLACED: "未能归属",
     Outcome.UNUSABLE: "无法使用",
+    Outcome.VOLUME: "分卷",
 }
 
 
@@ -413,7 +428,7 @@ def compose_receipt(
     html_parts.append('<h3>二、已收材料清单</h3><table border="1" cellpadding="4" style="border-collapse:collapse">')
     for row in checklist_rows(dossier, findings):
         if incomplete:  # what was received, unmarked: a ✓ would say a check passed that did not run
-            received = "，".join(i.label for i in row.items)
+            received = "，".join(i.received for i in row.items)
             text_lines.append(f"  {row.heading}：{received}")
             html_parts.append(f"<tr><td>待核查</td><td>{e(row.heading)}</td><td>{e(received)}</td></tr>")
             continue

@@ -14,10 +14,10 @@ import re
 import secrets
 from pathlib import Path
 
+from intake.names import name_key
+
 ID_KEY_ENV = "NOMDESK_ID_HASH_KEY"
 ID_KEY_FILE = "id-hash.key"
-
-_QUOTES_AND_SPACE = re.compile(r"[\s\"'“”‘’「」『』《》〈〉<>·・]+")
 
 
 def load_or_create_key(data_dir: Path) -> bytes:
@@ -47,8 +47,9 @@ def normalise_id_number(id_number: str) -> str:
 
 
 def normalise_name(name: str) -> str:
-    """Project and person names compared without quotes, brackets and spaces (“书香南关” == 书香南关)."""
-    return _QUOTES_AND_SPACE.sub("", name or "")
+    """Project and person names as the intake compares them (`intake.names.name_key`): another unit's
+    阿依古丽・买买提 or “书香南关” is the same nominee as 阿依古丽·买买提 or 书香南关."""
+    return name_key(name)
 
 
 def keyed_hash(key: bytes, text: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from intake.models import PackageFile
+from intake.models import PackageFile, VolumePart
 from storage.base import Repo
 from storage.models import NewFile, WaitingMail, waiting_by_unit
 from storage.raw import wecom_user_of
@@ -29,6 +29,9 @@ def sender_address(row: SubmissionRecord, raw_sender: str | None = None) -> str:
     submission = (row.summary or {}).get("submission") or {}
     _, address = parseaddr(submission.get("sender") or raw_sender or "")
     return address.strip().lower()
+
+
+VOLUME_KIND = "volume"  # a stored file that is a volume of a multi-volume archive, not a package file
 
 
 class SubmissionRepo(Repo):
@@ -48,6 +51,12 @@ class SubmissionRepo(Repo):
             kind=str(package_file.kind),
             probe=probe,
         )
+
+    def store_volume(self, volume: VolumePart) -> NewFile:
+        """Keep one volume of a multi-volume archive (kind "volume") with the submission it came
+        with: its set may be made whole only by a later mail, and is joined from these bytes then."""
+        blob = self.blobs.put_file(volume.local)
+        return NewFile(path=volume.path, sha256=blob.sha256, size=blob.size, kind=VOLUME_KIND)
 
     def file_path(self, record: FileRecord | NewFile) -> Path:
         return self.blobs.path_of(record.sha256)
@@ -149,6 +158,33 @@ class SubmissionRepo(Repo):
                 return row
 
         return self._retry_unique(attempt)
+
+    def update_read(
+        self, submission_id: int, submission: dict[str, Any], files: Iterable[NewFile], *, joined: list[str]
+    ) -> bool:
+        """What a submission brought, read again because it completed volume sets (`joined`: their
+        names) begun in earlier mails: its stored reading (`summary["submission"]`) is replaced and
+        the joined archives' files are added to it, with the audit row, in one transaction.
+
+        Checked and set at once (the row is locked): when one of `joined` is already among the
+        stored reading's `joined_volumes` (another check of the unit joined it first), or the
+        submission was voided meanwhile, nothing is written and the answer is False."""
+        files = list(files)
+        with self._session() as s:
+            query = select(SubmissionRecord).where(SubmissionRecord.id == submission_id)
+            row = s.exec(query.with_for_update()).first()
+            if row is None:
+                raise KeyError(f"no submission {submission_id}")
+            stored = (row.summary or {}).get("submission") or {}
+            if row.voided_at is not None or set(joined) & set(stored.get("joined_volumes") or []):
+                return False
+            row.summary = {**(row.summary or {}), "submission": submission}  # a new dict: the change is seen
+            s.add(row)
+            for f in files:
+                s.add(FileRecord(submission_id=submission_id, **f.model_dump()))
+            detail = {"submission_id": submission_id, "raw_id": row.raw_message_id, "sets": joined, "files": len(files)}
+            self._audit_row(s, "intake", "submission.volumes_joined", row.unit_name, detail)
+            return True
 
     def get(self, submission_id: int) -> SubmissionRecord | None:
         with self._session() as s:

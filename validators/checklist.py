@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from intake.models import (
     ITEM_FORM,
@@ -33,6 +33,8 @@ from validators.measure import format_duration
 from validators.rules.common import first_of_each_name
 
 OK, BAD, WARN = "✓", "✗", "⚠"
+SCAN_READ = "扫描件（自动识别）"  # a form read by OCR off a stamped scan
+STAMPED_SCAN = "盖章扫描件"  # a stamped scan received beside the Word form
 _RANK = {"": 0, OK: 0, WARN: 1, BAD: 2}
 
 ITEM_ZH = {
@@ -54,9 +56,19 @@ class Item:
     mark: str  # ✓ ✗ ⚠, or "" for an optional item not sent and not asked for (a star's video)
     reason: str = ""  # why it is ✗ where the label does not say it: "未收到", "要求 2 张"
     findings: tuple[Finding, ...] = ()
+    note: str = ""  # received beside the item, checked by nobody: "盖章扫描件" beside a Word form
+
+    @property
+    def received(self) -> str:
+        """What was received, unmarked (a check that did not finish marks nothing)."""
+        return self.label + (f"，{self.note}" if self.note else "")
 
     def __str__(self) -> str:
-        return f"{self.label}{self.mark}" + (f"（{self.reason}）" if self.reason else "")
+        return (
+            f"{self.label}{self.mark}"
+            + (f"（{self.reason}）" if self.reason else "")
+            + (f"，{self.note}{OK}" if self.note else "")
+        )
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,15 @@ def _video_base(videos: list[PackageFile]) -> str:
     return f"视频{len(videos)}个"
 
 
+def form_marks(entry: StarEntry | ProjectEntry) -> tuple[str, str]:
+    """The form item's label and note: "推荐表 扫描件（自动识别）" when the form was read by OCR off a
+    stamped scan (so the office knows its fields may be misread), and the note "盖章扫描件" when a
+    Word form came with its stamped scan (the scan adds nothing else)."""
+    if entry.form is not None and entry.form.scanned:
+        return f"{ITEM_ZH[ITEM_FORM]} {SCAN_READ}", ""
+    return ITEM_ZH[ITEM_FORM], STAMPED_SCAN if entry.form is not None and entry.scans else ""
+
+
 def checklist_row(entry: StarEntry | ProjectEntry, findings: Iterable[Finding], *, own_items: bool = True) -> Row:
     """The row of one nominee from the findings about it (others are ignored).
 
@@ -186,7 +207,9 @@ def checklist_row(entry: StarEntry | ProjectEntry, findings: Iterable[Finding], 
         table = "附表2" if kind == "star" else "附表4"
         base = table if entry.registered else f"未列入{table}"
         items.append(_item(ITEM_REGISTER, base, by_item.pop(ITEM_REGISTER, []), received=True, required=False))
-    items.append(_item(ITEM_FORM, "推荐表", by_item.pop(ITEM_FORM, []), received=entry.form is not None, required=True))
+    form_label, scan_note = form_marks(entry)
+    form = _item(ITEM_FORM, form_label, by_item.pop(ITEM_FORM, []), received=entry.form is not None, required=True)
+    items.append(replace(form, note=scan_note))
     if isinstance(entry, ProjectEntry):
         summary = entry.summary
         items.append(

@@ -187,6 +187,8 @@ class NomineeView:
     findings: list[FindingView]
     mark: str = "✓"  # the checklist row's mark (validators.checklist): ✓ ✗ ⚠
     checklist: list[Item] = field(default_factory=list)  # its items, each marked
+    form_scanned: bool = False  # the form was read by OCR off a stamped scan: its fields may be misread
+    scans: list[str] = field(default_factory=list)  # paths of the stamped scans of its form
 
     @property
     def state(self) -> str:
@@ -397,4 +399,6 @@ def _nominee_view(
         findings=_sorted(findings),
         mark=row.mark,
         checklist=list(row.items),
+        form_scanned=entry.form is not None and entry.form.scanned,
+        scans=list(entry.scans),
     )

@@ -6,6 +6,6 @@
 - `summary`: work summaries (工作总结), their text and length.
 - `fields`: the four forms' fields, one list the readers, the validators and the templates share.
 - `grid`, `values`: spreadsheets and Word tables as grids of cells; cell values as typed.
-- `convert`: legacy .doc/.wps/.rtf/.odt/.ods converted with LibreOffice, when installed.
+- `convert`: legacy .doc/.wps/.rtf/.odt/.ods converted with LibreOffice, when installed (a package's at once).
 - `templates`: the blank forms the office publishes (`nomdesk templates`).
 """

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from config import Campaign
-from intake.forms.convert import ConversionError, convert, convert_to_docx
+from intake.forms.convert import ConversionError, convert, convert_all, convert_to_docx
 from intake.forms.grid import Sheet, read_xls, read_xlsx
 from intake.forms.register import read_register
 from intake.forms.summary import count_chars, decode_text, make_summary, read_pdf_text
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 DOCUMENT_TYPES = ("xlsx", "xls", "et", "ods", "docx", "doc", "wps", "rtf", "odt", "pdf", "txt")
 BIFF_TYPES = ("xls", "et")  # read with xlrd; xlsx (and .ods converted to xlsx) with openpyxl
+# Read through LibreOffice (convert.py): Word 97 (.doc, Kingsoft .wps), RTF, OpenDocument.
+CONVERTED_TYPES = ("doc", "wps", "rtf", "odt", "ods")
 # Kingsoft WPS 表格 (.et) is BIFF inside as often as not: read it as .xls, else say what it is.
 WPS_SHEET_UNREADABLE = (
     "这是 WPS 表格专有格式（.et），办公室将人工查看；如为登记表，请在 WPS 中“另存为” Excel 工作簿（.xlsx）后重新发送"
@@ -55,10 +58,36 @@ class _Unreadable(Exception):
         self.code = code
 
 
-def read_document(file: PackageFile, workdir: Path, campaign: Campaign) -> DocumentResult:
-    """Read one document file; never raises (a failure is a FileProblem in the result)."""
+Converted = Path | ConversionError  # a legacy file converted ahead (convert_legacy), or why not
+
+
+def convert_legacy(files: Sequence[PackageFile], workdir: Path) -> dict[Path, Converted]:
+    """Convert a package's legacy documents in one LibreOffice run, before they are read.
+
+    Keyed by `PackageFile.local`; `read_document(..., converted=...)` takes the entry. A file
+    left out (encrypted: it is refused unread) or a failure of the whole step (logged) falls
+    back to the reader converting that file alone, as before.
+    """
+    wanted = [f for f in files if f.sniffed in CONVERTED_TYPES and not _encrypted(f.local)]
+    if not wanted:
+        return {}
     try:
-        return _read(file, workdir, campaign)
+        results = convert_all([(f.local, f".{f.sniffed}") for f in wanted], workdir)
+    except Exception as exc:  # a copy that failed, a full disk: each file is tried alone later
+        log.warning("batch conversion failed: %s", type(exc).__name__)
+        return {}
+    return {f.local: r for f, r in zip(wanted, results, strict=True)}
+
+
+def read_document(
+    file: PackageFile, workdir: Path, campaign: Campaign, *, converted: Converted | None = None
+) -> DocumentResult:
+    """Read one document file; never raises (a failure is a FileProblem in the result).
+
+    `converted` is this file's entry of `convert_legacy`, when the package converted it ahead.
+    """
+    try:
+        return _read(file, workdir, campaign, converted)
     except ConversionError as exc:
         return _problem(file, exc.code, exc.reason)
     except _Unreadable as exc:
@@ -88,14 +117,14 @@ def _broken_reason(sniffed: str) -> str:
     return "文件已损坏或不完整，无法打开"
 
 
-def _read(file: PackageFile, workdir: Path, campaign: Campaign) -> DocumentResult:
+def _read(file: PackageFile, workdir: Path, campaign: Campaign, ahead: Converted | None = None) -> DocumentResult:
     sniffed = file.sniffed
     if sniffed in ("xlsx", "docx"):
         _refuse_bloated(file.local, campaign.limits.max_office_xml_bytes)
     if sniffed in ("xlsx", "xls", "et"):
         return _read_workbook(file, file.local)
     if sniffed == "ods":
-        converted = convert(file.local, workdir, label=".ods", target="xlsx")
+        converted = _ahead(ahead) or convert(file.local, workdir, label=".ods", target="xlsx")
         try:
             _refuse_bloated(converted, campaign.limits.max_office_xml_bytes)
             return _read_workbook(file, converted)
@@ -105,7 +134,7 @@ def _read(file: PackageFile, workdir: Path, campaign: Campaign) -> DocumentResul
         return _read_docx(file, file.local, campaign)
     if sniffed in ("doc", "wps", "rtf", "odt"):
         _refuse_encrypted(file.local)
-        converted = convert_to_docx(file.local, workdir, label=f".{sniffed}")
+        converted = _ahead(ahead) or convert_to_docx(file.local, workdir, label=f".{sniffed}")
         try:
             return _read_docx(file, converted, campaign)
         finally:
@@ -118,6 +147,13 @@ def _read(file: PackageFile, workdir: Path, campaign: Campaign) -> DocumentResul
             raise _Unreadable("文本文件的编码无法识别，请另存为 UTF-8 或 .docx 后重新发送")
         return _prose(file, text, campaign)
     return DocumentResult(kind=FileKind.OTHER)
+
+
+def _ahead(ahead: Converted | None) -> Path | None:
+    """The file converted ahead, if any; the reason it could not be, raised as it would be here."""
+    if isinstance(ahead, ConversionError):
+        raise ahead
+    return ahead
 
 
 def _refuse_bloated(path: Path, limit: int) -> None:
@@ -136,11 +172,18 @@ def _refuse_bloated(path: Path, limit: int) -> None:
 
 
 def _refuse_encrypted(path: Path) -> None:
-    """An Office file with an open password is an OLE container holding "EncryptedPackage"."""
-    with path.open("rb") as fh:
-        head = fh.read(1 << 20)
-    if head.startswith(b"\xd0\xcf\x11\xe0") and _ENCRYPTED_OOXML in head:
+    if _encrypted(path):
         raise _Unreadable("文件设有打开密码，无法读取，请取消密码后重新发送")
+
+
+def _encrypted(path: Path) -> bool:
+    """An Office file with an open password is an OLE container holding "EncryptedPackage"."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1 << 20)
+    except OSError:
+        return False  # the reader says what is wrong with it
+    return head.startswith(b"\xd0\xcf\x11\xe0") and _ENCRYPTED_OOXML in head
 
 
 def _read_workbook(file: PackageFile, local: Path) -> DocumentResult:

@@ -136,7 +136,11 @@ def _value(text: str) -> str | None:
 
 def read_forms(document: DocxDocument) -> dict[str, list[_Form]]:
     """Every 附表1 and 附表3 in the document, in order, by kind."""
-    tokens = list(body_tokens(document))
+    return forms_from_tokens(list(body_tokens(document)))
+
+
+def forms_from_tokens(tokens: list[Token]) -> dict[str, list[_Form]]:
+    """The label rules on a body read as tokens: a Word file's, or a scan's cells (intake/forms/scan.py)."""
     kinds = _kinds_by_table(tokens)
     forms: dict[str, list[_Form]] = {STAR: [], PROJECT: []}
     current: dict[str, _Form] = {}

@@ -111,13 +111,17 @@ WRITERS: dict[str, list[Writer]] = {
 
 
 def _writes_sheets(path: Path) -> bool:
-    """The module makes a workbook or a CSV: imports openpyxl's Workbook, xlsxwriter, xlwt or csv."""
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    """The module makes a workbook or a CSV: imports openpyxl's Workbook, xlsxwriter, xlwt, or csv with a
+    writer (a module that only reads tesseract's TSV with csv.DictReader writes nothing)."""
+    text = path.read_text(encoding="utf-8")
+    for node in ast.walk(ast.parse(text)):
         names = [a.name for a in node.names] if isinstance(node, ast.Import | ast.ImportFrom) else []
         module = node.module if isinstance(node, ast.ImportFrom) else None
         if module == "openpyxl" and "Workbook" in names:
             return True
-        if {*names, module} & {"csv", "xlsxwriter", "xlwt", "openpyxl.workbook", "pandas"}:
+        if {*names, module} & {"xlsxwriter", "xlwt", "openpyxl.workbook", "pandas"}:
+            return True
+        if "csv" in {*names, module} and ("writer(" in text or "DictWriter" in text):
             return True
     return False
 

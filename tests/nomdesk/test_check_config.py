@@ -26,9 +26,9 @@ BROKEN = {
         "star.leader_exclusions[1]",
     ),
     "link_regex": (
-        r"'https?://pan\.baidu\.com/\S*',",
+        r"'https?://pan\.baidu\.com/(?:s/|share/)\S*',",
         "'https?://pan[.baidu',",
-        "large_file_link_patterns[4]",
+        "links.large_file_patterns[7]",
     ),
     "timezone": ('timezone = "Asia/Shanghai"', 'timezone = "Asia/Shanghia"', "timezone"),
     "negative_tolerance": ("fps_tolerance = 0.1", "fps_tolerance = -1", "tolerances.fps_tolerance"),

@@ -238,6 +238,9 @@ VARIANTS: dict[str, Variant] = {
     "ARCHIVE_ENCRYPTED": Variant(
         _extra(Extra("encrypted_zip", "补充照片.zip", attach=True)), "error", _text("补充照片.zip")
     ),
+    "ARCHIVE_PART_MISSING": Variant(
+        _extra(Extra("first_volume", "补充照片.7z.001", attach=True)), "error", _text("补充照片.7z")
+    ),
     "ARCHIVE_REJECTED": Variant(
         _extra(Extra("traversal_zip", "其他材料.zip", attach=True)), "error", _text("其他材料.zip")
     ),

@@ -40,6 +40,7 @@ from tests.support.forms import (
 )
 from tests.support.mail import attachment, build_mail, filename_rfc2047
 from tests.support.media import make_photo, make_video
+from tests.support.volumes import small_7z_volumes
 
 # Bump when the layout written for a spec changes, so cached packages are rebuilt.
 VERSION = 1
@@ -117,8 +118,8 @@ class ProjectSpec:
 class Extra:
     """Something else the unit sends.
 
-    kind: "broken_photo", "pages", "photo" (an unplaceable photo), "encrypted_zip",
-    "traversal_zip", "text", "noise" (random bytes: a copy that never finished, whatever
+    kind: "broken_photo", "pages", "photo" (an unplaceable photo), "encrypted_zip", "first_volume"
+    (X.7z.001 of two), "traversal_zip", "text", "noise" (random bytes: a copy that never finished, whatever
     its name says), "cover_letter" (a short Word letter), "docx_without_content_types" (a
     Word file whose [Content_Types].xml was lost), "story" (a star's own long story as a
     .docx). `path` is relative to the package root, or the attachment's name when `attach` is set (a separate attachment
@@ -439,6 +440,8 @@ def _extra_bytes(extra: Extra) -> bytes:
         return cached(
             summary_docx, ".docx", title=title, paragraphs=["省领导小组办公室：现将我单位推荐材料报上，请审核。"]
         ).read_bytes()
+    if extra.kind == "first_volume":  # the first of two 7z volumes; the second never sent
+        return small_7z_volumes({"补充照片/IMG_0001.jpg": make_photo(640, 480, text="IMG").read_bytes()})[0]
     if extra.kind == "story":
         name = extra.path.rsplit("/", 1)[-1].split(".", 1)[0]
         return cached(summary_docx, ".docx", title=name, paragraphs=[STORY_SENTENCE * 12] * 3).read_bytes()

@@ -20,6 +20,7 @@ PROBLEM_CODES = {
     "FILE_UNSUPPORTED": "warning",
     "ARCHIVE_ENCRYPTED": "error",
     "ARCHIVE_REJECTED": "error",
+    "ARCHIVE_PART_MISSING": "error",
 }
 
 

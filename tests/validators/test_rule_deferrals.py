@@ -14,7 +14,7 @@ import pytest
 
 from config import Campaign
 from intake.models import Dossier
-from tests.support.dossiers import city_dossier, unregister_star, video_file
+from tests.support.dossiers import add_problem, city_dossier, unregister_star, video_file
 from tests.validators.test_rules_each_code import CASES as EACH_CODE
 from validators import REGISTRY, run_rules
 from validators.base import Finding, Rule
@@ -69,6 +69,20 @@ def _no_star_table_and_one_unregistered(c: Campaign) -> tuple[Dossier, str]:
     return d, d.stars[2].name
 
 
+def _form_in_a_missing_volume(star: bool) -> Callable[[Campaign], tuple[Dossier, str]]:
+    """A nominee without a form while a 7z set lacks its second volume: the form may be in it."""
+
+    def make(c: Campaign) -> tuple[Dossier, str]:
+        d = city_dossier(c)
+        entry = d.stars[0] if star else d.projects[0]
+        entry.form = None
+        missing = {"archive": "材料.7z", "missing": ["材料.7z.002"], "have": ["材料.7z.001"]}
+        add_problem(d, "ARCHIVE_PART_MISSING", "材料.7z", "缺少分卷", **missing)
+        return d, entry.name
+
+    return make
+
+
 # (rule, code it defers to) -> a dossier where both would speak, and the nominee they would speak of.
 # The pairs with DUPLICATE_NOMINEE are built from the every-code table (`_duplicated`).
 CASES: dict[tuple[str, str], Callable[[Campaign], tuple[Dossier, str]]] = {
@@ -78,6 +92,8 @@ CASES: dict[tuple[str, str], Callable[[Campaign], tuple[Dossier, str]]] = {
     ("PROJECT_VIDEO_SPEC", "EXEMPLAR_VIDEO_SPEC"): _exemplar_project_short_video,
     ("PROJECT_VIDEO_MISSING", "EXEMPLAR_VIDEO_MISSING"): _exemplar_project_no_video,
     ("REGISTER_MISMATCH", "REGISTER_MISSING"): _no_star_table_and_one_unregistered,
+    ("STAR_FORM_MISSING", "ARCHIVE_PART_MISSING"): _form_in_a_missing_volume(star=True),
+    ("PROJECT_FORM_MISSING", "ARCHIVE_PART_MISSING"): _form_in_a_missing_volume(star=False),
 }
 
 

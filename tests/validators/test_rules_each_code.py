@@ -255,6 +255,18 @@ CASES: dict[str, tuple[Build, Build]] = {
         lambda c: add_problem(_d(c), "ARCHIVE_ENCRYPTED", "材料.rar", "压缩包设有密码"),
         _d,
     ),
+    "ARCHIVE_PART_MISSING": (
+        lambda c: add_problem(
+            _d(c),
+            "ARCHIVE_PART_MISSING",
+            "材料.7z",
+            "缺少分卷",
+            archive="材料.7z",
+            missing=["材料.7z.002"],
+            have=["材料.7z.001"],
+        ),
+        lambda c: add_problem(_d(c), "ARCHIVE_ENCRYPTED", "材料.rar", "压缩包设有密码"),
+    ),
     "ARCHIVE_REJECTED": (
         lambda c: add_problem(_d(c), "ARCHIVE_REJECTED", "材料.zip", "压缩包嵌套超过 3 层", limit=3),
         lambda c: add_problem(_d(c), "ARCHIVE_ENCRYPTED", "材料.rar", "压缩包设有密码"),

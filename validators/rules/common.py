@@ -20,8 +20,8 @@ from intake.models import (
     StarFields,
     Submission,
 )
-from intake.names import fold as fold_name
-from validators.base import E
+from intake.names import name_key
+from validators.base import E, Severity
 
 STAR_PREFIX = "百姓学习之星"
 PROJECT_PREFIX = "终身学习品牌项目"
@@ -130,6 +130,38 @@ def describe_missing(missing: dict[str, list[str]]) -> str:
     return "；".join(f"{where} 缺少：{'、'.join(labels)}" for where, labels in missing.items())
 
 
+# The field-missing rules' two cases (their templates: "{name} 的{missing}", "请{advice}").
+WRITTEN_GAPS = "必填项未填写（或表中找不到这一栏）：{gaps}"
+WRITTEN_ADVICE = (
+    "补全上述必填项；登记表（{register}）与推荐表（{form}）中的同一信息须各自填写完整；"
+    "已填写的，请核对栏目名称与通知所附表格一致"
+)
+SCAN_GAPS = "{form} 扫描件中以下栏目未能自动识别：{labels}，请补发 Word 版推荐表"
+SCAN_ADVICE = "发送该推荐表的 Word 文件，收到后以 Word 版为准；盖章扫描件已收到，无需重发"
+
+
+def field_gaps(
+    missing: dict[str, list[str]], register: str, form: str, scanned: bool
+) -> list[tuple[Severity, dict[str, Any]]]:
+    """The findings' severity and params for a nominee's empty required fields.
+
+    What a table or a Word form leaves empty is an error. What OCR could not read off a stamped
+    scan is not known to be empty (the paper may well say it): a warning that asks for the Word
+    version, so the office is not told the unit left out what it wrote."""
+    missing = dict(missing)
+    unread = missing.pop(form, []) if scanned else []
+    out: list[tuple[Severity, dict[str, Any]]] = []
+    if missing:
+        gaps = WRITTEN_GAPS.format(gaps=describe_missing(missing))
+        advice = WRITTEN_ADVICE.format(register=register, form=form)
+        out.append((Severity.ERROR, {"missing": gaps, "advice": advice, "evidence": {"missing": missing}}))
+    if unread:
+        gaps = SCAN_GAPS.format(form=form, labels="、".join(unread))
+        evidence = {"missing": {form: unread}, "scanned": True}
+        out.append((Severity.WARNING, {"missing": gaps, "advice": SCAN_ADVICE, "evidence": evidence}))
+    return out
+
+
 def mail_label(sub: Submission) -> str:
     """The mail as its sender knows it: by subject, else by its place among the unit's mails."""
     subject = (sub.subject or "").strip()
@@ -156,5 +188,11 @@ def first_of_each_name(entries: list[E]) -> list[E]:
 
 
 def fold(text: str | None) -> str:
-    """A name as compared (`intake.names.fold`, the one folding the merge uses too); "" for none."""
-    return fold_name(text) if text else ""
+    """A name as compared: `intake.names.name_key`, the one equivalence the merge uses too; "" for none."""
+    return name_key(text)
+
+
+def awaiting_volumes(dossier: Dossier) -> bool:
+    """A multi-volume archive still lacks a volume (ARCHIVE_PART_MISSING): what it holds is not read yet,
+    so "not received" findings about tables and forms would only hide the one thing to send."""
+    return any(p.code == "ARCHIVE_PART_MISSING" for p in dossier.problems)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from config.campaign import Campaign
-from intake.models import Dossier, FileProblem
+from intake.models import Dossier, FileProblem, ProjectEntry, StarEntry
 from validators.base import Finding, Rule, Severity, rule
-from validators.rules.common import file_subject, mail_label
+from validators.rules.common import awaiting_volumes, file_subject, mail_label
 
 
 class _ProblemRule(Rule):
@@ -82,6 +82,36 @@ class ArchiveRejected(_ProblemRule):
 
 
 @rule
+class ArchivePartMissing(_ProblemRule):
+    """A multi-volume archive lacking a volume (intake/volumes.py): what is missing, by file name, so the
+    unit sends exactly that; the set is joined and read as soon as it is whole."""
+
+    code = "ARCHIVE_PART_MISSING"
+    severity = Severity.ERROR
+    title_zh = "分卷压缩包不完整"
+    message_zh = "压缩包 {file} 缺少分卷：{missing}"
+    hint_zh = "请补发缺少的分卷（文件名不要改动），收到后将自动合并解压；或将全部材料重新压缩成一个压缩包发送"
+
+    def claims(self, entry: StarEntry | ProjectEntry, dossier: Dossier) -> bool:
+        """While a set lacks a volume, no nominee's form is "not received": it may be in that volume."""
+        return awaiting_volumes(dossier)
+
+    def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
+        for problem in dossier.problems:
+            if problem.code != self.code:
+                continue
+            missing = problem.params.get("missing") or []
+            params = {k: v for k, v in problem.params.items() if k not in ("file", "reason")}
+            yield self.finding(
+                file_subject(problem.path),
+                file=_in_which_mail(problem, dossier),
+                missing="、".join(str(m) for m in missing) or problem.reason,
+                reason=problem.reason,
+                evidence={"path": problem.path, "submission": problem.submission, **params},
+            )
+
+
+@rule
 class FileUnmatched(Rule):
     code = "FILE_UNMATCHED"
     about = "file"
@@ -103,14 +133,22 @@ class LinkPending(Rule):
     about = "file"
     severity = Severity.INFO
     title_zh = "超大附件待下载"
-    message_zh = "邮件中含超大附件或网盘链接（{host}）{text}，需由省办公室手动下载"
+    message_zh = "邮件中含超大附件或网盘、快传下载链接（{host}）{text}{code}，需由省办公室手动下载"
     hint_zh = "省办公室下载后会补充核查；如链接有有效期，请确保在有效期内可下载，或改为直接发送附件"
 
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
+        seen: set[str] = set()
         for link in dossier.links:
+            if link.url in seen:
+                continue  # a reply quoting the unit's earlier mail carries its link again: one thing to fetch
+            seen.add(link.url)
+            text = link.text.strip()
+            # the code is what the office types to fetch it: named even when the words around it lack it
+            code = f"，提取码 {link.code}" if link.code and link.code not in text else ""
             yield self.finding(
                 file_subject(link.url),
                 host=link.host,
-                text=f"“{link.text.strip()}”" if link.text.strip() else "",
-                evidence={"url": link.url, "submission": link.submission},
+                text=f"“{text}”" if text else "",
+                code=code,
+                evidence={"url": link.url, "code": link.code, "submission": link.submission},
             )

@@ -13,7 +13,7 @@ from intake.models import ITEM_FORM, ITEM_PHOTOS, ITEM_SUMMARY, ITEM_VIDEO, Doss
 from validators.base import Finding, Rule, Severity, rule
 from validators.measure import format_count_range, format_duration_range, video_shortfalls
 from validators.rules.common import (
-    describe_missing,
+    field_gaps,
     filled,
     fold,
     missing_fields,
@@ -42,6 +42,7 @@ class _ProjectRule(Rule):
 @rule
 class ProjectFormMissing(_ProjectRule):
     code = "PROJECT_FORM_MISSING"
+    defers_to = _ProjectRule.defers_to | {"ARCHIVE_PART_MISSING"}  # the form may be in a volume still missing
     item = ITEM_FORM
     severity = Severity.ERROR
     title_zh = "缺少终身学习品牌项目推荐表"
@@ -60,16 +61,15 @@ class ProjectFieldMissing(_ProjectRule):
     reason_zh = "必填项未填"
     severity = Severity.ERROR
     title_zh = "终身学习品牌项目必填项缺失"
-    message_zh = "{name} 的必填项未填写（或表中找不到这一栏）：{missing}"
-    hint_zh = (
-        "请补全上述必填项；登记表（附表4）与推荐表（附表3）中的同一信息须各自填写完整；"
-        "已填写的，请核对栏目名称与通知所附表格一致"
-    )
+    # "{missing}" says which case: left empty (error), or not read off a scan (warning: send the Word form)
+    message_zh = "{name} 的{missing}"
+    hint_zh = "请{advice}"
 
     def check_project(self, project: ProjectEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         missing = missing_fields(project_sources(project), PROJECT_FIELDS, "附表4")
-        if missing:
-            yield self.finding_on(project, missing=describe_missing(missing), evidence={"missing": missing})
+        scanned = project.form is not None and project.form.scanned
+        for severity, params in field_gaps(missing, "附表4", "附表3", scanned):
+            yield self.finding_on(project, severity=severity, **params)
 
 
 @rule
@@ -201,6 +201,9 @@ class ProjectAge(_ProjectRule):
         latest = _years_before(deadline, years)
         common = {"years": years, "latest": f"{latest.year}年{latest.month}月{latest.day}日"}
         sources = [(w, f) for w, f in project_sources(project) if filled(f.founded) or f.founded_parsed]
+        if project.form is not None and project.form.scanned and len(sources) > 1:
+            # OCR may misread a digit of a scan's date: the table's, as the unit typed it, is judged
+            sources = [(w, f) for w, f in sources if f is not project.form.fields]
         parsed = [(w, f) for w, f in sources if f.founded_parsed is not None]
         for where, fields in parsed:
             start, counted_as = founded_on(fields.founded_parsed)  # type: ignore[arg-type]

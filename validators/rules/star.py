@@ -18,7 +18,7 @@ from validators.measure import (
     video_shortfalls,
 )
 from validators.rules.common import (
-    describe_missing,
+    field_gaps,
     fold,
     missing_fields,
     star_sources,
@@ -46,6 +46,7 @@ class _StarRule(Rule):
 @rule
 class StarFormMissing(_StarRule):
     code = "STAR_FORM_MISSING"
+    defers_to = _StarRule.defers_to | {"ARCHIVE_PART_MISSING"}  # the form may be in a volume still missing
     item = ITEM_FORM
     severity = Severity.ERROR
     title_zh = "缺少百姓学习之星推荐表"
@@ -64,16 +65,15 @@ class StarFieldMissing(_StarRule):
     reason_zh = "必填项未填"
     severity = Severity.ERROR
     title_zh = "百姓学习之星必填项缺失"
-    message_zh = "{name} 的必填项未填写（或表中找不到这一栏）：{missing}"
-    hint_zh = (
-        "请补全上述必填项；登记表（附表2）与推荐表（附表1）中的同一信息须各自填写完整；"
-        "已填写的，请核对栏目名称与通知所附表格一致"
-    )
+    # "{missing}" says which case: left empty (error), or not read off a scan (warning: send the Word form)
+    message_zh = "{name} 的{missing}"
+    hint_zh = "请{advice}"
 
     def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         missing = missing_fields(star_sources(star), STAR_FIELDS, "附表2")
-        if missing:
-            yield self.finding_on(star, missing=describe_missing(missing), evidence={"missing": missing})
+        scanned = star.form is not None and star.form.scanned
+        for severity, params in field_gaps(missing, "附表2", "附表1", scanned):
+            yield self.finding_on(star, severity=severity, **params)
 
 
 @rule
