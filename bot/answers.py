@@ -14,23 +14,36 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from bot.commands import Command, Intent
+from bot.commands import NAME_SEPARATOR, Command, Intent, parse
+from bot.files import NAMING_WINDOW
+from bot.guide import OFFICE_HELP, Guide
+from bot.office_answers import campaign_summary, units_pending
+from bot.paging import Pager
+from bot.screens import (
+    count_line,
+    group_blocks,
+    nominee_blocks,
+    nominees_in,
+    unattributed_blocks,
+)
 from bot.withdraw_dialog import EXAMPLE_NAME, WithdrawDialog, WithdrawHandler
+from bot.wording import simplified
 from config.campaign import KIND_ZH, Campaign, VideoSpec
 from intake.models import Dossier, Submission, SubmissionMeta
 from intake.withdrawal import VERB_ZH, find_nominee
-from storage.models import waiting_for_unit, waiting_note, waiting_total
+from storage.models import waiting_for_unit
 from storage.repo import Store
-from validators.base import SEVERITY_ZH, Finding, Severity, render
+from storage.tables import WeComFileState
+from validators.base import Finding, Severity, render
 from validators.checklist import checklist_rows
 from validators.measure import format_count_range, format_duration_range
-from validators.report import GENERAL, SEVERITY_MARK, FindingGroup, group_findings
+from validators.report import GENERAL, FindingGroup, group_findings
+from validators.requirements import exemplar_quota_words, id_photo_words
 
-OFFICE_HELP = "办公室命令：汇总｜未交｜单位 <单位名>｜纸质 <单位名>（查询）｜纸质 <单位名> 已收（登记）"
-CONTACT_HELP = (
-    "可发送：状态（材料审核进度）｜缺什么（逐人列出问题）｜清单（报送要求）｜截止（截止时间）"
-    "｜撤回 姓名（撤回推荐对象，需确认）｜帮助"
-)
+OFFICE_ONLY = "该命令仅供省级办公室使用。\n"
+# A contact's questions that, naming one of the unit's nominees, are about that nominee.
+NAMED_QUESTIONS = (Intent.UNKNOWN, Intent.MISSING, Intent.STATUS, Intent.HELP, Intent.ATTRIBUTE)
+NAMED_INTENTS = (Intent.NOMINEE, Intent.ATTRIBUTE)  # whose argument is the nominees' names
 LATE = "LATE"  # one finding per late submission: summarised in one line, however many files came late
 # How each raw message source is counted: a WeCom file (a run of them is one submission) is no mail.
 CHANNEL_ZH = {"wecom": ("企业微信文件", "批"), "office": ("办公室补充文件", "份")}
@@ -38,9 +51,10 @@ CHANNEL_ZH = {"wecom": ("企业微信文件", "批"), "office": ("办公室补�
 # the prefix of its subject ("企业微信撤回：…", "办公室恢复：…", nomdesk.accept.action_mail).
 ACTION_ZH = {"企业微信": ("企业微信操作", "次"), "办公室": ("办公室操作", "次")}
 MAIL_ZH = ("邮件", "封")
-MEDIA_ZH = {"image": ("图片", "张", ".jpg", "照片"), "video": ("视频", "个", ".mp4", "视频")}
 # What follows a nominee's name when a contact says whose files they sent: "张三 的照片".
 _OF_NOMINEE = re.compile(r"\s*的?\s*(?:照片|图片|相片|视频|材料)?\s*$")
+# What may come before it: "这张是张三的照片", "刚才的视频是张三的".
+_THIS_IS = re.compile(r"^\s*(?:这|那|刚才|刚刚|上面|以上)[张个些段条]?的?(?:照片|图片|相片|视频|文件)?(?:是|属于)\s*")
 # A check a rule raised in: the unit and the office read that a person is checking, never "材料齐全".
 CHECK_INCOMPLETE_ZH = "检查未完成：系统自动检查出错，材料正在由省级办公室人工核查。"
 
@@ -79,6 +93,8 @@ class Answerer:
         # Who a WeCom user is, for a short while: contacts change rarely, questions come in bursts.
         self._who: dict[str, tuple[float, bool, str | None]] = {}
         self.who_ttl_seconds = 30.0
+        self.guide = Guide(campaign, naming_minutes=max(int(NAMING_WINDOW.total_seconds() // 60), 1))
+        self.pager = Pager(store, clock=clock)  # long answers: the first screen now, the rest on "更多"
 
     # -- who ----------------------------------------------------------------------------------
     def who(self, user_id: str) -> tuple[bool, str | None]:
@@ -100,26 +116,34 @@ class Answerer:
                 + self._how_to_register()
                 + "登记后即可查询。"
             )
+        command = self.resolve(user_id, command)
         intent = command.intent
         if intent in (Intent.WITHDRAW, Intent.WITHDRAW_CONFIRM):
             return self._withdrawal(user_id, unit, command)
+        if intent == Intent.MORE:
+            return self.pager.more(user_id)
+        everyday = self._everyday(user_id, unit, command)
+        if everyday is not None:
+            return everyday
         if intent == Intent.PENDING and not office:
             intent = Intent.MISSING  # a contact's "还有什么没交" asks about their own unit's materials
         if intent == Intent.PAPER_STATUS and not office:
             named = self._unit_named(command.argument)
             if named is not None and named != unit:
-                return "该命令仅供省级办公室使用。\n" + CONTACT_HELP
+                return OFFICE_ONLY + self.guide.contact_help()
             return self.paper_status(unit)
         if intent == Intent.UNIT and not office:
             # "单位 长白山" from 长白山's own contact is a question about their own dossier.
             if self._unit_named(command.argument) != unit:
-                return "该命令仅供省级办公室使用。\n" + CONTACT_HELP
-            return self.status(unit) + "\n\n" + self.missing(unit)
+                return OFFICE_ONLY + self.guide.contact_help()
+            status = [[line] for line in self.status(unit).splitlines()]
+            return self.pager.first(user_id, [*status, [""], *self._missing_blocks(unit, None, fold=True)])
         if intent in (Intent.SUMMARY, Intent.PENDING, Intent.PAPER) and not office:
-            return "该命令仅供省级办公室使用。\n" + CONTACT_HELP
-        if intent == Intent.HELP or intent == Intent.UNKNOWN:
-            prefix = "" if intent == Intent.HELP else "没有听懂您的问题。\n"
-            return prefix + (OFFICE_HELP + "\n" + CONTACT_HELP if office else CONTACT_HELP)
+            return OFFICE_ONLY + self.guide.contact_help()
+        if intent == Intent.HELP:
+            return OFFICE_HELP + "\n" + self.guide.contact_help() if office else self.guide.contact_help()
+        if intent == Intent.UNKNOWN:
+            return self.guide.not_understood(command.text, office=office)
         if intent == Intent.CHECKLIST:
             return self.checklist()
         if intent == Intent.DEADLINE:
@@ -136,12 +160,57 @@ class Answerer:
                 return self.paper(target, user_id)
             if intent == Intent.PAPER_STATUS:
                 return self.paper_status(target, hint=True)
-            return self.status(target, office=True) + "\n\n" + self.missing(target)
+            return self.status(target, office=True) + "\n\n" + self.missing(target, fold=False)
         if unit is None:  # an office member asking about "our" unit
             return "请用“单位 <单位名>”查询某个单位。\n" + OFFICE_HELP
         if intent == Intent.STATUS:
-            return self.status(unit, office=office)
-        return self.missing(unit)
+            status = self.status(unit, office=office)
+            return status if office else self.pager.first(user_id, [[line] for line in status.splitlines()])
+        return self.missing_screen(user_id, unit)
+
+    def resolve(self, user_id: str, command: Command) -> Command:
+        """The command as this user means it: a contact's words are read as a contact's (office
+        commands only in their exact form), and a question naming the unit's own stars or projects
+        ("莫婷婷", "莫婷婷还缺什么") is about them (NOMINEE, the names as the dossier spells them)."""
+        office, unit = self.who(user_id)
+        if not office and command.text:
+            command = parse(command.text, office=False)
+        if unit is None or not command.text or command.intent not in NAMED_QUESTIONS:
+            return command
+        latest = self._latest(unit)
+        named = [name for _, name in nominees_in(latest[0], command.text)] if latest else []
+        if not named:
+            return command
+        intent = Intent.ATTRIBUTE if command.intent == Intent.ATTRIBUTE else Intent.NOMINEE
+        return command.model_copy(update={"intent": intent, "argument": NAME_SEPARATOR.join(named)})
+
+    def _everyday(self, user_id: str, unit: str | None, command: Command) -> str | None:
+        """The how-to questions (补交, 人工, 纸质地址, 归属), a nominee named by a contact, and the
+        answers about the unit's files (未归属, 已经补交了…); None for the other commands."""
+        intent = command.intent
+        named = [n for n in command.argument.split(NAME_SEPARATOR) if n] if intent in NAMED_INTENTS else []
+        example = named[0] if named else next(iter(self.nominee_names(unit) if unit else []), EXAMPLE_NAME)
+        if intent == Intent.HOW_TO_SEND:
+            return self.guide.how_to_send(example)
+        if intent == Intent.CONTACT:
+            return self.guide.contact()
+        if intent == Intent.PAPER_ADDRESS:
+            return self.guide.paper_address()
+        if intent == Intent.ATTRIBUTE:
+            return self.guide.attribute(named[0] if named else None, example)
+        if unit is None:
+            if intent == Intent.UNATTRIBUTED:
+                return "办公室请用“单位 <单位名>”或在工作台的单位页面查看未归属的文件。"
+            return None
+        latest = self._latest(unit)
+        if intent == Intent.UNATTRIBUTED:
+            blocks = unattributed_blocks(latest[1]) if latest else []
+            return self.pager.first(user_id, blocks) if blocks else f"{unit}：没有未能归属的文件。"
+        if intent == Intent.RESUBMITTED:
+            return self.resubmitted(user_id, unit)
+        if intent == Intent.NOMINEE and latest:
+            return self.pager.first(user_id, [b for name in named for b in nominee_blocks(*latest, name)])
+        return None
 
     def _how_to_register(self) -> str:
         """The office registers a contact by their WeCom userid, which the user cannot easily look up."""
@@ -161,26 +230,9 @@ class Answerer:
         )
 
     def nameless_media_receipt(self, user_id: str, msg_type: str, window: dt.timedelta) -> str:
-        """The receipt of an image/video: it has no file name, and files are matched to nominees by name,
-        so the contact learns how to say whose it is (reply with the name, or send it as a named file)."""
-        noun, measure, ext, example_kind = MEDIA_ZH.get(msg_type, MEDIA_ZH["image"])
+        """The receipt of an image/video, which has no file name (bot.guide.Guide.nameless_media)."""
         unit = self.store.directory.unit_of_wecom_user(user_id)
-        names = self.nominee_names(unit) if unit else []
-        example = names[0] if names else EXAMPLE_NAME
-        lines = [
-            f"已收到{noun}。{noun}没有文件名，暂时无法归属到任何推荐对象（材料按文件名中的姓名归档）。",
-        ]
-        if names:
-            minutes = max(int(window.total_seconds() // 60), 1)
-            lines.append(
-                f"请在 {minutes} 分钟内直接回复这{measure}{noun}所属的人员姓名或项目名称（如“{example}”），"
-                f"系统即按该对象归档并检查；连续发送的多{measure}可一并回复一次。"
-            )
-        lines.append(
-            f"{'也可以改用“文件”方式发送' if names else '请改用“文件”方式重新发送'}（不要以图片、视频方式发送），"
-            f"并在文件名中写明姓名或项目名称，如「{example}-{example_kind}{ext}」。"
-        )
-        return "\n".join(lines)
+        return self.guide.nameless_media(msg_type, self.nominee_names(unit) if unit else [], window)
 
     def nominee_names(self, unit: str) -> list[str]:
         """The unit's stars, then its projects, as its latest dossier names them."""
@@ -193,7 +245,8 @@ class Answerer:
         latest = self._latest(unit)
         if latest is None:
             return None
-        for wanted in dict.fromkeys((text, _OF_NOMINEE.sub("", text))):
+        bare = _THIS_IS.sub("", simplified(text))
+        for wanted in dict.fromkeys((text, _OF_NOMINEE.sub("", text), bare, _OF_NOMINEE.sub("", bare))):
             found = find_nominee(latest[0], wanted) if wanted.strip() else None
             if found is not None:
                 return found[1]
@@ -288,31 +341,72 @@ class Answerer:
         sent them (a wrong guess must not show another sender's address or subject)."""
         return waiting_for_unit(self.store.submissions.waiting_by_unit()[unit])
 
-    def missing(self, unit: str, *, latest: tuple[Dossier, list[Finding]] | None = None) -> str:
-        """Per nominee what is wrong (with the measured value) and how to fix it, as the mail reply says."""
+    def missing(self, unit: str, *, latest: tuple[Dossier, list[Finding]] | None = None, fold: bool = True) -> str:
+        """Per nominee what is wrong (with the measured value) and how to fix it, as the mail reply says;
+        `fold`: many findings of one kind folded into a line (the unit reads them on 「未归属」)."""
+        return "\n".join(line for block in self._missing_blocks(unit, latest, fold=fold) for line in block)
+
+    def missing_screen(self, user_id: str, unit: str) -> str:
+        """`missing` for a phone: the count and the first items now, the rest on "更多"."""
+        return self.pager.first(user_id, self._missing_blocks(unit, None, fold=True))
+
+    def _missing_blocks(
+        self, unit: str, latest: tuple[Dossier, list[Finding]] | None, *, fold: bool
+    ) -> list[list[str]]:
         latest = latest or self._latest(unit)
         if latest is None:
-            return f"{unit}：尚未收到推荐材料，请按“清单”报送。"
+            return [[f"{unit}：尚未收到推荐材料，请按“清单”报送。"]]
         dossier, findings = latest
         shown = [f for f in findings if f.severity != Severity.INFO]
         incomplete = self.store.evaluations.check_error(unit) is not None
         if not shown:
             if incomplete:  # the rule that raised might have found something: no "nothing to fix"
-                return f"{unit}：{CHECK_INCOMPLETE_ZH}暂不能确定是否还有需要修改的问题。"
-            return f"{unit}：没有需要修改或核实的问题。"
+                return [[f"{unit}：{CHECK_INCOMPLETE_ZH}暂不能确定是否还有需要修改的问题。"]]
+            return [[f"{unit}：没有需要修改或核实的问题。"]]
         late = [f for f in shown if f.code == LATE]
         groups = [g for g in group_findings(dossier, [f for f in shown if f.code != LATE]) if g.findings]
         if late and not any(g.about == "unit" for g in groups):
             groups.insert(0, FindingGroup("unit", GENERAL, []))
-        marks = sorted({f.severity for f in shown}, key=list(Severity).index)
-        legend = "，".join(f"{SEVERITY_MARK[s]} {SEVERITY_ZH[s]}" for s in marks)
-        lines = [f"{unit} 需处理的问题（{legend}）：" + ("（检查未完成，可能不全）" if incomplete else "")]
+        body: list[list[str]] = [[count_line(unit, shown) + ("（检查未完成，可能不全）" if incomplete else "：")]]
+        tail: list[list[str]] = []
         for group in groups:
-            lines.append(f"【{group.heading}】")
-            lines += _finding_lines(group.findings)
+            blocks = group_blocks(group, fold_kinds=fold)
             if group.about == "unit" and late:
-                lines += self._late_lines(dossier, late)
-        return "\n".join(lines)
+                late_block = self._late_lines(dossier, late)
+                blocks.body.append(late_block if blocks.body else [f"【{group.heading}】", *late_block])
+            body += blocks.body
+            tail += blocks.tail
+        return body + tail
+
+    def resubmitted(self, user_id: str, unit: str) -> str:
+        """ "已经补交了，为什么还是6项": what the desk has received and when, what is still being read,
+        that a new mail is checked within minutes, and what is still open (the first screen of 缺什么)."""
+        latest = self._latest(unit)
+        reading = (WeComFileState.PENDING, WeComFileState.WORKING)
+        pending = [f for f in self.store.wecom_files.all() if f.user_id == user_id and f.state in reading]
+        queued = self._waiting_line(unit)
+        lines: list[str] = []
+        if latest is None:
+            lines.append(f"{unit}：系统尚未收到贵单位的推荐材料。")
+        else:
+            subs = latest[0].submissions
+            last = max(subs, key=lambda s: s.arrived_at or dt.datetime.min.replace(tzinfo=dt.UTC), default=None)
+            if last is not None and last.arrived_at:
+                when = last.arrived_at.astimezone(self.campaign.tz)
+                lines.append(
+                    f"系统最近一次收到贵单位材料是 {when:%m月%d日 %H:%M}（{self._received([last])}），"
+                    f"已收{self._received(subs)}，下面的结果已包含这些材料。"
+                )
+        if pending:
+            lines.append(f"您在本对话中发送的 {len(pending)} 个文件正在检查，结果稍后发送给您。")
+        if queued:
+            lines.append(queued)
+        lines.append(
+            "新发的邮件和文件一般在几分钟内检查完毕，检查后会回复您；如果是刚刚发送的，请稍后再发送“缺什么”查看。"
+            "若所补材料的文件名没有写明姓名或项目名称，可能未能归属，回复「未归属」查看。"
+        )
+        blocks = [lines, *(self._missing_blocks(unit, latest, fold=True) if latest else [])]
+        return self.pager.first(user_id, blocks)
 
     def _late_lines(self, dossier: Dossier, late: list[Finding]) -> list[str]:
         """One line however many submissions came late (a contact may send dozens of WeCom files),
@@ -358,14 +452,13 @@ class Answerer:
                 "报送材料清单：",
                 f"一、百姓学习之星 {q.stars.min}-{q.stars.max} 名：附表1推荐表（每人一份）、附表2登记表；"
                 f"每人照片 {format_count_range(c.star.photos.min, c.star.photos.max)} 张"
-                f"（其中一张为免冠彩色证件照）；{star_video}。",
+                f"（其中一张为{id_photo_words(c)}）；{star_video}。",
                 f"二、终身学习品牌项目 {q.projects.min}-{q.projects.max} 个：附表3推荐表、附表4登记表；"
                 f"工作总结（{c.project.summary.min_chars}-{c.project.summary.max_chars} 字左右）；"
                 f"照片 {c.project.photos.min}-{c.project.photos.max} 张；{project_video}；"
                 f"创建时间不少于 {c.project.min_age_years} 年。",
-                f"三、典范（仅{exemplar_units}，百姓学习之星、品牌项目各不超过 {q.exemplar_stars}、"
-                f"{q.exemplar_projects} 个，在登记表备注注明）：另报 {ex.extra_photos.min}-"
-                f"{ex.extra_photos.max} 张照片和视频{_video_spec(ex.video)}。",
+                f"三、典范（仅{exemplar_units}可推荐：{exemplar_quota_words(c)}，在登记表备注中注明）："
+                f"另报 {ex.extra_photos.min}-{ex.extra_photos.max} 张照片和视频{_video_spec(ex.video)}。",
                 "盖章纸质材料请邮寄至：" + c.office.address,
             ]
         )
@@ -379,51 +472,10 @@ class Answerer:
         return f"报送截止时间为 {self.campaign.deadline:%Y年%m月%d日}（当天 24 时前），还剩 {days} 天。"
 
     def summary(self) -> str:
-        rows = [r for r in self.store.overview.units() if r.known]
-        submitted = [r for r in rows if r.submissions]
-        failed = [r for r in submitted if r.check_error]  # a rule raised: neither complete nor known not to be
-        complete = [r for r in submitted if not r.errors and not r.check_error]
-        paper = [r for r in rows if r.paper_received]
-        stars = sum(r.stars for r in rows)
-        projects = sum(r.projects for r in rows)
-        waiting = self.store.submissions.waiting_by_unit().total()
-        return "\n".join(
-            [
-                f"{self.campaign.name}",
-                f"单位 {len(rows)} 个：已报送 {len(submitted)}，材料齐全 {len(complete)}，"
-                f"有待修改 {len(submitted) - len(complete) - len(failed)}，未报送 {len(rows) - len(submitted)}"
-                + (f"，检查未完成 {len(failed)}（{'、'.join(r.name for r in failed)}，需人工核查）" if failed else ""),
-                f"百姓学习之星 {stars} 名，品牌项目 {projects} 个",
-                f"纸质材料已收 {len(paper)} 个单位",
-                waiting_total(waiting),
-                self.deadline(),
-            ]
-        )
+        return campaign_summary(self.store, self.campaign.name, self.deadline())
 
     def pending(self) -> str:
-        rows = [r for r in self.store.overview.units() if r.known]
-        waiting = self.store.submissions.waiting_by_unit()
-
-        def name(unit: str, more: str = "") -> str:
-            notes = [more] if more else []
-            if waiting[unit]:
-                notes.append(waiting_note(waiting[unit]))
-            return unit + (f"（{'，'.join(notes)}）" if notes else "")
-
-        nothing = [name(r.name) for r in rows if not r.submissions]
-        errors = [name(r.name, f"{r.errors}项") for r in rows if r.submissions and r.errors and not r.check_error]
-        failed = [f"{r.name}（{r.check_error}）" for r in rows if r.submissions and r.check_error]
-        lines = []
-        if failed:
-            lines.append(f"检查未完成，需人工核查（{len(failed)}）：" + "、".join(failed))
-        if errors:
-            lines.append(f"有待修改（{len(errors)}）：" + "、".join(errors))
-        if nothing:
-            lines.append(f"未报送（{len(nothing)}）：" + "、".join(nothing))
-        total = waiting.total()
-        if total:
-            lines.append(waiting_total(total))
-        return "\n".join(lines) or "所有单位均已报送且材料齐全。"
+        return units_pending(self.store)
 
     def paper(self, unit: str, user_id: str) -> str:
         """Recorded by the desk (its one home for it, which re-checks the unit), or not at all."""
@@ -445,30 +497,6 @@ class Answerer:
         if hint:  # the office: how to record it once it has arrived
             text += f"\n收到后请发送“纸质 {unit} 已收”登记。"
         return text
-
-
-def _finding_lines(items: list[Finding]) -> list[str]:
-    """A finding's message and, below it, its fix; a fix already given for this nominee is not repeated."""
-    lines: list[str] = []
-    given: set[str] = set()
-    for f in items:
-        message, hint = render(_short_paths(f))
-        lines.append(f"{SEVERITY_MARK[f.severity]} {message}")
-        if hint and hint not in given:
-            lines.append(f"  修改建议：{hint}")
-            given.add(hint)
-    return lines
-
-
-def _short_paths(finding: Finding) -> Finding:
-    """The finding with its file's path cut to the file's name: "…/池北书苑/宣传视频.mp4" is wider than a
-    phone screen and a WeCom message has only 2048 bytes; the name alone tells the contact which file."""
-    value = finding.params.get("file")
-    path = finding.evidence.get("path") or value  # the text may say more than the path ("…（邮件「…」中）")
-    if not isinstance(value, str) or not isinstance(path, str) or "/" not in path or path not in value:
-        return finding
-    params = {**finding.params, "file": value.replace(path, path.rsplit("/", 1)[-1], 1)}
-    return finding.model_copy(update={"params": params})
 
 
 def _arrival(finding: Finding) -> dt.datetime:

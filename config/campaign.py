@@ -118,6 +118,7 @@ class IdPhoto(Strict):
     max_ratio: Amount
     min_width: Count
     min_height: Count
+    size_zh: str = "2寸"  # the size as the call and the units name it ("2寸免冠彩色证件照")
 
 
 class VideoSpec(Strict):
@@ -262,6 +263,9 @@ class Office(Strict):
     address: str
     contact: str
     members: list[Contact] = []
+    # Words in a unit's mail saying its stamped paper copy is on its way: the receipt then stops
+    # asking for it (the office records its arrival; until then the unit is not told to post it again).
+    paper_posted_words: list[str] = ["已寄出", "已邮寄", "已寄送", "已快递", "快递单号", "运单号", "邮寄单号"]
 
 
 class Campaign(Strict):

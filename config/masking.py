@@ -63,6 +63,17 @@ def mask_id_number(id_number: str) -> str:
     return text[:4] + "*" * (len(text) - 8) + text[-4:]
 
 
+def mask_address(address: str) -> str:
+    """zh***@163.com: who a message went to, readable in a log without the whole address; a WeCom
+    account or anything without an @ keeps its first two characters."""
+    text = (address or "").strip()
+    local, at, domain = text.rpartition("@")
+    if not at:
+        local, domain = text, ""
+    shown = local[:2] if len(local) > 3 else local[:1]
+    return f"{shown}***{at}{domain}"
+
+
 def mask_text(text: str) -> str:
     """The text with every ID number and mobile number in it masked."""
     if not text:

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     # work folder: EACCES every time) would retry forever: after this many hours of transient
     # failures the mail is quarantined for a person like a deterministic failure.
     retry_give_up_after_hours: float = 72.0
+    # A rehearsal's clock (config/clock.py): the desk starts at this instant (ISO date or date-time,
+    # campaign-local unless a zone is given) and runs clock_speed times faster. None/1: real time.
+    clock_start: str | None = None
+    clock_speed: float = 1.0
 
     @model_validator(mode="after")
     def _default_ports(self) -> Settings:

@@ -7,6 +7,7 @@ The ground floor above `config`; nothing here judges a file, it only says what i
   archive, folder or file to a Submission's files), `package` (one submission end to end).
 - Reading: `forms/` (registers, forms, summaries, templates), `media/` (photo and video probes).
 - Merging (RULES.md "Resubmissions"): `attribution` (which nominee a file is for),
-  `register_merge`, `photoset`, `dossier` (build_dossier), `withdrawal`, `unit`, `nominees`.
+  `register_merge`, `photoset`, `dossier` (build_dossier), `withdrawal`, `unit`, `nominees`,
+  `paper` (a mail saying the stamped paper copy is posted).
 - `models`: the data handed to the validators.
 """

@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from config import Campaign, load_campaign
 from intake.forms.grid import Sheet, read_xls, read_xlsx
 from intake.sheet_cells import put
+from intake.sheet_layout import finish_sheet
 from intake.sniff import sniff
 
 CONTACT_TEMPLATE_FILE = "联系人导入模板.xlsx"
@@ -58,6 +59,7 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("unit", "name")
 WIDTHS = {"unit": 30, "name": 12, "phone": 18, "emails": 40, "wecom_user": 18, "role": 12}
+LABEL_WIDTHS = {COLUMNS[key]: width for key, width in WIDTHS.items()}  # a blank template's columns
 
 _ADDRESS_SEPARATORS = re.compile(r"[;；,，、/\s]+")
 _ANGLED = re.compile(r"<([^<>]*)>")
@@ -296,7 +298,7 @@ def contacts_xlsx(rows: Iterable[ContactRow]) -> bytes:
         for column, key in enumerate(COLUMNS, start=1):
             if values[key]:
                 _text(ws, n, column, values[key])
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{ws.max_row}"
+    finish_sheet(ws, at_least=LABEL_WIDTHS)
     return _save(wb)
 
 
@@ -325,6 +327,7 @@ def contacts_template_xlsx(unit_names: Sequence[str] = ()) -> bytes:
         letter = get_column_letter(keys.index(key) + 1)
         for row in range(3, 203):
             ws[f"{letter}{row}"].number_format = "@"
+    finish_sheet(ws, header_row=2, at_least=LABEL_WIDTHS)
     notes = wb.create_sheet("填写说明")
     _text(notes, 1, 1, "列").font = Font(bold=True)
     _text(notes, 1, 2, "填写要求").font = Font(bold=True)
@@ -334,9 +337,7 @@ def contacts_template_xlsx(unit_names: Sequence[str] = ()) -> bytes:
     _text(notes, 1, 4, "本次活动的单位全称").font = Font(bold=True)
     for n, name in enumerate(unit_names, start=2):
         _text(notes, n, 4, name)
-    notes.column_dimensions["A"].width = 14
-    notes.column_dimensions["B"].width = 60
-    notes.column_dimensions["D"].width = 36
+    finish_sheet(notes)
     return _save(wb)
 
 

@@ -54,6 +54,7 @@ from intake.models import (
     Withdrawn,
 )
 from intake.names import fold
+from intake.paper import paper_posted
 from intake.photoset import merge_photos
 from intake.register_merge import ExemplarMark, RegisterMerge
 from intake.unit import UnitResolution
@@ -403,7 +404,7 @@ def _unusable(file: PackageFile) -> FileProblem:
     return FileProblem(
         code="FILE_UNSUPPORTED",
         path=file.path,
-        reason="文件格式无法识别，办公室将人工查看",
+        reason="文件格式无法识别",
         params={"type": file.sniffed},
         submission=file.submission,
     )
@@ -449,4 +450,5 @@ def build_dossier(
         links=[link for s in submissions for link in s.links],
         other_unit_nominees=other_unit_nominees or {},
         paper_received=paper_received,
+        paper_posted=paper_posted(submissions, campaign),
     )

@@ -376,3 +376,4 @@ class Dossier(Model):
     links: list[LargeFileLink] = []
     other_unit_nominees: dict[str, list[str]] = Field(default_factory=dict)  # service: duplicates across units
     paper_received: bool | None = None  # None offline (unknown)
+    paper_posted: bool = False  # a mail of the unit says its paper copy was posted (intake.paper)

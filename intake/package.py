@@ -170,7 +170,7 @@ def unusable_problem(file: PackageFile) -> FileProblem | None:
     return FileProblem(
         code="FILE_UNSUPPORTED",
         path=file.path,
-        reason=f"{_what_it_is(sniffed, ext)}，办公室将人工查看；{ADVICE.get(sniffed, _DOCUMENT_ADVICE)}",
+        reason=f"{_what_it_is(sniffed, ext)}；{ADVICE.get(sniffed, _DOCUMENT_ADVICE)}",
         params={"type": sniffed},
         submission=file.submission,
     )

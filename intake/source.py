@@ -243,7 +243,8 @@ class _Collector:
     def _archive(self, local: Path, logical: str, kind: str, depth: int) -> None:
         limit = self.limits.max_archive_depth
         if depth > limit:
-            self.problem("ARCHIVE_REJECTED", logical, f"压缩包嵌套超过 {limit} 层", limit=limit, value=depth)
+            reason = f"嵌套 {depth} 层，超过 {limit} 层的上限，未解压"
+            self.problem("ARCHIVE_REJECTED", logical, reason, limit=limit, value=depth)
             return
         dest = self._scratch("x")
         name = logical.rsplit("/", 1)[-1]

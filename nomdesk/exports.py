@@ -6,6 +6,11 @@ Folder and file names are made unique (compared without case, as Windows and mac
 nominees whose names come out the same once made safe for a file system never share a folder
 ("王芳", "王芳_2"). Exporting into a folder that holds an earlier export replaces that export,
 and only that: see `export_materials`.
+
+The roster's dates and head counts are real dates and numbers (nomdesk.roster_values), and its
+材料路径 (the nominee's folder) and 材料1…N (a file each) are links relative to the tree's root:
+the export writes the roster there (ROSTER_FILE), so the links open the exported files; a roster
+saved elsewhere (`export roster`) links to the same places beside wherever it is put.
 """
 
 from __future__ import annotations
@@ -20,14 +25,15 @@ from pathlib import Path, PurePosixPath
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from intake.models import ITEM_FORM, Dossier, ProjectEntry, StarEntry
-from intake.sheet_cells import safe_row
+from intake.sheet_cells import put, safe_row
+from intake.sheet_layout import finish_sheet, put_link
+from nomdesk.roster_values import NOTE_SUFFIX, PARSED, typed
 from schedule.digest import FILLS
 from schedule.status import UnitState, UnitStatus
 from storage.repo import Store
-from validators.base import SEVERITY_ORDER, SEVERITY_ZH, Finding, Severity, render
+from validators.base import SEVERITY_ORDER, Finding, Severity, label_of, render
 from validators.checklist import Row, checklist_rows
 from validators.report import is_file_finding
 
@@ -37,6 +43,7 @@ REGISTERS_DIR = "登记表"
 UNIT_PROBLEMS = "单位问题"
 UNIT_PROBLEM_COLUMNS = ["序号", "推荐单位", "涉及", "严重程度", "问题", "修改建议"]
 MANIFEST = ".nomdesk-export.json"  # what the last export into a folder wrote there
+ROSTER_FILE = "推荐名单.xlsx"  # at the tree's root, beside the unit folders: its links lead into them
 STAR_COLUMNS = [
     ("姓名", "name"),
     ("性别", "gender"),
@@ -63,6 +70,7 @@ PROJECT_COLUMNS = [
     ("备注", "remarks"),
 ]
 TAIL = ["推荐表", "推荐单位", "典范", "材料齐全", "问题", "材料路径"]
+FILE_COLUMN = "材料{n}"  # after 材料路径 (the nominee's folder): a column per file, each a link to it
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 
@@ -163,7 +171,7 @@ def export_materials(store: Store, statuses: list[UnitStatus], directory: Path) 
         if status.dossier is not None
         for placed in materials_plan(store, status.name, status.dossier, folders[status.name])
     ]
-    targets = {p.target for p in plan}
+    targets = {p.target for p in plan} | {ROSTER_FILE}
     manifest.write_text(json.dumps(sorted(earlier | targets), ensure_ascii=False), encoding="utf-8")
     for target in sorted(earlier - targets):
         _remove(directory, target)
@@ -173,6 +181,9 @@ def export_materials(store: Store, statuses: list[UnitStatus], directory: Path) 
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(placed.source, target)
         written.append(target)
+    # The roster beside the unit folders, so its 材料路径 links open the files of this very tree.
+    (directory / ROSTER_FILE).write_bytes(roster_xlsx(store, statuses))
+    written.append(directory / ROSTER_FILE)
     manifest.write_text(json.dumps(sorted(targets), ensure_ascii=False), encoding="utf-8")
     return written
 
@@ -205,17 +216,44 @@ def _problems(findings: list[Finding], name: str) -> list[Finding]:
     return [f for f in findings if f.nominee == name and f.severity != Severity.INFO]
 
 
+def header(columns: list[tuple[str, str]]) -> list[str]:
+    """序号, the fields (a date or count followed by its 原文 note), the tail; the file columns follow."""
+    labels = [[label, label + NOTE_SUFFIX] if key in PARSED else [label] for label, key in columns]
+    return ["序号", *(label for pair in labels for label in pair), *TAIL]
+
+
+@dataclass
+class RosterRow:
+    """A nominee's row: its values after 序号, the number formats of its date cells and the links
+    of its material cells (by position in `values`), and whether the nominee has open errors."""
+
+    values: list[object]
+    formats: dict[int, str]
+    links: dict[int, str]
+    has_errors: bool
+
+
 def _row(
     status: UnitStatus,
     entry: StarEntry | ProjectEntry,
     columns: list[tuple[str, str]],
     paths: list[str],
     checklist: Row,
-):
+) -> RosterRow:
     fields = [f for f in (entry.row, entry.form.fields if entry.form else None) if f is not None]
     values: list[object] = []
+    formats: dict[int, str] = {}
     for _, key in columns:
-        values.append(next((getattr(f, key) for f in fields if getattr(f, key, None)), None))
+        source = next((f for f in fields if getattr(f, key, None)), None)
+        written = getattr(source, key) if source is not None else None
+        if key not in PARSED:
+            values.append(written)
+            continue
+        source = source or next((f for f in fields if getattr(f, PARSED[key], None) is not None), None)
+        cell = typed(key, written, getattr(source, PARSED[key]) if source is not None else None)
+        if cell.number_format:
+            formats[len(values)] = cell.number_format
+        values += [cell.value, cell.note]
     values[0] = values[0] or entry.name
     problems = _problems(status.findings, entry.name)
     form = next(i for i in checklist.items if i.item == ITEM_FORM)
@@ -227,9 +265,14 @@ def _row(
         # the checklist row's mark, as the reply shows it; none when a rule raised (never a pass)
         "检查未完成" if status.check_error else "是" if checklist.complete else "否",
         "\n".join(("✗ " if f.severity == Severity.ERROR else "! ") + render(f)[0] for f in problems),
-        "\n".join(paths),
     ]
-    return values, not checklist.complete
+    folder = str(PurePosixPath(paths[0]).parent) if paths else None
+    links = {len(values): folder} if folder else {}
+    values.append(folder)
+    for path in paths:
+        links[len(values)] = path
+        values.append(PurePosixPath(path).name)
+    return RosterRow(values, formats, links, not checklist.complete)
 
 
 def unit_problems(status: UnitStatus) -> list[Finding]:
@@ -248,13 +291,14 @@ def roster_xlsx(store: Store | None, statuses: list[UnitStatus]) -> bytes:
     sheets = [(wb.active, STARS_DIR, STAR_COLUMNS), (wb.create_sheet(), PROJECTS_DIR, PROJECT_COLUMNS)]
     for ws, title, columns in sheets:
         ws.title = title
-        safe_row(ws, ["序号", *(label for label, _ in columns), *TAIL])
+        safe_row(ws, header(columns))
     unit_ws = wb.create_sheet(UNIT_PROBLEMS)
     safe_row(unit_ws, UNIT_PROBLEM_COLUMNS)
     for ws in wb.worksheets:
         for cell in ws[1]:
             cell.font = Font(bold=True)
     counters = [0, 0]
+    most_files = [0, 0]
     fills = {
         errors: PatternFill("solid", start_color=c, end_color=c)
         for errors, c in ((True, FILLS[UnitState.INCOMPLETE]), (False, FILLS[UnitState.COMPLETE]))
@@ -271,28 +315,31 @@ def roster_xlsx(store: Store | None, statuses: list[UnitStatus]) -> bytes:
             offset = 0 if n == 0 else len(status.dossier.stars)
             for i, entry in enumerate(entries):
                 paths = [p.target for p in placed if p.nominee == (title, i)]
-                values, has_errors = _row(status, entry, columns, paths, rows[offset + i])
+                row = _row(status, entry, columns, paths, rows[offset + i])
                 counters[n] += 1
+                most_files[n] = max(most_files[n], len(paths))
                 # What the unit wrote (a name, a remark, its own unit line) is data, never a formula.
-                for cell in safe_row(ws, [counters[n], *values]):
-                    cell.fill = fills[has_errors]
+                cells = safe_row(ws, [counters[n], *row.values])
+                for cell in cells:
+                    cell.fill = fills[row.has_errors]
+                for i_value, number_format in row.formats.items():
+                    cells[1 + i_value].number_format = number_format
+                for i_value, target in row.links.items():
+                    put_link(cells[1 + i_value], target)  # relative, inside the exported tree
         for f in unit_problems(status):
             message, hint = render(f)
             problems += 1
             # A subject or message quotes the unit: data, never a formula.
-            cells = safe_row(unit_ws, [problems, status.name, f.subject, SEVERITY_ZH[f.severity], message, hint])
+            cells = safe_row(unit_ws, [problems, status.name, f.subject, label_of(f), message, hint])
             if f.severity == Severity.ERROR:
                 for cell in cells:
                     cell.fill = fills[True]
-    for (ws, _, columns), count in zip(sheets, counters, strict=True):
-        ws.freeze_panes = "C2"
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns) + 1 + len(TAIL))}{count + 1}"
-        for i in range(1, len(columns) + len(TAIL) + 2):
-            ws.column_dimensions[get_column_letter(i)].width = 16
-    unit_ws.freeze_panes = "C2"
-    unit_ws.auto_filter.ref = f"A1:{get_column_letter(len(UNIT_PROBLEM_COLUMNS))}{problems + 1}"
-    for i, width in enumerate([6, 30, 30, 10, 60, 60], start=1):
-        unit_ws.column_dimensions[get_column_letter(i)].width = width
+    for (ws, _, columns), files in zip(sheets, most_files, strict=True):
+        first = len(header(columns)) + 1
+        for k in range(files):
+            put(ws, 1, first + k, FILE_COLUMN.format(n=k + 1)).font = Font(bold=True)
+    for ws in wb.worksheets:
+        finish_sheet(ws, freeze="C2")
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

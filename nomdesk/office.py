@@ -300,9 +300,9 @@ class OfficeActions:
         """The office fixed what broke a quarantined mail: it goes through the pipeline again (queued)."""
         row = self.store.raw.get(raw_id)
         if row is None:
-            raise KeyError(f"no raw message {raw_id}")
+            raise KeyError(f"没有编号 {raw_id} 的来件")
         if row.state != RawState.QUARANTINED:
-            raise ValueError(f"raw message {raw_id} is {row.state}, not quarantined")
+            raise ValueError(f"来件 #{raw_id} 不在“待人工处理”中（状态：{row.state}），无需重新处理")
         row = self.store.raw.mark(raw_id, RawState.NEW)
         self.store.audit.record(actor, "raw.retried", None, raw_id=raw_id)
         self.wake()

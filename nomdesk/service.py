@@ -14,16 +14,19 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.callback import WeComBot
 from config.campaign import Campaign
+from config.clock import arrival_time, speed_of
 from config.settings import Settings
+from intake.sources.base import IncomingRef
 from intake.sources.imap import ImapPoller
 from intake.sources.maildir import MaildirSource
 from nomdesk import wiring
-from nomdesk.desk import Desk, utcnow
+from nomdesk.desk import Desk
 from notify.outbox import OutboxWorker
-from schedule.scheduler import DeskScheduler
+from schedule.scheduler import DEFAULT_INTERVAL, DeskScheduler
 from storage.repo import Store
 
 log = logging.getLogger(__name__)
@@ -68,12 +71,18 @@ class Service:
     scheduler: DeskScheduler | None = None
 
     @classmethod
-    def build(cls, settings: Settings, campaign: Campaign, *, clock: Callable[[], dt.datetime] = utcnow) -> Service:
+    def build(
+        cls, settings: Settings, campaign: Campaign, *, clock: Callable[[], dt.datetime] | None = None
+    ) -> Service:
+        """`clock`: None is the settings' (real time, or NOMDESK_CLOCK_START/_SPEED's rehearsal)."""
         desk = wiring.open_desk(settings, campaign, clock=clock)
         store = desk.store
         channels, client = wiring.chat_channels(settings, store)
         service = cls(settings, campaign, store, desk, wiring.outbox_worker(desk, channels))
-        service.scheduler = DeskScheduler(wiring.jobs(desk), key=str(settings.data_dir.resolve()))
+        # On a faster clock the tick comes as often in campaign time as on the real one (a second at
+        # the least: at speed 600 every second, ten campaign minutes), or a day's digest could be skipped.
+        interval = dt.timedelta(seconds=max(1.0, DEFAULT_INTERVAL.total_seconds() / speed_of(desk.clock)))
+        service.scheduler = DeskScheduler(wiring.jobs(desk), key=str(settings.data_dir.resolve()), interval=interval)
         if settings.wecom_callback_configured:
             service.bot = wiring.wecom_bot(desk, client)
         if settings.imap_configured:
@@ -86,11 +95,19 @@ class Service:
                 settings.imap_tls,
                 settings.data_dir / "spool",
                 StoreMailboxState(store),
-                desk.accept,
+                service.accept,
             )
         else:
-            service.maildir = MaildirSource(settings.inbox_dir, desk.accept, settle_seconds=DROP_FOLDER_SETTLE_SECONDS)
+            service.maildir = MaildirSource(
+                settings.inbox_dir, service.accept, settle_seconds=DROP_FOLDER_SETTLE_SECONDS
+            )
         return service
+
+    def accept(self, path: Path, ref: IncomingRef) -> None:
+        """The sources' sink: the desk's, with the arrival in the desk's time (a rehearsal's clock
+        reads a mail dropped now as arriving at the rehearsal's instant, not in the real year)."""
+        received = arrival_time(self.desk.clock, ref.received_at)
+        self.desk.accept(path, ref if received == ref.received_at else ref.model_copy(update={"received_at": received}))
 
     # -- loops ------------------------------------------------------------------------------
     def _loop(self, name: str, step: Callable[[], int], idle: Callable[[float], object] | None = None) -> None:
@@ -112,8 +129,11 @@ class Service:
         if now - self._last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS:
             self._last_housekeeping = now
             self.desk.failures.record_unwritten()  # first: a failure the database missed is no killed worker
-            self.store.raw.requeue_stale(STALE_PROCESSING)
-            self.store.outbox.requeue_stale(STALE_SENDING)
+            # Claims are stamped by the desk's clock, so staleness is measured on it too; on a
+            # rehearsal's faster clock the same real time is `speed` times as long.
+            now, speed = self.desk.clock(), speed_of(self.desk.clock)
+            self.store.raw.requeue_stale(STALE_PROCESSING * speed, now=now)
+            self.store.outbox.requeue_stale(STALE_SENDING * speed, now=now)
         return 0
 
     def _maildir_step(self) -> int:

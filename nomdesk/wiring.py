@@ -17,8 +17,9 @@ from bot.crypto import CallbackCrypto
 from bot.token_store import StoreTokenStorage
 from bot.wecom_client import WebhookRobot, WeComClient
 from config.campaign import Campaign
+from config.clock import campaign_clock
 from config.settings import Settings
-from nomdesk.desk import Desk, utcnow
+from nomdesk.desk import Desk
 from notify.outbox import ChannelSender, OutboxWorker
 from notify.smtp import SmtpSender
 from schedule.jobs import MARKDOWN_CHANNEL, Jobs
@@ -27,11 +28,20 @@ from storage.repo import Store
 Clock = Callable[[], dt.datetime]
 
 
-def open_desk(settings: Settings, campaign: Campaign, *, clock: Clock = utcnow) -> Desk:
-    """The data directory's store (migrated, units in step with the campaign) and its desk."""
+def open_desk(settings: Settings, campaign: Campaign, *, clock: Clock | None = None) -> Desk:
+    """The data directory's store (migrated, units in step with the campaign) and its desk, on
+    `clock` or else the one the settings ask for (`desk_clock`)."""
+    clock = clock or desk_clock(settings, campaign)  # before the store: a bad start opens nothing
     store = Store.open(settings.data_dir, settings.database_url, secret_key=settings.secret_key)
     store.directory.sync_units(campaign)
     return Desk(settings, campaign, store, clock=clock)
+
+
+def desk_clock(settings: Settings, campaign: Campaign) -> Clock:
+    """The desk's one clock: real time, or a rehearsal's (NOMDESK_CLOCK_START / _SPEED). Every
+    part of the desk that decides by time (replies, reminders, digest, bot, dashboard) reads it
+    through the desk; ValueError (in Chinese) for a start that is no date."""
+    return campaign_clock(settings.clock_start, settings.clock_speed, campaign.tz)
 
 
 def smtp_sender(settings: Settings) -> SmtpSender | None:

@@ -29,7 +29,8 @@ from intake.models import (
     SubmissionLog,
     SubmissionMeta,
 )
-from validators.base import SEVERITY_ZH, Finding, Severity, render
+from notify.paper import paper_line
+from validators.base import Finding, Severity, label_of, render
 from validators.checklist import (
     ITEM_ZH,
     KIND_ZH,
@@ -412,7 +413,7 @@ def compose_receipt(
             html_parts.append(f"<p><b>{e(heading)}</b></p><ul>")
             for f in items:
                 message, hint = render(f)
-                label = SEVERITY_ZH[f.severity]
+                label = label_of(f)
                 text_lines.append(f"  - [{label}] {message}")
                 if hint:
                     text_lines.append(f"    修改建议：{hint}")
@@ -447,7 +448,7 @@ def compose_receipt(
         "",
         days_left(campaign, now, complete=not errors and not incomplete),
         RESUBMIT_RULE,
-        "盖章的纸质材料请按通知要求邮寄。",
+        *paper_line(dossier, findings, campaign),
         "",
         f"{campaign.office.name}",
         f"联系人：{campaign.office.contact}　电话：{campaign.office.phone}",

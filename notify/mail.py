@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tempfile
@@ -52,6 +53,7 @@ def build_reply(
     references: Sequence[str],
     attachments: Sequence[tuple[str, bytes, str]] = (),
     message_id_domain: str,
+    date: dt.datetime | None = None,
 ) -> EmailMessage:
     """An automatic reply (RFC 3834): attachments are (filename, data, "maintype/subtype").
 
@@ -62,7 +64,8 @@ def build_reply(
     msg["From"] = clean_header_text(from_addr)
     msg["To"] = ", ".join(clean_header_text(address) for address in to)
     msg["Subject"] = clean_header_text(reply_subject(subject))
-    msg["Date"] = format_datetime(localtime())
+    # The desk's clock when given: a rehearsal's mails are dated on the rehearsal's day.
+    msg["Date"] = format_datetime(date if date is not None else localtime())
     msg["Message-ID"] = make_msgid(domain=message_id_domain)
     parent = next(iter(_message_ids([in_reply_to or ""])), None)
     refs = _message_ids(list(references))
@@ -117,6 +120,7 @@ def notice_mail(
     html: str | None,
     domain: str,
     attachments: list[tuple[str, bytes, str]] | None = None,
+    date: dt.datetime | None = None,
 ) -> bytes:
     """An automatic notice (not a reply): its own subject, RFC 3834 "auto-generated"."""
     msg = build_reply(
@@ -129,6 +133,7 @@ def notice_mail(
         references=[],
         attachments=attachments or [],
         message_id_domain=domain,
+        date=date,
     )
     msg.replace_header("Subject", clean_header_text(subject))
     msg.replace_header("Auto-Submitted", "auto-generated")

@@ -20,6 +20,7 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Protocol
 
+from config.masking import mask_address
 from notify.smtp import SmtpRejected, SmtpSender, SmtpUnavailable, next_backoff
 from storage.repo import Store
 from storage.tables import OutboxRecord
@@ -66,8 +67,19 @@ class OutboxWorker:
         rows = self.store.outbox.claim(self.clock(), limit, channels=["mail", *self.channels], dedupe_keys=only_keys)
         for row in rows:
             ok = self._send(row) if row.channel == "mail" else self._send_chat(row)
+            if ok:
+                self._log_sent(row)
             sent += ok
         return sent
+
+    def _log_sent(self, row: OutboxRecord) -> None:
+        """The operator's log answers "was she answered, and when?" without her whole address."""
+        if row.channel != "mail":
+            how = row.channel
+        else:
+            how = "SMTP" if self.smtp is not None else f"file {self.outbox_dir / f'{row.id:06d}.eml'}"
+        to = ", ".join(mask_address(r) for r in row.recipients) or "nobody"
+        log.info("outbox %s sent (%s, %s) to %s: %s", row.id, how, row.dedupe_key, to, row.unit_name or "-")
 
     def _send_chat(self, row: OutboxRecord) -> bool:
         try:

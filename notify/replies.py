@@ -97,6 +97,7 @@ class Notices:
                 html=html,
                 domain=self.own_domain,
                 attachments=attachments,
+                date=self.clock(),
             )
         return self.store.outbox.enqueue(
             key,
@@ -234,6 +235,7 @@ class Replies(Notices):
             in_reply_to=in_reply_to,
             references=references or [],
             message_id_domain=self.own_domain,
+            date=self.clock(),
         )
         return self.store.outbox.enqueue(
             key,

@@ -32,6 +32,7 @@ from schedule.digest import (
     digest_markdown,
     digest_xlsx,
 )
+from schedule.digest_changes import keep_snapshot, previous_snapshot
 from schedule.reminders import (
     Message,
     compose_office_notice,
@@ -93,6 +94,7 @@ class Jobs:
         self._cache: EvaluationCache = {}
         self._office_users: list[str] = []  # the office members' WeCom ids, read at each tick
         self.waiting_total: int | None = None  # the 待确认 queue's length at the last statuses()
+        self.waiting_ids: frozenset[int] = frozenset()  # its submission ids (tomorrow's digest: which are new)
 
     # -- the one entry point ------------------------------------------------------------------
     def tick(self, now: dt.datetime | None = None) -> TickReport:
@@ -118,11 +120,21 @@ class Jobs:
         self._office_users = self._office_wecom_users()
         waiting = self.store.submissions.waiting_mails()
         self.waiting_total = len(waiting)
+        self.waiting_ids = frozenset(m.submission_id for m in waiting)
         return collect_status(self.store, self.campaign, cache=self._cache, waiting=waiting)
 
     def digest(self, statuses: list[UnitStatus], now: dt.datetime) -> Digest:
-        """The digest of `statuses` as `statuses()` read them, with every waiting mail counted."""
-        return build_digest(statuses, self.campaign, now, waiting=self.waiting_total)
+        """The digest of `statuses` as `statuses()` read them, with every waiting mail counted and
+        what changed since the last digest sent before today."""
+        day = now.astimezone(self.campaign.tz).date()
+        return build_digest(
+            statuses,
+            self.campaign,
+            now,
+            waiting=self.waiting_total,
+            waiting_ids=self.waiting_ids,
+            previous=previous_snapshot(self.store, day),
+        )
 
     def _office_wecom_users(self) -> list[str]:
         return sorted({c.wecom_user for c in self.store.contacts.list() if c.is_office and c.wecom_user})
@@ -268,6 +280,7 @@ class Jobs:
                 attachments=attachment if channel == "mail" else None,
                 chat_text=app if channel == MARKDOWN_CHANNEL else robot,
             )
+        keep_snapshot(self.store, digest.snapshot())  # tomorrow's digest says what changed since this one
         return queued
 
 

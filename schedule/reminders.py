@@ -21,6 +21,7 @@ from schedule.status import STATE_ZH, UNREACHABLE_ZH, UnitState, UnitStatus
 from storage.models import waiting_for_unit, waiting_note
 from validators.base import render
 from validators.report import SEVERITY_MARK, FindingGroup, group_findings
+from validators.requirements import id_photo_words
 
 NO_CONTACT_ZH = f"未能通知（{UNREACHABLE_ZH}）"
 
@@ -95,11 +96,11 @@ def video_words(spec: VideoSpec) -> str:
 
 
 def checklist_lines(campaign: Campaign) -> list[str]:
-    """What to send, every number from the campaign config (the call's ID-photo size has no field: not named)."""
+    """What to send, every number and the ID photo's size from the campaign config."""
     q, star, project = campaign.quotas, campaign.star, campaign.project
     return [
         f"1. 百姓学习之星 {_count(q.stars)} 名：附表1推荐表（每人一份）、附表2登记表，"
-        f"每人照片 {_count(star.photos)} 张（其中一张为免冠彩色证件照），{video_words(star.video)}；",
+        f"每人照片 {_count(star.photos)} 张（其中一张为{id_photo_words(campaign)}），{video_words(star.video)}；",
         f"2. 终身学习品牌项目 {_count(q.projects)} 个：附表3推荐表、附表4登记表、工作总结，"
         f"照片 {_count(project.photos)} 张，{video_words(project.video)}；",
         "3. 盖章的纸质材料请按通知要求邮寄。",

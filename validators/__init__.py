@@ -12,6 +12,7 @@ read off their findings.
 - `report`: findings grouped by what they are about, the severity marks, and the text report of
   `nomdesk check`.
 - `measure`: photos and videos measured against a spec, the measurement said in Chinese.
+- `requirements`: the call's requirements in the words units know them (the 清单, the hints).
 
 `check_dossier` is the one entry point of the desk and `nomdesk check`: every registered rule over
 one merged dossier, findings sorted by severity, then subject, and every rule that raised as a

@@ -74,6 +74,9 @@ class Rule:
     # photos are EXEMPLAR_PHOTOS' to count, a name's second copy is DUPLICATE_NOMINEE's to report.
     # Declared here rather than as early returns in `check`, and applied in one place (`judged`).
     defers_to: ClassVar[frozenset[str]] = frozenset()
+    # The bracketed label a reply shows before the message, when the severity's word ("请核实") would
+    # misname it: a late mail is "截止后收到", nothing for the unit to verify. None: the severity's.
+    label_zh: ClassVar[str | None] = None
 
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterable[Finding]:
         raise NotImplementedError
@@ -170,6 +173,12 @@ def render(finding: Finding) -> tuple[str, str]:
     r = REGISTRY.get(finding.code)
     params = _SafeParams(finding.params)
     return r.message_zh.format_map(params), r.hint_zh.format_map(params)
+
+
+def label_of(finding: Finding) -> str:
+    """The label a finding is shown under: its rule's `label_zh`, else its severity's word."""
+    r = REGISTRY.find(finding.code)
+    return (r.label_zh if r else None) or SEVERITY_ZH[finding.severity]
 
 
 class _SafeParams(dict):

@@ -51,9 +51,11 @@ class Shortfall:
     label_zh: str
     measured: str
     required: str
+    # The sentence a clerk reads, when "格式 MOV，要求 MP4" would not tell her what is wrong or what to do.
+    text: str | None = None
 
     def zh(self) -> str:
-        return f"{self.label_zh} {self.measured}，要求 {self.required}"
+        return self.text or f"{self.label_zh} {self.measured}，要求 {self.required}"
 
     def as_dict(self) -> dict[str, str]:
         return {"prop": self.prop, "measured": self.measured, "required": self.required}
@@ -68,8 +70,9 @@ def fps_ok(fps: float, wanted: float, tolerances: Tolerances) -> bool:
     return abs(fps - wanted) <= tolerances.fps_tolerance + _EPS
 
 
-def video_shortfalls(info: VideoInfo, spec: VideoSpec, tolerances: Tolerances) -> list[Shortfall]:
-    """Every property of the video that misses the spec; empty when it meets it.
+def video_shortfalls(info: VideoInfo, spec: VideoSpec, tolerances: Tolerances, path: str = "") -> list[Shortfall]:
+    """Every property of the video that misses the spec; empty when it meets it. `path`: the file's
+    name, to say when it is named .mp4 but is another kind of video inside.
 
     Codec, size and fps are checked only where the spec names them (the exemplar's).
     A variable frame rate passes when its average is within tolerance (RULES.md
@@ -78,7 +81,7 @@ def video_shortfalls(info: VideoInfo, spec: VideoSpec, tolerances: Tolerances) -
     out: list[Shortfall] = []
     containers = [c.lower() for c in spec.containers]
     if info.container.lower() not in containers:
-        out.append(Shortfall("container", "格式", info.container.upper(), "/".join(c.upper() for c in containers)))
+        out.append(_container_shortfall(info.container, containers, spec, path))
     if not info.has_video:
         out.append(Shortfall("video_stream", "画面", "无视频画面（仅有音频）", "含视频画面"))
     else:
@@ -104,6 +107,25 @@ def video_shortfalls(info: VideoInfo, spec: VideoSpec, tolerances: Tolerances) -
     elif not duration_ok(info.duration, spec, tolerances):
         out.append(Shortfall("duration", "时长", format_duration(info.duration), required))
     return out
+
+
+# A container as a clerk's video tool or phone names it ("mov" is what iPhones and Macs record).
+CONTAINER_NAMES_ZH = {"mov": "QuickTime（MOV）", "mkv": "MKV", "webm": "WebM", "flv": "FLV", "avi": "AVI", "3gp": "3GP"}
+
+
+def _container_shortfall(container: str, containers: list[str], spec: VideoSpec, path: str) -> Shortfall:
+    """The wrong container said so a clerk can act: a file named .mp4 that is a QuickTime movie inside
+    is the common case (renamed, or saved so by a phone), and renaming it again does not help."""
+    wanted = "/".join(c.upper() for c in containers)
+    real = CONTAINER_NAMES_ZH.get(container.lower(), container.upper())
+    ext = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    fix = f"请用剪辑软件或视频格式转换工具导出（转换）为 {wanted}（{_codec_zh(spec.codec or 'h264')} 编码）"
+    gap = "" if real.endswith("）") else " "  # "QuickTime（MOV）格式", "AVI 格式"
+    if ext in containers:
+        text = f"文件名是 .{ext}，但实际是 {real}{gap}格式的视频，不是 {wanted}；{fix}，只改文件扩展名无效"
+    else:
+        text = f"格式为 {real}，要求 {wanted}；{fix}"
+    return Shortfall("container", "格式", container.upper(), wanted, text)
 
 
 def _codec_zh(codec: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from intake.models import NOMINEE_KIND_ZH, Dossier
 from intake.withdrawal import withdrawn_line
-from validators.base import REGISTRY, SEVERITY_ORDER, SEVERITY_ZH, About, Finding, Severity, render
+from validators.base import REGISTRY, SEVERITY_ORDER, About, Finding, Severity, label_of, render
 
 SEVERITY_MARK = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "·"}
 GENERAL = "整体情况"  # the heading of the unit's own findings
@@ -93,7 +93,7 @@ def render_text(dossier: Dossier, findings: list[Finding], check_error: str | No
         lines.append(f"■ {heading}")
         for f in items:
             message, hint = render(f)
-            lines.append(f"  {SEVERITY_MARK[f.severity]} [{SEVERITY_ZH[f.severity]}] {message}")
+            lines.append(f"  {SEVERITY_MARK[f.severity]} [{label_of(f)}] {message}")
             if hint:
                 lines.append(f"      修改建议：{hint}")
         lines.append("")

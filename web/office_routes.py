@@ -1,5 +1,6 @@
 """The office's own pages: 联系人 (the units' contacts), 待确认 (mails with no unit yet), 群发 (a
-bulk message to the units in a state) and the notes on a unit page.
+bulk message to the units in a state), the notes on a unit page and its downloads (the unit's
+materials as one .zip, each stored file on its own).
 
 Each page only calls the one home of its action (nomdesk.contacts, the desk's assign, reject and
 add_note, nomdesk.broadcast) and says what happened, as the store has it once the action is done.
@@ -25,12 +26,12 @@ from nomdesk import contacts as office_contacts
 from nomdesk.broadcast import CHANNEL_ZH, STATES, preview_broadcast, send_broadcast
 from nomdesk.contacts import ContactImport
 from nomdesk.service import Service
-from schedule.status import STATE_ZH
+from schedule.status import STATE_ZH, collect_status
 from storage.models import ContactView, WaitingMail
 from storage.tables import RawState
 from web import auth, exports
 from web.office_views import contacts_page, waiting_groups
-from web.views import local
+from web.views import local, unit_file
 
 CONTACTS_DONE_ZH = {
     "added": "已添加联系人。",
@@ -410,6 +411,25 @@ def create_office_router(
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from exc
         return RedirectResponse(f"/units/{quote(name, safe='')}?done=note#notes", status_code=303)
+
+    # ---- a unit's materials: all as one .zip, or one stored file ------------------------------
+    # Behind the office login like every dashboard page (unit contacts have no login: OfficeUser);
+    # a file is served only under the unit whose counted submission holds it (web.views.unit_file).
+
+    @router.get("/units/{name}/materials.zip")
+    def unit_materials_zip(who: User, name: str) -> Response:
+        unit_or_404(name)
+        status = next((s for s in collect_status(store, campaign, known_only=False) if s.name == name), None)
+        if status is None or status.dossier is None:
+            raise HTTPException(status_code=404, detail="该单位尚无材料")
+        return exports.unit_zip_response(store, status)
+
+    @router.get("/units/{name}/files/{file_id}/download")
+    def stored_file(who: User, name: str, file_id: int) -> Response:
+        record = unit_file(store, unit_or_404(name), file_id)
+        if record is None:
+            raise HTTPException(status_code=404, detail="没有这个文件")
+        return exports.stored_file_response(store, record)
 
     return router
 

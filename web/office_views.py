@@ -111,3 +111,41 @@ def waiting_groups(store: Store, campaign: Campaign) -> list[WaitingGroup]:
             )
         )
     return groups
+
+
+@dataclass
+class StoredFile:
+    file_id: int
+    path: str  # the logical path: attachment name, then the path inside archives
+    name: str
+    size: str  # "2.4 MB"
+
+
+@dataclass
+class DownloadGroup:
+    """A counted submission's stored files, each downloadable on its own."""
+
+    label: str  # 第 N 次报送（受理编号）
+    files: list[StoredFile]
+
+
+def size_text(size: int) -> str:
+    if size >= 1 << 20:
+        return f"{size / (1 << 20):.1f} MB"
+    return f"{max(1, round(size / 1024))} KB"
+
+
+def unit_downloads(store: Store, campaign: Campaign, unit: str) -> list[DownloadGroup]:
+    """The unit's stored files by submission (voided ones left out, as `web.views.unit_file`
+    refuses their files): the unit page's single-file downloads."""
+    submissions = store.submissions.of_unit(unit)
+    files = store.submissions.files_of([s.id or 0 for s in submissions])
+    groups = []
+    for number, sub in enumerate(submissions, start=1):
+        ref = campaign.submission_ref(sub.unit_name, sub.unit_index) if sub.unit_index else ""
+        stored = [
+            StoredFile(f.id or 0, f.path, f.path.rsplit("/", 1)[-1], size_text(f.size)) for f in files[sub.id or 0]
+        ]
+        if stored:
+            groups.append(DownloadGroup(f"第 {number} 次报送" + (f"（{ref}）" if ref else ""), stored))
+    return groups

@@ -33,6 +33,7 @@ from storage.tables import RawState
 from web import auth, exports, views
 from web.fetch import FetchError, Pace, copy_stream_capped, fetch_link
 from web.office_routes import create_office_router
+from web.office_views import unit_downloads
 from web.thumbs import SIZES, thumbnail
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -221,6 +222,7 @@ def create_router(service: Service) -> Dashboard:
             who,
             400 if error else 200,
             unit=data,
+            downloads=unit_downloads(store, campaign, name),  # the unit's stored files, one link each
             quote=quote,
             error=error,
             done=DONE_ZH.get(done),

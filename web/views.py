@@ -17,7 +17,7 @@ from intake.withdrawal import withdrawn_by_zh
 from schedule.jobs import MARKDOWN_CHANNEL
 from storage.repo import Store
 from storage.tables import FileRecord, OfficeNote, OutboxRecord, PaperReceipt, ReminderSent, SubmissionRecord
-from validators.base import SEVERITY_ORDER, SEVERITY_ZH, Finding, render
+from validators.base import SEVERITY_ORDER, Finding, label_of, render
 from validators.checklist import BAD, WARN, Item, Row, checklist_rows
 from validators.report import is_file_finding
 
@@ -157,7 +157,7 @@ class FindingView:
 
 def finding_view(f: Finding) -> FindingView:
     message, hint = render(f)
-    return FindingView(str(f.severity), SEVERITY_ZH[f.severity], f.code, message, hint)
+    return FindingView(str(f.severity), label_of(f), f.code, message, hint)
 
 
 @dataclass

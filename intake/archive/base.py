@@ -33,6 +33,16 @@ def rejected(reason: str, **params: Any) -> ArchiveProblem:
     return ArchiveProblem("ARCHIVE_REJECTED", reason, **params)
 
 
+# What a unit reads of an archive refused for safety (an entry escaping the folder, a symlink, a bomb):
+# the clerk cannot act on "路径越出目录", only re-pack. The technical `detail` goes to the finding's
+# evidence, for the office.
+UNSAFE_REASON = "内容异常，无法安全解压"
+
+
+def unsafe(detail: str, **params: Any) -> ArchiveProblem:
+    return rejected(UNSAFE_REASON, detail=detail, **params)
+
+
 def encrypted() -> ArchiveProblem:
     return ArchiveProblem("ARCHIVE_ENCRYPTED", "压缩包设有密码，无法解压")
 
@@ -59,7 +69,7 @@ class Budget:
 
     def too_much(self, extra: int) -> ArchiveProblem:
         limit = self.limits.max_unpacked_bytes
-        return rejected(f"解压后超过 {human_bytes(limit)}", limit=limit, value=self.used + extra)
+        return rejected(f"解压后超过 {human_bytes(limit)}，未解压", limit=limit, value=self.used + extra)
 
     def check_declared(self, declared: int) -> None:
         if self.used + declared > self.limits.max_unpacked_bytes:
@@ -72,7 +82,7 @@ class Budget:
             return
         ratio = size / max(compressed, 1)
         if ratio > limits.max_ratio:
-            raise rejected(
+            raise unsafe(
                 f"“{name}”的压缩比超过 {limits.max_ratio} 倍（疑似压缩炸弹）",
                 limit=limits.max_ratio,
                 value=round(ratio),
@@ -141,7 +151,7 @@ class Writer:
 def check_entries(count: int, limits: Limits) -> None:
     if count > limits.max_archive_entries:
         raise rejected(
-            f"压缩包内文件超过 {limits.max_archive_entries} 个（共 {count} 个）",
+            f"内含文件超过 {limits.max_archive_entries} 个（共 {count} 个），未解压",
             limit=limits.max_archive_entries,
             value=count,
         )
@@ -151,11 +161,11 @@ def safe_parts(name: str) -> list[str]:
     try:
         return entry_parts(name)
     except UnsafePath:
-        raise rejected(f"压缩包内的路径越出目录：{name}", entry=name) from None
+        raise unsafe(f"压缩包内的路径越出目录：{name}", entry=name) from None
 
 
 def symlink_refused(name: str) -> ArchiveProblem:
-    return rejected(f"压缩包内含符号链接：{name}", entry=name)
+    return unsafe(f"压缩包内含符号链接：{name}", entry=name)
 
 
 def check_overall_ratio(budget: Budget, declared: int, archive: Path) -> None:

@@ -16,10 +16,10 @@ from intake.archive.base import (
     Writer,
     check_entries,
     encrypted,
-    rejected,
     safe_parts,
     symlink_refused,
     unreadable,
+    unsafe,
 )
 from intake.filenames import zip_entry_name
 
@@ -76,7 +76,7 @@ def _check_overlap(path: Path, infos: list[zipfile.ZipInfo]) -> set[int]:
     with path.open("rb") as fh:
         for info in ordered:
             if info.header_offset < end:
-                raise rejected("压缩包内的条目相互重叠（疑似压缩炸弹）", entry=info.filename)
+                raise unsafe("压缩包内的条目相互重叠（疑似压缩炸弹）", entry=info.filename)
             fh.seek(info.header_offset)
             header = fh.read(30)
             if len(header) < 30 or header[:4] != b"PK\x03\x04":

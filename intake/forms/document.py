@@ -29,9 +29,7 @@ BIFF_TYPES = ("xls", "et")  # read with xlrd; xlsx (and .ods converted to xlsx) 
 # Read through LibreOffice (convert.py): Word 97 (.doc, Kingsoft .wps), RTF, OpenDocument.
 CONVERTED_TYPES = ("doc", "wps", "rtf", "odt", "ods")
 # Kingsoft WPS 表格 (.et) is BIFF inside as often as not: read it as .xls, else say what it is.
-WPS_SHEET_UNREADABLE = (
-    "这是 WPS 表格专有格式（.et），办公室将人工查看；如为登记表，请在 WPS 中“另存为” Excel 工作簿（.xlsx）后重新发送"
-)
+WPS_SHEET_UNREADABLE = "这是 WPS 表格专有格式（.et）；如为登记表，请在 WPS 中“另存为” Excel 工作簿（.xlsx）后重新发送"
 SUMMARY_WORDS = ("总结", "工作报告", "汇报材料")
 NOT_SUMMARY_WORDS = ("函", "通知", "目录", "清单", "承诺", "证明", "推荐表", "登记表", "附表")
 # A PDF with fewer characters than this in its text layer is a scan.

@@ -30,6 +30,7 @@ from intake.forms.fields import (
     FieldSpec,
 )
 from intake.sheet_cells import put, safe_row
+from intake.sheet_layout import finish_sheet
 
 STAR_FORM_FILE = f"附表1 {STAR_FORM_TITLE}.docx"
 STAR_REGISTER_FILE = f"附表2 {STAR_REGISTER_TITLE}.xlsx"
@@ -261,7 +262,9 @@ def _write_register(
 
     put(ws, 4 + rows, 1, NOTE + note).font = Font(name=FONT, size=10)
     ws.merge_cells(start_row=4 + rows, start_column=1, end_row=4 + rows, end_column=len(columns))
-    ws.freeze_panes = "C4"
+    # blank rows: each column at least its designed width, so a unit can write in it
+    designed = {label: _WIDTHS.get(key, 11 if key else 6) for label, key in zip(columns, keys, strict=True)}
+    finish_sheet(ws, header_row=3, freeze="C4", last_row=3 + rows, at_least=designed)
     ws.print_title_rows = "1:3"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1

@@ -55,6 +55,8 @@ _YM = re.compile(
     r"^(?P<y>\d{4})\s*(?:[.\-/年、,，．]\s*(?P<m>\d{1,2})\s*(?:月份?)?"
     r"(?:\s*[.\-/]?\s*(?P<d>\d{1,2})\s*[日号]?)?)?\s*(?:年)?$"
 )
+# "约2015年3月", "2015年3月左右": the month as written (the roster keeps the words in its 原文 note).
+_APPROXIMATELY = re.compile(r"(?:大约|约)?(?P<core>.*?)(?:左右|前后)?")
 _COMPACT = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})?$")
 # A part of a year as units write a founding date they only roughly know ("2015年初", "2015年底",
 # "2015年上半年", "2015年春"): read as the year alone, like "2015年".
@@ -84,7 +86,8 @@ def parse_year_month(value: Any) -> YearMonth | None:
     """Year and month (and the day, when a full date is written) of a birth or founding date.
 
     Reads Excel dates, "1965.03", "1965年3月", "196503", "1965-3", "1965/3", "1965.3",
-    "2019-08-31", "2019年8月31日", "1965年", "2015年初"/"2015年上半年" (the year), 1965 and Excel
+    "2019-08-31", "2019年8月31日", "1965年", "2015年初"/"2015年上半年" (the year), "2015年3月左右"
+    and "约2015年3月" (the month), 1965 and Excel
     serial numbers. The float 1984.1 reads as January; see `year_month_candidates` for the
     October reading (the dossier takes it when the person's 附表1 says so).
     """
@@ -106,6 +109,8 @@ def parse_year_month(value: Any) -> YearMonth | None:
     year_part = _YEAR_PART.match(text)
     if year_part:
         return _make(int(year_part["y"]), None)
+    approximately = _APPROXIMATELY.fullmatch(text)
+    text = approximately["core"] if approximately else text
     match = _COMPACT.match(text) or _YM.match(text)
     if match:
         month, day = match["m"], match["d"]

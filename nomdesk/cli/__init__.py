@@ -7,20 +7,20 @@ it), `reports` (status, digest, exports); `common` holds the options and the des
 
 from __future__ import annotations
 
-import typer
-
-from nomdesk.cli import office, offline, reports, running
+from nomdesk.cli import office, offline, rehearse, reports, running
 from nomdesk.cli.contacts import contacts_app
+from nomdesk.cli.zh import ZhCommand, chinese_typer, command_help
 
-app = typer.Typer(help="Nomination Desk：百姓学习之星、终身学习品牌项目推荐材料受理台", no_args_is_help=True)
-user_app = typer.Typer(help="办公室用户（登录工作台）", no_args_is_help=True)
-export_app = typer.Typer(help="导出（专家评审用）", no_args_is_help=True)
+app = chinese_typer("Nomination Desk：百姓学习之星、终身学习品牌项目推荐材料受理台")
+user_app = chinese_typer("办公室用户（登录工作台）")
+export_app = chinese_typer("导出（专家评审用）")
 
 for command in (
     offline.check,
     offline.templates,
     running.serve,
     running.ingest,
+    rehearse.rehearse,
     reports.status,
     office.retry,
     office.assign,
@@ -34,10 +34,10 @@ for command in (
     office.restore,
     office.note,
 ):
-    app.command()(command)
-user_app.command("add")(office.user_add)
-export_app.command("roster")(reports.export_roster)
-export_app.command("materials")(reports.export_materials)
+    app.command(cls=ZhCommand, help=command_help(command))(command)
+user_app.command("add", cls=ZhCommand, help=command_help(office.user_add))(office.user_add)
+export_app.command("roster", cls=ZhCommand, help=command_help(reports.export_roster))(reports.export_roster)
+export_app.command("materials", cls=ZhCommand, help=command_help(reports.export_materials))(reports.export_materials)
 app.add_typer(user_app, name="user")
 app.add_typer(export_app, name="export")
 app.add_typer(contacts_app, name="contacts")

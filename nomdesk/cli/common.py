@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -26,9 +26,11 @@ err = Console(stderr=True)
 
 CampaignOption = Annotated[
     Path | None,
-    typer.Option("--campaign", envvar="NOMDESK_CAMPAIGN", help="campaign TOML (default: the shipped 2021 call)"),
+    typer.Option("--campaign", envvar="NOMDESK_CAMPAIGN", help="活动配置文件 .toml（默认：随程序提供的 2021 年活动）"),
 ]
 
+
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="显示详细日志（包括所用程序库的运行信息）")]
 
 DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", envvar="NOMDESK_DATA_DIR", help="数据目录（默认 ./var）")
@@ -44,7 +46,18 @@ def campaign_of(path: Path | None) -> Campaign:
         raise typer.Exit(2) from exc
 
 
-THIRD_PARTY_LOGGERS = ("urllib3", "httpx", "httpcore", "asyncio", "multipart", "PIL", "apscheduler", "watchfiles")
+THIRD_PARTY_LOGGERS = (
+    "urllib3",
+    "httpx",
+    "httpcore",
+    "asyncio",
+    "multipart",
+    "PIL",
+    "apscheduler",
+    "watchfiles",
+)
+
+MIGRATION_LOGGERS = ("alembic",)
 
 
 def setup_logging(verbose: bool, level: int = logging.WARNING) -> None:
@@ -61,6 +74,9 @@ def setup_logging(verbose: bool, level: int = logging.WARNING) -> None:
     # warnings only: the scheduler's "Running job" every five minutes is not news to an operator.
     for name in THIRD_PARTY_LOGGERS:
         logging.getLogger(name).setLevel(logging.INFO if verbose else max(logging.WARNING, root.level))
+    # Migrations: every detail under -v (what ran, in which order), nothing otherwise.
+    for name in MIGRATION_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else max(logging.WARNING, root.level))
 
 
 def settings_of(data_dir: Path | None, campaign_file: Path | None) -> Settings:
@@ -91,13 +107,23 @@ def opened_desk(data_dir: Path | None, campaign_file: Path | None) -> Iterator[D
 
 
 def unit_name(desk: Desk, unit: str) -> str:
-    """The campaign's full name of a unit given by its full name, an alias or its short name; exit 2
-    naming the problem otherwise (a text that merely contains a unit's name is asked about)."""
-    from nomdesk.contacts import unit_problem
+    """The campaign's full name of the unit a clerk typed: its full name, alias or short name, the
+    name without its ending ("吉林教育局"), else a unique beginning or part of a name (config.unit_lookup).
+    Several fit: exit 2 listing them; none: exit 2 suggesting the nearest names."""
+    return unit_of(desk.campaign, unit)
 
-    config_unit = desk.campaign.unit_called(unit)
-    if config_unit is None:
-        problem = unit_problem(desk.campaign, unit) if desk.campaign.unit_named(unit) else f"找不到单位：{unit}"
-        err.print(problem, style="red", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(2)
-    return config_unit.name
+
+def unit_of(campaign: Campaign, unit: str) -> str:
+    """`unit_name` for a command that has a campaign but no desk."""
+    from config.unit_lookup import find_unit
+
+    found = find_unit(campaign, unit)
+    if found.unit is None:
+        fail(found.problem)
+    return found.unit.name
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """A problem the clerk can fix: the message in red, in Chinese, as written (no markup), exit 2."""
+    err.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)

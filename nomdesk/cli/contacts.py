@@ -16,13 +16,14 @@ from rich.table import Table
 
 from config.masking import mask_phone
 from nomdesk.cli.common import CampaignOption, DataDirOption, err, opened_desk, unit_name
+from nomdesk.cli.zh import ZhCommand, chinese_typer
 
 ACTOR = "office:cli"
 
-contacts_app = typer.Typer(help="单位联系人：查看、添加、删除、从表格导入、导出", no_args_is_help=True)
+contacts_app = chinese_typer("单位联系人：查看、添加、删除、从表格导入、导出")
 
 
-@contacts_app.command("list")
+@contacts_app.command("list", cls=ZhCommand, help="列出各单位联系人（可只看一个单位）；编号供 remove 使用。")
 def list_contacts(
     unit: Annotated[str | None, typer.Argument(help="单位名称（不填则列出全部单位）")] = None,
     data_dir: DataDirOption = None,
@@ -57,9 +58,9 @@ def list_contacts(
         typer.echo(f"没有联系人的单位 {len(without)} 个：" + "、".join(without))
 
 
-@contacts_app.command("add")
+@contacts_app.command("add", cls=ZhCommand, help="为单位添加联系人；此后该联系人邮箱的来件即属于该单位。")
 def add(
-    unit: Annotated[str, typer.Argument(help="单位名称（全称或简称）")],
+    unit: Annotated[str, typer.Argument(help="单位名称（全称、简称或开头几个字）")],
     name: Annotated[str, typer.Argument(help="联系人姓名")],
     email: Annotated[list[str] | None, typer.Option("--email", help="邮箱（可多次给出）")] = None,
     phone: Annotated[str | None, typer.Option("--phone", help="电话")] = None,
@@ -72,11 +73,12 @@ def add(
     from nomdesk.contacts import add_contact
 
     with opened_desk(data_dir, campaign_file) as desk:
+        full_name = unit_name(desk, unit)
         try:
             contact = add_contact(
                 desk.store,
                 desk.campaign,
-                unit,
+                full_name,
                 name,
                 emails=email or [],
                 phone=phone,
@@ -91,7 +93,7 @@ def add(
     typer.echo(f"已添加联系人 {contact.name}（编号 {contact.id}）到 {contact.unit_name}：{reach}")
 
 
-@contacts_app.command("remove")
+@contacts_app.command("remove", cls=ZhCommand, help="按编号删除联系人（编号见 nomdesk contacts list）。")
 def remove(
     contact_id: Annotated[int, typer.Argument(help="联系人编号（见 nomdesk contacts list）")],
     data_dir: DataDirOption = None,
@@ -109,7 +111,11 @@ def remove(
     typer.echo(f"已删除 {contact.unit_name or '办公室'} 的联系人 {contact.name}（编号 {contact.id}）")
 
 
-@contacts_app.command("import")
+@contacts_app.command(
+    "import",
+    cls=ZhCommand,
+    help="从联系人表 .xlsx 导入联系人（按表头列名读取）。退出码：0 全部导入；1 部分行有问题；2 无法读取。",
+)
 def import_(
     file: Annotated[Path, typer.Argument(help="联系人表 .xlsx（列：单位、联系人、电话、邮箱、企业微信账号）")],
     data_dir: DataDirOption = None,
@@ -136,7 +142,7 @@ def import_(
         raise typer.Exit(1)
 
 
-@contacts_app.command("export")
+@contacts_app.command("export", cls=ZhCommand, help="导出全部单位联系人为联系人表 .xlsx（可再导入）。")
 def export(
     file: Annotated[Path, typer.Argument(help="输出的 .xlsx 文件")],
     data_dir: DataDirOption = None,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nomdesk.cli.common import CampaignOption, DataDirOption, err, opened_desk, settings_of, unit_name
+from nomdesk.cli.common import CampaignOption, DataDirOption, err, fail, opened_desk, settings_of, unit_name
 
 if TYPE_CHECKING:
     from nomdesk.desk import Desk
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def paper(
-    unit: Annotated[str, typer.Argument(help="单位名称")],
+    unit: Annotated[str, typer.Argument(help="单位名称（全称、简称或开头几个字）")],
     received: Annotated[str, typer.Option("--received", help="收到日期 YYYY-MM-DD")],
     data_dir: DataDirOption = None,
     campaign_file: CampaignOption = None,
@@ -37,7 +37,7 @@ def paper(
 
 
 def attach(
-    unit: Annotated[str, typer.Argument(help="单位名称")],
+    unit: Annotated[str, typer.Argument(help="单位名称（全称、简称或开头几个字）")],
     file: Annotated[Path, typer.Argument(help="办公室从下载链接取回的文件")],
     for_name: Annotated[str | None, typer.Option("--for", help="所属人员或项目名称")] = None,
     data_dir: DataDirOption = None,
@@ -91,8 +91,7 @@ def retry(
         try:
             desk.retry(raw_id, actor="office:cli")
         except (KeyError, ValueError) as exc:
-            err.print(f"[red]无法重新处理来件 #{raw_id}：{exc}[/red]")
-            raise typer.Exit(2) from exc
+            fail(str(exc.args[0]) if exc.args else f"无法重新处理来件 #{raw_id}")  # says which and why
         desk.process_pending()
         row = desk.store.raw.get(raw_id)
         state = row.state if row else "?"
@@ -143,15 +142,16 @@ def assign(
         row = desk.store.submissions.get(submission_id)
         address = sender_address(row) if row else ""
         known = desk.store.contacts.owner_of_address(address) if address else None
+        full_name = unit_name(desk, unit)  # "长春", "长春教育局" as the clerk types it
         try:
-            record = desk.assign(submission_id, unit, actor="office:cli", register=not no_register)
+            record = desk.assign(submission_id, full_name, actor="office:cli", register=not no_register)
         except ValueError as exc:
             err.print(f"[red]{escape(str(exc))}[/red]")
             raise typer.Exit(2) from exc
         desk.process_pending()
         desk.await_processed(record.id, ASSIGN_WAIT_SECONDS)  # a running `serve` may have taken it
         row = desk.store.submissions.get(submission_id)
-        name = row.unit_name if row else unit
+        name = row.unit_name if row else full_name
         moved = len(before - {m.submission_id for m in desk.store.submissions.waiting_mails()})
         typer.echo(f"报送 #{submission_id} 已归入 {name}（该发件人等待确认的邮件共 {moved} 封）")
         contact = desk.store.contacts.owner_of_address(address) if address else None
@@ -184,12 +184,14 @@ def reject(
 def _submission_of(desk: Desk, text: str) -> SubmissionRecord:
     """The submission a clerk names: its number (`12`, as the office's notices give it) or the
     reference its unit's receipts print (`长春-03`); exit 2 naming the problem otherwise."""
+    from config.unit_lookup import find_unit
+
     text = text.strip()
     if text.isdigit():
         row = desk.store.submissions.get(int(text))
     else:
         short, _, number = text.rpartition("-")
-        config_unit = desk.campaign.unit_called(short) if number.strip().isdigit() else None
+        config_unit = find_unit(desk.campaign, short).unit if number.strip().isdigit() else None
         rows = desk.store.submissions.of_unit(config_unit.name, include_voided=True) if config_unit else []
         row = next((r for r in rows if r.unit_index == int(number)), None)
     if row is None:
@@ -285,7 +287,7 @@ def _nominee_action(data_dir: Path | None, campaign_file: Path | None, unit: str
 
 
 def withdraw(
-    unit: Annotated[str, typer.Argument(help="单位名称")],
+    unit: Annotated[str, typer.Argument(help="单位名称（全称、简称或开头几个字）")],
     name: Annotated[str, typer.Argument(help="要撤回的人员姓名或项目名称")],
     data_dir: DataDirOption = None,
     campaign_file: CampaignOption = None,
@@ -295,7 +297,7 @@ def withdraw(
 
 
 def restore(
-    unit: Annotated[str, typer.Argument(help="单位名称")],
+    unit: Annotated[str, typer.Argument(help="单位名称（全称、简称或开头几个字）")],
     name: Annotated[str, typer.Argument(help="要恢复的人员姓名或项目名称")],
     data_dir: DataDirOption = None,
     campaign_file: CampaignOption = None,
@@ -314,8 +316,10 @@ def user_add(
     """Add an office user of the dashboard (or set a new password for one); only a hash is stored."""
     from storage.repo import Store
 
-    if password_stdin:
+    if password_stdin:  # a script: `printf '%s\n' "$PASSWORD" | nomdesk user add NAME --password-stdin`
         password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            fail("没有从标准输入读到密码：--password-stdin 读取一行作为密码")
     else:
         password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
     if len(password) < 8:
@@ -329,7 +333,7 @@ def user_add(
 
 
 def note(
-    unit: Annotated[str, typer.Argument(help="单位名称")],
+    unit: Annotated[str, typer.Argument(help="单位名称（全称、简称或开头几个字）")],
     text: Annotated[str, typer.Argument(help="备注内容（仅办公室可见，不发给单位）")],
     about: Annotated[str | None, typer.Option("--about", help="关于哪位推荐对象（姓名或项目名称）")] = None,
     data_dir: DataDirOption = None,

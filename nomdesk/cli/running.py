@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nomdesk.cli.common import CampaignOption, DataDirOption, campaign_of, err, opened_desk, settings_of, setup_logging
+from nomdesk.cli.common import (
+    CampaignOption,
+    DataDirOption,
+    VerboseOption,
+    campaign_of,
+    err,
+    opened_desk,
+    settings_of,
+    setup_logging,
+)
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -47,12 +56,15 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="监听地址")] = "127.0.0.1",
     data_dir: DataDirOption = None,
     campaign_file: CampaignOption = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Run the desk: mail sources (IMAP, else the drop folder DIR/inbox), pipeline, outbox, HTTP."""
     import uvicorn
 
+    from config.clock import describe as describe_clock
     from nomdesk.app import create_app
+    from nomdesk.cli.ports import listening_socket
+    from nomdesk.cli.rehearse import settings_clock
     from nomdesk.service import Service
 
     setup_logging(verbose, level=logging.INFO)
@@ -63,24 +75,31 @@ def serve(
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
     campaign = campaign_of(settings.campaign)
-    service = Service.build(settings, campaign)
+    clock = settings_clock(settings, campaign)  # NOMDESK_CLOCK_START / _SPEED: a rehearsal's clock
+    port = settings.port if port is None else port
+    listening = listening_socket(host, port)  # before anything starts: a port in use is said at once
+    service = Service.build(settings, campaign, clock=clock)
     service.start()
     source = (
         f"IMAP {settings.imap_host}/{settings.imap_folder}" if service.imap else f"投递目录 {settings.inbox_dir}/new"
     )
     sink = f"SMTP {settings.smtp_host}" if settings.smtp_configured else f"发件目录 {settings.outbox_dir}"
     proxies = f"；信任代理 {'、'.join(forwarded_allow_ips)}" if proxy_headers else ""
-    err.print(f"Nomination Desk 已启动：收件 {source}；回复 {sink}；http://{host}:{port or settings.port}/{proxies}")
+    err.print(f"Nomination Desk 已启动：收件 {source}；回复 {sink}；http://{host}:{port}/{proxies}")
+    if note := describe_clock(clock, campaign.tz):
+        err.print(note, style="yellow", markup=False)
     try:
-        uvicorn.run(
+        config = uvicorn.Config(
             create_app(service),
             host=host,
-            port=port or settings.port,
+            port=port,
             log_level="warning",
             proxy_headers=proxy_headers,
             forwarded_allow_ips=forwarded_allow_ips,
         )
+        uvicorn.Server(config).run(sockets=[listening])
     finally:
+        listening.close()
         service.shutdown()
 
 

@@ -41,6 +41,13 @@ class Desk:
         assert response.status_code == 200, response.text
         return self.reply_text(response.text)
 
+    def ask_all(self, user: str, text: str) -> str:
+        """An answer with every further screen of it ("更多"), without the screens' footers."""
+        screens = [self.ask(user, text)]
+        while "回复「更多」查看下一屏" in screens[-1]:
+            screens.append(self.ask(user, "更多"))
+        return "\n".join(line for s in screens for line in s.splitlines() if not line.startswith("（第 "))
+
     def reply_text(self, body: str) -> str:
         if not body:
             return ""
@@ -74,7 +81,7 @@ def test_contact_asks_status_of_their_own_unit(desk: Desk) -> None:
 
 
 def test_contact_asks_what_is_missing(desk: Desk) -> None:
-    answer = desk.ask(CONTACT, "还缺什么")
+    answer = desk.ask_all(CONTACT, "还缺什么")
     assert "宋丽萍" in answer and "联系电话" in answer
     assert "2分30秒" in answer  # the measured length of 池北书苑's video
     assert "12 张" in answer
@@ -82,20 +89,20 @@ def test_contact_asks_what_is_missing(desk: Desk) -> None:
 
 
 def test_what_is_missing_says_how_to_fix_each_problem(desk: Desk) -> None:
-    answer = desk.ask(CONTACT, "缺什么")
+    answer = desk.ask_all(CONTACT, "缺什么")
     assert "✗ 必须修改" in answer and "! 请核实" in answer  # the marks are explained
     lines = answer.splitlines()
     video = next(i for i, line in enumerate(lines) if "2分30秒" in line)
     # What is wrong, the measured value, then how to fix it, right below.
     assert lines[video].startswith("✗ ") and "池北书苑宣传视频.mp4" in lines[video]
-    assert lines[video + 1].strip() == "修改建议：请报送 MP4 格式、时长 4-5 分钟 的视频"
+    assert lines[video + 1].strip() == "修改建议：请报送 MP4 格式、时长 4-5 分钟的视频"
     photos = next(i for i, line in enumerate(lines) if "12 张" in line)
     assert "修改建议：" in lines[photos + 1] and "4-10 张" in lines[photos + 1]
     assert "长白山推荐材料/终身学习品牌项目" not in answer  # a file by its name, not its whole path
 
 
 def test_a_contact_asking_about_their_own_unit_by_name_is_answered(desk: Desk) -> None:
-    answer = desk.ask(CONTACT, "单位 长白山")
+    answer = desk.ask_all(CONTACT, "单位 长白山")
     assert "仅供省级办公室" not in answer
     assert "百姓学习之星 7 名（要求 8-10）" in answer and "宋丽萍" in answer and "修改建议" in answer
     assert desk.ask(CONTACT, "单位 长白山管委会教育科技局").startswith("长白山管委会教育科技局")
@@ -109,9 +116,30 @@ def test_checklist_and_deadline_come_from_the_campaign(desk: Desk) -> None:
 
 
 def test_help_and_unknown_text(desk: Desk) -> None:
-    assert "缺什么" in desk.ask(CONTACT, "帮助")
+    help_text = desk.ask(CONTACT, "帮助")
+    assert "缺什么" in help_text and "可直接在本对话中发送文件" in help_text
     answer = desk.ask(CONTACT, "今天天气不错")
-    assert "没有听懂" in answer and "状态" in answer
+    assert "没有听懂" in answer and "状态" in answer and "0431-82857798" in answer
+
+
+def test_a_contact_asks_about_one_nominee_by_name(desk: Desk) -> None:
+    """A name alone (or in 繁体, or with the question) answers with that nominee's items, on one screen."""
+    for text in ("宋丽萍", "宋麗萍？", "宋丽萍还缺啥"):
+        answer = desk.ask(CONTACT, text)
+        assert answer.startswith("百姓学习之星 宋丽萍：需修改 1 项"), answer
+        assert "联系电话" in answer and "修改建议" in answer
+        assert len(answer.splitlines()) <= 12 and len(answer) <= 600
+        assert "池北书苑" not in answer and "金哲洙" not in answer  # her items only, her unit only
+    assert "没有听懂" in desk.ask(CONTACT, "金哲洙")  # 延边's nominee is no name to 长白山's contact
+
+
+def test_everyday_questions_of_a_contact(desk: Desk) -> None:
+    assert "jlqmxx@126.com" in desk.ask(CONTACT, "怎么补交材料") and "本对话中发送文件" in desk.ask(CONTACT, "如何补报")
+    assert "0431-82857798" in desk.ask(CONTACT, "人工客服")
+    paper = desk.ask(CONTACT, "纸质材料寄到哪")
+    assert "吉林省长春市宽城区北京大街62号710室" in paper and "仅供省级办公室" not in paper
+    first = desk.ask(CONTACT, "缺什么")
+    assert len(first.splitlines()) <= 12 and len(first) <= 600 and "需修改 4 项" in first
 
 
 def test_contact_cannot_see_another_unit(desk: Desk) -> None:

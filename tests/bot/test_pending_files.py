@@ -257,16 +257,28 @@ def test_a_contact_names_the_images_they_just_sent(sim: WeComSimulator, bot) -> 
     names = [p["path"].rsplit("/", 1)[-1] for p in star["photos"]]
     assert len(names) == 2 and all(n.startswith("宋丽萍-image-") for n in names)
     assert _unmatched(desk) == []
-    # Named once: the same name again is a question again, not a second naming.
-    assert "没有听懂" in (wecom.handle(sim.text_message(CONTACT, "宋丽萍", next(_msg_ids))) or "")
+    # Named once: the same name again is a question again (her items), not a second naming.
+    again = wecom.handle(sim.text_message(CONTACT, "宋丽萍", next(_msg_ids))) or ""
+    assert again.startswith("百姓学习之星 宋丽萍：") and "已归入" not in again
+
+
+def test_a_contact_says_whose_images_they_are_in_a_sentence(sim: WeComSimulator, bot) -> None:
+    """ "这张是宋丽萍的照片" (in 繁体 too) names the held image as the bare name does."""
+    wecom, _desk, _clock = bot
+    media_id = sim.add_media("IMG_0100.jpg", _photo() + b"x", "image/jpeg")
+    wecom.handle(sim.image_message(CONTACT, media_id, next(_msg_ids)))
+    answer = wecom.handle(sim.text_message(CONTACT, "這張是宋麗萍的照片", next(_msg_ids))) or ""
+    assert "1 个" in answer and "已归入“宋丽萍”" in answer
+    assert wecom.files.run_once() == 1
 
 
 def test_an_image_no_one_names_goes_to_the_desk_after_the_window(sim: WeComSimulator, bot) -> None:
     wecom, desk, clock = bot
     wecom.handle(sim.image_message(CONTACT, sim.add_media("IMG.jpg", _photo(), "image/jpeg"), next(_msg_ids)))
     clock.now += wecom.files.naming_window
-    # Too late to name it: the text is read as what it says.
-    assert "没有听懂" in (wecom.handle(sim.text_message(CONTACT, "宋丽萍", next(_msg_ids))) or "")
+    # Too late to name it: the text is read as what it says (a question about her items).
+    late = wecom.handle(sim.text_message(CONTACT, "宋丽萍", next(_msg_ids))) or ""
+    assert late.startswith("百姓学习之星 宋丽萍：") and "已归入" not in late
     assert wecom.files.run_once() == 1
     desk.process_pending()
     [unmatched] = _unmatched(desk)

@@ -79,7 +79,7 @@ def test_nesting_four_deep_is_rejected_but_outer_files_stay(tmp_path: Path, camp
     code, path, reason, params = only_problem(sub)
     assert code == "ARCHIVE_REJECTED"
     assert path == "外层.zip/第1层/内层2.zip/第2层/内层3.zip/第3层/内层4.zip"
-    assert reason == "压缩包嵌套超过 3 层"
+    assert reason == "嵌套 4 层，超过 3 层的上限，未解压"
     assert params == {"limit": 3, "value": 4}
     assert "外层.zip/第1层/说明1.txt" in paths(sub)
     assert not any(p.endswith("证件照.jpg") for p in paths(sub))
@@ -88,9 +88,10 @@ def test_nesting_four_deep_is_rejected_but_outer_files_stay(tmp_path: Path, camp
 @pytest.mark.parametrize("bad", ["../evil.txt", "a/../../evil.txt", "/etc/evil.txt", "C:\\evil.txt", "C:/x.txt"])
 def test_escaping_paths_reject_the_archive(tmp_path: Path, campaign: Campaign, bad: str) -> None:
     sub = read(tmp_path, "a.zip", zip_bytes({"ok.txt": b"ok", bad: b"evil"}), campaign)
-    code, path, reason, _ = only_problem(sub)
+    code, path, reason, params = only_problem(sub)
     assert (code, path) == ("ARCHIVE_REJECTED", "a.zip")
-    assert "越出目录" in reason
+    # the unit reads what it can do; the office reads why, in the finding's evidence
+    assert reason == "内容异常，无法安全解压" and "越出目录" in params["detail"]
     assert sub.files == []
     assert not (tmp_path / "evil.txt").exists()
 
@@ -106,7 +107,8 @@ def test_symlink_entries_reject_the_archive(tmp_path: Path, campaign: Campaign, 
     sub = read(tmp_path, name, data, campaign)
     code, path, reason, params = only_problem(sub)
     assert (code, path) == ("ARCHIVE_REJECTED", name)
-    assert "符号链接" in reason and params == {"entry": "link"}
+    assert reason == "内容异常，无法安全解压"
+    assert params == {"entry": "link", "detail": "压缩包内含符号链接：link"}
     assert sub.files == []
 
 
@@ -114,7 +116,7 @@ def test_bomb_entry_is_rejected_by_ratio(tmp_path: Path, campaign: Campaign) -> 
     small = with_limits(campaign, ratio_min_bytes=100_000)
     sub = read(tmp_path, "bomb.zip", zip_bytes({"zeros.bin": b"\0" * 2_000_000}), small)
     code, _, reason, params = only_problem(sub)
-    assert code == "ARCHIVE_REJECTED" and "压缩比" in reason
+    assert code == "ARCHIVE_REJECTED" and reason == "内容异常，无法安全解压" and "压缩比" in params["detail"]
     assert params["limit"] == campaign.limits.max_ratio and params["value"] > campaign.limits.max_ratio
     assert sub.files == []
 
@@ -140,8 +142,8 @@ def test_unpacked_bytes_are_capped_per_submission(tmp_path: Path, campaign: Camp
 
 def test_overlapping_entries_are_rejected(tmp_path: Path, campaign: Campaign) -> None:
     sub = read(tmp_path, "o.zip", overlapping_zip(), campaign)
-    code, _, reason, _ = only_problem(sub)
-    assert code == "ARCHIVE_REJECTED" and "重叠" in reason
+    code, _, reason, params = only_problem(sub)
+    assert code == "ARCHIVE_REJECTED" and reason == "内容异常，无法安全解压" and "重叠" in params["detail"]
 
 
 @pytest.mark.parametrize(
@@ -258,8 +260,9 @@ def test_junk_and_folders_are_not_files(tmp_path: Path, campaign: Campaign) -> N
 def test_bombs_in_other_formats(tmp_path: Path, campaign: Campaign, name: str, build) -> None:
     small = with_limits(campaign, ratio_min_bytes=100_000)
     sub = read(tmp_path, name, build(), small)
-    code, path, reason, _ = only_problem(sub)
-    assert (code, path) == ("ARCHIVE_REJECTED", name) and "压缩比" in reason
+    code, path, reason, params = only_problem(sub)
+    assert (code, path) == ("ARCHIVE_REJECTED", name) and "压缩比" in params["detail"]
+    assert reason == "内容异常，无法安全解压"
     assert sub.files == []
 
 

@@ -61,7 +61,7 @@ def test_bytes_of_no_type_under_no_known_extension_are_for_the_office(tmp_path: 
     code, reason = problems(sub)[f"{STAR}/说明.dat"]
     assert code == "FILE_UNSUPPORTED"
     # read after "文件 X 的类型无法自动读取：" in the finding: says what is unknown, once
-    assert reason.startswith("文件格式无法识别（扩展名 .dat），办公室将人工查看")
+    assert reason.startswith("文件格式无法识别（扩展名 .dat）；")
     assert "无法读取无法识别" not in reason
 
 
@@ -69,7 +69,7 @@ def test_a_type_the_desk_does_not_read_is_named(tmp_path: Path, campaign: Campai
     page = "<!DOCTYPE html><html><body><table><tr><td>姓名</td></tr></table></body></html>".encode()
     sub = read_folder(tmp_path, {"附表2 百姓学习之星推荐登记表.xls": page}, campaign)
     code, reason = problems(sub)["附表2 百姓学习之星推荐登记表.xls"]
-    assert code == "FILE_UNSUPPORTED" and reason.startswith("这是网页文件，办公室将人工查看")
+    assert code == "FILE_UNSUPPORTED" and reason.startswith("这是网页文件；")
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])

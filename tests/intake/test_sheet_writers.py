@@ -10,10 +10,13 @@ from __future__ import annotations
 import ast
 import dataclasses
 import datetime as dt
+import io
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from config.campaign import Campaign
 from intake.contact_sheet import ContactRow, contacts_template_xlsx, contacts_xlsx
@@ -137,6 +140,7 @@ def test_every_module_that_writes_a_sheet_is_listed() -> None:
     for module in WRITERS:
         source = (ROOT / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8")
         assert "from intake.sheet_cells import" in source, f"{module} writes cells without the guard"
+        assert "from intake.sheet_layout import" in source, f"{module} writes sheets without the layout"
 
 
 @pytest.mark.parametrize("writer", [w for ws in WRITERS.values() for w in ws], ids=lambda w: w.__name__.strip("_"))
@@ -145,6 +149,28 @@ def test_every_sheet_shows_what_was_written_as_text_never_as_a_formula(
 ) -> None:
     data, expected = writer(campaign, tmp_path)
     assert formula_problems(data, expected) == []
+
+
+def layout_problems(data: bytes) -> list[str]:
+    """What a clerk would have to fix by hand on each sheet (empty: nothing): no frozen header, no
+    filter, a used column left at the default width (8.43, "####" for a date)."""
+    problems: list[str] = []
+    for ws in load_workbook(io.BytesIO(data)).worksheets:
+        if not ws.freeze_panes:
+            problems.append(f"{ws.title}: header not frozen")
+        if not ws.auto_filter.ref:
+            problems.append(f"{ws.title}: no filter")
+        for column in range(1, ws.max_column + 1):
+            letter = get_column_letter(column)
+            if letter not in ws.column_dimensions or not ws.column_dimensions[letter].customWidth:
+                problems.append(f"{ws.title}!{letter}: default width")
+    return problems
+
+
+@pytest.mark.parametrize("writer", [w for ws in WRITERS.values() for w in ws], ids=lambda w: w.__name__.strip("_"))
+def test_every_sheet_is_laid_out_for_reading(writer: Writer, campaign: Campaign, tmp_path: Path) -> None:
+    data, _ = writer(campaign, tmp_path)
+    assert layout_problems(data) == []
 
 
 def test_the_roster_keeps_its_own_numbers_numbers_and_a_units_number_like_text_text(

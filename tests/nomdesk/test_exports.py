@@ -34,6 +34,12 @@ def sheet_rows(ws) -> list[dict[str, object]]:
     return [dict(zip(header, (c.value for c in r), strict=True)) for r in ws.iter_rows(min_row=2)]
 
 
+def material_paths(row: dict[str, object]) -> list[str]:
+    """A row's files in the exported tree: its 材料路径 (the folder) joined with each 材料N."""
+    files = [row[k] for k in row if isinstance(k, str) and k.startswith("材料") and k[2:].isdigit() and row[k]]
+    return [f"{row['材料路径']}/{name}" for name in files]
+
+
 @pytest.fixture(scope="module")
 def desk_data(tmp_path_factory: pytest.TempPathFactory, campaign: Campaign):
     data = tmp_path_factory.mktemp("exports") / "var"
@@ -66,13 +72,15 @@ def test_roster_has_a_row_per_nominee_with_the_table_fields_and_the_materials(
     assert wb.sheetnames == [STARS_DIR, PROJECTS_DIR, UNIT_PROBLEMS]
     stars, projects = wb[STARS_DIR], wb[PROJECTS_DIR]
     header = [c.value for c in stars[1]]
-    assert header[:4] == ["序号", "姓名", "性别", "出生年月"] and header[-5:] == [
+    tail = header.index("推荐单位")
+    assert header[:4] == ["序号", "姓名", "性别", "出生年月"] and header[tail : tail + 5] == [
         "推荐单位",
         "典范",
         "材料齐全",
         "问题",
         "材料路径",
     ]
+    assert header[tail + 5 :] == [f"材料{n}" for n in range(1, len(header) - tail - 4)]
     all_rows = sheet_rows(stars)
     rows = [r for r in all_rows if r["推荐单位"] == YANBIAN]
     n = campaign.quotas.stars.min
@@ -88,7 +96,7 @@ def test_roster_has_a_row_per_nominee_with_the_table_fields_and_the_materials(
     # The roster's paths are the files of the exported tree.
     tree = tmp_path / "materials"
     written = export_materials(desk_data.store, statuses, tree)
-    paths = [p for r in all_rows + all_project_rows for p in (r["材料路径"] or "").split("\n") if p]
+    paths = [p for r in all_rows + all_project_rows for p in material_paths(r)]
     assert paths and {tree / p for p in paths} <= set(written)
     star = tree / YANBIAN / STARS_DIR / STAR_NAMES[0]
     names = sorted(p.name for p in star.iterdir())
@@ -140,7 +148,7 @@ def test_nominees_of_the_same_name_keep_their_own_files_and_a_new_export_leaves_
         photo = next(p for p in folder.iterdir() if p.name.startswith("照片01_"))
         assert photo.read_bytes() == Path(entry.photos[0].local).read_bytes()
     rows = sheet_rows(load_workbook(io.BytesIO(roster_xlsx(desk_data.store, same_name)))[STARS_DIR])
-    paths = [set(r["材料路径"].split("\n")) for r in rows[:2]]
+    paths = [set(material_paths(r)) for r in rows[:2]]
     assert paths[0] and paths[1] and not paths[0] & paths[1]
     assert all((tree / p).is_file() for p in paths[0] | paths[1])
 

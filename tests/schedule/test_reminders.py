@@ -105,7 +105,7 @@ def test_the_checklist_takes_its_numbers_and_words_from_the_campaign(tmp_path: P
         [mail] = [
             q for q in Jobs(store, c).tick(at(c, 23, 9)).queued if q.channel == "mail" and q.unit == c.units[0].name
         ]
-    assert "每人照片 3 张（其中一张为免冠彩色证件照）" in mail.text
+    assert "每人照片 3 张（其中一张为2寸免冠彩色证件照）" in mail.text
     assert "照片 6-12 张，视频（MP4/MOV，2-3 分钟）" in mail.text
     star_video = campaign.star.video
     assert f"鼓励报送视频（MP4，{star_video.min_seconds // 60}-{star_video.max_seconds // 60} 分钟）" in mail.text

@@ -61,7 +61,9 @@ def test_exemplar_video_names_every_failing_property(campaign: Campaign) -> None
     ]
     (found,) = _run(d, campaign, "EXEMPLAR_VIDEO_SPEC")
     msg = found["message_zh"]
-    for part in ("格式 MOV", "编码 H.265（HEVC）", "分辨率 1920×1080", "帧率 29.97 fps", "时长 2分31秒"):
+    parts = ("格式为 QuickTime（MOV），要求 MP4", "编码 H.265（HEVC）", "分辨率 1920×1080")
+    parts += ("帧率 29.97 fps", "时长 2分31秒")
+    for part in parts:
         assert part in msg, msg
     props = {s["prop"] for s in found["evidence"]["shortfalls"]}
     assert props == {"container", "codec", "size", "fps", "duration"}
@@ -254,7 +256,8 @@ def test_late_is_named_per_mail(campaign: Campaign) -> None:
     d.submissions[0].arrived_at = dt.datetime.combine(campaign.deadline, dt.time(23, 59))
     (found,) = _run(d, campaign, "LATE")
     assert found["subject"] == "邮件 补充材料"
-    assert found["message_zh"].startswith("邮件「补充材料」于 2021年8月31日 00:00 送达")  # which mail, in its words
+    # which mail, in its words, and that it came after the deadline
+    assert found["message_zh"].startswith("邮件「补充材料」于 2021年8月31日 00:00 收到，已过报送截止时间")
     assert "2021年8月30日 24:00" in found["message_zh"]
 
 
@@ -276,12 +279,12 @@ def test_a_broken_file_names_the_mail_it_came_in_once_there_are_several(campaign
     broken = FileProblem(code="FILE_UNREADABLE", path="推荐材料.zip", reason="压缩包不完整", submission=0)
     d.problems = [broken]
     (alone,) = _run(d, campaign, "FILE_UNREADABLE")
-    assert alone["message_zh"] == "文件 推荐材料.zip 无法打开：压缩包不完整"  # one mail: nothing to tell apart
+    assert alone["message_zh"] == "文件 推荐材料.zip：压缩包不完整"  # one mail: nothing to tell apart
     d.submissions.append(d.submissions[0].model_copy(update={"index": 1, "source": "2.eml", "subject": "补充"}))
     d.submissions[0].subject = "推荐材料"
     d.problems = [broken.model_copy(update={"submission": 1})]
     (second,) = _run(d, campaign, "FILE_UNREADABLE")
-    assert second["message_zh"] == "文件 推荐材料.zip（邮件「补充」中） 无法打开：压缩包不完整"
+    assert second["message_zh"] == "文件 推荐材料.zip（邮件「补充」中）：压缩包不完整"
     assert second["evidence"]["path"] == "推荐材料.zip"
 
 

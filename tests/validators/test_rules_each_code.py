@@ -268,7 +268,9 @@ CASES: dict[str, tuple[Build, Build]] = {
         lambda c: add_problem(_d(c), "ARCHIVE_ENCRYPTED", "材料.rar", "压缩包设有密码"),
     ),
     "ARCHIVE_REJECTED": (
-        lambda c: add_problem(_d(c), "ARCHIVE_REJECTED", "材料.zip", "压缩包嵌套超过 3 层", limit=3),
+        lambda c: add_problem(
+            _d(c), "ARCHIVE_REJECTED", "材料.zip/第4层.zip", "嵌套 4 层，超过 3 层的上限，未解压", limit=3
+        ),
         lambda c: add_problem(_d(c), "ARCHIVE_ENCRYPTED", "材料.rar", "压缩包设有密码"),
     ),
     "FILE_UNMATCHED": (

@@ -196,7 +196,7 @@ class ExemplarVideoSpec(_ExemplarItemRule):
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         spec, tol = campaign.exemplar.video, campaign.tolerances
         for subject, name, _, videos, _ in _exemplars(dossier):
-            checked = [(v, video_shortfalls(v.video, spec, tol)) for v in videos if v.video is not None]
+            checked = [(v, video_shortfalls(v.video, spec, tol, v.path)) for v in videos if v.video is not None]
             if any(not s for _, s in checked):
                 continue
             for video, shortfalls in checked:

@@ -49,7 +49,8 @@ class FileUnreadable(_ProblemRule):
     severity = Severity.ERROR
     title_zh = "文件无法打开"
     unusable_zh = "无法打开"
-    message_zh = "文件 {file} 无法打开：{reason}"
+    # The reason says it cannot be opened, and why ("视频文件无法打开", "压缩包已损坏或不完整…").
+    message_zh = "文件 {file}：{reason}"
     hint_zh = "请检查文件是否完整（可在本机打开确认），重新导出或压缩后再次发送"
 
 
@@ -60,7 +61,8 @@ class FileUnsupported(_ProblemRule):
     title_zh = "文件类型无法识别"
     unusable_zh = "格式无法识别"
     message_zh = "文件 {file} 的类型无法自动读取：{reason}"
-    hint_zh = "省办公室将人工查看；如方便，请另存为 Word（.docx）、Excel（.xlsx）、PDF、JPG 或 MP4 后补发"
+    # The reason already says what to save it as: the hint says only what happens to the file meanwhile.
+    hint_zh = "省级办公室将人工查看该文件；如它是报送材料，请按上面的提示另存后补发"
 
 
 @rule
@@ -68,8 +70,9 @@ class ArchiveEncrypted(_ProblemRule):
     code = "ARCHIVE_ENCRYPTED"
     severity = Severity.ERROR
     title_zh = "压缩包有密码"
-    message_zh = "压缩包 {file} 设有密码，无法解压：{reason}"
-    hint_zh = "请去掉密码后重新压缩发送"
+    # The reason would only say "设有密码" again (the receipt's file list shows it): not repeated here.
+    message_zh = "压缩包 {file} 设有密码，无法解压"
+    hint_zh = "请不设密码重新压缩（压缩时不要勾选“加密”或填写密码）后再次发送"
 
 
 @rule
@@ -77,8 +80,13 @@ class ArchiveRejected(_ProblemRule):
     code = "ARCHIVE_REJECTED"
     severity = Severity.ERROR
     title_zh = "压缩包被拒收"
-    message_zh = "压缩包 {file} 未被解压：{reason}"
-    hint_zh = "请将材料按推荐对象分文件夹直接压缩为一个 ZIP 包（不要多层嵌套），再次发送"
+    # The reason is a plain predicate ("内容异常，无法安全解压", "解压后超过 8 GiB，未解压"); the technical
+    # detail of an unsafe archive (an entry escaping its folder, a bomb) is in the evidence, for the office.
+    message_zh = "压缩包 {file} {reason}"
+    hint_zh = (
+        "请重新打包后发送：把材料按推荐对象分文件夹，直接压缩成一个 ZIP 包（压缩包里不要再放压缩包）；"
+        "材料很多时可分几封邮件发送"
+    )
 
 
 @rule
@@ -133,8 +141,8 @@ class LinkPending(Rule):
     about = "file"
     severity = Severity.INFO
     title_zh = "超大附件待下载"
-    message_zh = "邮件中含超大附件或网盘、快传下载链接（{host}）{text}{code}，需由省办公室手动下载"
-    hint_zh = "省办公室下载后会补充核查；如链接有有效期，请确保在有效期内可下载，或改为直接发送附件"
+    message_zh = "邮件中含超大附件或网盘、快传下载链接（{host}）{text}{code}，需由省级办公室手动下载"
+    hint_zh = "省级办公室下载后会补充核查；如链接有有效期，请确保在有效期内可下载，或改为直接发送附件"
 
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         seen: set[str] = set()

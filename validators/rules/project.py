@@ -162,12 +162,12 @@ class ProjectVideoSpec(_ProjectRule):
     severity = Severity.ERROR
     title_zh = "项目视频规格"
     message_zh = "{name} 的视频 {file} 不符合要求：{problems}"
-    hint_zh = "请报送 {containers} 格式、时长 {duration} 的视频"
+    hint_zh = "请报送 {containers} 格式、时长 {duration}的视频"
 
     def check_project(self, project: ProjectEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         spec, tol = campaign.project.video, campaign.tolerances
         readable = [v for v in project.videos if v.video is not None]
-        checked = [(v, video_shortfalls(v.video, spec, tol)) for v in readable]  # type: ignore[arg-type]
+        checked = [(v, video_shortfalls(v.video, spec, tol, v.path)) for v in readable]  # type: ignore[arg-type]
         if any(not s for _, s in checked):
             return
         for video, shortfalls in checked:

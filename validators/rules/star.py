@@ -17,6 +17,7 @@ from validators.measure import (
     photo_ratio,
     video_shortfalls,
 )
+from validators.requirements import id_photo_words
 from validators.rules.common import (
     field_gaps,
     fold,
@@ -84,7 +85,7 @@ class StarPhotoCount(_StarRule):
     severity = Severity.ERROR
     title_zh = "百姓学习之星照片数量"
     message_zh = "{name} 照片 {count} 张，要求 {required} 张"
-    hint_zh = "每人报送照片 {required} 张（电子版），其中一张为2寸免冠彩色证件照"
+    hint_zh = "每人报送照片 {required} 张（电子版），其中一张为{id_photo}"
 
     def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         spec = campaign.star.photos
@@ -96,6 +97,7 @@ class StarPhotoCount(_StarRule):
             severity=Severity.ERROR if count < spec.min else Severity.WARNING,
             count=count,
             required=format_count_range(spec.min, spec.max),
+            id_photo=id_photo_words(campaign),
             evidence={"files": [p.path for p in star.photos]},
         )
 
@@ -167,7 +169,7 @@ class StarVideoSpec(_StarRule):
     def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         spec, tol = campaign.star.video, campaign.tolerances
         readable = [v for v in star.videos if v.video is not None]
-        checked = [(v, video_shortfalls(v.video, spec, tol)) for v in readable]  # type: ignore[arg-type]
+        checked = [(v, video_shortfalls(v.video, spec, tol, v.path)) for v in readable]  # type: ignore[arg-type]
         if any(not s for _, s in checked):
             return
         for video, shortfalls in checked:

@@ -61,8 +61,9 @@ class Late(Rule):
     code = "LATE"
     severity = Severity.WARNING
     title_zh = "逾期报送"
-    message_zh = "{mail}于 {arrived} 送达，晚于截止时间 {deadline}"
-    hint_zh = "材料已收到，是否受理由省办公室决定；如有特殊情况请与省办公室联系说明"
+    label_zh = "截止后收到"
+    message_zh = "{mail}于 {arrived} 收到，已过报送截止时间（{deadline}）"
+    hint_zh = "材料已收到并登记；截止后收到的材料是否受理由省级办公室决定，如有特殊情况请与省级办公室联系说明"
 
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         deadline = campaign.deadline_end
@@ -425,6 +426,7 @@ class PaperPending(Rule):
     hint_zh = "请将盖章后的推荐表和登记表纸质版邮寄至{address}（{office}）"
 
     def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
-        # None: unknown (offline check), so nothing to say.
-        if dossier.paper_received is False:
+        # None: unknown (offline check), so nothing to say. A unit whose mail says the paper is posted
+        # is not asked again: the office records it when it arrives.
+        if dossier.paper_received is False and not dossier.paper_posted:
             yield self.finding(unit_subject(dossier), address=campaign.office.address, office=campaign.office.name)

@@ -66,7 +66,13 @@ def test_a_part_of_a_year_reads_as_the_year(raw: str) -> None:
     assert parse_year_month(raw) == YearMonth(year=2015)
 
 
-@pytest.mark.parametrize("raw", [None, "", "不详", "1965.13", "13/1965", "abc1965"])
+@pytest.mark.parametrize("raw", ["2015年3月左右", "约2015年3月", "大约2015.3", "2015年3月前后"])
+def test_an_approximate_month_reads_as_the_month(raw: str) -> None:
+    """ "About March 2015" is March 2015 (the roster keeps the words in its 原文 note)."""
+    assert parse_year_month(raw) == YearMonth(year=2015, month=3)
+
+
+@pytest.mark.parametrize("raw", [None, "", "不详", "约", "1965.13", "13/1965", "abc1965"])
 def test_year_month_that_is_no_date(raw: object) -> None:
     assert parse_year_month(raw) is None
 
