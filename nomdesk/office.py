@@ -151,7 +151,7 @@ class OfficeActions:
         A ValueError (in Chinese) for an unknown submission or unit, a mail rejected or assigned."""
         row = self.store.submissions.get(submission_id)
         if row is None:
-            raise ValueError(f"没有编号为 {submission_id} 的报送")
+            raise ValueError(f"没有编号 {submission_id} 的邮件")
         if row.rejected_at is not None:
             raise ValueError(f"报送 #{submission_id} 已标记为非报送邮件，不能再归入单位")
         if row.voided_at is not None:
@@ -242,7 +242,7 @@ class OfficeActions:
         store; the sender gets no answer. A ValueError (in Chinese) for a mail already assigned."""
         row = self.store.submissions.get(submission_id)
         if row is None:
-            raise ValueError(f"没有编号为 {submission_id} 的报送")
+            raise ValueError(f"没有编号 {submission_id} 的邮件")
         if row.unit_name is not None:
             raise ValueError(f"报送 #{submission_id} 已归入 {row.unit_name}，不能再标记为非报送邮件")
         self.store.submissions.reject(submission_id, actor=actor, reason=reason)  # audited

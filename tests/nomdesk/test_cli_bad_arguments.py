@@ -47,12 +47,12 @@ BAD: dict[str, list[tuple[list[str], str]]] = {
     ],
     "retry": [([], "缺少参数"), (["abc"], "应填写整数"), (["999"], "没有编号 999 的来件")],
     "assign": [
-        (["999", "长春市教育局"], "没有编号为 999 的报送"),
+        (["999", "长春市教育局"], "没有编号 999 的邮件"),
         (["abc", "长春市教育局"], "应填写整数"),
         (["1", "北京"], "找不到单位：北京"),
         (["1"], "缺少参数 'unit'"),
     ],
-    "reject": [(["999"], "没有编号为 999 的报送"), (["x"], "应填写整数")],
+    "reject": [(["999"], "没有编号 999 的邮件"), (["x"], "应填写整数")],
     "void": [
         (["999", "--reason", "误发"], "找不到报送：999"),
         (["长春-99", "--reason", "误发"], "找不到报送：长春-99"),
@@ -148,7 +148,7 @@ def test_the_real_command_answers_assign_of_an_unknown_mail_without_a_traceback(
         timeout=120,
     )
     assert done.returncode == 2
-    assert "没有编号为 999 的报送" in done.stderr and "Traceback" not in done.stderr + done.stdout
+    assert "没有编号 999 的邮件" in done.stderr and "Traceback" not in done.stderr + done.stdout
 
 
 def test_help_is_chinese_throughout(places: dict[str, str], data_dir: Path) -> None:

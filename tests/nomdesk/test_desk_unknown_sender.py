@@ -188,7 +188,7 @@ def test_assign_without_registering_and_what_it_refuses(desk: Desk, tmp_path: Pa
     (waiting,) = desk.store.submissions.waiting_mails()
     with pytest.raises(ValueError, match="不在本次活动的单位名单中"):
         desk.assign(waiting.submission_id, "梅河口市教育厅", actor="office:test")
-    with pytest.raises(ValueError, match="没有编号为 999 的报送"):
+    with pytest.raises(ValueError, match="没有编号 999 的邮件"):
         desk.assign(999, MEIHEKOU, actor="office:test")
     desk.assign(waiting.submission_id, MEIHEKOU, actor="office:test", register=False)
     desk.process_pending()
