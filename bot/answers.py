@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections import Counter
 from collections.abc import Callable
 
+from bot.arrivals import LATE, late_lines, received_words
 from bot.commands import NAME_SEPARATOR, Command, Intent, parse
 from bot.files import NAMING_WINDOW
 from bot.guide import OFFICE_HELP, Guide
@@ -29,12 +29,12 @@ from bot.screens import (
 from bot.withdraw_dialog import EXAMPLE_NAME, WithdrawDialog, WithdrawHandler
 from bot.wording import simplified
 from config.campaign import KIND_ZH, Campaign, VideoSpec
-from intake.models import Dossier, Submission, SubmissionMeta
-from intake.withdrawal import VERB_ZH, find_nominee
+from intake.models import Dossier
+from intake.withdrawal import find_nominee
 from storage.models import waiting_for_unit
 from storage.repo import Store
 from storage.tables import WeComFileState
-from validators.base import Finding, Severity, render
+from validators.base import Finding, Severity
 from validators.checklist import checklist_rows
 from validators.measure import format_count_range, format_duration_range
 from validators.report import GENERAL, FindingGroup, group_findings
@@ -44,13 +44,6 @@ OFFICE_ONLY = "该命令仅供省级办公室使用。\n"
 # A contact's questions that, naming one of the unit's nominees, are about that nominee.
 NAMED_QUESTIONS = (Intent.UNKNOWN, Intent.MISSING, Intent.STATUS, Intent.HELP, Intent.ATTRIBUTE)
 NAMED_INTENTS = (Intent.NOMINEE, Intent.ATTRIBUTE)  # whose argument is the nominees' names
-LATE = "LATE"  # one finding per late submission: summarised in one line, however many files came late
-# How each raw message source is counted: a WeCom file (a run of them is one submission) is no mail.
-CHANNEL_ZH = {"wecom": ("企业微信文件", "批"), "office": ("办公室补充文件", "份")}
-# A withdrawal or restoration is kept as an office record too, but brought no file: by who acted,
-# the prefix of its subject ("企业微信撤回：…", "办公室恢复：…", nomdesk.accept.action_mail).
-ACTION_ZH = {"企业微信": ("企业微信操作", "次"), "办公室": ("办公室操作", "次")}
-MAIL_ZH = ("邮件", "封")
 # What follows a nominee's name when a contact says whose files they sent: "张三 的照片".
 _OF_NOMINEE = re.compile(r"\s*的?\s*(?:照片|图片|相片|视频|材料)?\s*$")
 # What may come before it: "这张是张三的照片", "刚才的视频是张三的".
@@ -305,7 +298,7 @@ class Answerer:
         last = max((s.arrived_at for s in dossier.submissions if s.arrived_at), default=None)
         lines = [
             f"{unit}",
-            f"已收{self._received(dossier.submissions)}"
+            f"已收{received_words(self.store, dossier.submissions)}"
             + (f"，最近一次 {last.astimezone(self.campaign.tz):%m月%d日 %H:%M}" if last else ""),
             f"百姓学习之星 {len(dossier.stars)} 名（要求 {q.stars.min}-{q.stars.max}）",
             f"品牌项目 {len(dossier.projects)} 个（要求 {q.projects.min}-{q.projects.max}）",
@@ -372,7 +365,7 @@ class Answerer:
         for group in groups:
             blocks = group_blocks(group, fold_kinds=fold)
             if group.about == "unit" and late:
-                late_block = self._late_lines(dossier, late)
+                late_block = late_lines(self.store, dossier, late)
                 blocks.body.append(late_block if blocks.body else [f"【{group.heading}】", *late_block])
             body += blocks.body
             tail += blocks.tail
@@ -394,8 +387,8 @@ class Answerer:
             if last is not None and last.arrived_at:
                 when = last.arrived_at.astimezone(self.campaign.tz)
                 lines.append(
-                    f"系统最近一次收到贵单位材料是 {when:%m月%d日 %H:%M}（{self._received([last])}），"
-                    f"已收{self._received(subs)}，下面的结果已包含这些材料。"
+                    f"系统最近一次收到贵单位材料是 {when:%m月%d日 %H:%M}（{received_words(self.store, [last])}），"
+                    f"已收{received_words(self.store, subs)}，下面的结果已包含这些材料。"
                 )
         if pending:
             lines.append(f"您在本对话中发送的 {len(pending)} 个文件正在检查，结果稍后发送给您。")
@@ -407,38 +400,6 @@ class Answerer:
         )
         blocks = [lines, *(self._missing_blocks(unit, latest, fold=True) if latest else [])]
         return self.pager.first(user_id, blocks)
-
-    def _late_lines(self, dossier: Dossier, late: list[Finding]) -> list[str]:
-        """One line however many submissions came late (a contact may send dozens of WeCom files),
-        with the first and the latest arrival in time order, and the hint once."""
-        late = sorted(late, key=_arrival)
-        by_index = {s.index: s for s in dossier.submissions}
-        subs = [by_index[f.evidence["submission"]] for f in late if f.evidence.get("submission") in by_index]
-        deadline = late[0].params.get("deadline", "")
-        via = f"（{self._received(subs)}）" if subs else ""
-        if len(late) == 1:
-            line = f"! 材料于 {late[0].params.get('arrived', '')} 送达{via}，晚于截止时间 {deadline}"
-        else:
-            line = (
-                f"! 截止时间 {deadline} 后收到材料 {len(late)} 次{via}："
-                f"最早 {late[0].params.get('arrived', '')}，最近 {late[-1].params.get('arrived', '')}"
-            )
-        return [line, f"  修改建议：{render(late[0])[1]}"]
-
-    def _received(self, submissions: list[Submission] | list[SubmissionMeta]) -> str:
-        """ "邮件 2 封、企业微信文件 3 批": what came by which way, never calling a WeCom file a mail."""
-        counts = Counter(self._channel(s) for s in submissions)
-        return "、".join(f"{noun} {n} {measure}" for (noun, measure), n in counts.items())
-
-    def _channel(self, sub: Submission | SubmissionMeta) -> tuple[str, str]:
-        """How a submission came, from its raw message's source (the service's submissions are "raw:<id>")."""
-        raw_id = sub.source.removeprefix("raw:")
-        record = self.store.raw.get(int(raw_id)) if sub.source.startswith("raw:") and raw_id.isdigit() else None
-        if record is not None and record.source == "office":
-            for by, label in ACTION_ZH.items():
-                if any((sub.subject or "").startswith(by + verb) for verb in VERB_ZH.values()):
-                    return label
-        return CHANNEL_ZH.get(record.source if record else "", MAIL_ZH)
 
     def checklist(self) -> str:
         c = self.campaign
@@ -497,10 +458,3 @@ class Answerer:
         if hint:  # the office: how to record it once it has arrived
             text += f"\n收到后请发送“纸质 {unit} 已收”登记。"
         return text
-
-
-def _arrival(finding: Finding) -> dt.datetime:
-    try:
-        return dt.datetime.fromisoformat(str(finding.evidence.get("arrived_at")))
-    except ValueError:
-        return dt.datetime.max.replace(tzinfo=dt.UTC)

@@ -156,11 +156,6 @@ MENU_KEYS = {
 }
 
 
-def normalise(text: str) -> str:
-    """The folded text keywords are looked for in (bot/wording.py)."""
-    return fold(text)
-
-
 def parse(text: str, *, office: bool = True) -> Command:
     """What `text` asks; `office=False` for a unit's contact, from whom office commands count only
     in their exact form ("汇总"), so "全省情况怎么样" is their own status, not the campaign's."""
@@ -169,7 +164,7 @@ def parse(text: str, *, office: bool = True) -> Command:
 
 
 def _parse(text: str, *, office: bool) -> Command:
-    folded = normalise(text)
+    folded = fold(text)
     if not folded or folded in {"?", "h"}:
         return Command(intent=Intent.HELP)
     raw = unicodedata.normalize("NFKC", text).strip()
@@ -195,7 +190,7 @@ def _parse(text: str, *, office: bool) -> Command:
     if folded.startswith("单位"):
         argument = re.sub(r"^\s*单位[\s:：]*", "", raw).strip()
         # "单位状态", "单位的进度": a contact asking about their own unit, not "单位 <name>".
-        rest = normalise(argument).removeprefix("的")
+        rest = fold(argument).removeprefix("的")
         if not any(rest.startswith(word) for _, words in _KEYWORDS for word in words):
             return Command(intent=Intent.UNIT, argument=argument)
     if not office:
@@ -215,7 +210,7 @@ NEAR = 0.7  # shared characters (share of the command's) plus edit similarity: a
 def suggest(text: str, *, office: bool = False, limit: int = 3) -> list[str]:
     """The commands nearest to what was typed, by the characters they share with the command and
     its related words (a typo keeps most of them) and their edit similarity; best first."""
-    folded = normalise(text)
+    folded = fold(text)
     commands = {**CONTACT_COMMANDS, **(OFFICE_COMMANDS if office else {})}
     scored: list[tuple[float, str]] = []
     for command, words in commands.items():

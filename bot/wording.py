@@ -25,7 +25,7 @@ _TRADITIONAL = (
     "雲云 華华 萬万 幾几 兒儿 開开 關关 於于 實实 際际 現现 雙双 齊齐 備备 須须 準准 將将 歡欢 謝谢 繼继 "
     "續续 裡里 裏里 誰谁 級级 別别 夠够 說说 讓让 機机 構构 幹干 協协 調调 諮咨 詢询 熱热 線线 遞递 區区 "
     "鄉乡 鎮镇 縣县 盤盘 鏈链 載载 換换 點点 擊击 卻却 訊讯 絡络 選选 擇择 頁页 餘余 條条 隻只 隊队 檢检 "
-    "戶户 帳账 寫写 麼么 該该 託托 錢钱 舊旧 誌志 歷历 場场 環环 節节 體体 證证 齡龄 參参 剛刚 廣广"
+    "戶户 帳账 託托 錢钱 舊旧 誌志 歷历 場场 環环 節节 體体 證证 齡龄 參参 剛刚 廣广"
 ).replace(" ", "")  # pairs: the traditional character, then its simplified one
 TRADITIONAL_TO_SIMPLIFIED = str.maketrans(_TRADITIONAL[0::2], _TRADITIONAL[1::2])
 
@@ -51,8 +51,7 @@ TYPOS: tuple[tuple[str, str], ...] = (
     ("神马", "什么"),
     ("啥", "什么"),
     ("咋", "怎么"),
-    ("怎样", "怎么"),
-    ("怎么样", "怎么样"),
+    ("怎样", "怎么"),  # "怎么样" has no "怎样" in it and stays as typed
     ("如何", "怎么"),
     ("哪儿", "哪里"),
     ("那里", "哪里"),
@@ -77,8 +76,7 @@ def fold(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text or "").translate(TRADITIONAL_TO_SIMPLIFIED).lower()
     folded = PUNCTUATION.sub("", folded)
     for wrong, right in TYPOS:
-        if wrong != right:
-            folded = folded.replace(wrong, right)
+        folded = folded.replace(wrong, right)
     return folded
 
 

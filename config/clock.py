@@ -50,17 +50,10 @@ class CampaignClock:
     def __call__(self) -> dt.datetime:
         return self.at(self._real())
 
-    def now(self) -> dt.datetime:
-        return self()
-
     def at(self, real: dt.datetime) -> dt.datetime:
         """The campaign instant of a real one (a drop-folder file's mtime, an IMAP arrival): a mail
         arriving during a rehearsal arrived at the rehearsal's time, not in the real year."""
         return (self.start + (real - self._origin) * self.speed).astimezone(dt.UTC)
-
-    def real_seconds(self, campaign: dt.timedelta) -> float:
-        """How many real seconds a stretch of campaign time takes (the scheduler's tick interval)."""
-        return campaign.total_seconds() / self.speed
 
 
 def campaign_clock(start: str | None, speed: float | None, tz: dt.tzinfo) -> Clock:
@@ -107,9 +100,6 @@ class SteppedClock:
         self.speed = float(speed)
 
     def __call__(self) -> dt.datetime:
-        return self.current
-
-    def now(self) -> dt.datetime:
         return self.current
 
     def advance(self, step: dt.timedelta) -> dt.datetime:

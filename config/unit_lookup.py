@@ -16,17 +16,21 @@ from dataclasses import dataclass, field
 from config.campaign import Campaign, Unit
 
 # Endings a clerk leaves off when she names a unit; the longest that fits is taken off first.
-NAME_ENDINGS = (
-    "管委会教育科技局",
-    "朝鲜族自治州教育局",
-    "市教育局",
-    "州教育局",
-    "教育科技局",
-    "教育局",
-    "职业技术学院",
-    "高等专科学校",
-    "职业学院",
-    "职业大学",
+NAME_ENDINGS = sorted(
+    (
+        "管委会教育科技局",
+        "朝鲜族自治州教育局",
+        "市教育局",
+        "州教育局",
+        "教育科技局",
+        "教育局",
+        "职业技术学院",
+        "高等专科学校",
+        "职业学院",
+        "职业大学",
+    ),
+    key=len,
+    reverse=True,
 )
 MIN_PARTIAL = 2  # characters: one character ("白", "长") is too little to pick a unit by part of its name
 MAX_LISTED = 8  # candidates or suggestions a message names
@@ -40,15 +44,10 @@ def _clean(text: str) -> str:
 
 def _split(name: str) -> tuple[str, str]:
     """A name as (stem, ending): ("吉林", "市教育局"); (name, "") when it has no common ending."""
-    for ending in sorted(NAME_ENDINGS, key=len, reverse=True):
+    for ending in NAME_ENDINGS:
         if name.endswith(ending) and len(name) > len(ending):
             return name[: -len(ending)], ending
     return name, ""
-
-
-def stem(name: str) -> str:
-    """A unit's name without its common ending ("吉林市教育局" -> "吉林")."""
-    return _split(name)[0]
 
 
 def _same_stem(wanted: str, name: str) -> bool:

@@ -146,6 +146,7 @@ class Owners:
             last = parts[-1]
             parts[-1] = last.rsplit(".", 1)[0] if "." in last else last
         stars = {key: owner for owner in self._owners if owner.is_star and allow_star for key in owner.keys}
+        projects = [owner for owner in self._owners if not owner.is_star and allow_project]
         for part in reversed(parts):
             folded = fold(part)
             best: tuple[int, Owner] | None = None
@@ -153,9 +154,7 @@ class Owners:
             found = names_in(part, stars)
             if found:
                 best = (len(found[0]), stars[found[0]])
-            for owner in self._owners:
-                if owner.is_star or not allow_project:
-                    continue
+            for owner in projects:
                 for key in owner.keys:
                     if key and key in folded and (best is None or len(key) > best[0]):
                         best = (len(key), owner)

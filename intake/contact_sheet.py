@@ -266,12 +266,10 @@ def _text(ws: Worksheet, row: int, column: int, value: str) -> Cell:
 
 
 def _sheet(ws: Worksheet, first_row: int) -> None:
-    """Header at `first_row`: bold, frozen, the columns wide enough to read."""
+    """Header at `first_row`, bold; `finish_sheet` then sizes, freezes and filters it."""
     ws.title = SHEET_TITLE
-    for column, (key, label) in enumerate(COLUMNS.items(), start=1):
+    for column, label in enumerate(COLUMNS.values(), start=1):
         _text(ws, first_row, column, label).font = Font(bold=True)
-        ws.column_dimensions[get_column_letter(column)].width = WIDTHS[key]
-    ws.freeze_panes = ws.cell(row=first_row + 1, column=1).coordinate
 
 
 def _save(wb: Workbook) -> bytes:

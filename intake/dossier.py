@@ -118,13 +118,14 @@ class _Assembler:
             for p in o.photos
         )
 
-    def _names_nominee(self, name: str) -> bool:
-        return (self.owners.find(name, star=True) or self.owners.find(name, star=False)) is not None
+    def _nominee(self, name: str) -> Owner | None:
+        """The star or project a withdrawal or restoration names."""
+        return self.owners.find(name, star=True) or self.owners.find(name, star=False)
 
     def _apply_withdrawals(self, sub: Submission, log: SubmissionLog) -> None:
         by = sub.actor or "unit"
-        for name in joined_names(sub.withdraw, self._names_nominee):
-            owner = self.owners.find(name, star=True) or self.owners.find(name, star=False)
+        for name in joined_names(sub.withdraw, lambda n: self._nominee(n) is not None):
+            owner = self._nominee(name)
             if owner is None or not owner.introduced or owner.withdrawn is not None:
                 log.changes.append(Change(action=ChangeAction.WITHDRAW_UNKNOWN, nominee=name, by=by))
                 continue
@@ -133,7 +134,7 @@ class _Assembler:
                 Change(action=ChangeAction.WITHDRAWN, nominee=owner.entry.name, nominee_kind=owner.kind, by=by)
             )
         for name in sub.restore:
-            owner = self.owners.find(name, star=True) or self.owners.find(name, star=False)
+            owner = self._nominee(name)
             if owner is None or owner.withdrawn is None:
                 continue
             owner.withdrawn = None

@@ -129,6 +129,11 @@ def _line_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return line_start, len(text) if line_end < 0 else line_end
 
 
+def _previous_line(text: str, line_start: int) -> int:
+    """Where the line before the one starting at `line_start` starts (0 on the first line)."""
+    return text.rfind("\n", 0, max(line_start - 1, 0)) + 1
+
+
 def _without_urls(words: str) -> str:
     words = re.sub(r"https?://\S+", " ", words)
     return re.sub(r"\s+", " ", words).strip(" :：")
@@ -137,8 +142,7 @@ def _without_urls(words: str) -> str:
 def _context(text: str, start: int, end: int) -> str:
     """The words on the link's line and the line before (where mail clients put name, size, expiry)."""
     line_start, line_end = _line_bounds(text, start, end)
-    previous_start = text.rfind("\n", 0, max(line_start - 1, 0)) + 1 if line_start else line_start
-    return _without_urls(f"{text[previous_start:start]} {text[end:line_end]}")[-_CONTEXT_CHARS:]
+    return _without_urls(f"{text[_previous_line(text, line_start) : start]} {text[end:line_end]}")[-_CONTEXT_CHARS:]
 
 
 def _own_words(text: str, start: int, end: int, anchor_text: str) -> str:
@@ -150,8 +154,7 @@ def _own_words(text: str, start: int, end: int, anchor_text: str) -> str:
     line_start, line_end = _line_bounds(text, start, end)
     own = _without_urls(f"{text[line_start:start]} {text[end:line_end]}")
     if not own.strip(" ：:，,。.()（）-—>"):
-        previous_start = text.rfind("\n", 0, max(line_start - 1, 0)) + 1 if line_start else line_start
-        own = _without_urls(text[previous_start:line_start])
+        own = _without_urls(text[_previous_line(text, line_start) : line_start])
     return f"{anchor_text} {own}"
 
 

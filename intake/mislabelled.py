@@ -27,6 +27,11 @@ def extension(name: str) -> str:
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
 
+def spaced(words: str) -> str:
+    """A Latin word after Chinese text gets a space: "不是 Word 文档"."""
+    return " " + words if words[:1].isascii() else words
+
+
 def mislabelled_text(file: PackageFile, claimed: Mapping[str, str]) -> FileProblem | None:
     """FILE_UNREADABLE for short text named as one of `claimed` (extension -> "视频", "Word 文档" ...);
     None for any other file, which keeps its usual reading."""
@@ -37,11 +42,11 @@ def mislabelled_text(file: PackageFile, claimed: Mapping[str, str]) -> FileProbl
     first = first_line(file)
     if first is None:
         return None
-    spaced = " " + what if what[:1].isascii() else what
+    what = spaced(what)
     return FileProblem(
         code="FILE_UNREADABLE",
         path=file.path,
-        reason=f"扩展名为 .{ext}，但内容是一段文字：“{first}”，不是{spaced}；请发送{spaced}本身",
+        reason=f"扩展名为 .{ext}，但内容是一段文字：“{first}”，不是{what}；请发送{what}本身",
         params={"type": "txt", "extension": ext, "first_line": first},
         submission=file.submission,
     )

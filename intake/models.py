@@ -254,6 +254,11 @@ class StarEntry(Model):
     exemplar: bool = False
     omitted_by: str | None = None  # the later 附表2 that leaves this registered nominee out (REGISTER_OMITS)
 
+    @property
+    def form_scanned(self) -> bool:
+        """Its form was read by OCR off a stamped scan: the fields may be misread."""
+        return self.form is not None and self.form.scanned
+
 
 class ProjectEntry(Model):
     name: str
@@ -266,6 +271,11 @@ class ProjectEntry(Model):
     scans: list[str] = []  # paths of stamped scans of its form (盖章扫描件)
     exemplar: bool = False
     omitted_by: str | None = None  # the later 附表4 that leaves this registered project out
+
+    @property
+    def form_scanned(self) -> bool:
+        """Its form was read by OCR off a stamped scan: the fields may be misread."""
+        return self.form is not None and self.form.scanned
 
 
 # The two kinds of nominee, and how a clerk names them.

@@ -16,7 +16,7 @@ from intake.forms.document import DOCUMENT_TYPES as _READABLE_DOCUMENTS
 from intake.forms.document import Converted, convert_legacy, read_document
 from intake.forms.scan import read_scans
 from intake.media.probe import PHOTO_TYPES, VIDEO_TYPES, probe_all
-from intake.mislabelled import mislabelled_text
+from intake.mislabelled import extension, mislabelled_text, spaced
 from intake.models import FileKind, FileProblem, PackageFile, Submission
 from intake.source import read_source
 
@@ -158,12 +158,12 @@ def unusable_problem(file: PackageFile) -> FileProblem | None:
     sniffed = file.sniffed
     if sniffed in PHOTO_TYPES or sniffed in VIDEO_TYPES or sniffed in DOCUMENT_TYPES:
         return None
-    ext = file.name.rsplit(".", 1)[-1].lower() if "." in file.name else ""
+    ext = extension(file.name)
     if sniffed == "unknown" and ext in CLAIMED_TYPES:
         return FileProblem(
             code="FILE_UNREADABLE",
             path=file.path,
-            reason=f"扩展名为 .{ext}，但内容不是{_spaced(CLAIMED_TYPES[ext])}（文件已损坏、未下载完整或不是该类型）",
+            reason=f"扩展名为 .{ext}，但内容不是{spaced(CLAIMED_TYPES[ext])}（文件已损坏、未下载完整或不是该类型）",
             params={"type": sniffed, "extension": ext},
             submission=file.submission,
         )
@@ -180,10 +180,5 @@ def _what_it_is(sniffed: str, ext: str) -> str:
     """The start of the reason, read after "文件 X 的类型无法自动读取：" in the finding's message."""
     what = UNSUPPORTED_TYPES.get(sniffed)
     if what is not None:
-        return f"这是{_spaced(what)}"
+        return f"这是{spaced(what)}"
     return f"文件格式无法识别（扩展名 .{ext}）" if ext else "文件格式无法识别（没有扩展名）"
-
-
-def _spaced(words: str) -> str:
-    """A Latin word after Chinese text gets a space: "不是 Word 文档"."""
-    return " " + words if words[:1].isascii() else words

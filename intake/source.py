@@ -22,7 +22,7 @@ from intake.mail import MailContent, MailUnreadable, read_mail
 from intake.models import FileProblem, PackageFile, Submission, VolumePart
 from intake.sniff import ARCHIVE_TYPES, EXTENSIONS, sniff
 from intake.tnef import TnefUnreadable, extract_tnef
-from intake.volumes import volume_part, whole_sets
+from intake.volumes import record_joined, volume_part, whole_sets
 from intake.withdrawal import withdrawal_names
 
 
@@ -43,10 +43,20 @@ def read_source(path: Path, workdir: Path, campaign: Campaign, index: int = 0) -
     if not os.access(path, os.R_OK):
         raise SourceUnreadable(path, "文件不存在或无法读取")
     collector = _Collector(workdir, campaign, submission)
+    lone_file = False
     if path.is_dir():
         collector.add_folder(path)
-        collector.join_whole_sets()
-        return submission
+    else:
+        lone_file = _add_file_source(collector, path, campaign)
+    collector.join_whole_sets()
+    # a lone file (an archive, a form) that yielded nothing but "cannot be read": the source itself is unreadable
+    if lone_file and not submission.files and not submission.volumes and _all_unreadable(submission.problems):
+        raise SourceUnreadable(path, submission.problems[0].reason)
+    return submission
+
+
+def _add_file_source(collector: _Collector, path: Path, campaign: Campaign) -> bool:
+    """Read a mail or a lone file into the collector; True for a lone file."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -58,14 +68,9 @@ def read_source(path: Path, workdir: Path, campaign: Campaign, index: int = 0) -
         if size > campaign.limits.max_mail_bytes:
             raise SourceUnreadable(path, f"邮件超过 {human_bytes(campaign.limits.max_mail_bytes)} 的上限")
         collector.add_mail(path)
-    else:
-        collector.add_file(path, path.name, depth=0, owned=False, kind=kind)
-        collector.join_whole_sets()
-        if not submission.files and not submission.volumes and _all_unreadable(submission.problems):
-            raise SourceUnreadable(path, submission.problems[0].reason)
-        return submission
-    collector.join_whole_sets()
-    return submission
+        return False
+    collector.add_file(path, path.name, depth=0, owned=False, kind=kind)
+    return True
 
 
 def read_joined(parts: list[VolumePart], set_name: str, workdir: Path, campaign: Campaign, index: int) -> Submission:
@@ -201,9 +206,7 @@ class _Collector:
             folder = parts[0].path.rsplit("/", 1)[0] + "/" if "/" in parts[0].path else ""
             depth = max(self.volume_depth.get(p.path, 0) for p in parts)
             self.add_joined(name, parts, folder + name, depth)
-            self.submission.volumes = [p for p in self.submission.volumes if p not in parts]
-            self.submission.joined_volumes.append(name)
-            self.submission.joined_parts += parts
+            record_joined(self.submission, name, parts)
 
     def add_joined(self, name: str, parts: list[VolumePart], logical: str, depth: int) -> None:
         """Join one whole set and read the archive it makes, as any archive (limits, budget, nesting)."""
@@ -256,11 +259,7 @@ class _Collector:
         for damaged in unpacked.damaged:  # one bad entry never hides the rest of the archive
             path = f"{logical}/{damaged.entry}" if damaged.entry else logical
             self.problem("FILE_UNREADABLE", path, damaged.reason)
-        for member in unpacked.members:
-            if is_junk(member.parts):  # counted in the receipt as ignored, nothing else
-                self.submission.ignored.append(f"{logical}/{'/'.join(member.parts)}")
-                member.local.unlink(missing_ok=True)
-                continue
+        for member in unpacked.members:  # a junk member (__MACOSX, Thumbs.db) is counted as ignored by add_file
             self.add_file(member.local, f"{logical}/{'/'.join(member.parts)}", depth=depth, owned=True)
         shutil.rmtree(dest, ignore_errors=True)
 

@@ -17,7 +17,7 @@ from config.campaign import Campaign
 from intake.models import Submission
 from intake.package import read_contents
 from intake.source import read_joined
-from intake.volumes import completeness, pending_sets
+from intake.volumes import completeness, pending_sets, record_joined
 
 
 def join_volume_sets(submissions: list[Submission], workdir: Path, campaign: Campaign) -> list[int]:
@@ -37,10 +37,7 @@ def join_volume_sets(submissions: list[Submission], workdir: Path, campaign: Cam
         unpacked = read_joined(parts, name, scratch, campaign, target.index)
         content = read_contents(unpacked, scratch, campaign, target.index)
         _merge(target, content)
-        joined = {id(p) for p in parts}
-        target.volumes = [p for p in target.volumes if id(p) not in joined]
-        target.joined_volumes.append(name)
-        target.joined_parts += parts
+        record_joined(target, name, parts)
         if target.index not in changed:
             changed.append(target.index)
     return changed

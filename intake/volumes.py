@@ -111,7 +111,7 @@ def sevenzip_length(path: Path) -> int | None:
     return 32 + offset + size
 
 
-def _eocd(path: Path) -> tuple[int, bytes] | None:
+def zip_end_record(path: Path) -> tuple[int, bytes] | None:
     """The position of a zip end-of-central-directory record that ends this file exactly, and the file's tail."""
     size = path.stat().st_size
     span = min(size, 22 + 0xFFFF)
@@ -130,7 +130,7 @@ def _eocd(path: Path) -> tuple[int, bytes] | None:
 
 def zip_disk_number(path: Path) -> int:
     """ "Number of this disk" of a zip's end record: > 0 for the last volume of a spanned zip."""
-    found = _eocd(path)
+    found = zip_end_record(path)
     if found is None:
         return 0
     pos, tail = found
@@ -138,7 +138,7 @@ def zip_disk_number(path: Path) -> int:
 
 
 def zip_ends_here(path: Path) -> bool:
-    return _eocd(path) is not None
+    return zip_end_record(path) is not None
 
 
 def rar_is_volume(path: Path) -> bool:
@@ -149,33 +149,31 @@ def rar_is_volume(path: Path) -> bool:
         return head[9] == 0x73 and bool(struct.unpack_from("<H", head, 10)[0] & 0x0001)
     if head.startswith(b"Rar!\x1a\x07\x01\x00"):
         pos = 12  # after the signature and the header CRC32
-        values = []
-        for _ in range(4):
-            value, shift = 0, 0
-            while pos < len(head):
-                byte = head[pos]
-                pos += 1
-                value |= (byte & 0x7F) << shift
-                shift += 7
-                if not byte & 0x80:
-                    break
-            values.append(value)
-        _size, kind, flags, fourth = values
+        _size, pos = _vint(head, pos)
+        kind, pos = _vint(head, pos)
+        flags, pos = _vint(head, pos)
+        archive_flags, pos = _vint(head, pos)
         if kind != 1:
             return False
-        archive_flags = fourth
-        if flags & 0x0001:  # an extra area size comes first
-            value, shift = 0, 0
-            while pos < len(head):
-                byte = head[pos]
-                pos += 1
-                value |= (byte & 0x7F) << shift
-                shift += 7
-                if not byte & 0x80:
-                    break
-            archive_flags = value
+        if flags & 0x0001:  # what was read is the extra area's size: the archive flags come next
+            archive_flags, pos = _vint(head, pos)
         return bool(archive_flags & 0x0001)
     return False
+
+
+def _vint(data: bytes, pos: int) -> tuple[int, int]:
+    """A RAR 5 variable-length integer at `pos` (7 bits a byte, a set high bit: more follow), and where it ends.
+
+    Bytes cut short give what was read: a header too short to say is then simply no volume."""
+    value, shift = 0, 0
+    while pos < len(data):
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+    return value, pos
 
 
 def rar_continues(path: Path) -> bool | None:
@@ -322,6 +320,15 @@ def whole_sets(parts: list[VolumePart]) -> dict[str, list[VolumePart]]:
     return {name: members for name, members in group_sets(parts).items() if completeness(members).whole}
 
 
+def record_joined(sub: Submission, name: str, parts: list[VolumePart]) -> None:
+    """Set `name` (`parts`) was joined and read in `sub`: its volumes wait no more, and the name
+    keeps any later pass (pending_sets) from joining them again."""
+    joined = {id(p) for p in parts}
+    sub.volumes = [p for p in sub.volumes if id(p) not in joined]
+    sub.joined_volumes.append(name)
+    sub.joined_parts += parts
+
+
 # -- the receipt ------------------------------------------------------------------------------
 def volume_placements(sub: Submission, submissions: list[Submission]) -> list[Placement]:
     """What each volume of `sub` did, for the receipt: waiting for its set, or joined and read."""
@@ -329,7 +336,7 @@ def volume_placements(sub: Submission, submissions: list[Submission]) -> list[Pl
     joined: dict[str, list[VolumePart]] = {}
     for part in sub.joined_parts:
         joined.setdefault(set_key(part, sub.joined_parts), []).append(part)
-    refused = {p.path.rsplit("/", 1)[-1] for p in sub.problems if p.code in _ARCHIVE_REFUSALS}
+    refused = {_basename(p.path) for p in sub.problems if p.code in _ARCHIVE_REFUSALS}
     for name, parts in joined.items():
         count = len({p.number for p in parts})
         reason = f"分卷已合并解压（{name}，共 {count} 卷）"

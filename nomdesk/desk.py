@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from bot.answers import Answerer
 from config.campaign import Campaign
+from config.clock import Clock, real_now
 from config.faults import is_transient
 from config.masking import mask_phone, mask_text
 from config.settings import Settings
@@ -58,16 +59,11 @@ from validators.result import CheckResult
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], dt.datetime]
 T = TypeVar("T")
 WORK_DIR_MAX_AGE = dt.timedelta(hours=1)  # far longer than reading the biggest package takes
 PIPELINE_DONE = (RawState.DONE, RawState.IGNORED, RawState.QUARANTINED)  # the pipeline has taken it
 AWAIT_POLL_SECONDS = 0.05  # how often a caller waiting for the pipeline looks at the store
 OFFICE_RECEIPT_KEY = "reply-office:{}"  # the outbox key of the receipt of an office record (raw id)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class Desk(Accepting, OfficeActions):
@@ -84,7 +80,7 @@ class Desk(Accepting, OfficeActions):
         campaign: Campaign,
         store: Store,
         *,
-        clock: Clock = utcnow,
+        clock: Clock = real_now,
         dns: TxtLookup | None = None,
     ) -> None:
         """`dns`: the TXT lookup sender authentication uses (DKIM keys, DMARC records); None: the

@@ -112,11 +112,6 @@ class Evaluation:
         return self.store.raw.get(last.raw_message_id)
 
     # -- one check ------------------------------------------------------------------------------
-    def unit_submissions(self, unit: str, rows: list[SubmissionRecord] | None = None) -> list[Submission]:
-        """The unit's submissions in arrival order, read from `rows` (default: the store's)."""
-        rows = self.store.submissions.of_unit(unit) if rows is None else rows
-        return merge_wecom_bursts([sub for _, sub in self.read_rows(rows)])
-
     def read_rows(self, rows: list[SubmissionRecord]) -> list[Read]:
         """Each stored row with a reading and its submission, placed at its row's position, its
         files' and volumes' bytes the stored ones; WeCom bursts not merged yet (a volume join
@@ -184,6 +179,7 @@ class Evaluation:
         again from the store when a join changed them). A join that raised (a bug, not the disk) is
         the check's like a rule that raised: the unit is 检查未完成, the office is told, and the
         re-check after a restart (how a fix is deployed) joins it; the mail is not lost meanwhile."""
+        error: RuleError | None = None
         try:
             if not self.volumes.join(unit, reads):
                 return rows, reads, None
@@ -191,10 +187,9 @@ class Evaluation:
             if is_transient(exc):
                 raise
             log.exception("joining the volume sets of %s failed", unit)
-            rows = self.store.submissions.of_unit(unit)  # the readings the join half changed are dropped
-            return rows, self.read_rows(rows), RuleError.of(VOLUME_JOIN_CODE, exc)
-        rows = self.store.submissions.of_unit(unit)
-        return rows, self.read_rows(rows), None
+            error = RuleError.of(VOLUME_JOIN_CODE, exc)
+        rows = self.store.submissions.of_unit(unit)  # the join's (or, when it raised, none of its half-changes)
+        return rows, self.read_rows(rows), error
 
     def _tell_office_check_failed(self, unit: str, result: CheckResult) -> None:
         """Once per failure (not per mail while it lasts): the office checks the package by hand, and

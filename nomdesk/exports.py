@@ -129,8 +129,10 @@ def materials_plan(store: Store, unit: str, dossier: Dossier, base: str | None =
     """Where each of a unit's files goes in the tree (under `base`, the unit's folder); the bytes
     are the stored ones (later mails win)."""
     by_path: dict[str, Path] = {}
-    for sub in store.submissions.of_unit(unit):
-        for f in store.submissions.files(sub.id or 0):
+    rows = store.submissions.of_unit(unit)
+    stored = store.submissions.files_of([row.id for row in rows if row.id is not None])  # one query
+    for row in rows:
+        for f in stored.get(row.id or 0, []):
             by_path[f.path] = store.submissions.file_path(f)
     base = base or safe_name(unit)
     wanted: list[tuple[str, str, tuple[str, int] | None]] = []
@@ -152,6 +154,17 @@ def materials_plan(store: Store, unit: str, dossier: Dossier, base: str | None =
     ]
 
 
+def unit_plans(store: Store | None, statuses: list[UnitStatus]) -> dict[str, list[Placed]]:
+    """Each unit's `materials_plan` under its folder (`unit_folders`), made once for an export and
+    its roster; none without a store (a roster of the readings alone)."""
+    folders = unit_folders(statuses)
+    return {
+        s.name: materials_plan(store, s.name, s.dossier, folders[s.name]) if store is not None else []
+        for s in statuses
+        if s.dossier is not None
+    }
+
+
 def export_materials(store: Store, statuses: list[UnitStatus], directory: Path) -> list[Path]:
     """Copy every unit's current materials into `directory`; returns the files written.
 
@@ -164,13 +177,8 @@ def export_materials(store: Store, statuses: list[UnitStatus], directory: Path) 
     directory.mkdir(parents=True, exist_ok=True)
     manifest = directory / MANIFEST
     earlier = _read_manifest(manifest)
-    folders = unit_folders(statuses)
-    plan = [
-        placed
-        for status in statuses
-        if status.dossier is not None
-        for placed in materials_plan(store, status.name, status.dossier, folders[status.name])
-    ]
+    plans = unit_plans(store, statuses)
+    plan = [placed for unit_plan in plans.values() for placed in unit_plan]
     targets = {p.target for p in plan} | {ROSTER_FILE}
     manifest.write_text(json.dumps(sorted(earlier | targets), ensure_ascii=False), encoding="utf-8")
     for target in sorted(earlier - targets):
@@ -182,7 +190,7 @@ def export_materials(store: Store, statuses: list[UnitStatus], directory: Path) 
         shutil.copyfile(placed.source, target)
         written.append(target)
     # The roster beside the unit folders, so its 材料路径 links open the files of this very tree.
-    (directory / ROSTER_FILE).write_bytes(roster_xlsx(store, statuses))
+    (directory / ROSTER_FILE).write_bytes(roster_xlsx(store, statuses, plans=plans))
     written.append(directory / ROSTER_FILE)
     manifest.write_text(json.dumps(sorted(targets), ensure_ascii=False), encoding="utf-8")
     return written
@@ -284,7 +292,9 @@ def unit_problems(status: UnitStatus) -> list[Finding]:
     return sorted(rest, key=lambda f: (is_file_finding(f), SEVERITY_ORDER[f.severity]))
 
 
-def roster_xlsx(store: Store | None, statuses: list[UnitStatus]) -> bytes:
+def roster_xlsx(
+    store: Store | None, statuses: list[UnitStatus], *, plans: dict[str, list[Placed]] | None = None
+) -> bytes:
     """One sheet for stars, one for projects: a row per nominee with the 附表2/附表4 fields; and a
     sheet of the problems that are on no nominee's row, a row per finding."""
     wb = Workbook()
@@ -303,12 +313,12 @@ def roster_xlsx(store: Store | None, statuses: list[UnitStatus]) -> bytes:
         errors: PatternFill("solid", start_color=c, end_color=c)
         for errors, c in ((True, FILLS[UnitState.INCOMPLETE]), (False, FILLS[UnitState.COMPLETE]))
     }
-    folders = unit_folders(statuses)
+    plans = unit_plans(store, statuses) if plans is None else plans  # an export's own, when it has them
     problems = 0
     for status in statuses:
         if status.dossier is None:
             continue
-        placed = materials_plan(store, status.name, status.dossier, folders[status.name]) if store is not None else []
+        placed = plans.get(status.name, [])
         rows = checklist_rows(status.dossier, status.findings)  # a row per star, then per project
         for n, (ws, title, columns) in enumerate(sheets):
             entries = status.dossier.stars if n == 0 else status.dossier.projects

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
-from nomdesk.exports import ROSTER_FILE, materials_plan, roster_xlsx, unit_folders
+from nomdesk.exports import ROSTER_FILE, roster_xlsx, unit_folders, unit_plans
 from schedule.status import UnitStatus
 from storage.repo import Store
 
@@ -50,14 +50,14 @@ def unit_zip(store: Store, status: UnitStatus) -> Iterator[bytes]:
     """The unit's materials zip, in chunks of about CHUNK bytes (nothing for a unit with no dossier)."""
     if status.dossier is None:
         return
-    folder = unit_folders([status])[status.name]
+    plans = unit_plans(store, [status])  # the tree's walk, once for the roster's links and the files
     out = _Chunks()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
         info = zipfile.ZipInfo(ROSTER_FILE)
         info.compress_type = zipfile.ZIP_DEFLATED
-        archive.writestr(info, roster_xlsx(store, [status]))
+        archive.writestr(info, roster_xlsx(store, [status], plans=plans))
         yield out.take()
-        for placed in materials_plan(store, status.name, status.dossier, folder):
+        for placed in plans[status.name]:
             info = zipfile.ZipInfo.from_file(placed.source, placed.target)
             if PurePosixPath(placed.target).suffix.lower() in DEFLATED_SUFFIXES:
                 info.compress_type = zipfile.ZIP_DEFLATED

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
 
 from bot.answers import Answerer
 from bot.callback import WeComBot
@@ -17,15 +16,13 @@ from bot.crypto import CallbackCrypto
 from bot.token_store import StoreTokenStorage
 from bot.wecom_client import WebhookRobot, WeComClient
 from config.campaign import Campaign
-from config.clock import campaign_clock
+from config.clock import Clock, campaign_clock
 from config.settings import Settings
 from nomdesk.desk import Desk
 from notify.outbox import ChannelSender, OutboxWorker
 from notify.smtp import SmtpSender
 from schedule.jobs import MARKDOWN_CHANNEL, Jobs
 from storage.repo import Store
-
-Clock = Callable[[], dt.datetime]
 
 
 def open_desk(settings: Settings, campaign: Campaign, *, clock: Clock | None = None) -> Desk:

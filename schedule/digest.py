@@ -14,9 +14,10 @@ from bot.wecom_client import APP_TEXT_LIMIT, ROBOT_MARKDOWN_LIMIT
 from config.campaign import KIND_ZH, Campaign
 from intake.sheet_cells import safe_row
 from intake.sheet_layout import finish_sheet
-from schedule.digest_changes import Changes, Snapshot, UnitFacts, compare
+from schedule.digest_changes import Changes, Snapshot, UnitFacts, compare, previous_snapshot
 from schedule.status import STATE_ZH, UNREACHABLE_ZH, UnitState, UnitStatus
-from storage.models import waiting_note, waiting_total
+from storage.models import WaitingMail, waiting_note, waiting_total
+from storage.repo import Store
 
 APP_MARKDOWN_LIMIT = APP_TEXT_LIMIT  # bytes of an app markdown message
 ROBOT_LIMIT = ROBOT_MARKDOWN_LIMIT  # bytes of a group robot markdown message
@@ -186,6 +187,22 @@ def build_digest(
     if previous is not None:
         digest.changes = compare(previous, digest.snapshot())
     return digest
+
+
+def office_digest(
+    store: Store, campaign: Campaign, statuses: list[UnitStatus], now: dt.datetime, waiting: list[WaitingMail] | None
+) -> Digest:
+    """The digest as the office gets it, mailed or downloaded: every mail of the 待确认 queue counted
+    (`waiting`, read with `statuses`; None: only those guessed to be a unit's), and what changed
+    since the last digest sent before today."""
+    return build_digest(
+        statuses,
+        campaign,
+        now,
+        waiting=None if waiting is None else len(waiting),
+        waiting_ids=frozenset(m.submission_id for m in waiting or []),
+        previous=previous_snapshot(store, now.astimezone(campaign.tz).date()),
+    )
 
 
 # ---- the WeCom message ------------------------------------------------------------------

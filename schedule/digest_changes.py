@@ -14,17 +14,17 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
+from schedule.status import UnitState
 from storage.repo import Store
 
 SNAPSHOT_KEY = "digest-snapshot"
-PROBLEM_STATES = frozenset({"incomplete", "check_failed"})  # schedule.status.UnitState values
-COMPLETE_STATE = "complete"
+PROBLEM_STATES = frozenset({UnitState.INCOMPLETE, UnitState.CHECK_FAILED})
 
 
 @dataclass(frozen=True)
 class UnitFacts:
     submissions: int
-    state: str  # a schedule.status.UnitState value
+    state: str  # a UnitState value (read back from JSON as a plain string)
     errors: int
     paper: bool
 
@@ -83,13 +83,13 @@ class Changes:
 
 def compare(previous: Snapshot, current: Snapshot) -> Changes:
     changes = Changes(since=previous)
-    none = UnitFacts(0, "nothing", 0, False)
+    none = UnitFacts(0, UnitState.NOTHING, 0, False)
     for unit, now in current.units.items():
         before = previous.units.get(unit, none)
         changes.submissions += max(0, now.submissions - before.submissions)
         if now.submissions and not before.submissions:
             changes.first_time.append(unit)
-        if now.state == COMPLETE_STATE and before.state != COMPLETE_STATE:
+        if now.state == UnitState.COMPLETE and before.state != UnitState.COMPLETE:
             changes.newly_complete.append(unit)
         if now.state in PROBLEM_STATES and (now.state != before.state or now.errors > before.errors):
             changes.new_problems.append(unit)

@@ -27,12 +27,12 @@ from schedule.digest import (
     APP_MARKDOWN_LIMIT,
     ROBOT_LIMIT,
     Digest,
-    build_digest,
     digest_filename,
     digest_markdown,
     digest_xlsx,
+    office_digest,
 )
-from schedule.digest_changes import keep_snapshot, previous_snapshot
+from schedule.digest_changes import keep_snapshot
 from schedule.reminders import (
     Message,
     compose_office_notice,
@@ -43,6 +43,7 @@ from schedule.reminders import (
 )
 from schedule.slots import AFTER, Slot, digest_due, due_slot, reminder_plan
 from schedule.status import EvaluationCache, UnitStatus, collect_status
+from storage.models import WaitingMail
 from storage.repo import Store
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,7 @@ class Jobs:
         self.plan = reminder_plan(campaign)
         self._cache: EvaluationCache = {}
         self._office_users: list[str] = []  # the office members' WeCom ids, read at each tick
-        self.waiting_total: int | None = None  # the 待确认 queue's length at the last statuses()
-        self.waiting_ids: frozenset[int] = frozenset()  # its submission ids (tomorrow's digest: which are new)
+        self._waiting: list[WaitingMail] | None = None  # the 待确认 queue as the last statuses() read it
 
     # -- the one entry point ------------------------------------------------------------------
     def tick(self, now: dt.datetime | None = None) -> TickReport:
@@ -118,23 +118,13 @@ class Jobs:
         """Where every unit stands now (and who of the office is on WeCom, how many mails wait for
         the office to name their unit: the queue is read once, for the units and the total)."""
         self._office_users = self._office_wecom_users()
-        waiting = self.store.submissions.waiting_mails()
-        self.waiting_total = len(waiting)
-        self.waiting_ids = frozenset(m.submission_id for m in waiting)
-        return collect_status(self.store, self.campaign, cache=self._cache, waiting=waiting)
+        self._waiting = self.store.submissions.waiting_mails()
+        return collect_status(self.store, self.campaign, cache=self._cache, waiting=self._waiting)
 
     def digest(self, statuses: list[UnitStatus], now: dt.datetime) -> Digest:
         """The digest of `statuses` as `statuses()` read them, with every waiting mail counted and
         what changed since the last digest sent before today."""
-        day = now.astimezone(self.campaign.tz).date()
-        return build_digest(
-            statuses,
-            self.campaign,
-            now,
-            waiting=self.waiting_total,
-            waiting_ids=self.waiting_ids,
-            previous=previous_snapshot(self.store, day),
-        )
+        return office_digest(self.store, self.campaign, statuses, now, self._waiting)
 
     def _office_wecom_users(self) -> list[str]:
         return sorted({c.wecom_user for c in self.store.contacts.list() if c.is_office and c.wecom_user})

@@ -116,12 +116,14 @@ def collect_status(
     known_only: bool = True,
     cache: EvaluationCache | None = None,
     waiting: list[WaitingMail] | None = None,
+    unit: str | None = None,
 ) -> list[UnitStatus]:
     """Every unit (config order), with its latest evaluation, contacts, paper receipts and the
     waiting mails guessed to be its own.
 
     With a `cache` kept between calls, a unit's dossier is read again only after a new evaluation.
-    `waiting`: the 待确认 queue when the caller has just read it (else it is read here, once)."""
+    `waiting`: the 待确认 queue when the caller has just read it (else it is read here, once).
+    `unit`: only that unit (one page's download need not read every unit's dossier)."""
     cache = {} if cache is None else cache
     guessed = store.submissions.waiting_by_unit() if waiting is None else waiting_by_unit(waiting)
     contacts: dict[str | None, list[ContactView]] = {}
@@ -129,7 +131,7 @@ def collect_status(
         contacts.setdefault(contact.unit_name, []).append(contact)
     result = []
     for row in store.overview.units():
-        if known_only and not row.known:
+        if (known_only and not row.known) or (unit is not None and row.name != unit):
             continue
         status = UnitStatus(
             name=row.name,

@@ -186,7 +186,7 @@ def form_marks(entry: StarEntry | ProjectEntry) -> tuple[str, str]:
     """The form item's label and note: "推荐表 扫描件（自动识别）" when the form was read by OCR off a
     stamped scan (so the office knows its fields may be misread), and the note "盖章扫描件" when a
     Word form came with its stamped scan (the scan adds nothing else)."""
-    if entry.form is not None and entry.form.scanned:
+    if entry.form_scanned:
         return f"{ITEM_ZH[ITEM_FORM]} {SCAN_READ}", ""
     return ITEM_ZH[ITEM_FORM], STAMPED_SCAN if entry.form is not None and entry.scans else ""
 

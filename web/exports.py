@@ -22,9 +22,8 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from config.campaign import Campaign
 from nomdesk.exports import roster_xlsx as build_roster
 from nomdesk.materials_zip import unit_zip, zip_name
-from schedule.digest import build_digest
 from schedule.digest import digest_xlsx as build_digest_workbook
-from schedule.digest_changes import previous_snapshot
+from schedule.digest import office_digest
 from schedule.status import UnitStatus, collect_status
 from storage.repo import Store
 from storage.tables import FileRecord
@@ -42,16 +41,8 @@ def digest_xlsx(store: Store, campaign: Campaign, now: dt.datetime) -> bytes:
     """The daily digest workbook, exactly as the office receives it by mail: its 待确认 count is
     every waiting mail, those no unit could be guessed for too (as schedule.jobs counts it)."""
     waiting = store.submissions.waiting_mails()
-    day = now.astimezone(campaign.tz).date()
-    digest = build_digest(
-        collect_status(store, campaign, waiting=waiting),
-        campaign,
-        now,
-        waiting=len(waiting),
-        waiting_ids=frozenset(m.submission_id for m in waiting),
-        previous=previous_snapshot(store, day),  # its 较上次变化 sheet, as the mailed one has
-    )
-    return build_digest_workbook(digest, campaign)
+    digest = office_digest(store, campaign, collect_status(store, campaign, waiting=waiting), now, waiting)
+    return build_digest_workbook(digest, campaign)  # its 较上次变化 sheet too, as the mailed one has
 
 
 def attachment_headers(filename: str) -> dict[str, str]:

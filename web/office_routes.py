@@ -419,7 +419,7 @@ def create_office_router(
     @router.get("/units/{name}/materials.zip")
     def unit_materials_zip(who: User, name: str) -> Response:
         unit_or_404(name)
-        status = next((s for s in collect_status(store, campaign, known_only=False) if s.name == name), None)
+        status = next(iter(collect_status(store, campaign, known_only=False, unit=name)), None)
         if status is None or status.dossier is None:
             raise HTTPException(status_code=404, detail="该单位尚无材料")
         return exports.unit_zip_response(store, status)

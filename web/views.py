@@ -368,12 +368,10 @@ def _submission_view(
 
 
 def unit_file(store: Store, unit: str, file_id: int) -> FileRecord | None:
-    """A file of one of the unit's submissions (never another unit's, never a raw path)."""
-    for sub in store.submissions.of_unit(unit):
-        for f in store.submissions.files(sub.id or 0):
-            if f.id == file_id:
-                return f
-    return None
+    """A file of one of the unit's submissions (never another unit's, never a raw path); two
+    queries whatever the number of submissions: every photo thumbnail of a unit page asks."""
+    files = store.submissions.files_of([s.id or 0 for s in store.submissions.of_unit(unit)])
+    return next((f for group in files.values() for f in group if f.id == file_id), None)
 
 
 def _nominee_view(

@@ -18,10 +18,9 @@ from pathlib import Path
 from intake.archive.base import CHUNK, ArchiveProblem, unreadable
 from intake.models import VolumePart
 from intake.sniff import sniff
-from intake.volumes import RAR, SPLIT, ZIP
+from intake.volumes import RAR, SPLIT, ZIP, zip_end_record
 
 _CENTRAL = b"PK\x01\x02"
-_EOCD = b"PK\x05\x06"
 _ZIP64_LOCATOR = b"PK\x06\x07"
 
 
@@ -80,15 +79,12 @@ def _rar_name(part: VolumePart, total: int) -> str:
 def _absolute_offsets(path: Path, sizes: list[int]) -> None:
     """Rewrite a concatenated span's central directory with offsets from the start of the file."""
     starts = [sum(sizes[:i]) for i in range(len(sizes))]
-    total = sum(sizes)
-    span = min(total, 22 + 0xFFFF)
+    found = zip_end_record(path)
+    if found is None:
+        raise unreadable("分卷压缩包的结尾记录缺失")
+    pos, tail = found
+    eocd_at = sum(sizes) - len(tail) + pos
     with path.open("r+b") as fh:
-        fh.seek(total - span)
-        tail = fh.read(span)
-        pos = tail.rfind(_EOCD)
-        if pos < 0 or pos + 22 > len(tail):
-            raise unreadable("分卷压缩包的结尾记录缺失")
-        eocd_at = total - span + pos
         (_, _disk, cd_disk, _on_disk, entries, cd_size, cd_offset) = struct.unpack_from("<IHHHHII", tail, pos)
         if (pos >= 20 and tail[pos - 20 : pos - 16] == _ZIP64_LOCATOR) or 0xFFFFFFFF in (cd_size, cd_offset):
             raise _zip64()

@@ -213,27 +213,36 @@ def reread(clean: Image.Image, cells: list[Cell], timeout: float) -> list[Cell]:
     table = [c for c in cells if c.box is not None]
     if not table:
         return cells
-    spans: list[tuple[int, int]] = []
-    crops = [clean.crop(c.box) for c in table if c.box is not None]
-    sheet = Image.new(
-        "L", (max(c.width for c in crops) + 2 * SHEET_GAP, sum(c.height + SHEET_GAP for c in crops) + SHEET_GAP), 255
-    )
-    y = SHEET_GAP
-    for crop in crops:
-        sheet.paste(crop, (SHEET_GAP, y))
-        spans.append((y, y + crop.height))
-        y += crop.height + SHEET_GAP
-    found: dict[int, list[Word]] = {}
-    for word in ocr_words(sheet, timeout):
-        middle = word.centre[1]
-        for n, (start, end) in enumerate(spans):
-            if start <= middle < end:
-                found.setdefault(n, []).append(word)
-                break
+    sheet, spans = stack([clean.crop(c.box) for c in table if c.box is not None], gap=SHEET_GAP, margin=SHEET_GAP)
+    found = by_span(ocr_words(sheet, timeout), spans)
     for n, cell in enumerate(table):
         if n in found:
             cell.text = _joined(found[n])
     return cells
+
+
+def stack(pictures: list[Image.Image], gap: int = 40, margin: int = 0) -> tuple[Image.Image, list[tuple[int, int]]]:
+    """Pictures one under the other on white, `gap` apart and `margin` in from the sheet's edges,
+    and the rows each one takes: many small pictures read in one tesseract run (one model load)."""
+    width = max(p.width for p in pictures) + 2 * margin
+    sheet = Image.new("L", (width, margin + sum(p.height + gap for p in pictures)), 255)
+    spans, y = [], margin
+    for picture in pictures:
+        sheet.paste(picture, (margin, y))
+        spans.append((y, y + picture.height))
+        y += picture.height + gap
+    return sheet, spans
+
+
+def by_span(words: list[Word], spans: list[tuple[int, int]]) -> dict[int, list[Word]]:
+    """The words read off a `stack` sheet, by the index of the picture their middle falls in."""
+    found: dict[int, list[Word]] = {}
+    for word in words:
+        middle = word.centre[1]
+        n = next((n for n, (start, end) in enumerate(spans) if start <= middle < end), None)
+        if n is not None:
+            found.setdefault(n, []).append(word)
+    return found
 
 
 def _joined(words: list[Word]) -> str:

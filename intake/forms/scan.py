@@ -32,7 +32,16 @@ from PIL import Image, ImageChops, ImageOps
 from config.campaign import Campaign, ScanRules
 from intake.forms.document import SCAN_MAX_CHARS
 from intake.forms.fields import PROJECT_FIELDS, PROJECT_FORM_TITLE, STAR_FIELDS, STAR_FORM_TITLE, normalise_label
-from intake.forms.ocr import DARK, OcrUnavailable, ink_channel, ocr_words, page_cells, tesseract_binary
+from intake.forms.ocr import (
+    DARK,
+    OcrUnavailable,
+    by_span,
+    ink_channel,
+    ocr_words,
+    page_cells,
+    stack,
+    tesseract_binary,
+)
 from intake.forms.register import missing_columns
 from intake.forms.summary import count_chars, read_pdf_text
 from intake.forms.word import INDEXES, PROJECT, STAR, Token, forms_from_tokens, project_form, star_form
@@ -208,19 +217,12 @@ def classify_all(files: list[PackageFile], rules: ScanRules, pool: ThreadPoolExe
 
     def read_sheet(group: list[int]) -> dict[int, str]:
         sheet, spans = stack([bands[n] for n in group])  # type: ignore[misc]
-        texts: dict[int, str] = {}
         try:
             words = ocr_words(sheet, rules.page_timeout_seconds * len(group) / 4 + rules.page_timeout_seconds)
         except OcrUnavailable as exc:
             log.warning("form scan titles not read: %s", exc)
-            return texts
-        for word in words:
-            middle = word.centre[1]
-            for n, (start, end) in zip(group, spans, strict=True):
-                if start <= middle < end:
-                    texts[n] = texts.get(n, "") + word.text
-                    break
-        return texts
+            return {}
+        return {group[at]: "".join(w.text for w in found) for at, found in by_span(words, spans).items()}
 
     for texts in pool.map(read_sheet, groups):
         for n, text in texts.items():
@@ -268,17 +270,6 @@ def text_lines(band: Image.Image, dpi: int) -> list[tuple[int, int, int, int]]:
                     boxes.append(box)
             start = None
     return boxes
-
-
-def stack(pictures: list[Image.Image], gap: int = 40) -> tuple[Image.Image, list[tuple[int, int]]]:
-    """Pictures one under the other on white, and the rows each one takes."""
-    sheet = Image.new("L", (max(p.width for p in pictures), sum(p.height + gap for p in pictures)), 255)
-    spans, y = [], 0
-    for picture in pictures:
-        sheet.paste(picture, (0, y))
-        spans.append((y, y + picture.height))
-        y += picture.height + gap
-    return sheet, spans
 
 
 def title_kind(text: str, rules: ScanRules) -> str | None:
@@ -368,15 +359,11 @@ def read_scan(
             text = as_label(text, kind) if cell.in_table else text
             tokens.append(Token(text, in_table=cell.in_table, table=number if cell.in_table else -1))
     found = [f for f in forms_from_tokens(tokens)[kind] if f.values]
-    if kind == STAR:
-        if not found:
-            return _unread(file, kind, index)
-        _tidy(found[0].values, hints)
-        return star_form(found[0], file.path, index).model_copy(update={"scanned": True})
     if not found:
         return _unread(file, kind, index)
     _tidy(found[0].values, hints)
-    return project_form(found[0], file.path, index).model_copy(update={"scanned": True})
+    make = star_form if kind == STAR else project_form
+    return make(found[0], file.path, index).model_copy(update={"scanned": True})
 
 
 def _unread(file: PackageFile, kind: str, index: int) -> StarForm | ProjectForm:

@@ -230,13 +230,10 @@ def _write_register(
         ws.cell(row=2, column=col).font = Font(name=FONT, size=12)
     ws.row_dimensions[2].height = 24
 
-    header = safe_row(ws, columns)
-    for col, key in enumerate(keys, start=1):
-        cell = header[col - 1]
+    for cell in safe_row(ws, columns):
         cell.font = Font(name=FONT, size=11, bold=True)
         cell.alignment = _WRAP
         cell.border = _BORDER
-        ws.column_dimensions[get_column_letter(col)].width = _WIDTHS.get(key, 11 if key else 6)
     ws.row_dimensions[3].height = 36
 
     for n in range(1, rows + 1):
@@ -262,7 +259,7 @@ def _write_register(
 
     put(ws, 4 + rows, 1, NOTE + note).font = Font(name=FONT, size=10)
     ws.merge_cells(start_row=4 + rows, start_column=1, end_row=4 + rows, end_column=len(columns))
-    # blank rows: each column at least its designed width, so a unit can write in it
+    # blank rows: each column at least its designed width, so a unit can write in it (finish_sheet sets every width)
     designed = {label: _WIDTHS.get(key, 11 if key else 6) for label, key in zip(columns, keys, strict=True)}
     finish_sheet(ws, header_row=3, freeze="C4", last_row=3 + rows, at_least=designed)
     ws.print_title_rows = "1:3"

@@ -29,7 +29,7 @@ from nomdesk.cli.common import CampaignOption, DataDirOption, campaign_of, err, 
 
 if TYPE_CHECKING:
     from config.campaign import Campaign
-    from config.clock import Clock, SteppedClock
+    from config.clock import SteppedClock
     from config.settings import Settings
     from intake.sources.base import IncomingRef
     from nomdesk.desk import Desk
@@ -38,17 +38,6 @@ if TYPE_CHECKING:
 MARKER = ".nomdesk-rehearsal"  # a rehearsal folder says so: only such a folder is ever replaced
 DB_FILE = "nomdesk.sqlite3"
 WEEKDAYS = "一二三四五六日"
-
-
-def settings_clock(settings: Settings, campaign: Campaign) -> Clock:
-    """The clock NOMDESK_CLOCK_START / NOMDESK_CLOCK_SPEED ask `serve` for; exit 2 on a bad value."""
-    from nomdesk.wiring import desk_clock
-
-    try:
-        return desk_clock(settings, campaign)
-    except ValueError as exc:
-        err.print(f"NOMDESK_CLOCK_START / NOMDESK_CLOCK_SPEED：{exc}", style="red", markup=False)
-        raise typer.Exit(2) from None
 
 
 # ---- the copy ----------------------------------------------------------------------------------

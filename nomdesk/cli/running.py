@@ -21,6 +21,8 @@ from nomdesk.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from config.campaign import Campaign
+    from config.clock import Clock
     from config.settings import Settings
 
 
@@ -51,6 +53,17 @@ def proxy_options(settings: Settings) -> tuple[bool, list[str]]:
     return bool(networks), networks
 
 
+def settings_clock(settings: Settings, campaign: Campaign) -> Clock:
+    """The clock NOMDESK_CLOCK_START / NOMDESK_CLOCK_SPEED ask `serve` for; exit 2 on a bad value."""
+    from nomdesk.wiring import desk_clock
+
+    try:
+        return desk_clock(settings, campaign)
+    except ValueError as exc:
+        err.print(f"NOMDESK_CLOCK_START / NOMDESK_CLOCK_SPEED：{exc}", style="red", markup=False)
+        raise typer.Exit(2) from None
+
+
 def serve(
     port: Annotated[int | None, typer.Option("--port", envvar="NOMDESK_PORT", help="HTTP 端口（默认 8080）")] = None,
     host: Annotated[str, typer.Option("--host", help="监听地址")] = "127.0.0.1",
@@ -64,7 +77,6 @@ def serve(
     from config.clock import describe as describe_clock
     from nomdesk.app import create_app
     from nomdesk.cli.ports import listening_socket
-    from nomdesk.cli.rehearse import settings_clock
     from nomdesk.service import Service
 
     setup_logging(verbose, level=logging.INFO)

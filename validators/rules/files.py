@@ -8,6 +8,7 @@ the JSON all speak of it the same way.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from config.campaign import Campaign
 from intake.models import Dossier, FileProblem, ProjectEntry, StarEntry
@@ -29,9 +30,14 @@ class _ProblemRule(Rule):
                 nominee=problem.nominee,
                 item=problem.item,
                 file=_in_which_mail(problem, dossier),
+                **self.worded(problem),
                 reason=problem.reason,
                 evidence={"path": problem.path, "submission": problem.submission, **params},
             )
+
+    def worded(self, problem: FileProblem) -> dict[str, Any]:
+        """What the rule's template says beyond the file and the reason."""
+        return {}
 
 
 def _in_which_mail(problem: FileProblem, dossier: Dossier) -> str:
@@ -104,19 +110,9 @@ class ArchivePartMissing(_ProblemRule):
         """While a set lacks a volume, no nominee's form is "not received": it may be in that volume."""
         return awaiting_volumes(dossier)
 
-    def check(self, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
-        for problem in dossier.problems:
-            if problem.code != self.code:
-                continue
-            missing = problem.params.get("missing") or []
-            params = {k: v for k, v in problem.params.items() if k not in ("file", "reason")}
-            yield self.finding(
-                file_subject(problem.path),
-                file=_in_which_mail(problem, dossier),
-                missing="、".join(str(m) for m in missing) or problem.reason,
-                reason=problem.reason,
-                evidence={"path": problem.path, "submission": problem.submission, **params},
-            )
+    def worded(self, problem: FileProblem) -> dict[str, Any]:
+        missing = problem.params.get("missing") or []
+        return {"missing": "、".join(str(m) for m in missing) or problem.reason}
 
 
 @rule

@@ -67,8 +67,7 @@ class ProjectFieldMissing(_ProjectRule):
 
     def check_project(self, project: ProjectEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         missing = missing_fields(project_sources(project), PROJECT_FIELDS, "附表4")
-        scanned = project.form is not None and project.form.scanned
-        for severity, params in field_gaps(missing, "附表4", "附表3", scanned):
+        for severity, params in field_gaps(missing, "附表4", "附表3", project.form_scanned):
             yield self.finding_on(project, severity=severity, **params)
 
 

@@ -72,8 +72,7 @@ class StarFieldMissing(_StarRule):
 
     def check_star(self, star: StarEntry, dossier: Dossier, campaign: Campaign) -> Iterator[Finding]:
         missing = missing_fields(star_sources(star), STAR_FIELDS, "附表2")
-        scanned = star.form is not None and star.form.scanned
-        for severity, params in field_gaps(missing, "附表2", "附表1", scanned):
+        for severity, params in field_gaps(missing, "附表2", "附表1", star.form_scanned):
             yield self.finding_on(star, severity=severity, **params)
 
 
