@@ -119,7 +119,7 @@ def _entry_json(entry: StarEntry | ProjectEntry) -> dict[str, Any]:
         "exemplar": entry.exemplar,
         "registered": entry.registered,
         "form": entry.form.path if entry.form else None,
-        "form_scanned": entry.form is not None and entry.form.scanned,  # read by OCR: "扫描件（自动识别）"
+        "form_scanned": entry.form_scanned,  # read by OCR: "扫描件（自动识别）"
         "scans": list(entry.scans),  # its stamped scans (盖章扫描件), the form's own included
         "photos": [p.path for p in entry.photos],
         "videos": [

@@ -397,6 +397,6 @@ def _nominee_view(
         findings=_sorted(findings),
         mark=row.mark,
         checklist=list(row.items),
-        form_scanned=entry.form is not None and entry.form.scanned,
+        form_scanned=entry.form_scanned,
         scans=list(entry.scans),
     )
