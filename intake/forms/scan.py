@@ -46,6 +46,7 @@ from intake.forms.register import missing_columns
 from intake.forms.summary import count_chars, read_pdf_text
 from intake.forms.word import INDEXES, PROJECT, STAR, Token, forms_from_tokens, project_form, star_form
 from intake.models import FileKind, PackageFile, ProjectFields, ProjectForm, StarFields, StarForm, Submission
+from intake.names import names_in, project_keys, same_name, star_keys
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -304,15 +305,18 @@ def _word_twin(file: PackageFile, kind: str, submission: Submission) -> StarForm
     forms: list[StarForm] | list[ProjectForm] = submission.star_forms if kind == STAR else submission.project_forms
     words = [f for f in forms if not f.scanned and f.fields.name]
     folder = file.path.rsplit("/", 1)[0] if "/" in file.path else ""
-    for form in words:
-        if any(name and name in file.path for name in _path_names(form.fields.name or "")):
-            return form
+    # A name at a name boundary of a path part, the longest winning: 王丹丹推荐表.jpg is not 王丹's.
+    owners = {key: form for form in words for key in _keys(form)}
+    for part in file.path.rsplit(".", 1)[0].split("/"):
+        named = names_in(part, owners)
+        if named:
+            return owners[named[0]]
     in_folder = [f for f in words if (f.path.rsplit("/", 1)[0] if "/" in f.path else "") == folder]
     if len(in_folder) != 1:
         return None
     # A scan named after someone else (李四推荐表.jpg beside 张三's form in a shared folder) is not its twin.
     named = _names_in(file.name.rsplit(".", 1)[0])
-    return None if named and in_folder[0].fields.name not in named else in_folder[0]
+    return None if named and not any(same_name(n, in_folder[0].fields.name) for n in named) else in_folder[0]
 
 
 def _names_in(path: str) -> list[str]:
@@ -326,11 +330,11 @@ def _names_in(path: str) -> list[str]:
     return names
 
 
-def _path_names(name: str) -> list[str]:
-    """The ways a folder or file names a nominee: the name, a project's brand in quotes."""
-    names = [name.strip()]
-    quoted = re.findall(r"[“\"「『]([^”\"」』]{2,})[”\"」』]", name)
-    return names + quoted
+def _keys(form: StarForm | ProjectForm) -> list[str]:
+    """The name keys a folder or file may name a Word form's nominee by: a person's name, or a
+    project's whole name and its quoted brand."""
+    name = form.fields.name or ""
+    return star_keys(name) if isinstance(form, StarForm) else project_keys(name)
 
 
 def _twin_record(file: PackageFile, kind: str, name: str | None, index: int) -> StarForm | ProjectForm:

@@ -186,3 +186,15 @@ def test_scan_of_another_person_in_a_shared_folder_is_read(tmp_path: Path, campa
     submission = _read(tmp_path, campaign, files)
     scanned = [f for f in submission.star_forms if f.scanned]
     assert [(f.fields.name, f.fields.phone) for f in scanned] == [("王丽华", "13604431234")]
+
+
+def test_scan_of_a_longer_name_is_not_the_twin_of_a_shorter_ones_word_form(tmp_path: Path, campaign: Campaign) -> None:
+    """李春's Word form does not make 李春花's stamped scan a mere copy of it: names are matched at
+    name boundaries (RULES.md "Matching files to nominees"), so the scan is read for 李春花."""
+    short = {**STAR, "name": "李春", "phone": "13604431234", "story": "李春坚持学习。" * 10}
+    word = cached(star_forms_docx, ".docx", persons=[short], unit=UNIT)
+    scan = form_scan("star", [STAR], fmt="jpg", unit=UNIT)
+    files = {"百姓学习之星/李春/李春推荐表.docx": word, "百姓学习之星/李春花/李春花推荐表（盖章）.jpg": scan}
+    submission = _read(tmp_path, campaign, files)
+    scanned = [f for f in submission.star_forms if f.scanned]
+    assert [(f.fields.name, f.fields.phone) for f in scanned] == [("李春花", "13943312345")]
