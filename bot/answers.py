@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from collections.abc import Callable
 
 from bot.arrivals import LATE, late_lines, received_words
@@ -83,23 +82,18 @@ class Answerer:
         # Parsed dossiers by unit, valid while the unit's evaluation version is unchanged:
         # loading and validating a snapshot is most of an answer's cost.
         self._dossiers: dict[str, tuple[int, Dossier, list[Finding]]] = {}
-        # Who a WeCom user is, for a short while: contacts change rarely, questions come in bursts.
-        self._who: dict[str, tuple[float, bool, str | None]] = {}
-        self.who_ttl_seconds = 30.0
         self.guide = Guide(campaign, naming_minutes=max(int(NAMING_WINDOW.total_seconds() // 60), 1))
         self.pager = Pager(store, clock=clock)  # long answers: the first screen now, the rest on "更多"
 
     # -- who ----------------------------------------------------------------------------------
     def who(self, user_id: str) -> tuple[bool, str | None]:
-        """(is an office member, their unit) for a WeCom user id."""
-        now = time.monotonic()
-        cached = self._who.get(user_id)
-        if cached and now - cached[0] < self.who_ttl_seconds:
-            return cached[1], cached[2]
-        office = self.store.directory.is_office(wecom_user=user_id)
-        unit = self.store.directory.unit_of_wecom_user(user_id)
-        self._who[user_id] = (now, office, unit)
-        return office, unit
+        """(is an office member, their unit) for a WeCom user id.
+
+        Asked of the database every time, not cached: another desk process (or `nomdesk contacts`)
+        may have just added or removed the contact, and a per-process cache would answer a removed
+        contact with her old unit's dossier for its lifetime. Two indexed reads on a read-only
+        session (bench/bot_latency.py measured the difference: see the issue note)."""
+        return self.store.directory.is_office(wecom_user=user_id), self.store.directory.unit_of_wecom_user(user_id)
 
     def answer(self, user_id: str, command: Command) -> str:
         office, unit = self.who(user_id)

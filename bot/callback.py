@@ -3,7 +3,8 @@
 WeCom waits 5 seconds for an answer and then retries the same MsgId up to three
 times, so: every request is signature- and freshness-checked before anything else;
 each message is handled once (deduplicated in the database, so two desk processes
-agree; a message whose handling failed is not marked, so WeCom's retry is answered);
+agree; a message whose handling failed is not marked, so WeCom's retry is answered;
+a process killed while answering leaves a mark a retry takes over, `WeComBot._claim`);
 questions are answered by passive reply at once; slow work (a file to read) is stored
 in the database, acknowledged at once, and its result sent later through the active
 message API (bot/files.py). The handler's database work runs in the threadpool, never
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,12 +30,19 @@ from bot.commands import MENU_KEYS, Command, Intent, parse
 from bot.crypto import CallbackCrypto, CallbackRejected
 from bot.files import FileHandler, PendingFiles
 from bot.wecom_client import TRUNCATED_NOTE, split_utf8
+from storage.leases import holder_is_dead, host_id, worker_id
+from storage.locks import worker_lock
 from storage.repo import Store
 
 log = logging.getLogger(__name__)
 
 PASSIVE_LIMIT = 2048  # bytes of a text message's content (WeCom)
 DEDUPE_TTL = dt.timedelta(days=1)
+# WeCom drops a passive reply that comes after its 5-second wait and retries the message: an answer
+# slower than this is kept with the seen-mark, and the retry (to any desk) returns it.
+ANSWER_KEPT_AFTER_SECONDS = 2.0
+RETRY_WAIT_SECONDS = 3.5  # a retry waits this long for a live answerer's kept answer (under WeCom's 5 s)
+ANSWERED = "\nanswered:"  # seen-mark value: "<worker id>" or "<worker id>\nanswered:<the answer>"
 # A WeCom envelope is a few KB (a text message's content is at most 2048 bytes before encryption):
 # anything far bigger is refused before it is read, so an unsigned POST cannot fill the memory.
 MAX_BODY_BYTES = 1 << 20
@@ -76,9 +85,49 @@ class WeComBot:
     def close(self) -> None:
         self.files.shutdown(wait=True)
 
-    def _first_time(self, key: str) -> bool:
+    def _claim(self, key: str) -> bool:
+        """Whether this process answers the message: True when it is the first to see it, or the
+        process that saw it first died before answering; False for a duplicate.
+
+        The seen-mark is written before the answer (two processes getting WeCom's retries must not
+        both answer), and names the process answering (`worker_id()`). A process SIGKILLed between
+        the mark and its answer leaves its mark; WeCom's retry, to this process or another, finds
+        it and takes it over when that process is dead: a process of this host whose pid is gone,
+        or on another host one whose liveness lock (`worker_lock`, held by `nomdesk serve` for its
+        whole life, released by the database when it dies) is free. A live marker is a duplicate,
+        as before. The takeover is made under the message's lock, so two retries never both take
+        it. Only a retry pays for this check; a first delivery costs the one write it always did.
+        (Queueing the answer in the outbox before marking, the other way, would turn every passive
+        reply into an active message; a "done" mark after each answer doubled the callback's
+        writes, which on SQLite halved the bot's throughput.)"""
+        mark = f"wecom:seen:{key}"
         now = self.clock()
-        return self.store.state.kv_add(f"wecom:seen:{key}", "1", now + DEDUPE_TTL, now=now)
+        me = worker_id()
+        if self.store.state.kv_add(mark, me, now + DEDUPE_TTL, now=now):
+            return True
+        with self.store.locks.hold(f"wecom:{key}"):
+            value = self.store.state.kv_get(mark, now=now)
+            holder = value.partition(ANSWERED)[0] if value is not None else None
+            if holder is None:  # deleted after a failed answer (or expired) meanwhile
+                return self.store.state.kv_add(mark, me, now + DEDUPE_TTL, now=now)
+            if holder == me or not self._dead(holder):
+                return False
+            self.store.state.kv_set(mark, me, now + DEDUPE_TTL)
+        log.warning("WeCom message %s: its answerer (%s) died before answering; answered here", key, holder)
+        return True
+
+    def _dead(self, holder: str) -> bool:
+        """Whether the process named in a seen-mark is gone ("1", an older desk's mark: answered)."""
+        host, sep, _ = holder.partition(":")
+        if not sep:
+            return False
+        if host == host_id():
+            return holder_is_dead(holder)
+        alive = self.store.locks.try_acquire(worker_lock(holder))
+        if alive is None:
+            return False
+        alive.release()
+        return True
 
     def handle(self, xml: str) -> str | None:
         """The passive reply's text for a decrypted message, or None for no reply."""
@@ -91,15 +140,35 @@ class WeComBot:
             key = f"msg:{raw['MsgId']}"
         else:  # events carry no MsgId: WeCom's retries repeat sender and CreateTime (and the menu key)
             key = f"event:{user}:{raw.get('CreateTime', '')}:{raw.get('Event', '')}:{raw.get('EventKey', '')}"
-        if not self._first_time(key):
-            log.info("WeCom message %s already handled", key)
-            return None
+        if not self._claim(key):
+            kept = self._kept_answer(key)
+            log.info("WeCom message %s already handled%s", key, "; its kept answer sent" if kept else "")
+            return kept
+        started = time.monotonic()
         try:
-            return self._dispatch(msg, raw, user, msg_type, key)
+            answer = self._dispatch(msg, raw, user, msg_type, key)
         except BaseException:
             # Not handled after all: WeCom's retry of this message must be answered, not dropped.
             self.store.state.kv_delete(f"wecom:seen:{key}")
             raise
+        if answer is not None and time.monotonic() - started > ANSWER_KEPT_AFTER_SECONDS:
+            # Maybe too late for this delivery: WeCom's retry gets it from the mark. Only slow answers
+            # pay this second write, so the common callback keeps its one write.
+            now = self.clock()
+            self.store.state.kv_set(f"wecom:seen:{key}", f"{worker_id()}{ANSWERED}{answer}", now + DEDUPE_TTL)
+        return answer
+
+    def _kept_answer(self, key: str) -> str | None:
+        """A retry of a message another (live) desk is answering: its answer once kept, waiting a
+        little for a slow one; None for a plain duplicate (its answer went out in time)."""
+        deadline = time.monotonic() + RETRY_WAIT_SECONDS
+        while True:
+            value = self.store.state.kv_get(f"wecom:seen:{key}", now=self.clock())
+            if value is not None and ANSWERED in value:
+                return value.partition(ANSWERED)[2]
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.2)
 
     def _dispatch(self, msg, raw: dict[str, str], user: str, msg_type: str, key: str) -> str | None:
         if msg_type == "text":

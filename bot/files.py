@@ -5,12 +5,14 @@ media_id is stored before that answer, and a worker thread downloads the file an
 it to the desk, retrying with backoff. WeCom keeps a received file for 3 days only; after
 that (or when WeCom no longer knows the media_id) the contact and the office are told,
 with the cause. A desk started again resumes the files left pending, and a row whose
-worker died while "working" is claimed again once its lease has passed.
+worker died while "working" goes back to the queue once its lease has run out (storage/leases.py).
 
 Images and videos come without a file name, and files are matched to nominees by name:
 such a file is held for `naming_window` so the contact can reply with the nominee's name,
 which is then put before the file name (and the file released at once). Unnamed, it goes
-to the desk as it came once the window has passed (or the desk restarts).
+to the desk as it came once the window has passed; a desk (re)starting leaves it held, since
+another desk process on the same database may be the one the contact is talking to, and every
+desk asks the database which files are held (`held`), so a name reaching any of them counts.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from storage.tables import WeComFileState, WeComPendingFile
 log = logging.getLogger(__name__)
 
 MEDIA_TTL = dt.timedelta(days=3)  # how long WeCom serves a received file
-LEASE = dt.timedelta(minutes=10)  # far longer than a download and a check take
 INVALID_MEDIA = 40007  # invalid media_id: no retry will ever fetch the file
 PERMANENT_ERRCODES = frozenset({INVALID_MEDIA})
 NAMING_WINDOW = dt.timedelta(minutes=10)  # how long a nameless image/video waits for its nominee's name
@@ -56,8 +57,12 @@ class PendingFiles:
         first_backoff: dt.timedelta = dt.timedelta(minutes=1),
         max_backoff: dt.timedelta = dt.timedelta(hours=1),
         naming_window: dt.timedelta = NAMING_WINDOW,
+        lease: dt.timedelta | None = None,
     ) -> None:
+        """`lease`: how long a claimed file is this process's (real time, renewed by the service's
+        heartbeat however long the download and check take); None: NOMDESK_LEASE_SECONDS."""
         self.store = store
+        self.lease = lease
         self.handler = handler
         self.send_text = send_text
         self.clock = clock
@@ -69,11 +74,6 @@ class PendingFiles:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        # Who has nameless files held, and until when: every text message asks `held`, and almost
-        # never is anything held, so the question is answered from here without a query. Loaded
-        # from the database on first use (a restarted desk still knows its held files).
-        self._holding: dict[str, dt.datetime] | None = None
-        self._holding_lock = threading.Lock()
 
     # -- the queue --------------------------------------------------------------------------
     def add(self, msg_key: str, user_id: str, media_id: str, filename: str, *, hold: bool = False) -> None:
@@ -93,36 +93,22 @@ class PendingFiles:
             # Not woken: the worker polls every few seconds, the row is postponed long before that.
             until = now + self.naming_window
             self.store.wecom_files.finish(row.id, WeComFileState.PENDING, now=now, retry_at=until)
-            holding = self._holding_users()
-            with self._holding_lock:
-                holding[user_id] = max(until, holding.get(user_id, until))
 
     def _row(self, msg_key: str) -> WeComPendingFile | None:
         return next((r for r in self.store.wecom_files.all(WeComFileState.PENDING) if r.msg_key == msg_key), None)
 
-    def _holding_users(self) -> dict[str, dt.datetime]:
-        with self._holding_lock:
-            if self._holding is None:
-                now = self.clock()
-                self._holding = {}
-                for row in self.store.wecom_files.all(WeComFileState.PENDING):
-                    if row.next_attempt_at > now and self.store.state.kv_get(NAMELESS_KEY.format(row.msg_key), now):
-                        self._holding[row.user_id] = max(row.next_attempt_at, self._holding.get(row.user_id, now))
-            return self._holding
-
     def held(self, user_id: str) -> list[WeComPendingFile]:
-        """The user's nameless images/videos still waiting for a name (oldest first)."""
+        """The user's nameless images/videos still waiting for a name (oldest first).
+
+        Every text message asks this, and another desk process may hold the file (it took the
+        image, this one takes the name), so the database answers, not a cache: one indexed query
+        (`WeComFileRepo.waiting`) that almost always finds nothing; the key-value checks run only
+        for the rows it found."""
         now = self.clock()
-        until = self._holding_users().get(user_id)
-        if until is None or until <= now + NAMING_MARGIN:
-            return []
         return [
             row
-            for row in self.store.wecom_files.all(WeComFileState.PENDING)
-            if row.user_id == user_id
-            and row.attempts == 0
-            and row.next_attempt_at > now + NAMING_MARGIN
-            and self.store.state.kv_get(NAMELESS_KEY.format(row.msg_key), now)
+            for row in self.store.wecom_files.waiting(user_id, now + NAMING_MARGIN)
+            if self.store.state.kv_get(NAMELESS_KEY.format(row.msg_key), now)
             and not self.store.state.kv_get(NAME_KEY.format(row.msg_key), now)
         ]
 
@@ -147,7 +133,7 @@ class PendingFiles:
         if self.handler is None:
             return 0
         now = self.clock()
-        row = self.store.wecom_files.claim(now, LEASE)
+        row = self.store.wecom_files.claim(now, self.lease)
         if row is None:
             return 0
         assert row.id is not None
@@ -157,7 +143,7 @@ class PendingFiles:
             log.warning("WeCom file %s (attempt %s) failed", row.id, row.attempts, exc_info=True)
             self._failed(row, exc, now)
         else:
-            self.store.wecom_files.finish(row.id, WeComFileState.DONE, now=self.clock())
+            self.store.wecom_files.finish(row.id, WeComFileState.DONE, now=self.clock(), worker=row.claimed_by)
         return 1
 
     def _failed(self, row: WeComPendingFile, exc: Exception, now: dt.datetime) -> None:
@@ -166,10 +152,12 @@ class PendingFiles:
         delay = min(self.first_backoff * 2 ** max(row.attempts - 1, 0), self.max_backoff)
         retry_at = now + delay
         if getattr(exc, "errcode", None) not in PERMANENT_ERRCODES and retry_at < row.received_at + MEDIA_TTL:
-            self.store.wecom_files.finish(row.id, WeComFileState.PENDING, now=now, error=error, retry_at=retry_at)
+            self.store.wecom_files.finish(
+                row.id, WeComFileState.PENDING, now=now, error=error, retry_at=retry_at, worker=row.claimed_by
+            )
             return
-        self.store.wecom_files.finish(row.id, WeComFileState.EXPIRED, now=now, error=error)
-        self._tell_gave_up(row, exc, now)
+        if self.store.wecom_files.finish(row.id, WeComFileState.EXPIRED, now=now, error=error, worker=row.claimed_by):
+            self._tell_gave_up(row, exc, now)
 
     def _tell_gave_up(self, row: WeComPendingFile, exc: Exception, now: dt.datetime) -> None:
         if self.send_text is None:
@@ -216,9 +204,9 @@ class PendingFiles:
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop the worker (a ThreadPoolExecutor's signature, as nomdesk/service.py calls it).
 
-        A file being downloaded when the process ends stays "working" and is claimed again
-        after `LEASE`; nothing that was acknowledged is lost. `cancel_futures` changes nothing:
-        what is not done stays in the database.
+        A file being downloaded when the process ends stays "working" and goes back to the queue
+        once its lease has run out (storage/leases.py); nothing that was acknowledged is lost.
+        `cancel_futures` changes nothing: what is not done stays in the database.
         """
         self._stop.set()
         self._wake.set()

@@ -37,6 +37,19 @@ def _timezone(name: str) -> str:
     return name
 
 
+CAMPAIGN_KEY_PATTERN = re.compile(r"[a-z0-9_-]{1,40}")  # storage.db splices keys into names
+
+
+def _campaign_key(key: str) -> str:
+    """A key names the campaign's own database schema or file (storage.db): a short slug, checked
+    here so a typo stops the load, naming the key, instead of reaching a file or schema name."""
+    if not CAMPAIGN_KEY_PATTERN.fullmatch(key):
+        raise ValueError(
+            f'活动标识 key = {key!r} 不可用：只能由小写字母、数字、“-”和“_”组成，1 至 40 个字符（如 "jilin-2021"）'
+        )
+    return key
+
+
 Regex = Annotated[str, AfterValidator(_regex)]
 # Counts, sizes, durations and tolerances: a negative one is a typo that would silently
 # make a rule pass or fail everything.
@@ -269,6 +282,9 @@ class Office(Strict):
 
 
 class Campaign(Strict):
+    # Several campaigns (provinces, years) in one database: each keyed one has its own schema
+    # (PostgreSQL) or file (SQLite). None: the default campaign, where a desk always kept its data.
+    key: Annotated[str, AfterValidator(_campaign_key)] | None = None
     name: str
     year: int
     timezone: Annotated[str, AfterValidator(_timezone)]

@@ -88,6 +88,26 @@ class Settings(BaseSettings):
     # campaign-local unless a zone is given) and runs clock_speed times faster. None/1: real time.
     clock_start: str | None = None
     clock_speed: float = 1.0
+    # The blob store (storage/s3_blobs.py): with an endpoint and bucket, every desk keeps mails and
+    # files in this S3-compatible object store (Ceph RGW, MinIO, OSS, COS, AWS) instead of DIR/store,
+    # so desks on several machines sharing one database read each other's blobs. Every desk on one
+    # database must name the same store (Store.open refuses another); `nomdesk store migrate` moves
+    # a local store's blobs there. s3_prefix is prepended to every key ("nomdesk/" or "").
+    s3_endpoint: str | None = None
+    s3_bucket: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_region: str | None = None
+    s3_prefix: str = ""
+    s3_addressing_style: str = "auto"  # "path" for servers without virtual-host buckets, "virtual" for OSS
+    s3_cache_max_gb: float = 20.0  # local read-through copies (DIR/cache/blobs), swept oldest first
+    # A claimed queue row (a mail being read, a reply being sent, a WeCom file being fetched) is
+    # leased to its process for this many seconds of real time and renewed by its heartbeat;
+    # another process takes it back only once the lease has run out (storage/leases.py).
+    lease_seconds: float = 60.0
+    # Several `nomdesk serve` on one database: each singleton (IMAP poller, drop-folder watcher,
+    # scheduler) runs in one of them; the others try to take it over this often (seconds).
+    standby_seconds: float = 10.0
 
     @model_validator(mode="after")
     def _default_ports(self) -> Settings:

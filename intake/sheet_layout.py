@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Mapping
+import weakref
+from collections.abc import Iterable, Mapping
 
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.styles.fills import Fill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -34,10 +37,10 @@ WIDE = frozenset("WF")  # East Asian Wide and Fullwidth: two columns each
 
 def text_width(text: str) -> int:
     """How many columns `text`'s longest line takes: CJK and full-width characters two, others one."""
-    return max(
-        (sum(2 if unicodedata.east_asian_width(ch) in WIDE else 1 for ch in line) for line in text.split("\n")),
-        default=0,
-    )
+    lines = text.split("\n")
+    if text.isascii():  # no ASCII character is wide
+        return max(len(line) for line in lines)
+    return max(sum(2 if unicodedata.east_asian_width(ch) in WIDE else 1 for ch in line) for line in lines)
 
 
 def cell_width(cell: Cell) -> int:
@@ -78,13 +81,20 @@ def finish_sheet(
     widths: dict[int, int] = {}
     wrapped: dict[tuple[object, ...], Alignment] = {}  # one wrapping alignment per original, not one per cell
     headers: dict[int, str] = {}
+    texts: dict[str, int] = {}  # a text's width, measured once (units, states, "是" recur on every row)
     for row in ws.iter_rows(min_row=header_row):
         for cell in row:
-            if cell.value is None or (cell.row, cell.column) in merged:
+            value = cell.value
+            if value is None or (merged and (cell.row, cell.column) in merged):
                 continue
-            if cell.row == header_row and isinstance(cell.value, str):
-                headers[cell.column] = cell.value
-            width = cell_width(cell)
+            if cell.row == header_row and isinstance(value, str):
+                headers[cell.column] = value
+            if isinstance(value, str):
+                width = texts.get(value, -1)
+                if width < 0:
+                    width = texts[value] = _shown_width(cell)
+            else:
+                width = cell_width(cell)
             widths[cell.column] = max(widths.get(cell.column, 0), min(width, int(MAX_WIDTH)))
             if width + PADDING > MAX_WIDTH or (isinstance(cell.value, str) and "\n" in cell.value):
                 _wrap(cell, wrapped)
@@ -100,6 +110,15 @@ def finish_sheet(
         ws.auto_filter.ref = f"A{header_row}:{get_column_letter(last_column)}{bottom}"
 
 
+def _shown_width(cell: Cell) -> int:
+    """`cell_width`, or MAX_WIDTH for a text with a line that long (it is wrapped and its column as
+    wide as can be, whatever its exact width: a 事迹简介 of 2,000 characters is not measured)."""
+    value = cell.value
+    if isinstance(value, str) and len(max(value.split("\n"), key=len)) >= MAX_WIDTH:
+        return int(MAX_WIDTH)
+    return cell_width(cell)
+
+
 def _wrap(cell: Cell, wrapped: dict[tuple[object, ...], Alignment]) -> None:
     original = cell.alignment
     key = (original.horizontal, original.vertical, original.indent, original.text_rotation)
@@ -111,7 +130,46 @@ def _wrap(cell: Cell, wrapped: dict[tuple[object, ...], Alignment]) -> None:
             text_rotation=original.text_rotation,
             wrap_text=True,
         )
-    cell.alignment = wrapped[key]
+    set_style(cell, "alignment", wrapped[key])
+
+
+# ---- styles at the speed of a 10,000-row roster ---------------------------------------------------
+# openpyxl hashes the whole style object (a fill, a font, an alignment: a tree of descriptors) on
+# every assignment to find its index in the workbook's table; the roster's 200,000 cells spent
+# seconds on that alone. The index an object was given is kept here per workbook, and a cell gets
+# the index as openpyxl's own style copy does (its `_style` array): the same bytes in the file.
+_STYLE_KEYS = {"fill": "fillId", "font": "fontId", "alignment": "alignmentId"}
+_STYLE_IDS: weakref.WeakKeyDictionary[object, dict[tuple[str, int], tuple[object, int]]] = (  # by workbook
+    weakref.WeakKeyDictionary()
+)
+
+
+def set_style(cell: Cell, key: str, value: Fill | Font | Alignment) -> Cell:
+    """`setattr(cell, key, value)` for key "fill", "font" or "alignment", without openpyxl's lookup
+    after the first time `value` (this very object) is given to a cell of the workbook."""
+    known = _STYLE_IDS.setdefault(cell.parent.parent, {})
+    kept = known.get((key, id(value)))
+    if kept is None or kept[0] is not value:
+        setattr(cell, key, value)
+        known[(key, id(value))] = (value, getattr(cell._style, _STYLE_KEYS[key]))
+        return cell
+    if cell._style is None:
+        cell._style = StyleArray()
+    setattr(cell._style, _STYLE_KEYS[key], kept[1])
+    return cell
+
+
+def fill_cells(cells: Iterable[Cell], fill: Fill) -> None:
+    """`cell.fill = fill` for every cell (a row's colour): the first through `set_style`, the others
+    given its index."""
+    first, *rest = [*cells] or [None]
+    if first is None:
+        return
+    fill_id = set_style(first, "fill", fill)._style.fillId
+    for cell in rest:
+        if cell._style is None:
+            cell._style = StyleArray()
+        cell._style.fillId = fill_id
 
 
 # What a link reads as its own syntax (a "#" would cut the name there). Spaces stay as they are,
@@ -147,5 +205,5 @@ def put_link(cell: Cell, target: str) -> Cell:
     link = safe_link_target(target)
     if link is not None:
         cell.hyperlink = link
-        cell.font = LINK_FONT  # looks like a link; the row's fill stays (the "Hyperlink" style would reset it)
+        set_style(cell, "font", LINK_FONT)  # looks like a link; the row's fill stays (a "Hyperlink" style would not)
     return cell

@@ -90,6 +90,7 @@ class Desk(Accepting, OfficeActions):
             campaign, store, clock=clock, mail_from=mail_from, own_domain=desk_message_id_domain(mail_from)
         )
         self.settings = settings
+        self.lease = dt.timedelta(seconds=settings.lease_seconds)  # of each claim, renewed by the service
         self.work_root = settings.data_dir / "work"
         self.work_root.mkdir(parents=True, exist_ok=True)
         answerer = Answerer(store, campaign, clock=clock)
@@ -107,12 +108,13 @@ class Desk(Accepting, OfficeActions):
 
     # -- processing -------------------------------------------------------------------------
     def recover(self) -> None:
-        """After a crash or restart: messages and outbox rows left half-done go back to the queue, and
-        units whose last check did not finish (a rule raised) are checked again: a restart is how a
-        fixed rule is deployed, and the unit must not stay 检查未完成 until its next mail."""
+        """After a crash or restart: messages, outbox rows and WeCom files whose worker's lease ran
+        out (or whose worker on this host is gone) go back to the queue, never those another live
+        desk on the same database is working on (storage/leases.py); and units whose last check did
+        not finish (a rule raised) are checked again: a restart is how a fixed rule is deployed,
+        and the unit must not stay 检查未完成 until its next mail."""
         self.failures.record_unwritten()  # failures this process could not write are no killed workers
-        self.store.raw.requeue_stale(dt.timedelta(0))
-        self.store.outbox.requeue_stale(dt.timedelta(0))
+        self.store.leases.take_back_expired()
         for unit in self.store.overview.units():
             if unit.check_error:
                 self.store.state.request_recheck(unit.name)
@@ -136,7 +138,7 @@ class Desk(Accepting, OfficeActions):
         self.failures.record_unwritten()  # first: the database may be back after an outage
         done = self.evaluation.recheck_pending()
         while limit is None or done < limit:
-            record = self.store.raw.claim_next(self.clock())
+            record = self.store.raw.claim_next(self.clock(), lease=self.lease)
             if record is None:
                 break
             self.process(record)
@@ -184,18 +186,19 @@ class Desk(Accepting, OfficeActions):
             # and the unit's contacts get its receipt by mail (the unit did not send it: no reply-to).
             row = self.store.submissions.for_raw(record.id) or self._read_and_store(record, headers)
             if row.unit_name is not None:
-                result = self.evaluate(row.unit_name)
-                self.replies.mail_contacts(
-                    OFFICE_RECEIPT_KEY.format(record.id), record, result, not_before=self.clock()
-                )
-            self.store.raw.finish(record.id, RawState.DONE, was=record.state)
+                with self.evaluation.serialised(row.unit_name):  # the check and its receipt, one process at a time
+                    result = self.evaluate(row.unit_name)
+                    self.replies.mail_contacts(
+                        OFFICE_RECEIPT_KEY.format(record.id), record, result, not_before=self.clock()
+                    )
+            self.store.raw.finish(record.id, RawState.DONE, was=record.state, worker=record.claimed_by)
             return
         # raw_path: a vacation reply known by its words only is not read as a submission either.
         suppression = self.replies.suppression(headers, raw_path)
         if self.replies.from_a_robot(suppression):
             # An auto-reply, a bounce or our own message looping back: kept in the store, not a submission.
             why = f"not a submission: {suppression}"
-            self.store.raw.finish(record.id, RawState.IGNORED, was=record.state, error=why)
+            self.store.raw.finish(record.id, RawState.IGNORED, was=record.state, error=why, worker=record.claimed_by)
             self.store.audit.record("intake", "raw.ignored", None, raw_id=record.id, reason=suppression)
             return
 
@@ -205,7 +208,7 @@ class Desk(Accepting, OfficeActions):
             # never pulled into the unit here; the sender gets no answer (she may be a forger).
             if submission_row.rejected_at is None:
                 self.holds.tell(record, submission_row)
-            self.store.raw.finish(record.id, RawState.DONE, was=record.state)
+            self.store.raw.finish(record.id, RawState.DONE, was=record.state, worker=record.claimed_by)
             return
         if submission_row.unit_name is None and submission_row.rejected_at is None:
             submission_row = self._known_since(record, submission_row)
@@ -213,16 +216,19 @@ class Desk(Accepting, OfficeActions):
         if unit is None:
             self._answer_unknown_sender(record, headers, submission_row, suppression)
         else:
-            result = self.evaluate(unit)
-            key = self._reply_key(record)
-            if key != f"reply:{record.id}" and not self._is_contact_of(unit, submission_row, record):
-                # Assigned without registering her: the office did not make her the unit's contact,
-                # so the dossier goes to those who are (none: nobody), never to an unconfirmed sender.
-                self.replies.mail_contacts(key, record, result, not_before=self.clock())
-            else:
-                self.replies.answer(record, headers, result, suppression, key=key)
+            # Another process may be taking a mail of the same unit: the check and the receipt
+            # compared with the last one are made under the unit's lock (nomdesk.evaluation).
+            with self.evaluation.serialised(unit):
+                result = self.evaluate(unit)
+                key = self._reply_key(record)
+                if key != f"reply:{record.id}" and not self._is_contact_of(unit, submission_row, record):
+                    # Assigned without registering her: the office did not make her the unit's contact,
+                    # so the dossier goes to those who are (none: nobody), never to an unconfirmed sender.
+                    self.replies.mail_contacts(key, record, result, not_before=self.clock())
+                else:
+                    self.replies.answer(record, headers, result, suppression, key=key)
         # Not if the office queued it again meanwhile (it assigned the mail while it was being read).
-        self.store.raw.finish(record.id, RawState.DONE, was=record.state)
+        self.store.raw.finish(record.id, RawState.DONE, was=record.state, worker=record.claimed_by)
 
     def _unit_of_sender(self, row: SubmissionRecord, record: RawMessageRecord) -> str | None:
         """The unit whose contact sent the mail (her WeCom account, or her address), as of now."""

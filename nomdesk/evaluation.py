@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from config.campaign import Campaign, UnitKind, submission_ref
 from config.faults import backoff_seconds, is_transient
@@ -94,12 +95,24 @@ class Evaluation:
     def recheck(self, unit: str) -> CheckResult:
         """Evaluate the unit again; if that finished a check the unit was told is being done by hand,
         its registered contacts get the receipt of the finished check (the promised 另行告知)."""
-        told = self._told_incomplete(unit)
-        result = self.evaluate(unit)
-        if told is not None and not result.incomplete:
-            key = RECHECK_RECEIPT_KEY.format(unit, result.version)
-            self.replies.mail_contacts(key, told, result, not_before=self.clock())
-        return result
+        with self.serialised(unit):
+            told = self._told_incomplete(unit)
+            result = self.evaluate(unit)
+            if told is not None and not result.incomplete:
+                key = RECHECK_RECEIPT_KEY.format(unit, result.version)
+                self.replies.mail_contacts(key, told, result, not_before=self.clock())
+            return result
+
+    def serialised(self, unit: str) -> AbstractContextManager[None]:
+        """One unit's check and the reply decided from it, in one process at a time.
+
+        Two desk processes taking two mails of one unit at once would each evaluate a dossier
+        (the second may miss the first's submission, or both save the same version number) and
+        each compare its receipt with a "last reply" the other is writing. Under this lock (a
+        cross-process one, storage/locks.py) the second waits, then evaluates a dossier holding
+        both mails and compares against the first's receipt. The caller holds it from the
+        evaluation to the reply it queues (nomdesk/desk.py); re-entrant in one thread."""
+        return self.store.locks.hold(f"unit:{unit}")
 
     def _told_incomplete(self, unit: str) -> RawMessageRecord | None:
         """The mail whose receipt, the unit's latest, said its check had not finished; else None."""
@@ -140,6 +153,10 @@ class Evaluation:
 
         The dossier is built once: the other units' nominees it duplicates are looked up from it,
         then every rule runs once. Each submission carries its reference ("长春-07")."""
+        with self.serialised(unit):
+            return self._evaluate(unit)
+
+    def _evaluate(self, unit: str) -> CheckResult:
         rows = self.store.submissions.of_unit(unit)
         rows, reads, join_error = self._join_volumes(unit, rows, self.read_rows(rows))
         submissions = merge_wecom_bursts([sub for _, sub in reads])

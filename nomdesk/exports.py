@@ -20,19 +20,21 @@ import json
 import re
 import shutil
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
+from config.gc_pause import paused_gc
 from intake.models import ITEM_FORM, Dossier, ProjectEntry, StarEntry
 from intake.sheet_cells import put, safe_row
-from intake.sheet_layout import finish_sheet, put_link
+from intake.sheet_layout import fill_cells, finish_sheet, put_link
 from nomdesk.roster_values import NOTE_SUFFIX, PARSED, typed
 from schedule.digest import FILLS
 from schedule.status import UnitState, UnitStatus
 from storage.repo import Store
+from storage.tables import FileRecord, SubmissionRecord
 from validators.base import SEVERITY_ORDER, Finding, Severity, label_of, render
 from validators.checklist import Row, checklist_rows
 from validators.report import is_file_finding
@@ -102,12 +104,19 @@ def unit_folders(statuses: list[UnitStatus]) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Placed:
-    """A file of the materials tree: where it goes (relative), where its bytes are, and whose it is
+    """A file of the materials tree: where it goes (relative), the stored file, and whose it is
     ((sheet, index in the dossier's list) of a nominee; None for the registers)."""
 
     target: str
-    source: Path
+    file: FileRecord
+    store: Store = field(compare=False, repr=False)
     nominee: tuple[str, int] | None = None
+
+    @property
+    def source(self) -> Path:
+        """Where its bytes are on this machine: asked only when they are copied, since from an
+        object store that fetches them (the roster's links need the targets alone)."""
+        return self.store.submissions.file_path(self.file)
 
 
 def _entry_files(prefix: str, entry: StarEntry | ProjectEntry) -> list[tuple[str, str]]:
@@ -125,15 +134,25 @@ def _entry_files(prefix: str, entry: StarEntry | ProjectEntry) -> list[tuple[str
     return [(f"{prefix}/{role}_{safe_name(PurePosixPath(path).name)}", path) for role, path in files]
 
 
-def materials_plan(store: Store, unit: str, dossier: Dossier, base: str | None = None) -> list[Placed]:
+def _stored_files(store: Store, submissions: dict[str, list[SubmissionRecord]]) -> dict[str, dict[str, FileRecord]]:
+    """Per unit, its stored file at each logical path (a later mail's wins), from its submissions
+    in arrival order: the files of every unit's submissions read at once."""
+    ids = [row.id for rows in submissions.values() for row in rows if row.id is not None]
+    stored: dict[int, list[FileRecord]] = {}
+    for start in range(0, len(ids), 500):
+        stored.update(store.submissions.files_of(ids[start : start + 500]))
+    return {
+        unit: {f.path: f for row in rows for f in stored.get(row.id or 0, [])} for unit, rows in submissions.items()
+    }
+
+
+def materials_plan(
+    store: Store, unit: str, dossier: Dossier, base: str | None = None, *, files: dict[str, FileRecord] | None = None
+) -> list[Placed]:
     """Where each of a unit's files goes in the tree (under `base`, the unit's folder); the bytes
-    are the stored ones (later mails win)."""
-    by_path: dict[str, Path] = {}
-    rows = store.submissions.of_unit(unit)
-    stored = store.submissions.files_of([row.id for row in rows if row.id is not None])  # one query
-    for row in rows:
-        for f in stored.get(row.id or 0, []):
-            by_path[f.path] = store.submissions.file_path(f)
+    are the stored ones (later mails win). `files`: the unit's stored files by path, when the
+    caller read every unit's at once (`unit_plans`)."""
+    by_path = files if files is not None else _stored_files(store, {unit: store.submissions.of_unit(unit)})[unit]
     base = base or safe_name(unit)
     wanted: list[tuple[str, str, tuple[str, int] | None]] = []
     for title, entries in ((STARS_DIR, dossier.stars), (PROJECTS_DIR, dossier.projects)):
@@ -148,7 +167,7 @@ def materials_plan(store: Store, unit: str, dossier: Dossier, base: str | None =
             )
     taken: set[str] = set()
     return [
-        Placed(unique(target, taken, file=True), by_path[path], owner)
+        Placed(unique(target, taken, file=True), by_path[path], store, owner)
         for target, path, owner in wanted
         if path in by_path
     ]
@@ -158,10 +177,13 @@ def unit_plans(store: Store | None, statuses: list[UnitStatus]) -> dict[str, lis
     """Each unit's `materials_plan` under its folder (`unit_folders`), made once for an export and
     its roster; none without a store (a roster of the readings alone)."""
     folders = unit_folders(statuses)
+    with_dossier = [s for s in statuses if s.dossier is not None]
+    if store is None:
+        return {s.name: [] for s in with_dossier}
+    files = _stored_files(store, store.submissions.of_units(s.name for s in with_dossier))
     return {
-        s.name: materials_plan(store, s.name, s.dossier, folders[s.name]) if store is not None else []
-        for s in statuses
-        if s.dossier is not None
+        s.name: materials_plan(store, s.name, s.dossier, folders[s.name], files=files[s.name])  # type: ignore[arg-type]
+        for s in with_dossier
     }
 
 
@@ -297,6 +319,11 @@ def roster_xlsx(
 ) -> bytes:
     """One sheet for stars, one for projects: a row per nominee with the 附表2/附表4 fields; and a
     sheet of the problems that are on no nominee's row, a row per finding."""
+    with paused_gc():  # 200,000 cells for 10,000 nominees, none of them garbage
+        return _roster_xlsx(store, statuses, plans)
+
+
+def _roster_xlsx(store: Store | None, statuses: list[UnitStatus], plans: dict[str, list[Placed]] | None) -> bytes:
     wb = Workbook()
     sheets = [(wb.active, STARS_DIR, STAR_COLUMNS), (wb.create_sheet(), PROJECTS_DIR, PROJECT_COLUMNS)]
     for ws, title, columns in sheets:
@@ -330,8 +357,7 @@ def roster_xlsx(
                 most_files[n] = max(most_files[n], len(paths))
                 # What the unit wrote (a name, a remark, its own unit line) is data, never a formula.
                 cells = safe_row(ws, [counters[n], *row.values])
-                for cell in cells:
-                    cell.fill = fills[row.has_errors]
+                fill_cells(cells, fills[row.has_errors])
                 for i_value, number_format in row.formats.items():
                     cells[1 + i_value].number_format = number_format
                 for i_value, target in row.links.items():
@@ -342,8 +368,7 @@ def roster_xlsx(
             # A subject or message quotes the unit: data, never a formula.
             cells = safe_row(unit_ws, [problems, status.name, f.subject, label_of(f), message, hint])
             if f.severity == Severity.ERROR:
-                for cell in cells:
-                    cell.fill = fills[True]
+                fill_cells(cells, fills[True])
     for (ws, _, columns), files in zip(sheets, most_files, strict=True):
         first = len(header(columns)) + 1
         for k in range(files):

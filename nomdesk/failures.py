@@ -12,7 +12,7 @@ the work folder every time): after `retry_give_up_after_hours` of transient fail
 quarantined like a deterministic one, so nothing retries forever.
 When the failure cannot be written because the database itself is down, its outcome is kept in
 memory and written first thing once the store answers (`record_unwritten`): the claim left
-"processing" must not be taken for a killed worker (a deterministic failure) by `requeue_stale`.
+"processing" must not be taken for a killed worker (a deterministic failure) once its lease runs out.
 
 Retrying is safe because the pipeline is idempotent (nomdesk/desk.py): the submission is keyed
 by the raw message, every reply and notice by its outbox key, and the files a failed attempt
@@ -87,7 +87,8 @@ class FailedMail:
             if gave_up:
                 hours = self.settings.retry_give_up_after_hours
                 error += f"（已连续约 {hours:g} 小时、{failures} 次遇到同类错误，已停止自动重试）"
-            self.store.raw.quarantine(record.id, error)  # audited by the store
+            if self.store.raw.quarantine(record.id, error, worker=record.claimed_by) is None:
+                return  # another desk took it over (this one's lease ran out): its outcome stands
             try:
                 self.tell_quarantined(record, error)
             except Exception:  # telling must not undo keeping: the row is quarantined either way
@@ -98,7 +99,9 @@ class FailedMail:
         )
         retry_at = self.clock() + dt.timedelta(seconds=delay)
         try:
-            row = self.store.raw.defer(record.id, error, retry_at, transient=transient, was=record.state)
+            row = self.store.raw.defer(
+                record.id, error, retry_at, transient=transient, was=record.state, worker=record.claimed_by
+            )
         except Exception as down:  # the database is what failed: keep the outcome until it is back
             if record.id is not None and record.state == RawState.PROCESSING:
                 self.unwritten[record.id] = Unwritten(error, retry_at, transient)
@@ -119,7 +122,7 @@ class FailedMail:
 
     def record_unwritten(self) -> None:
         """Write the failures the database did not take, before anything else is claimed (the
-        housekeeping's `requeue_stale` would count those claims as killed workers). Stops at the
+        housekeeping's `take_back_expired` would count those claims as killed workers). Stops at the
         first that fails again: the database is still down, and the next pass tries again."""
         with self._writing:
             for raw_id, failure in list(self.unwritten.items()):

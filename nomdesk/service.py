@@ -1,9 +1,11 @@
 """`nomdesk serve`: the sources, the pipeline worker and the outbox, side by side.
 
 Each part is a loop in its own thread around one idempotent step, so stopping (or
-being killed) at any point and starting again picks up exactly where it was: raw
-messages left "processing" and outbox rows left "sending" are put back in the queue
-on start.
+being killed) at any point and starting again picks up exactly where it was. Several
+processes may serve one database: queue rows are claimed under leases a heartbeat
+renews (storage/leases.py; only an expired lease is taken back), and the singletons
+(the IMAP poller, the drop-folder watcher, the scheduler) run in one process at a time
+(nomdesk/singletons.py) while the pipeline, the outbox and the HTTP port run in all.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ from intake.sources.imap import ImapPoller
 from intake.sources.maildir import MaildirSource
 from nomdesk import wiring
 from nomdesk.desk import Desk
+from nomdesk.singletons import Singleton
 from notify.outbox import OutboxWorker
 from schedule.scheduler import DEFAULT_INTERVAL, DeskScheduler
+from storage.leases import LeaseHeartbeat, worker_id
+from storage.locks import Held, worker_lock
 from storage.repo import Store
 
 log = logging.getLogger(__name__)
@@ -34,8 +39,7 @@ log = logging.getLogger(__name__)
 # People `cp` mail straight into the drop folder's new/: give a copy this long to finish.
 DROP_FOLDER_SETTLE_SECONDS = 2.0
 HOUSEKEEPING_EVERY_SECONDS = 60.0
-STALE_PROCESSING = dt.timedelta(minutes=30)  # the biggest package takes a minute or two to read
-STALE_SENDING = dt.timedelta(minutes=10)  # an SMTP send times out long before this
+SCHEDULER_LOCK = "scheduler"  # one ticking process per campaign (the lock is scoped by it)
 
 
 class StoreMailboxState:
@@ -69,6 +73,10 @@ class Service:
     maildir: MaildirSource | None = None
     bot: WeComBot | None = None
     scheduler: DeskScheduler | None = None
+    singletons: list[Singleton] = field(default_factory=list)
+    heartbeat: LeaseHeartbeat | None = None
+    _scheduler_ran: bool = False
+    liveness: Held | None = None  # held while this process lives: others see it alive (bot/callback.py)
 
     @classmethod
     def build(
@@ -83,6 +91,7 @@ class Service:
         # the least: at speed 600 every second, ten campaign minutes), or a day's digest could be skipped.
         interval = dt.timedelta(seconds=max(1.0, DEFAULT_INTERVAL.total_seconds() / speed_of(desk.clock)))
         service.scheduler = DeskScheduler(wiring.jobs(desk), key=str(settings.data_dir.resolve()), interval=interval)
+        service.heartbeat = LeaseHeartbeat(store.leases, dt.timedelta(seconds=settings.lease_seconds))
         if settings.wecom_callback_configured:
             service.bot = wiring.wecom_bot(desk, client)
         if settings.imap_configured:
@@ -97,10 +106,8 @@ class Service:
                 StoreMailboxState(store),
                 service.accept,
             )
-        else:
-            service.maildir = MaildirSource(
-                settings.inbox_dir, service.accept, settle_seconds=DROP_FOLDER_SETTLE_SECONDS
-            )
+        # Watched with IMAP too: both are intake sources (the office may drop a mail it saved).
+        service.maildir = MaildirSource(settings.inbox_dir, service.accept, settle_seconds=DROP_FOLDER_SETTLE_SECONDS)
         return service
 
     def accept(self, path: Path, ref: IncomingRef) -> None:
@@ -110,10 +117,18 @@ class Service:
         self.desk.accept(path, ref if received == ref.received_at else ref.model_copy(update={"received_at": received}))
 
     # -- loops ------------------------------------------------------------------------------
-    def _loop(self, name: str, step: Callable[[], int], idle: Callable[[float], object] | None = None) -> None:
-        """Run `step` until stopped; when it found nothing to do, wait a poll (or until `idle` is woken)."""
-        idle = idle or self.stop.wait
-        while not self.stop.is_set():
+    def _loop(
+        self,
+        name: str,
+        step: Callable[[], int],
+        idle: Callable[[float], object] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        """Run `step` until stopped (the service, or `stop`: a singleton's role); when it found
+        nothing to do, wait a poll (or until `idle` is woken)."""
+        stop = stop or self.stop
+        idle = idle or stop.wait
+        while not stop.is_set() and not self.stop.is_set():
             try:
                 busy = step()
             except Exception:  # one bad step must not stop the desk
@@ -123,17 +138,13 @@ class Service:
                 idle(self.poll_interval)
 
     def _housekeeping_step(self) -> int:
-        """Rows a worker left half-done without dying (an error between claim and mark) would wait
-        for the next restart; once a minute, those stuck far longer than any real work go back."""
+        """Once a minute, claims whose lease ran out go back to their queue: their process died or
+        hung (a live one renews its leases, however long its work takes; storage/leases.py)."""
         now = time.monotonic()
         if now - self._last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS:
             self._last_housekeeping = now
             self.desk.failures.record_unwritten()  # first: a failure the database missed is no killed worker
-            # Claims are stamped by the desk's clock, so staleness is measured on it too; on a
-            # rehearsal's faster clock the same real time is `speed` times as long.
-            now, speed = self.desk.clock(), speed_of(self.desk.clock)
-            self.store.raw.requeue_stale(STALE_PROCESSING * speed, now=now)
-            self.store.outbox.requeue_stale(STALE_SENDING * speed, now=now)
+            self.store.leases.take_back_expired()  # on real time, as the leases are
         return 0
 
     def _maildir_step(self) -> int:
@@ -151,32 +162,84 @@ class Service:
         step = lambda: self.desk.process_pending(limit=5)  # noqa: E731
         self._thread("pipeline", lambda: self._loop("pipeline", step, self.desk.wait_for_work))
 
+    # -- singletons ----------------------------------------------------------------------------
+    def _singleton(self, name: str, acquire: Callable[[], Held | None], run: Callable[[threading.Event], None]) -> None:
+        self.singletons.append(Singleton(name, acquire, run, standby_seconds=self.settings.standby_seconds))
+
+    def _run_scheduler(self, stop: threading.Event) -> None:
+        """The APScheduler instance runs while this process holds the scheduler's lock, a fresh one
+        each time it is taken (a scheduler once shut down is not restarted). Its job store keeps the
+        tick's next run time in the database, so a process taking over ticks when the dead one
+        would have (or at once, if that passed: coalesced into one run)."""
+        assert self.scheduler is not None
+        old = self.scheduler
+        if self._scheduler_ran:
+            self.scheduler = DeskScheduler(old.jobs, key=old.key, interval=old.interval)
+        self._scheduler_ran = True
+        scheduler = self.scheduler
+        scheduler.start()
+        try:
+            stop.wait()
+        finally:
+            scheduler.shutdown()
+
+    def _roles(self) -> None:
+        """Who may run each singleton: the IMAP mailbox's poller per mailbox, the drop folder's
+        watcher per folder (a file lock: the folder is this machine's), the tick per campaign."""
+        locks = self.store.locks
+        if self.imap is not None:
+            imap = self.imap
+            mailbox = f"imap:{self.settings.imap_host}:{self.settings.imap_user}:{self.settings.imap_folder}"
+            self._singleton("IMAP poller", lambda: locks.try_acquire(mailbox), imap.run)
+        if self.maildir is not None:
+            folder = f"maildir:{self.settings.inbox_dir.resolve()}"
+            self._singleton(
+                "drop-folder watcher",
+                lambda: locks.local.try_acquire(folder),
+                lambda stop: self._loop("maildir", self._maildir_step, stop=stop),
+            )
+        if self.scheduler is not None:
+            self._singleton("scheduler", lambda: locks.try_acquire(SCHEDULER_LOCK), self._run_scheduler)
+
     def start(self) -> None:
+        self.liveness = self.store.locks.try_acquire(worker_lock(worker_id()))
         self.desk.recover()
+        if self.heartbeat is not None:
+            self.heartbeat.start()
         self.start_pipeline()
         loops: list[tuple[str, Callable[[], None]]] = [
             ("outbox", lambda: self._loop("outbox", self.outbox.run_once)),
             ("housekeeping", lambda: self._loop("housekeeping", self._housekeeping_step)),
         ]
-        if self.imap is not None:
-            loops.append(("imap", lambda: self.imap.run(self.stop)))  # type: ignore[union-attr]
-        else:
-            loops.append(("maildir", lambda: self._loop("maildir", self._maildir_step)))
         for name, target in loops:
             self._thread(name, target)
-        if self.scheduler is not None:
-            self.scheduler.start()
-        log.info("desk started: pipeline, %s", ", ".join(name for name, _ in loops))
+        self._roles()
+        for singleton in self.singletons:
+            singleton.start(self.stop)
+        running = [s.name for s in self.singletons if s.holding]
+        standing_by = [s.name for s in self.singletons if not s.holding]
+        log.info(
+            "desk started: pipeline, %s; runs %s; stands by for %s",
+            ", ".join(name for name, _ in loops),
+            ", ".join(running) or "no singleton",
+            ", ".join(standing_by) or "nothing",
+        )
 
     def shutdown(self, timeout: float = 10.0) -> None:
         if self.bot is not None:
             self.bot.close()
-        if self.scheduler is not None:
-            self.scheduler.shutdown()
         self.stop.set()
         self.desk.wake()  # the pipeline loop waits on the desk, not on `stop`
+        for singleton in self.singletons:  # each stops its role and lets its lock go
+            singleton.join(timeout)
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
         for thread in self.threads:
             thread.join(timeout)
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
+        if self.liveness is not None:
+            self.liveness.release()
         if self.imap is not None:
             self.imap.close()
         self.store.close()

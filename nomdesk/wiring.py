@@ -22,6 +22,7 @@ from nomdesk.desk import Desk
 from notify.outbox import ChannelSender, OutboxWorker
 from notify.smtp import SmtpSender
 from schedule.jobs import MARKDOWN_CHANNEL, Jobs
+from storage.blob_choice import configured_blob_store
 from storage.repo import Store
 
 
@@ -29,7 +30,13 @@ def open_desk(settings: Settings, campaign: Campaign, *, clock: Clock | None = N
     """The data directory's store (migrated, units in step with the campaign) and its desk, on
     `clock` or else the one the settings ask for (`desk_clock`)."""
     clock = clock or desk_clock(settings, campaign)  # before the store: a bad start opens nothing
-    store = Store.open(settings.data_dir, settings.database_url, secret_key=settings.secret_key)
+    store = Store.open(
+        settings.data_dir,
+        settings.database_url,
+        secret_key=settings.secret_key,
+        campaign_key=campaign.key,
+        blobs=configured_blob_store(settings.data_dir, settings),  # NOMDESK_S3_*, else DATA_DIR/store
+    )
     store.directory.sync_units(campaign)
     return Desk(settings, campaign, store, clock=clock)
 
@@ -78,6 +85,7 @@ def outbox_worker(desk: Desk, channels: dict[str, ChannelSender] | None = None) 
         outbox_dir=desk.settings.outbox_dir,
         clock=desk.clock,
         channels=channels or {},
+        lease=desk.lease,
     )
 
 

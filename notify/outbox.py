@@ -46,8 +46,12 @@ class OutboxWorker:
         outbox_dir: Path,
         clock: Callable[[], dt.datetime],
         channels: dict[str, ChannelSender] | None = None,
+        lease: dt.timedelta | None = None,
     ) -> None:
+        """`lease`: how long each claimed row is this process's (real time; renewed by the
+        service's heartbeat); None: NOMDESK_LEASE_SECONDS (storage/leases.py)."""
         self.store = store
+        self.lease = lease
         self.smtp = smtp
         self.outbox_dir = outbox_dir
         self.clock = clock
@@ -64,7 +68,9 @@ class OutboxWorker:
     def run_once(self, limit: int = 20, only_keys: list[str] | None = None) -> int:
         """Send what is due now (of `only_keys`, when given); returns how many were sent."""
         sent = 0
-        rows = self.store.outbox.claim(self.clock(), limit, channels=["mail", *self.channels], dedupe_keys=only_keys)
+        rows = self.store.outbox.claim(
+            self.clock(), limit, channels=["mail", *self.channels], dedupe_keys=only_keys, lease=self.lease
+        )
         for row in rows:
             ok = self._send(row) if row.channel == "mail" else self._send_chat(row)
             if ok:
@@ -87,19 +93,19 @@ class OutboxWorker:
         except Exception as exc:  # the chat APIs fail in many ways; all but the permanent are retried
             if getattr(exc, "permanent", False):
                 log.error("outbox %s: %s refused for good: %s", row.id, row.channel, exc)
-                self.store.outbox.mark_failed(row.id, f"{type(exc).__name__}: {exc}", None)
+                self.store.outbox.mark_failed(row.id, f"{type(exc).__name__}: {exc}", None, worker=row.claimed_by)
                 return False
             retry_at = self.clock() + next_backoff(row.attempts)
             log.warning("outbox %s: %s send failed, retry at %s: %s", row.id, row.channel, retry_at, exc)
-            self.store.outbox.mark_failed(row.id, f"{type(exc).__name__}: {exc}", retry_at)
+            self.store.outbox.mark_failed(row.id, f"{type(exc).__name__}: {exc}", retry_at, worker=row.claimed_by)
             return False
-        self.store.outbox.mark_sent(row.id, self.clock())
+        self.store.outbox.mark_sent(row.id, self.clock(), worker=row.claimed_by)
         return True
 
     def _send(self, row: OutboxRecord) -> bool:
         eml = self.store.outbox.eml(row)
         if eml is None:
-            self.store.outbox.mark_failed(row.id, "no message stored for this outbox row")
+            self.store.outbox.mark_failed(row.id, "no message stored for this outbox row", worker=row.claimed_by)
             return False
         try:
             if self.smtp is not None:
@@ -110,18 +116,18 @@ class OutboxWorker:
         except SmtpUnavailable as exc:
             retry_at = self.clock() + next_backoff(row.attempts)
             log.warning("outbox %s: SMTP unavailable, retry at %s: %s", row.id, retry_at, exc)
-            self.store.outbox.mark_failed(row.id, str(exc), retry_at)
+            self.store.outbox.mark_failed(row.id, str(exc), retry_at, worker=row.claimed_by)
             return False
         except SmtpRejected as exc:
             log.error("outbox %s: refused by the SMTP server: %s", row.id, exc)
-            self.store.outbox.mark_failed(row.id, str(exc), None)
+            self.store.outbox.mark_failed(row.id, str(exc), None, worker=row.claimed_by)
             return False
         except Exception as exc:  # a full disk, a broken stored message: this row waits, the others go on
             retry_at = self.clock() + next_backoff(row.attempts)
             log.exception("outbox %s: could not send, retry at %s", row.id, retry_at)
-            self.store.outbox.mark_failed(row.id, f"{type(exc).__name__}: {exc}", retry_at)
+            self.store.outbox.mark_failed(row.id, f"{type(exc).__name__}: {exc}", retry_at, worker=row.claimed_by)
             return False
-        self.store.outbox.mark_sent(row.id, self.clock())
+        self.store.outbox.mark_sent(row.id, self.clock(), worker=row.claimed_by)
         return True
 
     def _write_file(self, row: OutboxRecord, eml: bytes) -> Path:

@@ -12,8 +12,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 
 from bot.wecom_client import APP_TEXT_LIMIT, ROBOT_MARKDOWN_LIMIT
 from config.campaign import KIND_ZH, Campaign
+from config.gc_pause import paused_gc
 from intake.sheet_cells import safe_row
-from intake.sheet_layout import finish_sheet
+from intake.sheet_layout import fill_cells, finish_sheet
 from schedule.digest_changes import Changes, Snapshot, UnitFacts, compare, previous_snapshot
 from schedule.status import STATE_ZH, UNREACHABLE_ZH, UnitState, UnitStatus
 from storage.models import WaitingMail, waiting_note, waiting_total
@@ -324,6 +325,11 @@ def _with_waiting(row: DigestRow) -> str:
 
 def digest_xlsx(digest: Digest, campaign: Campaign) -> bytes:
     """One row per unit, frozen header, filters, row colours by state, a legend sheet."""
+    with paused_gc():  # beside every unit's dossier in memory, each collection pass would walk them all
+        return _digest_xlsx(digest, campaign)
+
+
+def _digest_xlsx(digest: Digest, campaign: Campaign) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "单位汇总"
@@ -338,8 +344,7 @@ def digest_xlsx(digest: Digest, campaign: Campaign) -> bytes:
     for row in digest.rows:
         # Names a unit or the office wrote (units, nominees, contacts) are data, never a formula.
         cells = safe_row(ws, row.values(campaign))
-        for cell in cells:
-            cell.fill = fills[row.state]
+        fill_cells(cells, fills[row.state])
         if row.late:
             cells[late_col - 1].fill = late_fill
         cells[last_col - 1].number_format = "yyyy-mm-dd hh:mm"

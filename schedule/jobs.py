@@ -42,7 +42,7 @@ from schedule.reminders import (
     reminder_targets,
 )
 from schedule.slots import AFTER, Slot, digest_due, due_slot, reminder_plan
-from schedule.status import EvaluationCache, UnitStatus, collect_status
+from schedule.status import EvaluationCache, UnitStatus, collect_status, shared_cache
 from storage.models import WaitingMail
 from storage.repo import Store
 
@@ -92,7 +92,7 @@ class Jobs:
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.notices = Notices(store, campaign, clock=self.clock, mail_from=self.mail_from)
         self.plan = reminder_plan(campaign)
-        self._cache: EvaluationCache = {}
+        self._cache: EvaluationCache = shared_cache(store)  # the dashboard's downloads read the same
         self._office_users: list[str] = []  # the office members' WeCom ids, read at each tick
         self._waiting: list[WaitingMail] | None = None  # the 待确认 queue as the last statuses() read it
 

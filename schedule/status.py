@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from config.campaign import Campaign
+from config.gc_pause import paused_gc
 from intake.models import Dossier
 from storage.models import ContactView, WaitingMail, waiting_by_unit, waiting_note
 from storage.repo import Store
@@ -107,6 +109,21 @@ class UnitStatus:
 
 # unit -> (evaluation version, its dossier, its findings): an evaluation never changes once saved.
 EvaluationCache = dict[str, tuple[int, Dossier, list[Finding]]]
+# Each store's evaluations as last read, shared by every reader of the process (the scheduler's
+# digest and reminders, the dashboard's roster and digest downloads, the CLI): a unit is read
+# again only once it was evaluated again, which the overview tells from the database, so the
+# cache stays true whichever process evaluated. The dossiers are shared: read them, never change them.
+_SHARED: weakref.WeakKeyDictionary[Store, EvaluationCache] = weakref.WeakKeyDictionary()
+
+
+def shared_cache(store: Store) -> EvaluationCache:
+    """The evaluations of `store` kept for this process (see `collect_status`)."""
+    return _SHARED.setdefault(store, {})
+
+
+def forget_evaluations(store: Store) -> None:
+    """Drop the kept evaluations of `store`: the next `collect_status` reads every unit's again."""
+    _SHARED.pop(store, None)
 
 
 def collect_status(
@@ -121,18 +138,33 @@ def collect_status(
     """Every unit (config order), with its latest evaluation, contacts, paper receipts and the
     waiting mails guessed to be its own.
 
-    With a `cache` kept between calls, a unit's dossier is read again only after a new evaluation.
+    A unit's dossier is read again only after a new evaluation: the evaluations read are kept
+    in `cache`, by default the store's `shared_cache`. The units not kept are read at once.
     `waiting`: the 待确认 queue when the caller has just read it (else it is read here, once).
     `unit`: only that unit (one page's download need not read every unit's dossier)."""
-    cache = {} if cache is None else cache
+    cache = shared_cache(store) if cache is None else cache
     guessed = store.submissions.waiting_by_unit() if waiting is None else waiting_by_unit(waiting)
     contacts: dict[str | None, list[ContactView]] = {}
     for contact in store.contacts.list():
         contacts.setdefault(contact.unit_name, []).append(contact)
+    rows = [
+        row
+        for row in store.overview.units()
+        if not (known_only and not row.known) and (unit is None or row.name == unit)
+    ]
+    # Every unit whose evaluation is not kept yet, read at once (not three queries per unit).
+    stale = [
+        row.name
+        for row in rows
+        if row.evaluated_version is not None and (row.name not in cache or cache[row.name][0] < row.evaluated_version)
+    ]
+    with paused_gc():  # hundreds of thousands of objects built, none of them garbage
+        for name, (snapshot, findings) in store.evaluations.latest_evaluations(stale).items():
+            if name not in cache or cache[name][0] < snapshot.version:
+                cache[name] = (snapshot.version, Dossier.model_validate(snapshot.dossier), findings)
+    paper = store.state.paper_dates() if any(row.paper_received for row in rows) else {}
     result = []
-    for row in store.overview.units():
-        if (known_only and not row.known) or (unit is not None and row.name != unit):
-            continue
+    for row in rows:
         status = UnitStatus(
             name=row.name,
             kind=str(row.kind),
@@ -143,32 +175,12 @@ def collect_status(
             waiting=guessed.get(row.name, 0),
             check_error=row.check_error,
         )
-        version = row.evaluated_version
-        if version is not None:
-            cached = cache.get(row.name)
-            if cached is None or cached[0] < version:
-                cached = _evaluation(store, row.name) or cached
-                if cached is not None:
-                    cache[row.name] = cached
-            if cached is not None:
-                _, status.dossier, status.findings = cached
+        if row.evaluated_version is not None and row.name in cache:
+            _, status.dossier, status.findings = cache[row.name]
         if row.paper_received:
-            status.paper_dates = [p.received_on for p in store.state.paper_receipts(row.name)]
+            status.paper_dates = paper.get(row.name, [])
         if status.dossier is not None:
             end = campaign.deadline_end
             status.late = any(s.arrived_at is not None and s.arrived_at >= end for s in status.dossier.submissions)
         result.append(status)
     return result
-
-
-def _evaluation(store: Store, unit: str) -> tuple[int, Dossier, list[Finding]] | None:
-    """The latest evaluation's dossier and findings, read consistently (an evaluation saved
-    between the two reads makes it read again)."""
-    for _ in range(3):
-        snapshot = store.evaluations.latest_dossier(unit)
-        if snapshot is None:
-            return None
-        findings = store.evaluations.current_findings(unit)
-        if store.evaluations.current_version(unit) == snapshot.version:
-            return snapshot.version, Dossier.model_validate(snapshot.dossier), findings
-    return None

@@ -55,6 +55,9 @@ class UnitOverview(BaseModel):
     evaluated_version: int | None = None
     paper_received: bool = False
     check_error: str | None = None  # the latest evaluation's rules that raised: 检查未完成
+    late: bool = False  # the latest evaluation found a submission after the deadline (LATE)
+    exemplar_stars: int = 0  # current nominees the unit marked 典范
+    exemplar_projects: int = 0
 
 
 class WaitingMail(BaseModel):

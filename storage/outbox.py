@@ -13,13 +13,16 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import String, cast, func, or_, update
+from sqlalchemy import String, cast, func, or_
 from sqlmodel import select
 
 from config.masking import mask_text
 from intake.headers import read_envelope
 from storage.base import Repo, aware
+from storage.leases import lease_until, log_not_holder, worker_id
 from storage.tables import OutboxRecord, OutboxState, utcnow
+
+RELEASED: dict[str, Any] = {"claimed_at": None, "claimed_by": None, "lease_until": None}  # a claim ended
 
 
 def _json_text(column: Any) -> Any:
@@ -212,7 +215,7 @@ class OutboxRepo(Repo):
         found: set[str] = set()
         for row in rows:
             if recipient in [r.lower() for r in row.recipients] and row.eml_sha256:
-                message_id = read_envelope(self.blobs.path_of(row.eml_sha256)).message_id
+                message_id = read_envelope(self.blobs.local_path(row.eml_sha256)).message_id
                 if message_id:
                     found.add(message_id)
         return found
@@ -236,9 +239,14 @@ class OutboxRepo(Repo):
         *,
         channels: Iterable[str] | None = None,
         dedupe_keys: Iterable[str] | None = None,
+        worker: str | None = None,
+        lease: dt.timedelta | None = None,
     ) -> list[OutboxRecord]:
-        """Due pending messages, now "sending" with the attempt counted; no message is claimed twice."""
+        """Due pending messages, now "sending" with the attempt counted and leased to `worker`
+        (default: this process) for `lease` of real time (default NOMDESK_LEASE_SECONDS); no
+        message is claimed twice, by any process. `now`: the desk's clock, which due times are on."""
         now = now or utcnow()
+        holder, until = worker or worker_id(), lease_until(lease)
         with self._session() as s:
             conditions = [OutboxRecord.state == OutboxState.PENDING, OutboxRecord.next_attempt_at <= now]
             if channels is not None:
@@ -256,71 +264,84 @@ class OutboxRepo(Repo):
                 row.state = OutboxState.SENDING
                 row.attempts += 1
                 row.claimed_at = now
+                row.claimed_by, row.lease_until = holder, until
                 s.add(row)
             return list(rows)
 
-    def _set(self, outbox_id: int, action: str, detail: dict[str, Any], **values: Any) -> OutboxRecord:
+    def _set(
+        self, outbox_id: int, action: str, detail: dict[str, Any], worker: str | None = None, **values: Any
+    ) -> OutboxRecord | None:
+        """Change one row, with its audit. With `worker` (a sender finishing a row it claimed):
+        None, and nothing changed, when another worker holds the row now (this one's lease ran out
+        and the row was claimed again). A row nobody holds (taken back, not yet claimed again) is
+        this sender's to finish: it did send it, and marking it spares a second send."""
         with self._session() as s:
-            row = s.get(OutboxRecord, outbox_id)
+            row = s.exec(select(OutboxRecord).where(OutboxRecord.id == outbox_id).with_for_update()).first()
             if row is None:
                 raise KeyError(f"no outbox message {outbox_id}")
+            if worker is not None and row.state == OutboxState.SENDING and row.claimed_by not in (None, worker):
+                log_not_holder("outbox", outbox_id, worker, row.claimed_by)
+                return None
             for name, value in values.items():
                 setattr(row, name, value)
             s.add(row)
             self._audit_row(s, "notify", action, row.unit_name, {"outbox_id": outbox_id, **detail})
             return row
 
-    def mark_sent(self, outbox_id: int, now: dt.datetime | None = None) -> OutboxRecord:
+    def mark_sent(
+        self, outbox_id: int, now: dt.datetime | None = None, *, worker: str | None = None
+    ) -> OutboxRecord | None:
+        """Sent, by `worker` (default this process): None when another worker holds it now."""
         return self._set(
             outbox_id,
             "outbox.sent",
             {},
+            worker or worker_id(),
             state=OutboxState.SENT,
             sent_at=now or utcnow(),
-            claimed_at=None,
+            **RELEASED,
             last_error=None,
         )
 
-    def mark_failed(self, outbox_id: int, error: str, next_attempt_at: dt.datetime | None = None) -> OutboxRecord:
-        """A failed send: retried at `next_attempt_at`, or given up ("failed") when it is None."""
+    def mark_failed(
+        self,
+        outbox_id: int,
+        error: str,
+        next_attempt_at: dt.datetime | None = None,
+        *,
+        worker: str | None = None,
+    ) -> OutboxRecord | None:
+        """A failed send: retried at `next_attempt_at`, or given up ("failed") when it is None.
+        None when another worker holds it now (`worker`, default this process, lost its lease)."""
         error = mask_text(error)
+        worker = worker or worker_id()
         if next_attempt_at is None:
             return self._set(
                 outbox_id,
                 "outbox.failed",
                 {"error": error},
+                worker,
                 state=OutboxState.FAILED,
                 last_error=error,
-                claimed_at=None,
+                **RELEASED,
             )
         return self._set(
             outbox_id,
             "outbox.retry",
             {"error": error, "next_attempt_at": next_attempt_at.isoformat()},
+            worker,
             state=OutboxState.PENDING,
             last_error=error,
             next_attempt_at=next_attempt_at,
-            claimed_at=None,
+            **RELEASED,
         )
 
     def suppress(self, outbox_id: int, reason: str, *, actor: str = "office") -> OutboxRecord:
         """Stop a queued message (the office's decision). A reply the policy must not send is never
         queued sendable in the first place: `enqueue(..., suppressed=reason)`."""
         detail = {"reason": reason, "by": actor}
-        return self._set(outbox_id, "outbox.suppressed", detail, state=OutboxState.SUPPRESSED, last_error=reason)
-
-    def requeue_stale(self, older_than: dt.timedelta, now: dt.datetime | None = None) -> int:
-        """Messages left "sending" by a crashed sender go back to pending. The eml keeps its
-        Message-ID, so the rare resend (crash between the server's OK and `mark_sent`)
-        is recognisable as the same message."""
-        now = now or utcnow()
-        with self._session() as s:
-            result = s.exec(
-                update(OutboxRecord)
-                .where(
-                    OutboxRecord.state == OutboxState.SENDING,
-                    or_(OutboxRecord.claimed_at.is_(None), OutboxRecord.claimed_at < now - older_than),
-                )
-                .values(state=OutboxState.PENDING, claimed_at=None, next_attempt_at=now)
-            )
-            return result.rowcount
+        row = self._set(
+            outbox_id, "outbox.suppressed", detail, state=OutboxState.SUPPRESSED, last_error=reason, **RELEASED
+        )
+        assert row is not None  # no holder check without a worker
+        return row

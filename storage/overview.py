@@ -24,6 +24,8 @@ from storage.tables import (
 )
 from validators.base import Severity
 
+LATE_CODE = "LATE"  # the finding of a submission after the deadline (validators' rule code)
+
 
 class OverviewRepo(Repo):
     def __init__(self, db: Database) -> None:
@@ -103,6 +105,25 @@ class OverviewRepo(Repo):
                 ).all()
             }
             paper = set(s.exec(select(PaperReceipt.unit_name).distinct()).all())
+            late = set(
+                s.exec(
+                    select(FindingRecord.unit_name)
+                    .join(
+                        latest,
+                        (latest.c.unit_name == FindingRecord.unit_name) & (latest.c.version == FindingRecord.version),
+                    )
+                    .where(FindingRecord.code == LATE_CODE)
+                    .distinct()
+                ).all()
+            )
+            exemplars: dict[tuple[str, str], int] = {
+                (name, kind): count
+                for name, kind, count in s.exec(
+                    select(NomineeRecord.unit_name, NomineeRecord.kind, func.count())
+                    .where(NomineeRecord.exemplar)
+                    .group_by(NomineeRecord.unit_name, NomineeRecord.kind)
+                ).all()
+            }
 
         known = {u.name: u.kind for u in units}
         names = [u.name for u in units] + sorted(n for n in subs if n not in known)
@@ -124,6 +145,9 @@ class OverviewRepo(Repo):
                     evaluated_version=versions.get(name),
                     paper_received=name in paper,
                     check_error=check_errors.get(name),
+                    late=name in late,
+                    exemplar_stars=exemplars.get((name, "star"), 0),
+                    exemplar_projects=exemplars.get((name, "project"), 0),
                 )
             )
         return result

@@ -17,10 +17,12 @@ from pathlib import Path
 from sqlalchemy import or_
 from sqlmodel import select
 
+from config.jsonable import to_jsonable
 from config.masking import mask_text
 from intake.headers import body_digest, read_envelope
 from storage.audit import AuditRepo
 from storage.base import Database, Repo
+from storage.leases import lease_until, log_not_holder, worker_id
 from storage.tables import RawMessageRecord, RawState, utcnow
 
 
@@ -66,7 +68,7 @@ class RawRepo(Repo):
         """
         blob = self.blobs.put_bytes(data) if isinstance(data, bytes) else self.blobs.put_file(Path(data))
         if message_id is None or sender is None or subject is None:
-            head = read_envelope(self.blobs.path_of(blob.sha256))
+            head = read_envelope(self.blobs.local_path(blob.sha256))
             message_id = message_id if message_id is not None else head.message_id
             sender = sender if sender is not None else head.sender or head.from_text
             subject = subject if subject is not None else head.subject
@@ -84,7 +86,7 @@ class RawRepo(Repo):
                         .where(RawMessageRecord.message_id == message_id, RawMessageRecord.duplicate_of.is_(None))
                         .order_by(RawMessageRecord.id)
                     ).all()
-                    body = body_digest(self.blobs.path_of(blob.sha256))
+                    body = body_digest(self.blobs.local_path(blob.sha256))
                     original = next((c for c in candidates if body_digest(self.path(c)) == body), None)
                 row = RawMessageRecord(
                     sha256=blob.sha256,
@@ -111,7 +113,7 @@ class RawRepo(Repo):
         return self._retry_unique(attempt)
 
     def path(self, record: RawMessageRecord) -> Path:
-        return self.blobs.root / record.store_path
+        return self.blobs.local_path(record.sha256)  # a file here, whichever store holds it
 
     def get(self, raw_id: int) -> RawMessageRecord | None:
         with self._session() as s:
@@ -124,13 +126,21 @@ class RawRepo(Repo):
                 query = query.where(RawMessageRecord.state == state)
             return list(s.exec(query.limit(limit)).all())
 
-    def claim_next(self, now: dt.datetime | None = None) -> RawMessageRecord | None:
-        """The oldest new message not waiting for its retry, now "processing" and counted as an
-        attempt; no row is given twice.
+    def claim_next(
+        self,
+        now: dt.datetime | None = None,
+        *,
+        worker: str | None = None,
+        lease: dt.timedelta | None = None,
+    ) -> RawMessageRecord | None:
+        """The oldest new message not waiting for its retry, now "processing", counted as an attempt
+        and leased to `worker` (default: this process, `storage.leases.worker_id`) for `lease` of
+        real time (default NOMDESK_LEASE_SECONDS); no row is given twice, by any process.
 
-        Deferred rows stay "new" (ix_raw_message_state_received still finds the queue; the ones
-        whose `retry_at` is ahead are filtered from that short list, a few even when a full disk
-        deferred every mail). SKIP LOCKED and the filter go together on PostgreSQL as on SQLite."""
+        `now` is the desk's clock (retry times are on it); the lease is on real time. Deferred rows
+        stay "new" (ix_raw_message_state_received still finds the queue; the ones whose `retry_at`
+        is ahead are filtered from that short list, a few even when a full disk deferred every
+        mail). SKIP LOCKED on PostgreSQL; on SQLite BEGIN IMMEDIATE serialises the claimers."""
         now = now or utcnow()
         with self._session() as s:
             row = s.exec(
@@ -148,32 +158,29 @@ class RawRepo(Repo):
             row.state = RawState.PROCESSING
             row.attempts += 1
             row.claimed_at = now
+            row.claimed_by = worker or worker_id()
+            row.lease_until = lease_until(lease)
             row.retry_at = None  # its wait is over
             s.add(row)
             return row
 
-    def requeue_stale(self, older_than: dt.timedelta, *, max_attempts: int = 5, now: dt.datetime | None = None) -> int:
-        """Give messages left "processing" by a crashed worker back to the queue (or to quarantine
-        after `max_attempts`, so a message that kills the worker cannot loop forever)."""
-        now = now or utcnow()
-        cutoff = now - older_than
-        with self._session() as s:
-            rows = s.exec(
-                select(RawMessageRecord).where(
-                    RawMessageRecord.state == RawState.PROCESSING,
-                    or_(RawMessageRecord.claimed_at.is_(None), RawMessageRecord.claimed_at < cutoff),
-                )
-            ).all()
-            for row in rows:
-                if deterministic_failures(row) >= max_attempts:  # transient failures do not count
-                    row.state = RawState.QUARANTINED
-                    row.last_error = f"processing interrupted {row.attempts} times"
-                    self._audit_row(s, "system", "raw.quarantined", None, {"raw_id": row.id, "error": row.last_error})
-                else:
-                    row.state = RawState.NEW
-                row.claimed_at = None
-                s.add(row)
-            return len(rows)
+    @staticmethod
+    def _held_by_another(row: RawMessageRecord, worker: str | None) -> bool:
+        """A claimed row another worker holds now (this one's lease ran out and it was taken back
+        and claimed again): this worker's result must not overwrite the new holder's work."""
+        if row.state != RawState.PROCESSING or row.claimed_by is None:
+            return False
+        mine = worker or worker_id()
+        if row.claimed_by == mine:
+            return False
+        log_not_holder("raw message", row.id, mine, row.claimed_by)
+        return True
+
+    @staticmethod
+    def _release(row: RawMessageRecord) -> None:
+        row.claimed_at = None
+        row.claimed_by = None
+        row.lease_until = None
 
     def mark(self, raw_id: int, state: str, error: str | None = None) -> RawMessageRecord:
         if state not in RawState.ALL:
@@ -186,23 +193,24 @@ class RawRepo(Repo):
             row.last_error = mask_text(error) if error else None
             row.retry_at = None  # queued by a person (a retry, an assignment): at once
             if state != RawState.PROCESSING:
-                row.claimed_at = None
+                self._release(row)
             s.add(row)
             return row
 
-    def finish(self, raw_id: int, state: str, *, was: str, error: str | None = None) -> bool:
+    def finish(self, raw_id: int, state: str, *, was: str, error: str | None = None, worker: str | None = None) -> bool:
         """The pipeline is done with a message it took in state `was`: it moves to `state` unless it
         was queued again meanwhile (the office assigned it while it was being read: `mark(NEW)`),
-        which must not be undone. Whether it moved."""
+        which must not be undone, or another worker holds it now (`worker`, default this process,
+        lost its lease: see storage/leases.py). Whether it moved."""
         with self._session() as s:
             row = s.exec(select(RawMessageRecord).where(RawMessageRecord.id == raw_id).with_for_update()).first()
             if row is None:
                 raise KeyError(f"no raw message {raw_id}")
-            if row.state != was:
+            if row.state != was or self._held_by_another(row, worker):
                 return False
             row.state = state
             row.last_error = mask_text(error) if error else None
-            row.claimed_at = None
+            self._release(row)
             s.add(row)
             return True
 
@@ -214,21 +222,23 @@ class RawRepo(Repo):
         *,
         transient: bool,
         was: str = RawState.PROCESSING,
+        worker: str | None = None,
     ) -> RawMessageRecord | None:
         """Processing failed: the message goes back to the queue, to be claimed no earlier than
         `retry_at`, with its (masked) error. A `transient` failure is counted apart and never leads
         to quarantine. None (nothing changed) when the message left state `was` meanwhile (the
-        office queued it again, see `finish`): that queueing stands."""
+        office queued it again, see `finish`): that queueing stands; or when another worker holds
+        it now (`worker`, default this process, lost its lease)."""
         with self._session() as s:
             row = s.exec(select(RawMessageRecord).where(RawMessageRecord.id == raw_id).with_for_update()).first()
             if row is None:
                 raise KeyError(f"no raw message {raw_id}")
-            if row.state != was:
+            if row.state != was or self._held_by_another(row, worker):
                 return None
             row.state = RawState.NEW
             row.retry_at = retry_at
             row.last_error = mask_text(error)
-            row.claimed_at = None
+            self._release(row)
             if transient:
                 row.transient_failures += 1
             s.add(row)
@@ -236,7 +246,19 @@ class RawRepo(Repo):
             self._audit_row(s, "system", "raw.deferred", None, detail)
             return row
 
-    def quarantine(self, raw_id: int, error: str) -> RawMessageRecord:
-        row = self.mark(raw_id, RawState.QUARANTINED, error)
-        self._audit.record("system", "raw.quarantined", raw_id=raw_id, error=error)
-        return row
+    def quarantine(self, raw_id: int, error: str, *, worker: str | None = None) -> RawMessageRecord | None:
+        """The message waits for a person. With `worker` (the pipeline's, on a row it claimed): None,
+        and nothing changed, when another worker holds it now (this one lost its lease)."""
+        with self._session() as s:
+            row = s.exec(select(RawMessageRecord).where(RawMessageRecord.id == raw_id).with_for_update()).first()
+            if row is None:
+                raise KeyError(f"no raw message {raw_id}")
+            if worker is not None and self._held_by_another(row, worker):
+                return None
+            row.state = RawState.QUARANTINED
+            row.last_error = mask_text(error)
+            row.retry_at = None
+            self._release(row)
+            s.add(row)
+            self._audit_row(s, "system", "raw.quarantined", None, to_jsonable({"raw_id": raw_id, "error": error}))
+            return row

@@ -45,6 +45,15 @@ class StateRepo(Repo):
             query = select(PaperReceipt).where(PaperReceipt.unit_name == unit_name).order_by(PaperReceipt.received_on)
             return list(s.exec(query).all())
 
+    def paper_dates(self) -> dict[str, list[dt.date]]:
+        """Every unit's paper receipt dates in order, in one query (the digest lists every unit)."""
+        dates: dict[str, list[dt.date]] = {}
+        with self._read_session() as s:
+            query = select(PaperReceipt.unit_name, PaperReceipt.received_on)
+            for unit_name, received_on in s.exec(query.order_by(PaperReceipt.received_on, PaperReceipt.id)).all():
+                dates.setdefault(unit_name, []).append(received_on)
+        return dates
+
     def paper_received(self, unit_name: str) -> bool:
         return bool(self.paper_receipts(unit_name))
 

@@ -59,7 +59,7 @@ class SubmissionRepo(Repo):
         return NewFile(path=volume.path, sha256=blob.sha256, size=blob.size, kind=VOLUME_KIND)
 
     def file_path(self, record: FileRecord | NewFile) -> Path:
-        return self.blobs.path_of(record.sha256)
+        return self.blobs.local_path(record.sha256)
 
     def add(
         self,
@@ -204,6 +204,21 @@ class SubmissionRepo(Repo):
             if not include_voided:
                 query = query.where(SubmissionRecord.voided_at.is_(None))  # type: ignore[union-attr]
             return list(s.exec(query.order_by(SubmissionRecord.arrived_at, SubmissionRecord.id)).all())
+
+    def of_units(self, unit_names: Iterable[str]) -> dict[str, list[SubmissionRecord]]:
+        """`of_unit` (voided ones left out) of several units, a query per 500 units instead of one
+        per unit: the roster places every unit's files."""
+        names = sorted(set(unit_names))
+        found: dict[str, list[SubmissionRecord]] = {name: [] for name in names}
+        for start in range(0, len(names), 500):
+            with self._read_session() as s:
+                query = select(SubmissionRecord).where(
+                    SubmissionRecord.unit_name.in_(names[start : start + 500]),  # type: ignore[union-attr]
+                    SubmissionRecord.voided_at.is_(None),  # type: ignore[union-attr]
+                )
+                for row in s.exec(query.order_by(SubmissionRecord.arrived_at, SubmissionRecord.id)).all():
+                    found[str(row.unit_name)].append(row)
+        return found
 
     def voided_of(self, unit_name: str, *, since: dt.datetime | None = None) -> list[SubmissionRecord]:
         """The unit's submissions the office voided, in the order they were voided; with `since`,

@@ -128,7 +128,10 @@ class ContactAddress(SQLModel, table=True):
 
 class RawMessageRecord(SQLModel, table=True):
     __tablename__ = "raw_message"
-    __table_args__ = (Index("ix_raw_message_state_received", "state", "received_at"),)
+    __table_args__ = (
+        Index("ix_raw_message_state_received", "state", "received_at"),
+        Index("ix_raw_message_state_lease", "state", "lease_until"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     sha256: str = Field(unique=True)
@@ -143,6 +146,9 @@ class RawMessageRecord(SQLModel, table=True):
     state: str = RawState.NEW
     attempts: int = 0
     claimed_at: dt.datetime | None = _ts(default=None)
+    # The claim's holder (storage.leases.worker_id) and the end of its lease on real time.
+    claimed_by: str | None = None
+    lease_until: dt.datetime | None = _ts(default=None)
     last_error: str | None = None
     duplicate_of: int | None = Field(default=None, foreign_key="raw_message.id")
     created_at: dt.datetime = _ts(default_factory=utcnow)
@@ -241,7 +247,10 @@ class FindingRecord(SQLModel, table=True):
 
 class OutboxRecord(SQLModel, table=True):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_state_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_state_due", "state", "next_attempt_at"),
+        Index("ix_outbox_state_lease", "state", "lease_until"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str  # mail, wecom, webhook
@@ -255,6 +264,9 @@ class OutboxRecord(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: dt.datetime = _ts(default_factory=utcnow)
     claimed_at: dt.datetime | None = _ts(default=None)
+    # The claim's holder (storage.leases.worker_id) and the end of its lease on real time.
+    claimed_by: str | None = None
+    lease_until: dt.datetime | None = _ts(default=None)
     last_error: str | None = None
     sent_at: dt.datetime | None = _ts(default=None)
     raw_message_id: int | None = Field(default=None, foreign_key="raw_message.id", index=True)
@@ -357,7 +369,10 @@ class WeComPendingFile(SQLModel, table=True):
     "已收到文件" at once, and WeCom keeps the file behind its media_id for 3 days only."""
 
     __tablename__ = "wecom_pending_file"
-    __table_args__ = (Index("ix_wecom_pending_file_state_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_wecom_pending_file_state_due", "state", "next_attempt_at"),
+        Index("ix_wecom_pending_file_state_lease", "state", "lease_until"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     msg_key: str = Field(unique=True)  # the callback's MsgId: WeCom's retries add no second row
@@ -369,5 +384,8 @@ class WeComPendingFile(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: dt.datetime = _ts(default_factory=utcnow)
     claimed_at: dt.datetime | None = _ts(default=None)
+    # The claim's holder (storage.leases.worker_id) and the end of its lease on real time.
+    claimed_by: str | None = None
+    lease_until: dt.datetime | None = _ts(default=None)
     last_error: str | None = None
     done_at: dt.datetime | None = _ts(default=None)

@@ -1,7 +1,8 @@
 """Files sent to the WeCom app, kept by media id until the desk has fetched them (bot/files.py).
 
-A worker claims a due file (a claim left by a dead worker is due again after its lease), then
-finishes it: done, given up, or back to pending until a retry time.
+A worker claims a due file, leased to it (storage/leases.py: a claim left by a dead worker
+goes back to pending once its lease has run out), then finishes it: done, given up, or back to
+pending until a retry time.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlmodel import select
 
 from config.masking import mask_text
 from storage.base import Repo
+from storage.leases import lease_until, log_not_holder, worker_id
 from storage.tables import WeComFileState, WeComPendingFile
 
 
@@ -42,19 +44,31 @@ class WeComFileRepo(Repo):
                 self._audit_row(s, f"bot:{user_id}", "wecom.file_received", None, {"filename": filename})
             return created
 
-    def claim(self, now: dt.datetime, lease: dt.timedelta) -> WeComPendingFile | None:
-        """The next due file, now "working" with the attempt counted. A row left "working" longer
-        than `lease` (its worker died) is due again; the conditional update claims it only once."""
-        due = or_(
-            (WeComPendingFile.state == WeComFileState.PENDING) & (WeComPendingFile.next_attempt_at <= now),
-            (WeComPendingFile.state == WeComFileState.WORKING) & (WeComPendingFile.claimed_at <= now - lease),  # type: ignore[operator]
-        )
+    def claim(
+        self,
+        now: dt.datetime,
+        lease: dt.timedelta | None = None,
+        *,
+        worker: str | None = None,
+    ) -> WeComPendingFile | None:
+        """The next due file, now "working" with the attempt counted and leased to `worker`
+        (default: this process) for `lease` of real time (default NOMDESK_LEASE_SECONDS). A row
+        whose worker died comes back to "pending" through `store.leases.take_back_expired` once
+        its lease has run out; the conditional update claims a row only once, across processes."""
+        due = (WeComPendingFile.state == WeComFileState.PENDING) & (WeComPendingFile.next_attempt_at <= now)
+        holder, until = worker or worker_id(), lease_until(lease)
         with self._session() as s:
             for row in s.exec(select(WeComPendingFile).where(due).order_by(WeComPendingFile.id).limit(5)).all():
                 claimed = s.exec(
                     update(WeComPendingFile)
                     .where(WeComPendingFile.id == row.id, WeComPendingFile.attempts == row.attempts, due)
-                    .values(state=WeComFileState.WORKING, attempts=row.attempts + 1, claimed_at=now)
+                    .values(
+                        state=WeComFileState.WORKING,
+                        attempts=row.attempts + 1,
+                        claimed_at=now,
+                        claimed_by=holder,
+                        lease_until=until,
+                    )
                 )
                 if claimed.rowcount:
                     s.commit()
@@ -69,28 +83,68 @@ class WeComFileRepo(Repo):
         now: dt.datetime,
         error: str | None = None,
         retry_at: dt.datetime | None = None,
-    ) -> None:
-        """Done, given up (expired), or back to pending until `retry_at`."""
-        values: dict[str, Any] = {"state": state, "claimed_at": None}
+        worker: str | None = None,
+    ) -> bool:
+        """Done, given up (expired), or back to pending until `retry_at`. A row "working" for
+        another worker (this one, `worker`, default this process, lost its lease and the file was
+        claimed again) is left to it: False. A pending row (a held file postponed or released by
+        its name) is anyone's to change."""
+        values: dict[str, Any] = {"state": state, "claimed_at": None, "claimed_by": None, "lease_until": None}
         if error is not None:
             values["last_error"] = mask_text(error)
         if state == WeComFileState.PENDING:
             values["next_attempt_at"] = retry_at or now
         else:
             values["done_at"] = now
+        mine = worker or worker_id()
+        not_anothers = or_(
+            WeComPendingFile.state != WeComFileState.WORKING,
+            WeComPendingFile.claimed_by.is_(None),  # type: ignore[union-attr]
+            WeComPendingFile.claimed_by == mine,
+        )
         with self._session() as s:
-            s.exec(update(WeComPendingFile).where(WeComPendingFile.id == file_id).values(**values))
+            result = s.exec(
+                update(WeComPendingFile).where(WeComPendingFile.id == file_id, not_anothers).values(**values)
+            )
+            if not result.rowcount:
+                holder = s.exec(select(WeComPendingFile.claimed_by).where(WeComPendingFile.id == file_id)).first()
+                log_not_holder("WeCom file", file_id, mine, holder)
+                return False
             if state != WeComFileState.PENDING:
                 self._audit_row(
                     s, "bot", f"wecom.file_{state}", None, {"file_id": file_id, "error": values.get("last_error")}
                 )
+            return True
+
+    def waiting(self, user_id: str, after: dt.datetime) -> list[WeComPendingFile]:
+        """The user's never-tried pending files due only after `after` (held files, oldest first):
+        one query on ix_wecom_pending_file_state_due, which reads only the few rows due later."""
+        with self._read_session() as s:
+            return list(
+                s.exec(
+                    select(WeComPendingFile)
+                    .where(
+                        WeComPendingFile.state == WeComFileState.PENDING,
+                        WeComPendingFile.next_attempt_at > after,
+                        WeComPendingFile.user_id == user_id,
+                        WeComPendingFile.attempts == 0,
+                    )
+                    .order_by(WeComPendingFile.id)
+                ).all()
+            )
 
     def resume(self, now: dt.datetime) -> int:
-        """At start: files waiting out a backoff are tried at once (a restart may have fixed the cause)."""
+        """At start: files waiting out a backoff are tried at once (a restart may have fixed the cause).
+        A file never tried is not waiting out a backoff but held for its name (bot/files.py): it
+        keeps waiting, as another desk process on the database may be the one its contact talks to."""
         with self._session() as s:
             result = s.exec(
                 update(WeComPendingFile)
-                .where(WeComPendingFile.state == WeComFileState.PENDING, WeComPendingFile.next_attempt_at > now)
+                .where(
+                    WeComPendingFile.state == WeComFileState.PENDING,
+                    WeComPendingFile.next_attempt_at > now,
+                    WeComPendingFile.attempts > 0,
+                )
                 .values(next_attempt_at=now)
             )
             return result.rowcount

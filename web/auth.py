@@ -38,7 +38,7 @@ from fastapi import HTTPException, Request, Response
 
 from storage.repo import Store
 
-SESSION_COOKIE = "nomdesk_session"
+SESSION_COOKIE = "nomdesk_session"  # the default campaign's; a keyed one's is session_cookie(store)
 LOGIN_CSRF_COOKIE = "nomdesk_login_csrf"
 SESSION_TTL = dt.timedelta(hours=12)
 KEY_PREFIX = "web-session:"
@@ -62,6 +62,13 @@ class WebUser:
         return f"office:{self.username}"
 
 
+def session_cookie(store: Store) -> str:
+    """The session cookie's name for this desk's campaign. Sessions live in the campaign's own schema
+    (or file), so another campaign's token opens nothing there anyway; a name per campaign keeps the
+    office logged in to two campaigns' desks on one host (cookies are not kept apart by port)."""
+    return f"{SESSION_COOKIE}_{store.campaign_key.replace('-', '_')}" if store.campaign_key else SESSION_COOKIE
+
+
 def _key(token: str) -> str:
     return KEY_PREFIX + hashlib.sha256(token.encode()).hexdigest()
 
@@ -75,7 +82,7 @@ def start_session(store: Store, response: Response, request: Request, username: 
     value = json.dumps({"user": username, "name": display_name, "csrf": secrets.token_urlsafe(32)})
     store.state.kv_set(_key(token), value, expires_at=dt.datetime.now(dt.UTC) + SESSION_TTL)
     response.set_cookie(
-        SESSION_COOKIE,
+        session_cookie(store),
         token,
         max_age=int(SESSION_TTL.total_seconds()),
         httponly=True,
@@ -87,15 +94,15 @@ def start_session(store: Store, response: Response, request: Request, username: 
 
 
 def end_session(store: Store, request: Request, response: Response) -> None:
-    token = request.cookies.get(SESSION_COOKIE)
+    token = request.cookies.get(session_cookie(store))
     if token:
         store.state.kv_delete(_key(token))
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(session_cookie(store), path="/")
 
 
 def session_user(store: Store, request: Request) -> WebUser | None:
     """The logged-in office user of this request, or None (no cookie, expired, or user disabled)."""
-    token = request.cookies.get(SESSION_COOKIE)
+    token = request.cookies.get(session_cookie(store))
     if not token:
         return None
     raw = store.state.kv_get(_key(token))

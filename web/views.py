@@ -97,13 +97,8 @@ def unit_rows(store: Store, campaign: Campaign) -> list[UnitRow]:
     waiting = store.submissions.waiting_by_unit()  # per the unit each mail is guessed to be from
     quotas = campaign.quotas
     rows = []
-    for o in store.overview.units():
-        late = False
-        exemplars = {"star": 0, "project": 0}
-        if o.evaluated_version is not None:
-            late = any(f.code == "LATE" for f in store.evaluations.current_findings(o.name))
-            for n in store.evaluations.nominees(o.name):
-                exemplars[n.kind] = exemplars.get(n.kind, 0) + int(n.exemplar)
+    for o in store.overview.units():  # late and 典范 counted there too: no query per unit
+        evaluated = o.evaluated_version is not None
         state = unit_state(o.submissions, o.errors, o.check_error)
         rows.append(
             UnitRow(
@@ -113,15 +108,15 @@ def unit_rows(store: Store, campaign: Campaign) -> list[UnitRow]:
                 aliases=aliases.get(o.name, []),
                 state=state,
                 state_zh=STATE_ZH[state],
-                late=late,
+                late=evaluated and o.late,
                 submissions=o.submissions,
                 last_arrival=local(o.last_arrival, campaign, "%m-%d %H:%M"),
                 stars=o.stars,
                 projects=o.projects,
                 stars_in_quota=o.stars in quotas.stars,
                 projects_in_quota=o.projects in quotas.projects,
-                exemplar_stars=exemplars["star"],
-                exemplar_projects=exemplars["project"],
+                exemplar_stars=o.exemplar_stars if evaluated else 0,
+                exemplar_projects=o.exemplar_projects if evaluated else 0,
                 errors=o.errors,
                 warnings=o.warnings,
                 paper_received=o.paper_received,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from nomdesk.cli import office, offline, rehearse, reports, running
 from nomdesk.cli.contacts import contacts_app
+from nomdesk.cli.store import store_app
 from nomdesk.cli.zh import ZhCommand, chinese_typer, command_help
 
 app = chinese_typer("Nomination Desk：百姓学习之星、终身学习品牌项目推荐材料受理台")
@@ -41,6 +42,7 @@ export_app.command("materials", cls=ZhCommand, help=command_help(reports.export_
 app.add_typer(user_app, name="user")
 app.add_typer(export_app, name="export")
 app.add_typer(contacts_app, name="contacts")
+app.add_typer(store_app, name="store")
 
 
 def main() -> None:  # pragma: no cover - console entry point

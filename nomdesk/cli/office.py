@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nomdesk.cli.common import CampaignOption, DataDirOption, err, fail, opened_desk, settings_of, unit_name
+from nomdesk.cli.common import (
+    CampaignOption,
+    DataDirOption,
+    campaign_of,
+    err,
+    fail,
+    opened_desk,
+    settings_of,
+    unit_name,
+)
 
 if TYPE_CHECKING:
     from nomdesk.desk import Desk
@@ -326,7 +335,10 @@ def user_add(
         err.print("[red]密码至少 8 位[/red]")
         raise typer.Exit(2)
     settings = settings_of(data_dir, campaign_file)
-    with Store.open(settings.data_dir, settings.database_url, secret_key=settings.secret_key) as store:
+    key = campaign_of(settings.campaign).key  # office users live in their campaign's schema or file
+    with Store.open(
+        settings.data_dir, settings.database_url, secret_key=settings.secret_key, campaign_key=key
+    ) as store:
         existed = store.directory.get_user(username) is not None
         user = store.directory.add_user(username, password, name, actor="cli")
     typer.echo(f"已{'更新' if existed else '添加'}办公室用户 {user.username}（{user.display_name}）")

@@ -55,9 +55,10 @@ def _link_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target, copy_function=link, dirs_exist_ok=True)
 
 
-def prepare(source: Settings, target: Path, *, fresh: bool) -> str:
+def prepare(source: Settings, target: Path, *, fresh: bool, db_file: str = DB_FILE) -> str:
     """Make `target` a rehearsal folder holding a copy of `source`'s data; what was copied, in words.
-    A folder that is not a rehearsal's is refused (ValueError), never emptied."""
+    A folder that is not a rehearsal's is refused (ValueError), never emptied. `db_file`: the
+    campaign's database file (storage.db.sqlite_filename: a keyed campaign has its own)."""
     if target.resolve() == source.data_dir.resolve():
         raise ValueError("演练目录不能是数据目录本身")
     if target.exists() and any(target.iterdir()):
@@ -66,19 +67,19 @@ def prepare(source: Settings, target: Path, *, fresh: bool) -> str:
         shutil.rmtree(target)
     target.mkdir(parents=True, exist_ok=True)
     (target / MARKER).write_text("nomdesk rehearse\n", encoding="utf-8")
-    database = source.data_dir / DB_FILE
+    database = source.data_dir / db_file
     if fresh or not database.exists():
         why = "按 --fresh" if fresh else f"{source.data_dir} 中还没有数据库"
         return f"{why}，从空数据库开始（单位和联系人取自活动配置）"
     if source.database_url:
         raise ValueError("数据库不是数据目录中的 SQLite 文件（NOMDESK_DATABASE_URL），无法复制；请加 --fresh")
     for item in source.data_dir.iterdir():
-        if item.is_file() and not item.name.startswith(DB_FILE):
+        if item.is_file() and not (item.name.startswith("nomdesk") and ".sqlite3" in item.name):
             shutil.copy2(item, target / item.name)  # the keys: sealed data stays readable
     # SQLite's backup: a consistent copy even while `serve` writes the database.
     with (
         contextlib.closing(sqlite3.connect(database)) as src,
-        contextlib.closing(sqlite3.connect(target / DB_FILE)) as dst,
+        contextlib.closing(sqlite3.connect(target / db_file)) as dst,
     ):
         src.backup(dst)
     if source.store_dir.is_dir():
@@ -239,6 +240,7 @@ def rehearse(
     """
     from config.clock import SteppedClock, parse_start
     from nomdesk.wiring import open_desk
+    from storage.db import sqlite_filename
 
     # Units nobody can be written to are logged at each round: the summary says so once, in Chinese.
     setup_logging(verbose, level=logging.INFO if verbose else logging.ERROR)
@@ -254,7 +256,7 @@ def rehearse(
             else dt.datetime.combine(campaign.deadline - dt.timedelta(days=30), dt.time(), campaign.tz)
         )
         target = into or source.data_dir / "rehearsal"
-        copied = prepare(source, target, fresh=fresh)
+        copied = prepare(source, target, fresh=fresh, db_file=sqlite_filename(campaign.key or ""))
     except (ValueError, OSError, sqlite3.Error) as exc:
         err.print(f"无法开始演练：{exc}", style="red", markup=False)
         raise typer.Exit(2) from None

@@ -156,6 +156,10 @@ class ZhGroup(_ChineseWords, TyperGroup):
         except Exception as exc:  # a command's own failure: a sentence, not a traceback (unless asked for)
             if os.environ.get(TRACEBACK_ENV):
                 raise
+            from storage.blobs import BlobStoreRefused
+
+            if isinstance(exc, BlobStoreRefused):  # a refused start: its own instructions, exit 1
+                fail(str(exc), code=1)
             fail(failure_message(exc))
 
 

@@ -1,4 +1,8 @@
-"""Alembic environment: always run programmatically with a live connection (storage.migrate)."""
+"""Alembic environment: always run programmatically with a live connection (storage.migrate).
+
+Nothing here names a schema: a keyed campaign's connections have its schema as their only
+search_path (storage.db), so its tables and its alembic_version are created and read there, and
+the default campaign's in `public`, as before campaigns had keys."""
 
 from __future__ import annotations
 

@@ -21,10 +21,11 @@ import pytest
 
 import nomdesk.desk as desk_module
 from config.campaign import Campaign
+from config.clock import real_now
 from config.settings import Settings
 from intake.archive.base import Writer
 from nomdesk.desk import Desk
-from nomdesk.service import STALE_PROCESSING, Service
+from nomdesk.service import Service
 from notify.outbox import OutboxWorker
 from storage.repo import Store
 from storage.tables import RawMessageRecord, RawState
@@ -331,7 +332,7 @@ def test_a_failure_the_database_could_not_record_is_no_killed_worker(
         assert desk.store.raw.get(record.id).state == RawState.PROCESSING  # nothing could be written
         down[0] = False  # the database is back: the pipeline's next pass, then the housekeeping
         _pipeline_pass(desk)
-        desk.store.raw.requeue_stale(STALE_PROCESSING, now=desk.clock.now + dt.timedelta(hours=1))
+        desk.store.leases.take_back_expired(real_now() + dt.timedelta(hours=1))  # every lease has run out
         desk.clock.now += dt.timedelta(hours=1)
         assert _sent(desk) == []
     assert desk.store.raw.get(record.id).state == RawState.NEW

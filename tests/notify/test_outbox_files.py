@@ -31,9 +31,9 @@ def test_a_reply_cut_by_a_kill_is_written_whole_once_and_its_debris_swept(tmp_pa
         now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)  # the row is due from its enqueue time
         # What a SIGKILL in the middle of writing it left: half a file, the row still "sending".
         (outbox / f"{PARTIAL_PREFIX}abc123.part").write_bytes(msg.as_bytes()[:100])
-        store.outbox.claim(now, 10, channels=["mail"])
+        [claimed] = store.outbox.claim(now, 10, channels=["mail"])
         restart = now + dt.timedelta(seconds=1)
-        store.outbox.requeue_stale(dt.timedelta(0), now=restart)
+        store.leases.take_back_expired(claimed.lease_until + dt.timedelta(seconds=1))  # the lease ran out
 
         worker = OutboxWorker(store, smtp=None, outbox_dir=outbox, clock=lambda: restart)
         assert worker.run_once() == 1

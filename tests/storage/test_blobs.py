@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from storage.blobs import BlobStore
+from storage.blobs import LocalBlobStore
 
 
 def test_put_bytes_is_content_addressed_and_deduplicated(tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "store")
+    blobs = LocalBlobStore(tmp_path / "store")
     data = "延边州 材料".encode() * 1000
     sha = hashlib.sha256(data).hexdigest()
 
@@ -30,18 +30,18 @@ def test_put_bytes_is_content_addressed_and_deduplicated(tmp_path: Path) -> None
 def test_put_file_streams_and_keeps_the_source(tmp_path: Path) -> None:
     source = tmp_path / "big.bin"
     source.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
-    blobs = BlobStore(tmp_path / "store")
+    blobs = LocalBlobStore(tmp_path / "store")
 
     blob = blobs.put_file(source)
 
     assert source.exists()
     assert blob.size == source.stat().st_size
     assert blobs.read_bytes(blob.sha256) == source.read_bytes()
-    assert not blobs.path_of(blob.sha256).stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    assert not blobs.local_path(blob.sha256).stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
 
 
 def test_a_failed_write_leaves_nothing_in_the_store(tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "store")
+    blobs = LocalBlobStore(tmp_path / "store")
 
     def chunks():
         yield b"half a message"
@@ -54,7 +54,7 @@ def test_a_failed_write_leaves_nothing_in_the_store(tmp_path: Path) -> None:
 
 
 def test_leftover_temporary_files_are_swept_but_not_a_write_in_flight(tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "store")
+    blobs = LocalBlobStore(tmp_path / "store")
     crashed = tmp_path / "store" / "tmp" / "put-crashed"
     crashed.write_bytes(b"partial")
     os.utime(crashed, (1_700_000_000, 1_700_000_000))  # left by a writer that died long ago
@@ -65,9 +65,9 @@ def test_leftover_temporary_files_are_swept_but_not_a_write_in_flight(tmp_path: 
 
 
 def test_verify_detects_a_damaged_blob(tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "store")
+    blobs = LocalBlobStore(tmp_path / "store")
     blob = blobs.put_bytes(b"original")
-    path = blobs.path_of(blob.sha256)
+    path = blobs.local_path(blob.sha256)
     path.chmod(0o644)
     path.write_bytes(b"tampered")
     assert not blobs.verify(blob.sha256)
@@ -75,7 +75,7 @@ def test_verify_detects_a_damaged_blob(tmp_path: Path) -> None:
 
 
 def test_parallel_writers_of_the_same_content_agree(tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "store")
+    blobs = LocalBlobStore(tmp_path / "store")
     data = os.urandom(256 * 1024)
     results = []
 
@@ -90,10 +90,28 @@ def test_parallel_writers_of_the_same_content_agree(tmp_path: Path) -> None:
 
     assert {r.sha256 for r in results} == {hashlib.sha256(data).hexdigest()}
     assert blobs.read_bytes(results[0].sha256) == data
-    assert [p for p in (tmp_path / "store").rglob("*") if p.is_file()] == [blobs.path_of(results[0].sha256)]
+    assert [p for p in (tmp_path / "store").rglob("*") if p.is_file()] == [blobs.local_path(results[0].sha256)]
 
 
 def test_rejects_names_that_are_not_digests(tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "store")
+    blobs = LocalBlobStore(tmp_path / "store")
     with pytest.raises(ValueError):
-        blobs.path_of("../../etc/passwd")
+        blobs.local_path("../../etc/passwd")
+
+
+def test_the_store_id_is_made_once_and_kept_with_the_store(tmp_path: Path) -> None:
+    first = LocalBlobStore(tmp_path / "store").store_id()
+    assert first == LocalBlobStore(tmp_path / "store").store_id()  # the same directory: the same store
+    assert (tmp_path / "store" / "store-id").read_text().strip() == first
+    assert LocalBlobStore(tmp_path / "other").store_id() != first
+
+
+def test_ranges_and_streams_read_the_stored_bytes(tmp_path: Path) -> None:
+    blobs = LocalBlobStore(tmp_path / "store")
+    data = os.urandom(100_000)
+    sha = blobs.put_bytes(data).sha256
+    assert blobs.read_range(sha, 99_990, 50) == data[99_990:]
+    with blobs.open(sha) as fh:
+        fh.seek(1234)
+        assert fh.read(10) == data[1234:1244]
+    assert blobs.exists(sha) and not blobs.exists("0" * 64)

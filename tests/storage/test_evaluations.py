@@ -79,3 +79,21 @@ def test_the_same_person_or_project_is_found_in_another_unit(store: Store) -> No
         n.unit_name for n in store.evaluations.find_nominee_elsewhere(JLU, id_hash=store.evaluations.id_hash(ID_NUMBER))
     ] == [YANBIAN]
     assert store.evaluations.find_nominee_elsewhere(YANBIAN) == []
+
+
+def test_latest_evaluations_read_every_unit_at_once_as_one_by_one(store: Store) -> None:
+    """The digest and the roster read every unit's latest evaluation in one go: the same snapshot and
+    findings as the per-unit reads, sealed phone numbers opened, a unit never evaluated absent."""
+    store.evaluations.save(YANBIAN, dossier(YANBIAN, [star("金哲洙")]), [finding("A", Severity.ERROR, "x")])
+    second = [finding("B", Severity.WARNING, "y", phone="13843100000"), finding("C", Severity.ERROR, "z")]
+    store.evaluations.save(YANBIAN, dossier(YANBIAN, [star("金哲洙", phone="13843100000")]), second)
+    store.evaluations.save(JLU, dossier(JLU, [star("李梅")]), [])
+
+    found = store.evaluations.latest_evaluations([YANBIAN, JLU, "长春市教育局"])
+
+    assert set(found) == {YANBIAN, JLU}
+    snapshot, findings = found[YANBIAN]
+    assert snapshot.version == 2 and findings == second == store.evaluations.current_findings(YANBIAN)
+    assert snapshot.dossier == store.evaluations.latest_dossier(YANBIAN).dossier
+    assert snapshot.dossier["stars"][0]["row"]["phone"] == "13843100000"
+    assert found[JLU][0].version == 1 and found[JLU][1] == []

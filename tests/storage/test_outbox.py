@@ -69,9 +69,9 @@ def test_sent_failed_retry_and_suppressed(store: Store) -> None:
 
 def test_a_crashed_sender_s_message_goes_back_to_pending(store: Store) -> None:
     row, _ = enqueue(store)
-    store.outbox.claim(T0)
-    assert store.outbox.requeue_stale(dt.timedelta(minutes=10), now=T0 + dt.timedelta(minutes=1)) == 0
-    assert store.outbox.requeue_stale(dt.timedelta(minutes=10), now=T0 + dt.timedelta(minutes=11)) == 1
+    [claimed] = store.outbox.claim(T0)
+    assert store.leases.take_back_expired(claimed.lease_until - dt.timedelta(seconds=1)) == 0  # still leased
+    assert store.leases.take_back_expired(claimed.lease_until + dt.timedelta(seconds=1)) == 1
     assert store.outbox.get(row.id).state == OutboxState.PENDING
     assert [r.id for r in store.outbox.claim(T0 + dt.timedelta(minutes=12))] == [row.id]
 

@@ -38,3 +38,18 @@ def test_overview_per_unit(store: Store, campaign) -> None:
     assert overview[JLU].submissions == 0 and not overview[JLU].paper_received
     stranger = overview["某某职业学院"]
     assert not stranger.known and stranger.submissions == 1
+
+
+def test_overview_says_late_and_counts_exemplars_without_a_query_per_unit(store: Store, campaign) -> None:
+    """The campaign page marks 逾期 and counts 典范 from the overview (one read for all units): a
+    LATE finding counts only in the latest evaluation, exemplars only among the current nominees."""
+    store.directory.sync_units(campaign)
+    stars = [star("金哲洙", exemplar=True), star("李梅"), star("王芳", exemplar=True)]
+    store.evaluations.save(YANBIAN, dossier(YANBIAN, stars), [finding("LATE", Severity.WARNING, "x")])
+    store.evaluations.save(JLU, dossier(JLU, [star("赵岩", exemplar=True)]), [finding("LATE", Severity.WARNING, "x")])
+    store.evaluations.save(JLU, dossier(JLU, [star("赵岩")]), [])
+
+    overview = {o.name: o for o in store.overview.units()}
+
+    assert overview[YANBIAN].late and (overview[YANBIAN].exemplar_stars, overview[YANBIAN].exemplar_projects) == (2, 0)
+    assert not overview[JLU].late and overview[JLU].exemplar_stars == 0

@@ -118,19 +118,19 @@ def test_two_threads_never_claim_the_same_message(store: Store) -> None:
     assert sorted(claimed) == sorted(ids)  # every message once, none twice
 
 
-def test_a_crashed_worker_s_message_is_requeued_then_quarantined(store: Store) -> None:
+def test_a_crashed_worker_s_message_is_taken_back_after_its_lease_then_quarantined(store: Store) -> None:
     row, _ = store.raw.put(make_mail(), source="cli", received_at=T0)
     claimed = store.raw.claim_next(now=T0)
     assert claimed.id == row.id
 
-    # Not stale yet: nothing moves.
-    assert store.raw.requeue_stale(dt.timedelta(minutes=10), now=T0 + dt.timedelta(minutes=5)) == 0
-    assert store.raw.requeue_stale(dt.timedelta(minutes=10), now=T0 + dt.timedelta(minutes=11)) == 1
+    # Its lease (real time) still runs: nothing moves. Once it has run out, the message goes back.
+    assert store.leases.take_back_expired(claimed.lease_until - dt.timedelta(seconds=1)) == 0
+    assert store.leases.take_back_expired(claimed.lease_until + dt.timedelta(seconds=1)) == 1
     assert store.raw.get(row.id).state == RawState.NEW
 
     again = store.raw.claim_next(now=T0 + dt.timedelta(minutes=12))
     assert again.id == row.id and again.attempts == 2
-    store.raw.requeue_stale(dt.timedelta(minutes=10), max_attempts=2, now=T0 + dt.timedelta(hours=1))
+    store.leases.take_back_expired(again.lease_until + dt.timedelta(seconds=1), max_attempts=2)
     quarantined = store.raw.get(row.id)
     assert quarantined.state == RawState.QUARANTINED
     assert "2" in quarantined.last_error

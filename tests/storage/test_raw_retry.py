@@ -42,8 +42,8 @@ def test_only_deterministic_failures_and_killed_workers_count_toward_quarantine(
     assert (record.attempts, record.transient_failures, deterministic_failures(record)) == (7, 6, 1)
 
     # Then its worker is killed once: one more counted attempt, far below the kill limit.
-    store.raw.claim_next(now=now)
-    store.raw.requeue_stale(dt.timedelta(0), max_attempts=5, now=now + dt.timedelta(hours=1))
+    killed = store.raw.claim_next(now=now)
+    store.leases.take_back_expired(killed.lease_until + dt.timedelta(seconds=1), max_attempts=5)
     assert store.raw.get(row.id).state == RawState.NEW  # seven failures were the disk's, not the mail's
 
 

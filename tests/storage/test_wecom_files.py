@@ -52,14 +52,17 @@ def test_a_claim_holds_until_its_lease_runs_out(store: Store) -> None:
     """A worker that died while "working" leaves its file to the next one, but only after the lease."""
     add(store)
     claimed = store.wecom_files.claim(T0, LEASE)
-    assert store.wecom_files.claim(T0 + LEASE - SECOND, LEASE) is None  # its worker may still be at it
+    assert claimed.claimed_by and claimed.lease_until is not None
+    assert store.wecom_files.claim(T0 + LEASE, LEASE) is None  # "working": not due, whatever the desk's clock
+    assert store.leases.take_back_expired(claimed.lease_until - SECOND) == 0  # its worker may still be at it
+    assert store.leases.take_back_expired(claimed.lease_until + SECOND) == 1
 
     again = store.wecom_files.claim(T0 + LEASE, LEASE)
     assert again is not None and again.id == claimed.id
     assert again.state == WeComFileState.WORKING
     assert again.attempts == 2  # the lost attempt counts (bot/files.py's backoff and its message)
     assert again.claimed_at == T0 + LEASE
-    assert store.wecom_files.claim(T0 + LEASE + SECOND, LEASE) is None  # the new claim has its own lease
+    assert again.lease_until > claimed.lease_until  # the new claim has its own lease
 
 
 def test_threads_never_claim_the_same_file(store: Store) -> None:
@@ -127,15 +130,20 @@ def test_postponing_an_untried_file_counts_no_attempt(store: Store) -> None:
 def test_resume_makes_waiting_files_due_at_once(store: Store) -> None:
     """At start: a backoff left by an earlier run ends now; other rows are left as they are."""
     add(store, "crashed")
-    crashed = store.wecom_files.claim(T0, LEASE)  # its worker then dies
-    for key in ("backoff", "due", "done"):
+    crashed = store.wecom_files.claim(T0, SECOND)  # its worker then dies
+    add(store, "backoff")
+    tried = store.wecom_files.claim(T0, LEASE)  # failed once: waits out a backoff
+    store.wecom_files.finish(tried.id, WeComFileState.PENDING, now=T0, retry_at=T0 + dt.timedelta(hours=1))
+    for key in ("held", "due", "done"):
         add(store, key)
     rows = {r.msg_key: r for r in store.wecom_files.all()}
-    store.wecom_files.finish(rows["backoff"].id, WeComFileState.PENDING, now=T0, retry_at=T0 + dt.timedelta(hours=1))
+    # A nameless image held for its name (never tried): waiting, but not out a backoff.
+    store.wecom_files.finish(rows["held"].id, WeComFileState.PENDING, now=T0, retry_at=T0 + dt.timedelta(minutes=10))
     store.wecom_files.finish(rows["done"].id, WeComFileState.DONE, now=T0)
 
     restart = T0 + dt.timedelta(minutes=1)
-    assert store.wecom_files.resume(restart) == 1  # only the backoff
+    assert store.wecom_files.resume(restart) == 1  # only the backoff: the held file keeps waiting for its name
+    assert [r.msg_key for r in store.wecom_files.waiting("zhangsan", restart)] == ["held"]
 
     after = {r.msg_key: r for r in store.wecom_files.all()}
     assert after["backoff"].state == WeComFileState.PENDING and after["backoff"].next_attempt_at == restart
@@ -143,10 +151,12 @@ def test_resume_makes_waiting_files_due_at_once(store: Store) -> None:
     # A row left "working" by a crash is not resumed: its lease brings it back.
     assert after["crashed"].state == WeComFileState.WORKING and after["crashed"].claimed_at == T0
     assert after["due"].next_attempt_at == T0  # already due: untouched
+    assert after["held"].next_attempt_at == T0 + dt.timedelta(minutes=10)
     assert [store.wecom_files.claim(restart, LEASE).msg_key for _ in range(2)] == ["backoff", "due"]
     assert store.wecom_files.claim(restart, LEASE) is None
-    assert store.wecom_files.claim(T0 + LEASE, LEASE).id == crashed.id
-    assert store.wecom_files.resume(restart) == 0  # nothing waits any more
+    assert store.leases.take_back_expired(crashed.lease_until + SECOND) == 1  # its lease ran out, not theirs
+    assert store.wecom_files.claim(restart, LEASE).id == crashed.id
+    assert store.wecom_files.resume(restart) == 0  # nothing waits out a backoff any more
 
 
 def test_all_filters_by_state_in_order_of_arrival(store: Store) -> None:
