@@ -168,7 +168,7 @@ class FailedMail:
             f"来件 #{record.id}（发件人：{record.sender or '（无）'}，主题：{_subject(record)}，"
             f"来源：{record.source}）在自动处理时出错，已隔离，等待人工处理。\n"
             f"技术信息（供技术人员排查）：{mask_text(error)[:500]}\n"
-            f"原始邮件已完整保存：store/{record.store_path}\n"
+            f"原始邮件已完整保存（文件库中的编号 {record.sha256}）。\n"
             f"问题解决后，可用 `nomdesk retry {record.id}` 重新处理；处理后系统会回复发件单位。\n"
         )
         self.replies.tell_office(f"office-quarantine:{record.id}:{record.attempts}", subject, text, record.id or 0)

@@ -90,7 +90,8 @@ class Service:
         # On a faster clock the tick comes as often in campaign time as on the real one (a second at
         # the least: at speed 600 every second, ten campaign minutes), or a day's digest could be skipped.
         interval = dt.timedelta(seconds=max(1.0, DEFAULT_INTERVAL.total_seconds() / speed_of(desk.clock)))
-        service.scheduler = DeskScheduler(wiring.jobs(desk), key=str(settings.data_dir.resolve()), interval=interval)
+        key = f"{settings.data_dir.resolve()}#{campaign.key or ''}"  # two campaigns' desks in one process
+        service.scheduler = DeskScheduler(wiring.jobs(desk), key=key, interval=interval)
         service.heartbeat = LeaseHeartbeat(store.leases, dt.timedelta(seconds=settings.lease_seconds))
         if settings.wecom_callback_configured:
             service.bot = wiring.wecom_bot(desk, client)

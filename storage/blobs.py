@@ -170,19 +170,8 @@ class LocalBlobStore(BlobStore):
                         yield blob.name, blob.stat().st_size
 
     def _put_chunks(self, chunks: Iterable[bytes]) -> Blob:
-        digest = hashlib.sha256()
-        size = 0
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
-        tmp = Path(tmp_name)
+        tmp, sha, size = write_hashed(chunks, self._tmp, fsync=True)
         try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            sha = digest.hexdigest()
             target = self.local_path(sha)
             if target.is_file() and target.stat().st_size == size:
                 return Blob(sha256=sha, size=size, relpath=self.relpath_of(sha), created=False)
@@ -195,6 +184,29 @@ class LocalBlobStore(BlobStore):
             return Blob(sha256=sha, size=size, relpath=self.relpath_of(sha), created=True)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def write_hashed(chunks: Iterable[bytes], directory: Path, *, fsync: bool) -> tuple[Path, str, int]:
+    """Write `chunks` to a new temporary file in `directory`, hashing as they come: (file, sha256,
+    size). A content-addressed key is known only at the end; the caller moves the file into place
+    (or uploads it) and unlinks what is left. `fsync`: the file is the blob itself, not a copy."""
+    digest = hashlib.sha256()
+    size = 0
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix="put-")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+            if fsync:
+                out.flush()
+                os.fsync(out.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp, digest.hexdigest(), size
 
 
 def sweep_old_files(directory: Path, older_than: float) -> int:

@@ -42,6 +42,7 @@ from storage.blobs import (
     new_store_id,
     relpath_of,
     sweep_old_files,
+    write_hashed,
 )
 
 if TYPE_CHECKING:
@@ -138,17 +139,8 @@ class S3BlobStore(BlobStore):
     # -- writing ----------------------------------------------------------------------------
 
     def put_stream(self, stream: BinaryIO) -> Blob:
-        digest = hashlib.sha256()
-        size = 0
-        fd, tmp_name = tempfile.mkstemp(dir=self._cache_tmp, prefix="put-")
-        tmp = Path(tmp_name)
+        tmp, sha, size = write_hashed(iter(lambda: stream.read(CHUNK), b""), self._cache_tmp, fsync=False)
         try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in iter(lambda: stream.read(CHUNK), b""):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-            sha = digest.hexdigest()
             created = self.head_size(sha) != size
             if created:
                 self.client.upload_file(

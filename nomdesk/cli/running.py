@@ -92,9 +92,10 @@ def serve(
     listening = listening_socket(host, port)  # before anything starts: a port in use is said at once
     service = Service.build(settings, campaign, clock=clock)
     service.start()
-    source = (
-        f"IMAP {settings.imap_host}/{settings.imap_folder}" if service.imap else f"投递目录 {settings.inbox_dir}/new"
-    )
+    # Both sources run (each in one desk at a time when several serve the same mailbox or folder).
+    source = f"投递目录 {settings.inbox_dir}/new"
+    if service.imap:
+        source = f"IMAP {settings.imap_host}/{settings.imap_folder}、{source}"
     sink = f"SMTP {settings.smtp_host}" if settings.smtp_configured else f"发件目录 {settings.outbox_dir}"
     proxies = f"；信任代理 {'、'.join(forwarded_allow_ips)}" if proxy_headers else ""
     err.print(f"Nomination Desk 已启动：收件 {source}；回复 {sink}；http://{host}:{port}/{proxies}")
