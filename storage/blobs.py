@@ -21,6 +21,7 @@ import os
 import tempfile
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -54,7 +55,7 @@ def new_store_id() -> str:
     return uuid.uuid4().hex
 
 
-class BlobStore:
+class BlobStore(ABC):
     """What the repositories need of a blob store, whatever holds the bytes.
 
     `local_path` is for the readers that need a file (the mail parser, ffprobe, unpacking, the
@@ -71,39 +72,39 @@ class BlobStore:
         with open(source, "rb") as fh:
             return self.put_stream(fh)
 
-    def put_stream(self, stream: BinaryIO) -> Blob:
-        raise NotImplementedError
+    @abstractmethod
+    def put_stream(self, stream: BinaryIO) -> Blob: ...
 
-    def exists(self, sha256: str) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def exists(self, sha256: str) -> bool: ...
 
     def read_bytes(self, sha256: str) -> bytes:
         with self.open(sha256) as fh:
             return fh.read()
 
+    @abstractmethod
     def open(self, sha256: str) -> BinaryIO:
         """The blob for reading (seekable); FileNotFoundError when the store lacks it."""
-        raise NotImplementedError
 
+    @abstractmethod
     def read_range(self, sha256: str, start: int, length: int) -> bytes:
         """Up to `length` bytes from `start` (fewer at the end of the blob)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def local_path(self, sha256: str) -> Path:
         """A file on this machine holding the blob's bytes (do not write to it)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def verify(self, sha256: str) -> bool:
         """True if the blob is present and its content still hashes to its name."""
-        raise NotImplementedError
 
+    @abstractmethod
     def sweep_tmp(self, older_than: float = TMP_SWEEP_AGE_SECONDS) -> int:
         """Remove what crashed writers left; returns how many."""
-        raise NotImplementedError
 
+    @abstractmethod
     def store_id(self) -> str:
         """This store's identity, made at its first use and the same for every desk that uses it."""
-        raise NotImplementedError
 
 
 def hash_stream(stream: BinaryIO) -> tuple[str, int]:

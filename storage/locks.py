@@ -29,6 +29,7 @@ import hashlib
 import logging
 import re
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -96,12 +97,12 @@ class Held:
         self.release()
 
 
-class _Backend:
-    def try_lock(self, scoped: str) -> tuple[Callable[[], None], Callable[[], bool]] | None:
-        raise NotImplementedError
+class _Backend(ABC):
+    @abstractmethod
+    def try_lock(self, scoped: str) -> tuple[Callable[[], None], Callable[[], bool]] | None: ...
 
-    def lock(self, scoped: str, timeout: float) -> tuple[Callable[[], None], Callable[[], bool]]:
-        raise NotImplementedError
+    @abstractmethod
+    def lock(self, scoped: str, timeout: float) -> tuple[Callable[[], None], Callable[[], bool]]: ...
 
 
 class _FileBackend(_Backend):
