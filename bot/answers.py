@@ -33,6 +33,8 @@ from intake.withdrawal import find_nominee
 from storage.models import waiting_for_unit
 from storage.repo import Store
 from storage.tables import WeComFileState
+from storage.unit_link_urls import LINK_LINE_ZH, contact_link, unit_contact
+from storage.unit_links import link_expiry
 from validators.base import Finding, Severity
 from validators.checklist import checklist_rows
 from validators.measure import format_count_range, format_duration_range
@@ -73,8 +75,10 @@ class Answerer:
         clock: Callable[[], dt.datetime],
         on_paper: Callable[[str, dt.date, str], None] | None = None,
         on_withdraw: WithdrawHandler | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.store = store
+        self.public_url = public_url  # the desk's address as units reach it; None: no page links
         self.campaign = campaign
         self.clock = clock
         self.on_paper = on_paper  # the desk's paper receipt (nomdesk.desk.Desk.record_paper)
@@ -109,6 +113,8 @@ class Answerer:
             return self._withdrawal(user_id, unit, command)
         if intent == Intent.MORE:
             return self.pager.more(user_id)
+        if intent == Intent.MY_MATERIALS:
+            return self.my_materials(user_id, unit, office=office)
         everyday = self._everyday(user_id, unit, command)
         if everyday is not None:
             return everyday
@@ -198,6 +204,26 @@ class Answerer:
         if intent == Intent.NOMINEE and latest:
             return self.pager.first(user_id, [b for name in named for b in nominee_blocks(*latest, name)])
         return None
+
+    def my_materials(self, user_id: str, unit: str | None, *, office: bool) -> str:
+        """ "我的材料": the unit's state in short and the asker's own page link. Only a registered
+        contact of the unit gets one (the link is hers: what is done on it is done in her name);
+        the office's members look at the dashboard instead."""
+        contact = unit_contact(self.store, unit, wecom_user=user_id) if unit else None
+        if contact is None:
+            if office:
+                return "省级办公室成员没有单位材料页面链接，各单位材料请在工作台查看，或发送“单位 <单位名>”。"
+            return "您的企业微信账号不是推荐单位的登记联系人，没有单位材料页面链接。"
+        assert unit is not None
+        status = self.status(unit, checklist=False)
+        link = contact_link(self.store, self.campaign, self.public_url, contact.id, now=self.clock())
+        if link is None:
+            return status + "\n材料页面暂未开放，请发送“缺什么”查看明细，或按“怎么补交”报送材料。"
+        expires = link_expiry(self.campaign).astimezone(self.campaign.tz)
+        return (
+            f"{status}\n{LINK_LINE_ZH}{link}\n"
+            f"（此链接是您本人的，请勿转发；{expires:%m月%d日 %H:%M}前有效，如链接失效请联系省级办公室重新发放）"
+        )
 
     def _how_to_register(self) -> str:
         """The office registers a contact by their WeCom userid, which the user cannot easily look up."""

@@ -41,6 +41,7 @@ class Intent(StrEnum):
     MORE = "more"  # "更多": the next screen of the last long answer
     UNATTRIBUTED = "unattributed"  # "未归属": the files no nominee could be found for
     NOMINEE = "nominee"  # "莫婷婷": one of the unit's own nominees (bot/answers.py knows the names)
+    MY_MATERIALS = "my_materials"  # contact: "我的材料": the unit's state in short and her own page link
     UNKNOWN = "unknown"
 
 
@@ -119,6 +120,7 @@ _KEYWORDS: list[tuple[Intent, tuple[str, ...]]] = [
     (Intent.MISSING, ("缺什么", "缺少", "还缺", "缺", "问题", "差什么", "还差", "哪些不合格", "错误", "不合格")),
     (Intent.CHECKLIST, ("清单", "要求", "需要哪些", "需要什么", "报什么", "材料要求")),
     (Intent.DEADLINE, ("截止", "截至", "期限", "什么时候", "最后一天", "deadline")),
+    (Intent.MY_MATERIALS, ("我的材料", "本单位材料", "我们的材料", "材料页面", "材料链接", "我的链接", "页面链接")),
     (Intent.STATUS, ("状态", "进度", "情况", "怎么样", "审核", "结果", "status")),
     (Intent.HELP, ("帮助", "help", "菜单", "怎么用", "功能", "你好", "您好", "hi", "hello")),
 ]
@@ -129,6 +131,7 @@ OFFICE_EXACT = {"汇总": Intent.SUMMARY, "未交": Intent.PENDING}
 # What `suggest` offers when nothing matched: the command as typed, and words close to its meaning.
 CONTACT_COMMANDS: dict[str, tuple[str, ...]] = {
     "状态": ("状态", "进度", "情况", "审核结果"),
+    "我的材料": ("我的材料", "材料页面", "链接", "上传视频"),
     "缺什么": ("缺什么", "缺少材料", "问题", "不合格", "还差"),
     "清单": ("清单", "报送要求", "需要哪些材料"),
     "截止": ("截止时间", "期限", "最后一天"),

@@ -198,6 +198,9 @@ class Limits(Strict):
     max_image_pixels: Count
     max_mail_bytes: Count
     max_office_xml_bytes: Count  # a form's XML, unpacked, is parsed in memory
+    # One file a unit uploads on its own page (web.unit_uploads). It becomes a mail, so it must fit
+    # the mail cap (nomdesk.accept.largest_office_file); where it does not, the mail's cap holds.
+    max_upload_bytes: Count
 
 
 class PastStar(Strict):

@@ -7,8 +7,9 @@ one installation (where its data is, which mail server and WeCom app it talks to
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.campaign import DEFAULT_CAMPAIGN
@@ -46,6 +47,10 @@ class Settings(BaseSettings):
     wecom_max_skew_seconds: int = 300  # callbacks whose timestamp is further off are rejected (replays)
 
     port: int = 8080
+    # The desk's address as units reach it ("https://nomdesk.jyt.jl.gov.cn"): receipts and the bot
+    # give each unit contact her page's link under it. None: no link is offered anywhere (a receipt
+    # must not carry a localhost link a unit cannot open).
+    public_url: str | None = None
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated IPs or
     # networks). Empty: none, and the login lock is keyed on the TCP peer itself.
     trusted_proxies: str = ""
@@ -108,6 +113,19 @@ class Settings(BaseSettings):
     # Several `nomdesk serve` on one database: each singleton (IMAP poller, drop-folder watcher,
     # scheduler) runs in one of them; the others try to take it over this often (seconds).
     standby_seconds: float = 10.0
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        """An address units can open: "https://host[/prefix]", no trailing slash; a bare host name
+        would make every receipt's link unclickable, so it is refused at start."""
+        value = (value or "").strip().rstrip("/")
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("应是单位能打开的完整网址，如 https://nomdesk.example.gov.cn")
+        return value
 
     @model_validator(mode="after")
     def _default_ports(self) -> Settings:

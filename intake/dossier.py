@@ -5,7 +5,8 @@ nominee's form, a project's summary, a nominee's video) are replaced by a later 
 photos add (the same bytes are ignored, the same file name replaces that photo, and only
 a complete new set that would overflow replaces the old set); registration tables merge
 by nominee, and a nominee a later table leaves out stays nominated (REGISTER_OMITS;
-intake.register_merge). Withdrawal is explicit only. Every file of every submission gets a
+intake.register_merge). Withdrawal is explicit only, and so is taking one file out (a record the
+desk wrote for the unit's page, intake.removals). Every file of every submission gets a
 `Placement` in that submission's log, so a receipt can say what each mail did.
 
 RULES.md "Matching files to nominees": a file belongs to a nominee when its path names the
@@ -57,6 +58,7 @@ from intake.names import fold
 from intake.paper import paper_posted
 from intake.photoset import merge_photos
 from intake.register_merge import ExemplarMark, RegisterMerge
+from intake.removals import Removals
 from intake.unit import UnitResolution
 from intake.volumes import missing_part_problems, volume_placements
 from intake.withdrawal import joined_names
@@ -79,6 +81,9 @@ class _Assembler:
         self.retired: set[str] = set()  # photos and videos replaced or set aside
         self.damaged = {p.path for s in submissions for p in s.problems if p.code == "FILE_UNREADABLE"}
         self.files = {(f.submission, f.path): f for s in submissions for f in s.files}
+        self.removals = Removals(
+            submissions, self.owners, self.unit_documents, self.unmatched, self.files, self.retired
+        )
 
     # -- owners ---------------------------------------------------------------------------
     def build(self) -> tuple[list[StarEntry], list[ProjectEntry]]:
@@ -87,9 +92,11 @@ class _Assembler:
             log = SubmissionLog(index=sub.index, ignored=list(sub.ignored))
             self.log.append(log)
             self._apply_withdrawals(sub, log)
+            self.removals.apply(sub, log)  # a replacement's old file leaves before its new one comes
             self.registers.apply(sub, log)
             self._apply_forms(sub, log)
             self._apply_files(sub, log)
+            self.removals.name_replacements(log)
             # volumes first: "分卷已合并解压" heads the files the set held (intake/volumes.py)
             log.placements[:0] = volume_placements(sub, self.subs)
         stars: list[StarEntry] = []

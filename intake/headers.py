@@ -35,6 +35,8 @@ HEADER_SCAN_BYTES = 256 * 1024  # no real header block is longer; a body without
 # a 200 KB From 11 s. No real value comes near this (a long thread's References is a few KB), so a
 # longer one is taken raw, unparsed.
 HEADER_PARSE_MAX = 16 * 1024
+HEADER_LINE_READ = 1 << 20  # a header line read at most this long at a time
+HEADER_BLOCK_MAX = 8 << 20  # no mail's header block is longer: what follows is not read
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _LINE_BREAKS = re.compile(r"[\r\n]+")
 
@@ -61,8 +63,13 @@ HEADERS_PARSER = BytesParser(policy=_GuardedPolicy())
 def message_headers(path: Path) -> EmailMessage:
     """The top-level headers, parsed with the modern policy (for the reply policy's checks).
     Read them with `header_value`: it never raises, and no value it gives holds CR or LF."""
-    with path.open("rb") as fh:
-        return HEADERS_PARSER.parse(fh, headersonly=True)  # type: ignore[return-value]
+    head = bytearray()
+    with path.open("rb") as fh:  # the header block only: `parse(fh, headersonly=True)` reads the whole
+        while line := fh.readline(HEADER_LINE_READ):  # file and keeps the body as the payload (1.2 GB
+            head += line  # of RSS for a 400 MB mail)
+            if line in (b"\r\n", b"\n") or len(head) > HEADER_BLOCK_MAX:
+                break
+    return HEADERS_PARSER.parsebytes(bytes(head), headersonly=True)  # type: ignore[return-value]
 
 
 def clean_header_text(value: str) -> str:

@@ -212,6 +212,18 @@ class LargeFileLink(Model):
 
 # The subject a file sent in WeCom is stored under (as a mail, so it takes the mail's path).
 WECOM_SUBJECT_PREFIX = "企业微信文件："
+# The subject of what a unit contact did on her own page (nomdesk.unit_actions), kept as a desk record.
+UNIT_PAGE_SUBJECT_PREFIX = "材料页面"
+
+
+class FileRef(Model):
+    """One file of the unit's dossier a record asks to take out (intake.removals): the path it has
+    in its submission, that submission, and its bytes' sha256 to be sure it is the same file."""
+
+    path: str
+    sha256: str | None = None
+    source: str | None = None  # the dossier submission's `source` ("raw:<id>"): stable when a void renumbers
+    submission: int | None = None  # else its index among the unit's submissions
 
 
 class Submission(Model):
@@ -238,7 +250,8 @@ class Submission(Model):
     joined_parts: list[VolumePart] = []  # the volumes of those sets (earlier ones too), for the receipt
     withdraw: list[str] = []  # names the sender asked to withdraw ("撤回 张三")
     restore: list[str] = []  # names the office restored (恢复)
-    actor: str | None = None  # who acted, when not the unit's mail: "office:clerk", "wecom:userid"
+    actor: str | None = None  # who acted, when not the unit's mail: "office:clerk", "wecom:userid", "link:<id>"
+    remove: list[FileRef] = []  # files a record the desk wrote takes out of the dossier, before its own files
 
 
 class StarEntry(Model):
@@ -328,6 +341,8 @@ class ChangeAction(StrEnum):
     WITHDRAW_UNKNOWN = "withdraw_unknown"  # "撤回 X" named nobody nominated
     WITHDRAWN_LISTED = "withdrawn_listed"  # a later table lists a withdrawn nominee: not counted
     OMITTED = "omitted"  # a later table leaves these registered nominees out; they stay
+    REMOVED = "removed"  # one file taken out of the dossier (kept in the store)
+    REMOVE_UNKNOWN = "remove_unknown"  # a file asked to be taken out was no longer in the dossier
 
 
 class Change(Model):
@@ -335,8 +350,11 @@ class Change(Model):
     nominee: str | None = None
     nominee_kind: str | None = None
     names: list[str] = []  # OMITTED: everyone the table leaves out
-    paths: list[str] = []  # SET_ASIDE: the photos set aside
-    by: str | None = None  # WITHDRAWN/RESTORED: who
+    paths: list[str] = []  # SET_ASIDE: the photos set aside; REMOVED: the file taken out
+    by: str | None = None  # WITHDRAWN/RESTORED/REMOVED: who
+    item: str | None = None  # REMOVED: which of the nominee's items (None: a unit document or unplaced file)
+    where: str | None = None  # REMOVED without a nominee: "unit_document" or "unplaced"
+    replaced_by: str | None = None  # REMOVED: the path of the file of the same record that took its place
 
 
 class SubmissionLog(Model):

@@ -24,16 +24,19 @@ from email.message import Message
 
 from intake.models import NOMINEE_KIND_ZH, Dossier, Submission, Withdrawn
 from intake.names import fold, looks_like_person_name, name_key, project_keys, same_name
+from intake.removals import read_remove_headers
 from intake.unit import own_words
 
 # An action the desk itself records (the office's or a WeCom contact's withdrawal, the office's
 # restoration) is a raw message whose headers say what: read here, written by nomdesk.accept.
 ACTION_HEADER = "X-Nomdesk-Action"  # "withdraw" or "restore"
 NOMINEE_HEADER = "X-Nomdesk-Nominee"  # one header per nominee, as the dossier spells the name
-ACTOR_HEADER = "X-Nomdesk-Actor"  # "office:<username>" or "wecom:<userid>"
+ACTOR_HEADER = "X-Nomdesk-Actor"  # "office:<username>", "wecom:<userid>" or "link:<contact id>"
+LINK_PREFIX = "link:"  # a unit contact on her own page (nomdesk.unit_actions): the unit's own act
 WITHDRAW, RESTORE = "withdraw", "restore"
 VERB_ZH = {WITHDRAW: "撤回", RESTORE: "恢复"}
 RESTORE_OFFICE_ONLY = "恢复已撤回的推荐对象只能由省级办公室在工作台或命令行操作"
+RESTORE_OWN_ONLY = "{name} 是由省级办公室撤回的，本单位不能在材料页面恢复；如需恢复请联系省级办公室"
 
 BODY_LINES = 5  # the sender's first non-empty lines that may carry the request
 MAX_NAME_CHARS = 40
@@ -263,6 +266,8 @@ def withdrawn_by_zh(by: str) -> str:
         return f"办公室 {by.removeprefix('office:')}"
     if by.startswith("wecom:"):
         return f"企业微信 {by.removeprefix('wecom:')}"
+    if by.startswith(LINK_PREFIX):
+        return "本单位材料页面"
     return "本单位来信"
 
 
@@ -301,20 +306,33 @@ def restore_target(unit: str, dossier: Dossier, name: str) -> tuple[str, str]:
 
 
 def actor_label(actor: str) -> str:
-    """Who acted, as the audit log and `Withdrawn.by` name them: a bare username is an office user."""
+    """Who acted, as the audit log and `Withdrawn.by` name them: a bare username is an office user;
+    "link:<contact id>" is a unit contact on her own page, never the office."""
     actor = actor.strip()
-    return actor if actor.startswith(("office:", "wecom:")) else f"office:{actor or 'unknown'}"
+    return actor if actor.startswith(("office:", "wecom:", LINK_PREFIX)) else f"office:{actor or 'unknown'}"
 
 
 def is_office_actor(actor: str) -> bool:
     return actor_label(actor).startswith("office:")
 
 
+def is_link_actor(actor: str) -> bool:
+    """A unit contact acting on her own page (`link:<contact id>`)."""
+    return actor.strip().startswith(LINK_PREFIX)
+
+
+def withdrawn_by_unit(gone: Withdrawn) -> bool:
+    """Whether the unit itself withdrew the nominee (its mail, WeCom or its page), not the office."""
+    return not gone.by.startswith("office:")
+
+
 def take_actions(submission: Submission, headers: Message | None, *, words_count: bool = True) -> None:
     """Who may withdraw or restore through a record: `headers` are those of a record the desk wrote
     itself (an office record), None for everything else. A unit's own mail withdraws by its words
     (read at intake, `words_count`) and never restores; a WeCom file carries files only (withdrawing
-    in WeCom asks to confirm and then comes as an office record)."""
+    in WeCom asks to confirm and then comes as an office record). Taking a file out of the dossier
+    (intake.removals) is a desk record's only, too."""
+    submission.remove = read_remove_headers(headers) if headers is not None else []
     if headers is None:
         if not words_count:
             submission.withdraw = []

@@ -27,9 +27,10 @@ from typing import BinaryIO
 
 from config.campaign import Campaign
 from intake.headers import read_envelope
-from intake.models import NOMINEE_KIND_ZH, WECOM_SUBJECT_PREFIX
+from intake.models import NOMINEE_KIND_ZH, UNIT_PAGE_SUBJECT_PREFIX, WECOM_SUBJECT_PREFIX
+from intake.removals import REMOVE_HEADER
 from intake.sources.base import IncomingRef
-from intake.withdrawal import ACTION_HEADER, ACTOR_HEADER, NOMINEE_HEADER, VERB_ZH, actor_label
+from intake.withdrawal import ACTION_HEADER, ACTOR_HEADER, LINK_PREFIX, NOMINEE_HEADER, VERB_ZH, actor_label
 from nomdesk.stored import WECOM_DOMAIN
 from storage.repo import Store
 from storage.tables import RawMessageRecord
@@ -119,6 +120,12 @@ def office_file_mail(
     msg = _desk_note(f"办公室补充附件：{filename}", mail_from=mail_from, domain=domain, now=now)
     msg[ACTOR_HEADER] = actor_label(actor)  # what the office did is never the unit's late delivery
     msg.set_content(f"{actor} 为 {unit} 补充的附件：{filename}\n来源：{origin or '上传'}\n", cte="base64")
+    return streamed_mail(msg, filename, data, dest_dir)
+
+
+def streamed_mail(msg: EmailMessage, filename: str, data: bytes | Path, dest_dir: Path) -> Path:
+    """`msg` with `data` as its attachment, written to a new file under `dest_dir` without ever
+    holding the file in memory (see `office_file_mail`)."""
     placeholder = secrets.token_bytes(42)  # one line of base64, no padding, in no other mail
     msg.add_attachment(placeholder, maintype="application", subtype="octet-stream", filename=filename)
     head, line, tail = msg.as_bytes().partition(base64.b64encode(placeholder) + b"\n")
@@ -142,6 +149,48 @@ def _opened(data: bytes | Path) -> BinaryIO:
     return io.BytesIO(data) if isinstance(data, bytes) else open(data, "rb")  # closed by the caller
 
 
+def page_file_mail(
+    unit: str,
+    filename: str,
+    data: bytes | Path,
+    *,
+    actor: str,
+    removes: list[str],
+    mail_from: str,
+    domain: str,
+    now: dt.datetime,
+    dest_dir: Path,
+) -> Path:
+    """A file uploaded on a unit's page (by a unit contact, or the office acting there), as a mail
+    from the desk to itself (written under `dest_dir`, streamed as `office_file_mail`'s). `removes`:
+    REMOVE_HEADER values of the files it takes the place of (intake.removals), applied first."""
+    actor = actor_label(actor)  # a link actor: the unit's own delivery (late if late); the office's is not
+    page = actor.startswith(LINK_PREFIX)
+    subject = f"{UNIT_PAGE_SUBJECT_PREFIX}上传：{filename}" if page else f"办公室补充附件：{filename}"
+    msg = _desk_note(subject, mail_from=mail_from, domain=domain, now=now)
+    msg[ACTOR_HEADER] = actor
+    for value in removes:
+        msg[REMOVE_HEADER] = value
+    verb = "替换原文件" if removes else "上传"
+    where = "在本单位材料页面" if page else f"由 {actor} 在材料页面"
+    msg.set_content(f"{unit} {where}{verb}：{filename}\n", cte="base64")
+    return streamed_mail(msg, filename, data, dest_dir)
+
+
+def removal_mail(
+    *, unit: str, removes: list[str], names: list[str], actor: str, mail_from: str, domain: str, now: dt.datetime
+) -> bytes:
+    """The record of files taken out of the unit's dossier (REMOVE_HEADER values), by the unit's page
+    (a link actor) or the office; `names` say which for a person reading the mail."""
+    prefix = UNIT_PAGE_SUBJECT_PREFIX if actor.startswith(LINK_PREFIX) else "办公室"
+    msg = _desk_note(f"{prefix}删除文件：{'、'.join(names)}", mail_from=mail_from, domain=domain, now=now)
+    msg[ACTOR_HEADER] = actor_label(actor)
+    for value in removes:
+        msg[REMOVE_HEADER] = value
+    msg.set_content(f"{actor} 从 {unit} 的材料中删除了：{'、'.join(names)}。\n文件仍保存在系统中。\n", cte="base64")
+    return msg.as_bytes()
+
+
 def action_mail(
     *,
     unit: str,
@@ -156,7 +205,9 @@ def action_mail(
     """The raw message an action is kept as: the headers say what, the text says it for a person."""
     name = " ".join(name.split())  # a header holds one line
     verb = VERB_ZH[action]
-    subject = f"{'企业微信' if actor.startswith('wecom:') else '办公室'}{verb}：{NOMINEE_KIND_ZH[kind]} {name}"
+    by = "企业微信" if actor.startswith("wecom:") else "办公室"
+    by = UNIT_PAGE_SUBJECT_PREFIX if actor.startswith(LINK_PREFIX) else by
+    subject = f"{by}{verb}：{NOMINEE_KIND_ZH[kind]} {name}"
     msg = _desk_note(subject, mail_from=mail_from, domain=domain, now=now)
     msg[ACTION_HEADER] = action
     msg[NOMINEE_HEADER] = name

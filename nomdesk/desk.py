@@ -44,6 +44,7 @@ from nomdesk.evaluation import Evaluation
 from nomdesk.failures import FailedMail
 from nomdesk.held import SenderHolds
 from nomdesk.office import ASSIGNED_REPLY_KEY, OfficeActions
+from nomdesk.unit_actions import UnitActions
 from notify.letters import (
     compose_claim_received_reply,
     compose_still_waiting_reply,
@@ -66,12 +67,13 @@ AWAIT_POLL_SECONDS = 0.05  # how often a caller waiting for the pipeline looks a
 OFFICE_RECEIPT_KEY = "reply-office:{}"  # the outbox key of the receipt of an office record (raw id)
 
 
-class Desk(Accepting, OfficeActions):
+class Desk(Accepting, OfficeActions, UnitActions):
     """One campaign's desk over one store; thread-safe as far as the store is.
 
     Its way in (`accept`, `ingest_file`, `accept_wecom_file`) is nomdesk.accept's, the office's
     actions (`record_paper`, `attach`, `assign`, `reject`, `withdraw`, `restore`, `void`, `unvoid`,
-    `retry`, `add_note`) nomdesk.office's, a unit's check (`evaluate`, re-checks) nomdesk.evaluation's;
+    `retry`, `add_note`) nomdesk.office's, the unit page's (`unit_upload`, `remove_file`)
+    nomdesk.unit_actions', a unit's check (`evaluate`, re-checks) nomdesk.evaluation's;
     here is the pipeline that turns what was kept into submissions, evaluations and replies."""
 
     def __init__(

@@ -26,11 +26,15 @@ from intake.names import same_name
 from intake.withdrawal import (
     RESTORE,
     RESTORE_OFFICE_ONLY,
+    RESTORE_OWN_ONLY,
     WITHDRAW,
     actor_label,
+    find_withdrawn,
+    is_link_actor,
     is_office_actor,
     restore_target,
     withdraw_target,
+    withdrawn_by_unit,
 )
 from nomdesk.accept import action_mail, office_file_mail, scratch_dir
 from notify.autoreply import deliverable
@@ -319,10 +323,17 @@ class OfficeActions:
 
     def restore(self, unit: str, name: str, *, actor: str) -> NomineeAction:
         """The office takes back a withdrawal; a ValueError (in Chinese) when `name` is not withdrawn,
-        or when the actor is not the office (a unit cannot restore, in WeCom or by mail). Queued only."""
-        if not is_office_actor(actor):
+        or when the actor is not the office (a unit cannot restore, in WeCom or by mail). A unit
+        contact on her own page (a link actor, nomdesk.unit_actions) may take back what the unit
+        itself withdrew, never what the office did. Queued only."""
+        link = is_link_actor(actor)
+        if not link and not is_office_actor(actor):
             raise ValueError(RESTORE_OFFICE_ONLY)
-        kind, found = restore_target(unit, self._dossier_to_act_on(unit), name)
+        dossier = self._dossier_to_act_on(unit)
+        kind, found = restore_target(unit, dossier, name)
+        gone = find_withdrawn(dossier, found)
+        if link and gone is not None and not withdrawn_by_unit(gone):
+            raise ValueError(RESTORE_OWN_ONLY.format(name=found))
         return self._nominee_action(unit, RESTORE, kind, found, actor)
 
     def _dossier_to_act_on(self, unit: str) -> Dossier:

@@ -28,6 +28,7 @@ from intake.sources.maildir import MaildirSource
 from nomdesk import wiring
 from nomdesk.desk import Desk
 from nomdesk.singletons import Singleton
+from nomdesk.transcoding import Transcoding
 from notify.outbox import OutboxWorker
 from schedule.scheduler import DEFAULT_INTERVAL, DeskScheduler
 from storage.leases import LeaseHeartbeat, worker_id
@@ -77,6 +78,7 @@ class Service:
     heartbeat: LeaseHeartbeat | None = None
     _scheduler_ran: bool = False
     liveness: Held | None = None  # held while this process lives: others see it alive (bot/callback.py)
+    transcoding: Transcoding | None = None  # compliant copies of units' videos (nomdesk/transcoding.py)
 
     @classmethod
     def build(
@@ -93,6 +95,7 @@ class Service:
         key = f"{settings.data_dir.resolve()}#{campaign.key or ''}"  # two campaigns' desks in one process
         service.scheduler = DeskScheduler(wiring.jobs(desk), key=key, interval=interval)
         service.heartbeat = LeaseHeartbeat(store.leases, dt.timedelta(seconds=settings.lease_seconds))
+        service.transcoding = Transcoding(desk, lease=dt.timedelta(seconds=settings.lease_seconds))
         if settings.wecom_callback_configured:
             service.bot = wiring.wecom_bot(desk, client)
         if settings.imap_configured:
@@ -163,6 +166,11 @@ class Service:
         step = lambda: self.desk.process_pending(limit=5)  # noqa: E731
         self._thread("pipeline", lambda: self._loop("pipeline", step, self.desk.wait_for_work))
 
+    def start_transcoding(self) -> None:
+        """The worker making compliant copies of videos (one thread: ffmpeg uses every core)."""
+        if self.transcoding is not None:
+            self.transcoding.start()
+
     # -- singletons ----------------------------------------------------------------------------
     def _singleton(self, name: str, acquire: Callable[[], Held | None], run: Callable[[threading.Event], None]) -> None:
         self.singletons.append(Singleton(name, acquire, run, standby_seconds=self.settings.standby_seconds))
@@ -208,6 +216,7 @@ class Service:
         if self.heartbeat is not None:
             self.heartbeat.start()
         self.start_pipeline()
+        self.start_transcoding()
         loops: list[tuple[str, Callable[[], None]]] = [
             ("outbox", lambda: self._loop("outbox", self.outbox.run_once)),
             ("housekeeping", lambda: self._loop("housekeeping", self._housekeeping_step)),
@@ -231,6 +240,8 @@ class Service:
             self.bot.close()
         self.stop.set()
         self.desk.wake()  # the pipeline loop waits on the desk, not on `stop`
+        if self.transcoding is not None:
+            self.transcoding.stop(timeout)
         for singleton in self.singletons:  # each stops its role and lets its lock go
             singleton.join(timeout)
         if self.scheduler is not None:

@@ -99,6 +99,7 @@ def jobs(desk: Desk) -> Jobs:
         webhook=bool(settings.wecom_webhook_key),
         wecom=settings.wecom_api_configured,
         clock=desk.clock,
+        public_url=settings.public_url,
     )
 
 
@@ -132,5 +133,7 @@ def wecom_bot(desk: Desk, client: WeComClient | None) -> WeComBot:
         # Queued only: the pipeline loop reads it within a poll, well outside WeCom's 5-second window.
         return desk.withdraw(unit, name, actor=actor).label
 
-    answerer = Answerer(store, desk.campaign, clock=clock, on_paper=paper, on_withdraw=withdraw)
+    answerer = Answerer(
+        store, desk.campaign, clock=clock, on_paper=paper, on_withdraw=withdraw, public_url=settings.public_url
+    )
     return WeComBot(store, crypto, answerer, on_file=on_file, send_text=send_text, clock=clock)

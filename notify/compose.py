@@ -21,7 +21,9 @@ from config.campaign import Campaign
 from config.masking import mask_text
 from intake.models import (
     ITEM_PHOTOS,
+    UNIT_PAGE_SUBJECT_PREFIX,
     WECOM_SUBJECT_PREFIX,
+    Change,
     ChangeAction,
     Dossier,
     Outcome,
@@ -29,7 +31,9 @@ from intake.models import (
     SubmissionLog,
     SubmissionMeta,
 )
+from intake.withdrawal import withdrawn_by_unit
 from notify.paper import paper_line
+from notify.unit_page import link_lines, link_pending_line
 from validators.base import Finding, Severity, label_of, render
 from validators.checklist import (
     ITEM_ZH,
@@ -76,17 +80,20 @@ def days_left(campaign: Campaign, now: dt.datetime, *, complete: bool = False) -
 def received_count(dossier: Dossier) -> str:
     """How many times the unit sent material, by the way it came: "共 2 封邮件、企业微信文件 1 批".
     What the office recorded for the unit (a file it attached, a withdrawal; the desk writes those
-    with a subject of "办公室…" or "企业微信撤回…") is no mail of the unit's."""
+    with a subject of "办公室…" or "企业微信撤回…"), nor what the unit did on its own page ("材料页面…")."""
     subjects = [sub.subject or "" for sub in dossier.submissions]
     wecom = sum(1 for s in subjects if s.startswith(WECOM_SUBJECT_PREFIX))
     office = sum(1 for s in subjects if s.startswith("办公室"))
     actions = sum(1 for s in subjects if s.startswith("企业微信") and not s.startswith(WECOM_SUBJECT_PREFIX))
-    mails = len(subjects) - wecom - office - actions
+    page = sum(1 for s in subjects if s.startswith(UNIT_PAGE_SUBJECT_PREFIX))
+    mails = len(subjects) - wecom - office - actions - page
     parts = [f"{mails} 封邮件"] if mails else []
     if wecom:
         parts.append(f"企业微信文件 {wecom} 批")
     if actions:
         parts.append(f"企业微信操作 {actions} 次")
+    if page:
+        parts.append(f"材料页面上传或操作 {page} 次")
     if office:
         parts.append(f"办公室补充或操作 {office} 次")
     return "共 " + "、".join(parts) if parts else "共 0 封邮件"
@@ -174,10 +181,12 @@ def _change_lines(log: SubmissionLog) -> list[str]:
     lines: list[str] = []
     # A nominee's item once, however many of its files replaced (a set of photos); a new set's photos
     # replaced nothing by name: its "搁置" line says what they took the place of.
+    # A file put in the place of one the same record took out has a line of its own (`_removal_line`).
+    took_place = {c.replaced_by for c in log.changes if c.action == ChangeAction.REMOVED and c.replaced_by}
     replaced = dict.fromkeys(
         f"{p.nominee} {ITEM_ZH.get(p.item or '', '文件')}"
         for p in log.placements
-        if p.outcome == Outcome.REPLACED and (p.replaced or p.item != ITEM_PHOTOS)
+        if p.outcome == Outcome.REPLACED and (p.replaced or p.item != ITEM_PHOTOS) and p.path not in took_place
     )
     if replaced:
         lines.append("替换：" + "、".join(replaced))
@@ -215,7 +224,25 @@ def _change_lines(log: SubmissionLog) -> list[str]:
                 f"最新登记表未列出：{names}，仍按已推荐处理；"
                 "如确实不再推荐，请在邮件主题或正文第一行写“撤回 姓名”（项目写项目名称）"
             )
+        elif c.action in (ChangeAction.REMOVED, ChangeAction.REMOVE_UNKNOWN):
+            lines.append(_removal_line(c))
     return lines
+
+
+REMOVED_WHERE_ZH = {"unit_document": "单位文件", "unplaced": "未归属文件"}
+
+
+def _removal_line(c: Change) -> str:
+    """ "已删除：张三 照片 a.jpg（文件仍保存在系统中）", "替换：张三 照片 a.jpg → b.jpg（…）", or why not."""
+    old = "、".join(_name(p) for p in c.paths)
+    if c.action == ChangeAction.REMOVE_UNKNOWN:
+        return f"未删除 {old}：该文件已不在当前材料中（可能已被替换或删除）"
+    what = REMOVED_WHERE_ZH.get(c.where or "", "文件")
+    if c.nominee:
+        what = f"{c.nominee} {ITEM_ZH.get(c.item or '', '文件')}"
+    if c.replaced_by:
+        return f"替换：{what} {old} → {_name(c.replaced_by)}（原文件仍保存在系统中，不再计入）"
+    return f"已删除：{what} {old}（文件仍保存在系统中）"
 
 
 def _arrived(meta: SubmissionMeta, campaign: Campaign) -> str:
@@ -347,12 +374,15 @@ def compose_receipt(
     previous: list[Finding] | None = None,
     incomplete: bool = False,
     voided: Sequence[VoidedNote] = (),
+    link: str | None = None,
 ) -> Reply:
     """The receipt of `covers` (indices of `dossier.submissions`; default: the last one) and the
     whole dossier. `previous`: the findings of the unit's last reply, None when there was none.
     `incomplete`: a rule raised, so the check did not finish: the receipt says what was received and
     that the office is checking it by hand, and marks nothing complete (no "材料齐全", no ✓).
-    `voided`: the unit's submissions the office voided since its last receipt (`voided_blocks`)."""
+    `voided`: the unit's submissions the office voided since its last receipt (`voided_blocks`).
+    `link`: the recipient's own unit page URL (storage.unit_link_urls), None when she gets none; the
+    receipt then also says a file behind a large-file link can be uploaded there (notify.unit_page)."""
     if covers is None:
         covers = [dossier.submissions[-1].index] if dossier.submissions else []
     # Incomplete: a problem of a rule that raised is not "resolved", so no comparison is made.
@@ -377,6 +407,8 @@ def compose_receipt(
     covered = [m for m in dossier.submissions if m.index in set(covers)]
     if covered and all((m.subject or "").startswith("办公室") for m in covered):  # the office acted for the unit
         greeting = "您好！省级办公室已为贵单位登记以下材料或操作。"
+    elif covered and all((m.subject or "").startswith(UNIT_PAGE_SUBJECT_PREFIX) for m in covered):
+        greeting = "您好！已收到贵单位在本单位材料页面提交的以下材料或操作。"
     else:
         greeting = "您好！已收到贵单位报送的推荐材料。"
     text_lines = [f"{unit}：", "", greeting]
@@ -398,6 +430,10 @@ def compose_receipt(
         f"<p>以下按全部已收材料汇总（{e(received_count(dossier))}）：百姓学习之星 {len(dossier.stars)} 名，"
         f"终身学习品牌项目 {len(dossier.projects)} 个。<b>{e(verdict)}</b>。</p>"
     )
+    if link:
+        line, paragraph = link_lines(link)
+        text_lines += [line, ""]
+        html_parts.append(paragraph)
     if incomplete:
         text_lines += [MANUAL_CHECK_NOTE, ""]
         html_parts.append(f"<p>{e(MANUAL_CHECK_NOTE)}</p>")
@@ -413,6 +449,7 @@ def compose_receipt(
             html_parts.append(f"<p><b>{e(heading)}</b></p><ul>")
             for f in items:
                 message, hint = render(f)
+                hint = link_pending_line(f, hint, link)
                 label = label_of(f)
                 text_lines.append(f"  - [{label}] {message}")
                 if hint:
@@ -440,7 +477,8 @@ def compose_receipt(
     if dossier.unit_documents:
         extra.append("单位文件：" + "、".join(_name(f.path) for f in dossier.unit_documents))
     for w in dossier.withdrawn:
-        extra.append(f"已撤回：{_nominee(w.kind, w.name)}（材料仍保留，如需恢复请联系省办公室）")
+        how = "可在本单位材料页面恢复，或联系省办公室" if link and withdrawn_by_unit(w) else "请联系省办公室"
+        extra.append(f"已撤回：{_nominee(w.kind, w.name)}（材料仍保留，如需恢复{how}）")
     text_lines += [f"  {line}" for line in extra]
     if extra:
         html_parts.append("<p>" + "<br>".join(e(line) for line in extra) + "</p>")

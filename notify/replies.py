@@ -28,6 +28,7 @@ from notify.mail import build_reply, desk_message_id_domain, notice_mail
 from storage.raw import wecom_user_of
 from storage.repo import Store
 from storage.tables import OutboxRecord, RawMessageRecord
+from storage.unit_link_urls import LINK_LINE_ZH, contact_link, unit_contact
 from validators.base import Finding
 from validators.checklist import compare_findings
 from validators.result import CheckResult
@@ -355,7 +356,41 @@ class Replies(Notices):
             )
         return notes
 
-    def receipt(self, unit: str, result: CheckResult, record: RawMessageRecord) -> Reply:
+    def page_link(self, unit: str, *, address: str | None = None, wecom_user: str | None = None) -> str | None:
+        """The unit page URL of the unit's registered contact behind `address` (or `wecom_user`);
+        None for anyone else, or when no public URL is configured (storage.unit_link_urls)."""
+        if not unit or not self.settings.public_url:
+            return None
+        contact = unit_contact(self.store, unit, address=address, wecom_user=wecom_user)
+        if contact is None:
+            return None
+        return contact_link(self.store, self.campaign, self.settings.public_url, contact.id, now=self.clock())
+
+    def contacts_link(self, unit: str, record: RawMessageRecord) -> str | None:
+        """The one link a receipt mailed to all the unit's contacts carries: the WeCom sender's own
+        when she sent the files, else the first registered contact's (oldest) that has an address.
+
+        One mail, not one per contact, on purpose: the receipt is one outbox row per event, which
+        the hourly limit, the supersession of a held-back receipt and "told once per channel" all
+        count on; every recipient is that unit's registered contact, so the link opens only the
+        page all of them may see. Each contact's own link comes in her replies to her own mails and
+        in the bot's "我的材料"; what she does on a colleague's link is audited under that colleague."""
+        if not unit or not self.settings.public_url:
+            return None
+        sender = wecom_user_of(record)
+        if sender is not None:
+            own = self.page_link(unit, wecom_user=sender)
+            if own is not None:
+                return own
+        for contact in self.store.contacts.list(unit):
+            if contact.emails and not contact.is_office:
+                link = contact_link(self.store, self.campaign, self.settings.public_url, contact.id, now=self.clock())
+                if link is not None:
+                    return link
+        return None
+
+    def receipt(self, unit: str, result: CheckResult, record: RawMessageRecord, *, link: str | None = None) -> Reply:
+        """`link`: the recipient's unit page URL (`page_link`, `contacts_link`), None: no link."""
         covers, previous = self._receipt_scope(unit, result, record)
         return compose_receipt(
             result.dossier,
@@ -366,6 +401,7 @@ class Replies(Notices):
             previous=previous,
             incomplete=result.incomplete,  # a rule raised: "being checked by hand", never "材料齐全"
             voided=self.voided_since_last_receipt(unit, MAIL_RECEIPTS),
+            link=link,
         )
 
     def answer(self, record, headers, result: CheckResult, suppression: str | None, *, key: str | None = None) -> None:
@@ -374,7 +410,9 @@ class Replies(Notices):
         unit = result.dossier.unit or ""
         wecom_user = wecom_user_of(record)
         if wecom_user is None:
-            reply = self.receipt(unit, result, record)
+            recipients = self._recipients(record, headers)
+            link = self.page_link(unit, address=recipients[0]) if recipients else None
+            reply = self.receipt(unit, result, record, link=link)
             self.enqueue(
                 key or f"reply:{record.id}",
                 record,
@@ -401,9 +439,11 @@ class Replies(Notices):
         )
         # The state first (a phone shows the first 2048 bytes as one message), what came at the end.
         refs = "、".join(m.ref for m in result.dossier.submissions if m.index in covers and m.ref)
+        own = self.page_link(unit, wecom_user=wecom_user)  # hers: the chat is her own
         text = (
             f"文件已检查{f'（受理编号：{refs}）' if refs else ''}，当前材料情况：\n"
             + self.wecom_state(unit, result)  # the evaluation just made, not read back
+            + (f"\n{LINK_LINE_ZH}{own}" if own else "")  # after the state, before the files
             + "\n\n"
             + head
         )
@@ -432,7 +472,7 @@ class Replies(Notices):
         emails = sorted({e for c in self.store.contacts.list(unit) for e in c.emails})
         if not emails or self.store.outbox.by_key(key) is not None:
             return
-        reply = self.receipt(unit, result, record)
+        reply = self.receipt(unit, result, record, link=self.contacts_link(unit, record))
         slot = max((s for s in (self._rate_slot(e, unit) for e in emails) if s is not None), default=None)
         row, created = self._queue_mail(
             key,

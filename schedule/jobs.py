@@ -45,6 +45,7 @@ from schedule.slots import AFTER, Slot, digest_due, due_slot, reminder_plan
 from schedule.status import EvaluationCache, UnitStatus, collect_status, shared_cache
 from storage.models import WaitingMail
 from storage.repo import Store
+from storage.unit_link_urls import contact_link
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,10 @@ class Jobs:
         webhook: bool = False,
         wecom: bool = True,
         clock: Callable[[], dt.datetime] | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.store = store
+        self.public_url = public_url  # the desk's address as units reach it; None: no page link in reminders
         self.campaign = campaign
         self.mail_from = mail_from or campaign.office.email
         self.webhook = webhook  # the office group's robot is configured
@@ -172,11 +175,21 @@ class Jobs:
         channels = [(c, r) for c, r in channels if r and not self._done("reminder", status.name, slot.key, c)]
         if not channels:
             return []
-        message = compose_reminder(slot, status, self.campaign, now)
+        message = compose_reminder(slot, status, self.campaign, now, link=self._page_link(status.name, now))
         queued: list[Queued] = []
         for channel, recipients in channels:
             queued += self._once(status.name, slot.key, channel, recipients, message, now)
         return queued
+
+    def _page_link(self, unit: str, now: dt.datetime) -> str | None:
+        """The unit page link a reminder mail carries: its first registered contact's with an address,
+        as a receipt mailed to all the unit's contacts does (notify.replies `contacts_link`)."""
+        if not self.public_url:
+            return None
+        for contact in self.store.contacts.list(unit, office=False):
+            if contact.emails:
+                return contact_link(self.store, self.campaign, self.public_url, contact.id, now=now)
+        return None
 
     def _note_unreachable(self, unit: str, slot: Slot) -> None:
         """A unit the round cannot reach (no address, no WeCom id): logged and audited once per slot."""

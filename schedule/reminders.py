@@ -19,11 +19,14 @@ from config.campaign import Campaign, Range, VideoSpec
 from schedule.slots import AFTER, Slot, slot_label
 from schedule.status import STATE_ZH, UNREACHABLE_ZH, UnitState, UnitStatus
 from storage.models import waiting_for_unit, waiting_note
+from storage.unit_link_urls import LINK_LINE_ZH
 from validators.base import render
 from validators.report import SEVERITY_MARK, FindingGroup, group_findings
 from validators.requirements import id_photo_words
 
 NO_CONTACT_ZH = f"未能通知（{UNREACHABLE_ZH}）"
+# The WeCom text goes to every contact of the unit: each asks the bot for her own link.
+MY_MATERIALS_HINT_ZH = "发送“我的材料”可获取您本人的材料页面链接（可直接上传大视频）。"
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,11 @@ def _footer(campaign: Campaign) -> list[str]:
     ]
 
 
-def compose_reminder(slot: Slot, status: UnitStatus, campaign: Campaign, now: dt.datetime) -> Message:
+def compose_reminder(
+    slot: Slot, status: UnitStatus, campaign: Campaign, now: dt.datetime, *, link: str | None = None
+) -> Message:
+    """The unit's reminder; `link`: its page URL for the mail (the WeCom text goes to each contact's
+    own chat, where "我的材料" gives her own link), None: none."""
     local = now.astimezone(campaign.tz)
     when, subject = _when(slot, campaign, now), _subject(slot, status, campaign, now)
     head = [f"{status.name}：", "", f"您好！{campaign.name}，{when}。"]
@@ -152,6 +159,9 @@ def compose_reminder(slot: Slot, status: UnitStatus, campaign: Campaign, now: dt
                 chat.append(f"{SEVERITY_MARK[f.severity]} {message}")
         if status.warnings:
             body.append(f"另有 {len(status.warnings)} 处请核实，详见受理回执。")
+    if link:
+        body += ["", f"{LINK_LINE_ZH}{link}"]
+        chat.insert(2, MY_MATERIALS_HINT_ZH)  # after the subject and the day: a long list is cut at its end
     text = "\n".join([*head, *body, "", *_footer(campaign)]) + "\n"
     html_text = "".join(
         f"<p>{html.escape(line)}</p>" if line else "<br>" for line in [*head, *body, "", *_footer(campaign)]

@@ -20,11 +20,13 @@ ID_KEY_ENV = "NOMDESK_ID_HASH_KEY"
 ID_KEY_FILE = "id-hash.key"
 
 
-def load_or_create_key(data_dir: Path) -> bytes:
-    env = os.environ.get(ID_KEY_ENV)
+def load_or_create_key(data_dir: Path, env_name: str = ID_KEY_ENV, file_name: str = ID_KEY_FILE) -> bytes:
+    """The secret named by `env_name`, else the one in DIR/`file_name` (made 0600 at the first start);
+    the unit links' signing key (`storage.unit_links`) lives the same way under its own names."""
+    env = os.environ.get(env_name)
     if env:
         return env.encode()
-    path = Path(data_dir) / ID_KEY_FILE
+    path = Path(data_dir) / file_name
     try:
         return path.read_bytes().strip()
     except FileNotFoundError:

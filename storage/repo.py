@@ -35,6 +35,8 @@ from storage.reseal import reseal_all
 from storage.state import StateRepo
 from storage.store_identity import check_blob_store
 from storage.submissions import SubmissionRepo
+from storage.transcodes import TranscodeRepo
+from storage.unit_links import UnitLinkRepo
 from storage.wecom_files import WeComFileRepo
 
 CAMPAIGN_KEY_KV = "campaign-key"  # the key of the campaign whose database this is
@@ -86,6 +88,8 @@ class Store:
         self.state = StateRepo(db)
         self.wecom_files = WeComFileRepo(db)
         self.leases = LeaseRepo(db)  # claims' leases in all three queues (storage/leases.py)
+        self.transcodes = TranscodeRepo(db)  # compliant copies of units' videos (storage/transcodes.py)
+        self.unit_links = UnitLinkRepo(db, self.data_dir, campaign_key)  # unit page links (storage/unit_links.py)
         # Cross-process locks, scoped by the campaign (storage/locks.py).
         self.locks = Locks(engine, self.data_dir, lambda: getattr(self, "campaign_key", "") or "")
 

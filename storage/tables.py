@@ -389,3 +389,57 @@ class WeComPendingFile(SQLModel, table=True):
     lease_until: dt.datetime | None = _ts(default=None)
     last_error: str | None = None
     done_at: dt.datetime | None = _ts(default=None)
+
+
+class UnitLinkRecord(SQLModel, table=True):
+    """The generation of a unit contact's page link (`storage.unit_links`): a link carries the
+    generation it was signed with, so revoking (a bump here) refuses every link given out before."""
+
+    __tablename__ = "unit_link"
+
+    contact_id: int = Field(primary_key=True, foreign_key="contact.id")
+    generation: int = 0
+    changed_by: str = ""
+    changed_at: dt.datetime | None = _ts(default=None)
+
+
+class TranscodeState:
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"  # the copy is in the blob store, waiting for the unit's (or the office's) choice
+    FAILED = "failed"
+    ACCEPTED = "accepted"  # the copy replaced the original in the dossier (the original stays stored)
+    KEPT = "kept"  # the unit keeps its own video
+    ALL = (QUEUED, RUNNING, DONE, FAILED, ACCEPTED, KEPT)
+
+
+class TranscodeJob(SQLModel, table=True):
+    """A compliant copy of one of a unit's videos (`storage.transcodes`): one per (unit, source file),
+    claimed under a lease like the queues of storage/leases.py so two desks never make it twice."""
+
+    __tablename__ = "transcode_job"
+    __table_args__ = (
+        UniqueConstraint("unit_name", "source_file_id", name="uq_transcode_job_unit_source"),
+        Index("ix_transcode_job_state_lease", "state", "lease_until"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_name: str = Field(index=True)
+    source_file_id: int = Field(foreign_key="file.id")
+    source_path: str  # the source's logical path, as the dossier names it
+    nominee: str = ""  # the nominee the video is filed under: the copy's file name starts with it
+    state: str = TranscodeState.QUEUED
+    progress: float = 0.0  # 0..1 while running
+    output_sha256: str | None = None
+    output_size: int | None = Field(default=None, sa_type=BigInteger)
+    error: str | None = None
+    attempts: int = 0
+    requested_by: str
+    decided_by: str | None = None
+    replacement_raw_id: int | None = None  # the record the accepted copy was kept as
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+    started_at: dt.datetime | None = _ts(default=None)
+    finished_at: dt.datetime | None = _ts(default=None)
+    decided_at: dt.datetime | None = _ts(default=None)
+    claimed_by: str | None = None
+    lease_until: dt.datetime | None = _ts(default=None)

@@ -8,6 +8,8 @@
 - `exports`: the downloads (the roster, the digest workbook), built by the same code as elsewhere.
 - `fetch`: fetching a unit's large-file link for the office.
 - `thumbs`: photo thumbnails from the blob store.
+- `unit_portal` (routes), `unit_portal_views`, `unit_auth`: a unit's own page at `/u/<token>`,
+  opened by a contact's signed link (`storage.unit_links`) and by nothing else.
 - `templates/` (Jinja pages) and `static/` (styles).
 
 The desk does not import this package: `mount_dashboard` below plugs it into `nomdesk serve`'s
@@ -33,8 +35,16 @@ def mount_dashboard(app: FastAPI, service: Service) -> None:
     from starlette.exceptions import HTTPException
 
     from web.routes import create_router, unmatched_handler
+    from web.transcode_routes import create_transcode_router
 
     dashboard = create_router(service)
     app.include_router(dashboard.router)
+    app.include_router(create_transcode_router(service))  # compliant copies of videos, both sides
+    from web.unit_portal import create_unit_router
+
+    app.include_router(create_unit_router(service))  # a unit's own page at /u/<token>
+    from web.unit_uploads import mount_unit_uploads
+
+    mount_unit_uploads(app, service)  # a unit's resumable uploads (tus) at /u/<token>/tus/
     app.add_exception_handler(HTTPException, unmatched_handler(dashboard.error_page))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -26,6 +26,7 @@ from nomdesk import contacts as office_contacts
 from nomdesk.broadcast import CHANNEL_ZH, STATES, preview_broadcast, send_broadcast
 from nomdesk.contacts import ContactImport
 from nomdesk.service import Service
+from nomdesk.unit_links_office import reissue_link, revoke_link
 from schedule.status import STATE_ZH, collect_status
 from storage.models import ContactView, WaitingMail
 from storage.tables import RawState
@@ -37,6 +38,7 @@ CONTACTS_DONE_ZH = {
     "added": "已添加联系人。",
     "updated": "已保存联系人的修改。",
     "removed": "已删除联系人，其邮箱今后不再视为该单位的地址。",
+    "link_revoked": "已作废该联系人的材料页面链接，原链接今后打不开；需要时请点“重新生成链接”。",
 }
 WAITING_DONE_ZH = {
     "assigned": "已将{mails}归入{unit}并受理。",
@@ -87,6 +89,7 @@ def create_office_router(
         done: str | None = None,
         form: dict[str, str] | None = None,
         imported: ContactImport | None = None,
+        new_link: tuple[ContactView, str] | None = None,
     ) -> Response:
         data = contacts_page(store, unit if unit in {u.name for u in store.directory.units()} else "")
         return page(
@@ -99,6 +102,8 @@ def create_office_router(
             done=done,
             form=form or {},
             imported=imported,
+            new_link=new_link,  # shown once, on the answer to the reissue itself (never in a URL)
+            links_on=bool(service.settings.public_url),
             local=lambda value: local(value, campaign),
         )
 
@@ -174,6 +179,28 @@ def create_office_router(
         contact = _contact_or_404(contact_id)
         office_contacts.remove_contact(store, contact_id, actor=who.actor)
         return RedirectResponse(_contacts_url(contact.unit_name, "removed"), status_code=303)
+
+    @router.post("/contacts/{contact_id}/link/revoke")
+    def revoke_contact_link(who: User, contact_id: int, csrf: Annotated[str, Form()] = "") -> Response:
+        auth.check_csrf(who, csrf)
+        contact = _contact_or_404(contact_id)
+        revoke_link(store, campaign, service.settings, contact_id, actor=who.actor)
+        return RedirectResponse(_contacts_url(contact.unit_name, "link_revoked"), status_code=303)
+
+    @router.post("/contacts/{contact_id}/link/reissue", response_class=HTMLResponse)
+    def reissue_contact_link(
+        request: Request, who: User, contact_id: int, csrf: Annotated[str, Form()] = ""
+    ) -> Response:
+        auth.check_csrf(who, csrf)
+        contact = _contact_or_404(contact_id)
+        unit = contact.unit_name or ""
+        try:
+            url = reissue_link(store, campaign, service.settings, contact_id, actor=who.actor)
+        except ValueError as exc:
+            return render_contacts(request, who, unit=unit, status=400, error=str(exc))
+        shown = render_contacts(request, who, unit=unit, new_link=(contact, url))
+        shown.headers["Cache-Control"] = "no-store"  # the link opens the unit's page: kept in no cache
+        return shown
 
     def _contact_or_404(contact_id: int) -> ContactView:
         contact = store.contacts.get(contact_id)

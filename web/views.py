@@ -166,6 +166,7 @@ class PhotoView:
 class VideoView:
     name: str
     detail: str
+    file_id: int | None = None  # its stored file (a unit page's preview and compliant copy name it)
 
 
 @dataclass
@@ -238,6 +239,8 @@ class UnitPage:
     withdrawn: list[WithdrawnView] = field(default_factory=list)
     notes: list[OfficeNote] = field(default_factory=list)  # the office's own: never shown to the unit
     check_error: str | None = None  # the latest check's rules that raised: 检查未完成, checked by hand
+    # (dossier submission index, path) -> stored file id: what a page names a file of the dossier by
+    file_ids: dict[tuple[int, str], int] = field(default_factory=dict)
 
 
 def _duration(seconds: float | None) -> str:
@@ -253,10 +256,11 @@ def _photo(f: PackageFile, file_ids: dict[tuple[int, str], int]) -> PhotoView:
     return PhotoView(file_ids.get((f.submission, f.path)), f.name, detail)
 
 
-def _video(f: PackageFile) -> VideoView:
+def _video(f: PackageFile, file_ids: dict[tuple[int, str], int] | None = None) -> VideoView:
+    file_id = (file_ids or {}).get((f.submission, f.path))
     v = f.video
     if v is None:
-        return VideoView(f.name, "未能读取")
+        return VideoView(f.name, "未能读取", file_id)
     parts = [v.container.upper(), (v.codec or "编码未知") if v.has_video else "无视频流"]
     if v.width and v.height:
         parts.append(f"{v.width}×{v.height}")
@@ -264,7 +268,7 @@ def _video(f: PackageFile) -> VideoView:
         parts.append(f"{v.fps:.2f} 帧/秒" + ("（可变帧率）" if v.variable_frame_rate else ""))
     parts.append(_duration(v.duration))
     parts.append("有声音" if v.has_audio else "无声音")
-    return VideoView(f.name, "，".join(parts))
+    return VideoView(f.name, "，".join(parts), file_id)
 
 
 def _sorted(items: list[Finding]) -> list[FindingView]:
@@ -278,7 +282,7 @@ def unit_page(store: Store, campaign: Campaign, name: str, rows: list[UnitRow] |
     dossier = Dossier.model_validate(snapshot.dossier) if snapshot else None
     page = UnitPage(row=row, name=name, dossier=dossier, check_error=snapshot.check_error if snapshot else None)
 
-    file_ids: dict[tuple[int, str], int] = {}
+    file_ids = page.file_ids
     for index, sub in enumerate(store.submissions.of_unit(name)):
         files = store.submissions.files(sub.id or 0)
         for f in files:
@@ -388,7 +392,7 @@ def _nominee_view(
         form=entry.form.path if entry.form else None,
         fields=[(k, v) for k, v in fields if v],
         photos=[_photo(p, file_ids) for p in entry.photos],
-        videos=[_video(v) for v in entry.videos],
+        videos=[_video(v, file_ids) for v in entry.videos],
         findings=_sorted(findings),
         mark=row.mark,
         checklist=list(row.items),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from nomdesk.cli import office, offline, rehearse, reports, running
 from nomdesk.cli.contacts import contacts_app
+from nomdesk.cli.links import links_app
 from nomdesk.cli.store import store_app
 from nomdesk.cli.zh import ZhCommand, chinese_typer, command_help
 
@@ -42,6 +43,7 @@ export_app.command("materials", cls=ZhCommand, help=command_help(reports.export_
 app.add_typer(user_app, name="user")
 app.add_typer(export_app, name="export")
 app.add_typer(contacts_app, name="contacts")
+app.add_typer(links_app, name="links")
 app.add_typer(store_app, name="store")
 
 

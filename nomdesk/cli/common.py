@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from config.campaign import Campaign, CampaignError, load_campaign
@@ -87,7 +88,15 @@ def settings_of(data_dir: Path | None, campaign_file: Path | None) -> Settings:
         overrides["data_dir"] = data_dir
     if campaign_file is not None:
         overrides["campaign"] = campaign_file
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:  # a NOMDESK_* value that cannot be: named, in a line, exit 2
+        fail(
+            "；".join(
+                f"NOMDESK_{'_'.join(map(str, e['loc'])).upper()}：{e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()
+            )
+        )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return settings
 

@@ -99,6 +99,10 @@ def serve(
     sink = f"SMTP {settings.smtp_host}" if settings.smtp_configured else f"发件目录 {settings.outbox_dir}"
     proxies = f"；信任代理 {'、'.join(forwarded_allow_ips)}" if proxy_headers else ""
     err.print(f"Nomination Desk 已启动：收件 {source}；回复 {sink}；http://{host}:{port}/{proxies}")
+    if not settings.public_url:
+        logging.getLogger("nomdesk.serve").warning(
+            "NOMDESK_PUBLIC_URL is not set: units get no page link in receipts or from the bot"
+        )
     if note := describe_clock(clock, campaign.tz):
         err.print(note, style="yellow", markup=False)
     try:

@@ -86,6 +86,9 @@ BAD: dict[str, list[tuple[list[str], str]]] = {
     "contacts import": [(["{missing}"], "找不到文件"), (["{file}"], "不是 Excel 表格")],
     "contacts export": [(["{dir}"], "无法读写文件"), ([], "缺少参数")],
     "store migrate": [([], "请先设置对象存储"), (["x"], "多余的参数")],
+    "links show": [(["北京"], "找不到单位：北京"), ([], "缺少参数"), (["吉林"], "未设置 NOMDESK_PUBLIC_URL")],
+    "links revoke": [(["999"], "没有编号为 999 的联系人"), (["abc"], "应填写整数")],
+    "links reissue": [(["999"], "未设置 NOMDESK_PUBLIC_URL"), (["abc"], "应填写整数"), ([], "缺少参数")],
     "": [(["statu"], "没有命令 statu（是不是 status？）"), (["contacts", "delete"], "没有命令 delete")],
 }
 

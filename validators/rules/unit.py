@@ -85,7 +85,16 @@ class Late(Rule):
                 )
 
 
-_WITHDRAWALS = frozenset({ChangeAction.WITHDRAWN, ChangeAction.RESTORED, ChangeAction.WITHDRAW_UNKNOWN})
+# Taking a file out (the unit's page) delivers nothing either.
+_WITHDRAWALS = frozenset(
+    {
+        ChangeAction.WITHDRAWN,
+        ChangeAction.RESTORED,
+        ChangeAction.WITHDRAW_UNKNOWN,
+        ChangeAction.REMOVED,
+        ChangeAction.REMOVE_UNKNOWN,
+    }
+)
 
 
 def _withdrawals_only(log: SubmissionLog) -> bool:
