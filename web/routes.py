@@ -34,7 +34,7 @@ from web import auth, exports, views
 from web.fetch import FetchError, Pace, copy_stream_capped, fetch_link
 from web.office_routes import create_office_router
 from web.office_views import unit_downloads
-from web.thumbs import SIZES, thumbnail
+from web.thumbs import SIZES, thumbnail_response
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 TEMPLATES.env.filters["phone"] = mask_phone  # a phone is shown masked on every page (issue 13)
@@ -378,18 +378,8 @@ def create_router(service: Service) -> Dashboard:
     @router.get("/units/{name}/files/{file_id}/thumb")
     def photo(who: User, name: str, file_id: int, size: int = SIZES[0]) -> Response:
         record = views.unit_file(store, name, file_id)
-        if record is None or size not in SIZES:
-            raise HTTPException(status_code=404, detail="没有这张照片")
-        path = thumbnail(
-            store.submissions.file_path(record),
-            record.sha256,
-            size,
-            store.data_dir / "thumbs",
-            campaign.limits.max_image_pixels,
-        )
-        if path is None:
-            raise HTTPException(status_code=404, detail="这张照片无法显示")
-        return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
+        cache = {"Cache-Control": "private, max-age=86400"}
+        return thumbnail_response(store, record, size, campaign.limits.max_image_pixels, cache)
 
     @router.get("/exports/roster.xlsx")
     def roster(who: User) -> Response:

@@ -12,7 +12,12 @@ import tempfile
 from pathlib import Path
 
 import pillow_heif
+from fastapi import HTTPException
+from fastapi.responses import FileResponse
 from PIL import Image, ImageOps
+
+from storage.repo import Store
+from storage.tables import FileRecord
 
 pillow_heif.register_heif_opener()
 
@@ -43,3 +48,16 @@ def thumbnail(source: Path, sha256: str, size: int, cache_dir: Path, max_pixels:
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
         return None
     return target
+
+
+def thumbnail_response(
+    store: Store, record: FileRecord | None, size: int, max_pixels: int, headers: dict[str, str] | None = None
+) -> FileResponse:
+    """A photo's thumbnail as the dashboard and a unit's page answer it (`record` None: not this
+    unit's file, or no such file): a 404 with a Chinese detail when it cannot be shown."""
+    if record is None or size not in SIZES:
+        raise HTTPException(status_code=404, detail="没有这张照片")
+    path = thumbnail(store.submissions.file_path(record), record.sha256, size, store.data_dir / "thumbs", max_pixels)
+    if path is None:
+        raise HTTPException(status_code=404, detail="这张照片无法显示")
+    return FileResponse(path, media_type="image/jpeg", headers=headers)

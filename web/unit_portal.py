@@ -11,8 +11,8 @@ No `from __future__ import annotations` here: FastAPI must see the route signatu
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
 
 from nomdesk.accept import largest_office_file, scratch_dir
 from nomdesk.service import Service
@@ -21,7 +21,7 @@ from storage.tables import RawState
 from storage.unit_links import LinkClaim, link_path
 from web import views
 from web.fetch import FetchError, copy_stream_capped
-from web.thumbs import SIZES, thumbnail
+from web.thumbs import SIZES, thumbnail_response
 from web.unit_auth import TEMPLATES, check_unit_csrf, unit_claim, unit_csrf, unit_route
 from web.unit_portal_views import portal_page
 
@@ -86,18 +86,7 @@ def create_unit_router(service: Service) -> APIRouter:
     def photo(token: str, file_id: int, size: int = SIZES[0]) -> Response:
         claim = unit_claim(service, token)
         record = views.unit_file(store, claim.unit, file_id)  # another unit's file is not found here
-        if record is None or size not in SIZES:
-            raise HTTPException(status_code=404, detail="没有这张照片")
-        path = thumbnail(
-            store.submissions.file_path(record),
-            record.sha256,
-            size,
-            store.data_dir / "thumbs",
-            campaign.limits.max_image_pixels,
-        )
-        if path is None:
-            raise HTTPException(status_code=404, detail="这张照片无法显示")
-        return FileResponse(path, media_type="image/jpeg")
+        return thumbnail_response(store, record, size, campaign.limits.max_image_pixels)
 
     @router.post("/u/{token}/files/{file_id}/remove")
     def remove_file(request: Request, token: str, file_id: int, csrf: Annotated[str, Form()] = "") -> Response:

@@ -51,6 +51,9 @@ from storage.tables import RawState
 from web.unit_auth import UNIT_HEADERS, unit_claim, unit_csrf
 
 log = logging.getLogger(__name__)
+# tuspyserver logs every HEAD at INFO with the upload's metadata (a file and a nominee's name): a
+# resume is routine, and the desk's log says what the desk did with the file.
+logging.getLogger("tuspyserver").setLevel(logging.WARNING)
 
 UPLOADS = "uploads"  # DIR/uploads/<unit key>/: tuspyserver's files (<id>, <id>.info) and ours (<id>.json)
 KEEP_DAYS = 3  # an unfinished upload waits this long: a unit resumes the next day, or after a weekend day
