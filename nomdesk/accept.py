@@ -76,6 +76,13 @@ def _desk_note(subject: str, *, mail_from: str, domain: str, now: dt.datetime) -
     return msg
 
 
+def named_for(filename: str, for_name: str | None) -> str:
+    """The file name a file for a nominee or project is kept under: files are matched to nominees by
+    their names, so the name goes before it unless the name already holds it."""
+    for_name = (for_name or "").strip()
+    return f"{for_name}_{filename}" if for_name and for_name not in filename else filename
+
+
 def largest_office_file(max_mail_bytes: int) -> int:
     """The largest file the office may attach: the pipeline holds every mail to the campaign's mail
     size cap, and the mail of a file is a third bigger (base64: 77 bytes a line of 57) plus headers."""
@@ -277,6 +284,13 @@ class Accepting:
         )
         self.wake()
         return record
+
+    def keep_written_mail(self, unit: str, mail: Path, *, received_at: dt.datetime) -> RawMessageRecord:
+        """`keep_office_record` of a mail file the desk wrote in its scratch folder, removed once kept."""
+        try:
+            return self.keep_office_record(unit, mail, received_at=received_at)
+        finally:
+            mail.unlink(missing_ok=True)
 
     def keep_office_record(self, unit: str, data: bytes | Path, *, received_at: dt.datetime) -> RawMessageRecord:
         """A mail the desk wrote for what the office (or a contact in WeCom) did about `unit` (its bytes,

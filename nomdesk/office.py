@@ -36,7 +36,7 @@ from intake.withdrawal import (
     withdraw_target,
     withdrawn_by_unit,
 )
-from nomdesk.accept import action_mail, office_file_mail, scratch_dir
+from nomdesk.accept import action_mail, named_for, office_file_mail, scratch_dir
 from notify.autoreply import deliverable
 from notify.replies import Replies
 from storage.models import ContactView
@@ -79,6 +79,7 @@ class OfficeActions:
     own_domain: str
     replies: Replies
     keep_office_record: Callable[..., RawMessageRecord]
+    keep_written_mail: Callable[..., RawMessageRecord]
     evaluate: Callable[[str], CheckResult]
     wake: Callable[[], None]
     work_root: Path  # DIR/work; a file attached is made into a mail under its scratch folder
@@ -113,9 +114,7 @@ class OfficeActions:
         no such number: it arrives now), by default the last of them that carried a link.
         `for_name` (a nominee or project) is put before the file name, which is what files are
         matched by."""
-        for_name = (for_name or "").strip()
-        if for_name and for_name not in filename:
-            filename = f"{for_name}_{filename}"
+        filename = named_for(filename, for_name)
         now = self.clock()
         mail = office_file_mail(
             unit,
@@ -128,10 +127,7 @@ class OfficeActions:
             now=now,
             dest_dir=scratch_dir(self.work_root),
         )
-        try:
-            record = self.keep_office_record(unit, mail, received_at=self._link_arrival(unit, submission) or now)
-        finally:
-            mail.unlink(missing_ok=True)
+        record = self.keep_written_mail(unit, mail, received_at=self._link_arrival(unit, submission) or now)
         self.store.audit.record(actor, "office.file_attached", unit, raw_id=record.id, filename=filename, origin=origin)
         return record
 

@@ -113,9 +113,8 @@ class Transcoding:
             raise ValueError("转换尚未完成，或已处理过")
         if not self.store.transcodes.decide(job_id, TranscodeState.ACCEPTED, actor):
             raise ValueError("该视频已处理过")
-        stem = PurePosixPath(job.source_path).stem
-        # Named for its nominee (files are matched by name), once: "朴英子事迹视频-标准格式.mp4".
-        filename = f"{stem}{COPY_SUFFIX}" if job.nominee in stem else f"{job.nominee}_{stem}{COPY_SUFFIX}"
+        # unit_upload names it for its nominee, once: "朴英子事迹视频-标准格式.mp4".
+        filename = f"{PurePosixPath(job.source_path).stem}{COPY_SUFFIX}"
         try:
             # The blob's own file (a read-through copy on S3): the desk only reads it.
             record = self.desk.unit_upload(

@@ -23,7 +23,7 @@ from pathlib import Path
 from intake.models import ITEM_PHOTOS, ITEM_SUMMARY, ITEM_VIDEO, Dossier, FileRef
 from intake.removals import remove_header
 from intake.withdrawal import actor_label
-from nomdesk.accept import page_file_mail, removal_mail, scratch_dir
+from nomdesk.accept import named_for, page_file_mail, removal_mail, scratch_dir
 from storage.repo import Store
 from storage.tables import FileRecord, RawMessageRecord
 
@@ -55,6 +55,7 @@ class UnitActions:
     own_domain: str
     work_root: Path
     keep_office_record: Callable[..., RawMessageRecord]
+    keep_written_mail: Callable[..., RawMessageRecord]
 
     def unit_upload(
         self,
@@ -77,9 +78,7 @@ class UnitActions:
             held = self._held(unit, replaces)
             removes.append(remove_header(held.ref))
             for_name = for_name or held.nominee or ""
-        for_name = for_name.strip()
-        if for_name and for_name not in filename:
-            filename = f"{for_name}_{filename}"
+        filename = named_for(filename, for_name)
         now = self.clock()
         mail = page_file_mail(
             unit,
@@ -92,10 +91,7 @@ class UnitActions:
             now=now,
             dest_dir=scratch_dir(self.work_root),
         )
-        try:
-            record = self.keep_office_record(unit, mail, received_at=now)  # it arrives now
-        finally:
-            mail.unlink(missing_ok=True)
+        record = self.keep_written_mail(unit, mail, received_at=now)  # it arrives now
         self.store.audit.record(
             actor_label(actor), "unit.file_uploaded", unit, raw_id=record.id, filename=filename, replaces=replaces
         )
