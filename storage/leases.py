@@ -30,10 +30,10 @@ import socket
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import or_, update
-from sqlmodel import select
+from sqlalchemy import ColumnElement, or_, update
+from sqlmodel import Session, SQLModel, select
 
 from config.clock import real_now
 from config.settings import Settings
@@ -95,6 +95,28 @@ def default_lease() -> dt.timedelta:
 def lease_until(lease: dt.timedelta | None) -> dt.datetime:
     """The end of a lease taken now, on real time."""
     return real_now() + (lease if lease is not None else default_lease())
+
+
+Claimed = TypeVar("Claimed", bound=SQLModel)
+
+
+def claim_first(
+    s: Session, model: type[Claimed], claimable: ColumnElement[bool], values: dict[str, Any]
+) -> Claimed | None:
+    """The oldest of a few `claimable` rows, set to `values` with its attempt counted and committed;
+    None when there is none or others took each first. The update is conditional on the attempt
+    count read, so of several processes reaching for one row exactly one gets it (no lock held,
+    which works alike on SQLite and PostgreSQL)."""
+    key, attempts = model.id, model.attempts  # type: ignore[attr-defined]
+    for row in s.exec(select(model).where(claimable).order_by(key).limit(5)).all():
+        seen = row.attempts  # type: ignore[attr-defined]
+        claimed = s.exec(
+            update(model).where(key == row.id, attempts == seen, claimable).values(attempts=seen + 1, **values)  # type: ignore[attr-defined]
+        )
+        if claimed.rowcount:
+            s.commit()
+            return s.get(model, row.id, populate_existing=True)  # type: ignore[attr-defined]
+    return None
 
 
 def holder_is_dead(worker: str | None) -> bool:

@@ -18,7 +18,7 @@ from sqlmodel import select
 from config.clock import real_now
 from config.masking import mask_text
 from storage.base import Repo
-from storage.leases import lease_until, log_not_holder, worker_id
+from storage.leases import claim_first, lease_until, log_not_holder, worker_id
 from storage.tables import TranscodeJob, TranscodeState
 
 ERROR_CHARS = 2000
@@ -85,24 +85,15 @@ class TranscodeRepo(Repo):
                 or_(TranscodeJob.lease_until.is_(None), TranscodeJob.lease_until < now),  # type: ignore[union-attr]
             ),
         )
+        values = {
+            "state": TranscodeState.RUNNING,
+            "progress": 0.0,
+            "started_at": now,
+            "claimed_by": holder,
+            "lease_until": until,
+        }
         with self._session() as s:
-            for row in s.exec(select(TranscodeJob).where(claimable).order_by(TranscodeJob.id).limit(5)).all():
-                claimed = s.exec(
-                    update(TranscodeJob)
-                    .where(TranscodeJob.id == row.id, TranscodeJob.attempts == row.attempts, claimable)
-                    .values(
-                        state=TranscodeState.RUNNING,
-                        attempts=row.attempts + 1,
-                        progress=0.0,
-                        started_at=now,
-                        claimed_by=holder,
-                        lease_until=until,
-                    )
-                )
-                if claimed.rowcount:
-                    s.commit()
-                    return s.get(TranscodeJob, row.id, populate_existing=True)
-        return None
+            return claim_first(s, TranscodeJob, claimable, values)
 
     def report(
         self, job_id: int, share: float, lease: dt.timedelta | None = None, *, worker: str | None = None

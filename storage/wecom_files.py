@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from config.masking import mask_text
 from storage.base import Repo
-from storage.leases import lease_until, log_not_holder, worker_id
+from storage.leases import claim_first, lease_until, log_not_holder, worker_id
 from storage.tables import WeComFileState, WeComPendingFile
 
 
@@ -57,23 +57,9 @@ class WeComFileRepo(Repo):
         its lease has run out; the conditional update claims a row only once, across processes."""
         due = (WeComPendingFile.state == WeComFileState.PENDING) & (WeComPendingFile.next_attempt_at <= now)
         holder, until = worker or worker_id(), lease_until(lease)
+        values = {"state": WeComFileState.WORKING, "claimed_at": now, "claimed_by": holder, "lease_until": until}
         with self._session() as s:
-            for row in s.exec(select(WeComPendingFile).where(due).order_by(WeComPendingFile.id).limit(5)).all():
-                claimed = s.exec(
-                    update(WeComPendingFile)
-                    .where(WeComPendingFile.id == row.id, WeComPendingFile.attempts == row.attempts, due)
-                    .values(
-                        state=WeComFileState.WORKING,
-                        attempts=row.attempts + 1,
-                        claimed_at=now,
-                        claimed_by=holder,
-                        lease_until=until,
-                    )
-                )
-                if claimed.rowcount:
-                    s.commit()
-                    return s.get(WeComPendingFile, row.id, populate_existing=True)
-        return None
+            return claim_first(s, WeComPendingFile, due, values)
 
     def finish(
         self,

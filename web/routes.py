@@ -19,9 +19,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -32,6 +30,7 @@ from schedule.slots import slot_label
 from storage.tables import RawState
 from web import auth, exports, views
 from web.fetch import FetchError, Pace, copy_stream_capped, fetch_link
+from web.guarded_route import GuardedRoute, error_message
 from web.office_routes import create_office_router
 from web.office_views import unit_downloads
 from web.thumbs import SIZES, thumbnail_response
@@ -93,40 +92,25 @@ def create_router(service: Service) -> Dashboard:
 
     def error_page(request: Request, status: int, detail: object) -> Response:
         title = ERROR_ZH.get(status, "出错了")
-        if status == 422:  # FastAPI's detail is a list of English messages about the form's fields
-            message = "请检查填写的内容后重新提交。"
-        else:
-            message = detail if isinstance(detail, str) and detail else "请返回上一页重试。"
+        message = error_message(status, detail)
         who = auth.session_user(store, request)
         return page(request, "error.html", who, status, code=status, title=title, message=message)
 
-    class DashboardRoute(APIRoute):
+    class DashboardRoute(GuardedRoute):
         """A dashboard route: errors as Chinese pages, and never to be framed by another site."""
 
-        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-            handler = super().get_route_handler()
+        answer_headers = FRAME_HEADERS
 
-            async def route(request: Request) -> Response:
-                try:
-                    # Before the body is read: a stranger's 300 MB upload is refused unread.
-                    if (
-                        request.method == "POST"
-                        and request.url.path not in OPEN_POSTS
-                        and await run_in_threadpool(auth.session_user, store, request) is None
-                    ):
-                        raise auth.login_redirect(request)
-                    response = await handler(request)
-                except StarletteHTTPException as exc:
-                    if exc.status_code < 400:  # the login guard's redirect
-                        response = Response(status_code=exc.status_code, headers=exc.headers)
-                    else:
-                        response = await run_in_threadpool(error_page, request, exc.status_code, exc.detail)
-                except RequestValidationError:
-                    response = await run_in_threadpool(error_page, request, 422, None)
-                response.headers.update(FRAME_HEADERS)
-                return response
+        async def guard(self, request: Request) -> None:
+            if (
+                request.method == "POST"
+                and request.url.path not in OPEN_POSTS
+                and await run_in_threadpool(auth.session_user, store, request) is None
+            ):
+                raise auth.login_redirect(request)
 
-            return route
+        def error_response(self, request: Request, status: int, detail: object) -> Response:
+            return error_page(request, status, detail)
 
     router = APIRouter(route_class=DashboardRoute)
 

@@ -16,19 +16,15 @@ No `from __future__ import annotations`: FastAPI reads route signatures built on
 
 import hashlib
 import hmac
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 from fastapi import HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nomdesk.service import Service
 from storage.unit_links import LinkClaim, LinkRefused
+from web.guarded_route import GuardedRoute, error_message
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 UNIT_HEADERS = {
@@ -63,45 +59,28 @@ def check_unit_csrf(token: str, value: str | None) -> None:
 
 def refusal_page(request: Request, status: int, detail: object) -> Response:
     """A refusal on the unit side: Chinese, no unit data, the unit headers."""
-    if status == 422:
-        message = "请检查填写的内容后重新提交。"
-    else:
-        message = detail if isinstance(detail, str) and detail else "请返回上一页重试。"
     title = TITLE_ZH.get(status, "出错了")
-    context = {"title": title, "message": message, "code": status}
+    context = {"title": title, "message": error_message(status, detail), "code": status}
     response = TEMPLATES.TemplateResponse(request, "unit_portal_refused.html", context, status_code=status)
     response.headers.update(UNIT_HEADERS)
     return response
 
 
-class UnitRoute(APIRoute):
+class UnitRoute(GuardedRoute):
     """A unit-side route: errors as the Chinese refusal page, the unit headers on every answer.
     Made by `unit_route(service)`, a POST's link is checked before its body is read: a stranger's
     300 MB form is refused unread, as the office's routes refuse one without a session."""
 
     service: Service | None = None
+    answer_headers = UNIT_HEADERS
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-        service = self.service
+    async def guard(self, request: Request) -> None:
+        token = request.path_params.get("token")
+        if self.service is not None and request.method == "POST" and token is not None:
+            await run_in_threadpool(unit_claim, self.service, token)
 
-        async def route(request: Request) -> Response:
-            try:
-                token = request.path_params.get("token")
-                if service is not None and request.method == "POST" and token is not None:
-                    await run_in_threadpool(unit_claim, service, token)
-                response = await handler(request)
-            except StarletteHTTPException as exc:
-                if exc.status_code < 400:
-                    response = Response(status_code=exc.status_code, headers=exc.headers)
-                else:
-                    response = await run_in_threadpool(refusal_page, request, exc.status_code, exc.detail)
-            except RequestValidationError:
-                response = await run_in_threadpool(refusal_page, request, 422, None)
-            response.headers.update(UNIT_HEADERS)
-            return response
-
-        return route
+    def error_response(self, request: Request, status: int, detail: object) -> Response:
+        return refusal_page(request, status, detail)
 
 
 def unit_route(service: Service) -> type[UnitRoute]:
